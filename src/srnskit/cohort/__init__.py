@@ -1,0 +1,20 @@
+"""The cohort: its format, readers, validation and canonical loading (cohort-format.md)."""
+
+from srnskit.cohort.load import Cohort, check_cohort, read_cohort
+from srnskit.cohort.problems import Problem
+from srnskit.cohort.read import RawCohort, read_raw_cohort
+from srnskit.cohort.schema import ANALYTES, COHORT_TABLES, DERIVED_TABLES
+from srnskit.cohort.validate import validate_raw_cohort
+
+__all__ = [
+    "ANALYTES",
+    "COHORT_TABLES",
+    "DERIVED_TABLES",
+    "Cohort",
+    "Problem",
+    "RawCohort",
+    "check_cohort",
+    "read_cohort",
+    "read_raw_cohort",
+    "validate_raw_cohort",
+]

@@ -1,0 +1,146 @@
+"""A validated cohort as typed DuckDB tables in canonical units (cohort-format.md §2).
+
+Units: creatinine umol/L, albumin g/L, height cm, weight kg, cystatin C mg/L, trough ng/mL;
+UPCR stays in its unit family (mg/mg or mg/mmol) and 24-hour protein in g/24h, mg/m2/h or
+mg/kg/24h, because the engine compares each with thresholds of its own family.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from srnskit.cohort.parse import (
+    UNITS_TABLE,
+    bool_sql,
+    connect,
+    date_sql,
+    enum_sql,
+    measurement_value_sql,
+    number_sql,
+    quote,
+    unit_key_sql,
+)
+from srnskit.cohort.problems import Problem
+from srnskit.cohort.read import ROW_COLUMN, RawCohort, read_raw_cohort
+from srnskit.cohort.schema import COHORT_TABLES, Column
+from srnskit.cohort.validate import validate_raw_cohort
+from srnskit.errors import InvalidCohortError
+
+__all__ = ["CANONICAL_TYPES", "DEFAULT_CENTER", "Cohort", "check_cohort", "read_cohort"]
+
+DEFAULT_CENTER = "default"
+
+# The SQL type each column kind loads as.
+CANONICAL_TYPES = {
+    "text": "VARCHAR",
+    "enum": "VARCHAR",
+    "date": "DATE",
+    "number": "DOUBLE",
+    "integer": "INTEGER",
+    "bool": "BOOLEAN",
+    "value": "DOUBLE",
+}
+
+
+@dataclass
+class Cohort:
+    """A validated cohort: canonical tables in an in-process DuckDB database, and its warnings."""
+
+    path: Path
+    name: str
+    con: duckdb.DuckDBPyConnection
+    warnings: list[Problem] = field(default_factory=list)
+
+    def table(self, name: str) -> duckdb.DuckDBPyRelation:
+        """One canonical table (``patients``, ``measurements``, …) as a DuckDB relation."""
+        if name not in COHORT_TABLES:
+            raise KeyError(name)
+        return self.con.table(name)
+
+    def to_arrow(self, name: str) -> pa.Table:
+        return self.table(name).to_arrow_table()
+
+
+def check_cohort(path: Path, *, today: dt.date) -> list[Problem]:
+    """Every problem of the cohort at ``path`` (errors and warnings), without loading it."""
+    return validate_raw_cohort(read_raw_cohort(path), today=today)
+
+
+def read_cohort(path: Path, *, today: dt.date) -> Cohort:
+    """Read, validate and load the cohort at ``path``.
+
+    Raises ``InvalidCohortError`` (with every problem) when validation finds an error, and
+    ``UsageError`` when ``path`` is not a cohort at all.
+    """
+    raw = read_raw_cohort(path)
+    con = connect()
+    problems = validate_raw_cohort(raw, today=today, con=con)
+    if any(p.severity == "error" for p in problems):
+        con.close()
+        raise InvalidCohortError(problems)
+    _load_canonical(con, raw)
+    name = raw.name or (path.stem if path.is_file() else path.name)
+    return Cohort(path=path, name=name, con=con, warnings=problems)
+
+
+def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
+    center = (raw.center_id or DEFAULT_CENTER).replace("'", "''")
+    for name, table in COHORT_TABLES.items():
+        if name not in raw.tables:
+            columns = ", ".join(f"{quote(c.name)} {CANONICAL_TYPES[c.kind]}" for c in table.columns)
+            extra = ", source_row BIGINT" if name == "measurements" else ""
+            con.execute(f"CREATE TABLE {name} ({columns}{extra})")
+            continue
+        extras = [f"r.{quote(c)}" for c in raw.tables[name].columns if c not in table.column_names]
+        if name == "measurements":
+            select = _measurements_select()
+        else:
+            select = [_typed(c, f"r.{quote(c.name)}") for c in table.columns]
+        if name == "patients":
+            select[1] = f"COALESCE(r.center_id, '{center}') AS center_id"
+        if name == "treatments":
+            schedule = table.column("schedule")
+            select[-1] = f"COALESCE({enum_sql('r.schedule', schedule)}, 'daily') AS schedule"
+        joins = (
+            f" LEFT JOIN {UNITS_TABLE} u ON u.analyte = {_analyte()} "
+            f"AND u.unit_key = {unit_key_sql('r.unit')}"
+            if name == "measurements"
+            else ""
+        )
+        con.execute(
+            f"CREATE TABLE {name} AS SELECT {', '.join(select + extras)} "
+            f"FROM raw_{name} r{joins} ORDER BY r.{ROW_COLUMN}"
+        )
+
+
+def _typed(column: Column, cell: str) -> str:
+    expression = {
+        "text": cell,
+        "enum": enum_sql(cell, column),
+        "date": date_sql(cell),
+        "number": number_sql(cell),
+        "integer": f"CAST({number_sql(cell)} AS INTEGER)",
+        "bool": bool_sql(cell),
+    }[column.kind]
+    return f"{expression} AS {quote(column.name)}"
+
+
+def _analyte() -> str:
+    return enum_sql("r.analyte", COHORT_TABLES["measurements"].column("analyte"))
+
+
+def _measurements_select() -> list[str]:
+    value = measurement_value_sql(_analyte(), "r.value")
+    return [
+        "r.patient_id AS patient_id",
+        f"{date_sql('r.date')} AS date",
+        f"{_analyte()} AS analyte",
+        f"({value}) * COALESCE(u.factor, 1.0) AS value",
+        "u.canonical AS unit",
+        f"r.{ROW_COLUMN} AS source_row",
+    ]

@@ -1,0 +1,110 @@
+"""How a text cell becomes a value, as DuckDB SQL expressions shared by validation and loading.
+
+Validation flags the cells these expressions cannot read; loading applies the very same
+expressions, so a cohort that validates loads exactly as validation read it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from srnskit.cohort.schema import ANALYTES, DIPSTICK_LEVELS, Column, unit_key
+
+__all__ = [
+    "UNITS_TABLE",
+    "bool_sql",
+    "connect",
+    "date_sql",
+    "enum_sql",
+    "measurement_value_sql",
+    "number_sql",
+    "quote",
+    "register_units",
+    "unit_key_sql",
+]
+
+UNITS_TABLE = "_srnskit_units"
+# ISO 8601 date, optionally followed by a time (truncated to the date, cohort-format.md §1).
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never downloads an extension (offline first)."""
+    return duckdb.connect(
+        database,
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def date_sql(cell: str) -> str:
+    """The DATE in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL."""
+    return (
+        f"CASE WHEN regexp_matches({cell}, '{_ISO_DATE}') "
+        f"THEN TRY_CAST(substr({cell}, 1, 10) AS DATE) END"
+    )
+
+
+def number_sql(cell: str) -> str:
+    """The finite DOUBLE in ``cell``, else NULL (``nan`` and ``inf`` are not numbers here)."""
+    value = f"TRY_CAST({cell} AS DOUBLE)"
+    return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+
+def bool_sql(cell: str) -> str:
+    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL."""
+    true = ", ".join(map(_literal, _TRUE))
+    false = ", ".join(map(_literal, _FALSE))
+    return (
+        f"CASE WHEN lower({cell}) IN ({true}) THEN TRUE "
+        f"WHEN lower({cell}) IN ({false}) THEN FALSE END"
+    )
+
+
+def enum_sql(cell: str, column: Column) -> str:
+    """The canonical spelling of an allowed value (case-insensitive, or an alias), else NULL."""
+    spellings = {value.lower(): value for value in column.allowed}
+    spellings.update(column.aliases)
+    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in spellings.items())
+    return f"CASE lower({cell}) {cases} END"
+
+
+def unit_key_sql(cell: str) -> str:
+    """The unit text folded as ``schema.normalise_unit`` folds it (case, spaces, µ/μ → u)."""
+    return f"lower(replace(replace(replace({cell}, 'µ', 'u'), 'μ', 'u'), ' ', ''))"
+
+
+def measurement_value_sql(analyte: str, value: str) -> str:
+    """A measurement's number: dipstick words read as levels (neg = 0 … 4+ = 4)."""
+    levels = " ".join(f"WHEN {_literal(k)} THEN {v}" for k, v in DIPSTICK_LEVELS.items())
+    return (
+        f"CASE WHEN {analyte} = 'dipstick' AND lower({value}) IN "
+        f"({', '.join(map(_literal, DIPSTICK_LEVELS))}) THEN CASE lower({value}) {levels} END "
+        f"ELSE {number_sql(value)} END"
+    )
+
+
+def register_units(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the lookup of every accepted unit spelling: analyte, key, unit, canonical, factor."""
+    rows: list[tuple[str, str, str, str, float, float, float]] = []
+    for analyte in ANALYTES.values():
+        for unit in analyte.units:
+            low, high = analyte.ranges[unit.canonical]
+            for spelling in (unit.name, *unit.aliases):
+                key = unit_key(spelling)
+                rows.append((analyte.name, key, unit.name, unit.canonical, unit.factor, low, high))
+    con.execute(
+        f"CREATE OR REPLACE TABLE {UNITS_TABLE} (analyte VARCHAR, unit_key VARCHAR, "
+        "unit VARCHAR, canonical VARCHAR, factor DOUBLE, low DOUBLE, high DOUBLE)"
+    )
+    if rows:
+        con.executemany(f"INSERT INTO {UNITS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
