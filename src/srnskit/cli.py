@@ -102,9 +102,9 @@ TodayOption = Annotated[
 ]
 
 
-@app.command()
+@app.command("validate")
 @_reports_errors
-def validate(
+def _validate(
     cohort: CohortPath,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
     today: TodayOption = None,
@@ -139,9 +139,9 @@ def validate(
 # --- template ------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command("template")
 @_reports_errors
-def template(
+def _template(
     out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
@@ -186,7 +186,7 @@ def _stage_text(stage: str) -> str:
 
 @calc_app.command("bsa")
 @_reports_errors
-def calc_bsa(
+def _calc_bsa(
     height_cm: HeightOption,
     weight_kg: WeightOption,
     formula: Annotated[Formula, typer.Option(help="BSA formula.")] = "mosteller",
@@ -203,7 +203,7 @@ def calc_bsa(
 
 @calc_app.command("egfr")
 @_reports_errors
-def calc_egfr(
+def _calc_egfr(
     creatinine: Annotated[float, typer.Option(help="Serum creatinine.")],
     height_cm: HeightOption,
     creatinine_unit: Annotated[str, typer.Option(help="umol/L or mg/dL.")] = "umol/L",
@@ -265,7 +265,7 @@ def calc_egfr(
 
 @calc_app.command("ckd-stage")
 @_reports_errors
-def calc_ckd_stage(
+def _calc_ckd_stage(
     egfr: Annotated[float, typer.Option(help="eGFR in mL/min/1.73 m².")],
     as_json: JsonOption = False,
 ) -> None:
@@ -280,7 +280,7 @@ def calc_ckd_stage(
 
 @calc_app.command("dose")
 @_reports_errors
-def calc_dose(
+def _calc_dose(
     drug: Annotated[str, typer.Option(help="cyclosporine, prednisone, mmf, rituximab …")],
     height_cm: HeightOption,
     weight_kg: WeightOption,

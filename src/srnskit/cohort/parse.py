@@ -99,8 +99,8 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
     for analyte in ANALYTES.values():
         for unit in analyte.units:
             low, high = analyte.ranges[unit.canonical]
-            for spelling in (unit.name, *unit.aliases):
-                key = unit_key(spelling)
+            # µmol/L, μmol/L and umol/L fold to one key: one row each, or joins multiply rows.
+            for key in dict.fromkeys(unit_key(s) for s in (unit.name, *unit.aliases)):
                 rows.append((analyte.name, key, unit.name, unit.canonical, unit.factor, low, high))
     con.execute(
         f"CREATE OR REPLACE TABLE {UNITS_TABLE} (analyte VARCHAR, unit_key VARCHAR, "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from srnskit.cohort.problems import Problem, did_you_mean
@@ -77,7 +78,7 @@ def read_raw_cohort(path: Path) -> RawCohort:
             "or a .duckdb file"
         )
     if "patients" not in cohort.tables and not any(
-        p.table == "patients" and p.row is None for p in cohort.problems
+        p.table == "patients" and p.severity == "error" for p in cohort.problems
     ):
         cohort.problems.append(
             Problem("patients", None, None, f"no patients table in {path} (it is required)")
@@ -152,6 +153,9 @@ def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
             if separator in header_line:
                 message = f"the file uses {said} as separator; srnskit expects ','"
                 return None, [Problem(name, None, None, message)]
+    fast = _read_regular_csv(data, text, name, path.name)
+    if fast is not None:
+        return fast, []
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     records: list[list[str]] = []
@@ -184,6 +188,35 @@ def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     return table, header_problems + problems
 
 
+def _read_regular_csv(data: bytes, text: str, name: str, source: str) -> RawTable | None:
+    """The table read by Arrow's C++ reader when the file is regular, else None.
+
+    Regular: one record per line, no blank line, every row as wide as the header. Then a
+    record's row number is its index + 2 and nothing needs the careful reader below, which
+    handles (and reports) everything else line by line.
+    """
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0].rstrip("\r"))), [])
+    names = [h.strip().lower() for h in header]
+    if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+        return None
+    try:
+        arrow = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines != arrow.num_rows + 1:  # a blank line or a quoted line break: rows would shift
+        return None
+    rows = pa.array(range(2, arrow.num_rows + 2), pa.int64())
+    return RawTable(name, source, arrow.append_column(ROW_COLUMN, rows))
+
+
 def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     try:
         arrow = pq.read_table(path)
@@ -201,14 +234,11 @@ def _arrow_to_raw(name: str, source: str, arrow: pa.Table) -> tuple[RawTable | N
 
 
 def _arrow_column_as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | list[str | None]:
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    """A typed column as the text its CSV export would hold (dates ISO, 137.0 as '137')."""
+    try:
         return column.cast(pa.string())
-    if pa.types.is_floating(kind):
-        return [_cell_text(v) for v in column.to_pylist()]
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return [None if v is None else _cell_text(v) for v in column.to_pylist()]
-    return column.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # nested or binary: as Python text
+        return [None if v is None else str(v) for v in column.to_pylist()]
 
 
 # --- Excel workbooks -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ __all__ = [
     "Analyte",
     "Column",
     "ColumnKind",
+    "DerivedColumn",
     "DerivedType",
     "Table",
     "Unit",

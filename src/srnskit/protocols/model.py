@@ -92,7 +92,13 @@ class Protocol(_Strict):
     source: str
     bsa_formula: Literal["mosteller", "haycock", "dubois", "gehan-george"] = "mosteller"
     assessment: Assessment
-    phase: tuple[Phase, ...] = Field(min_length=1)
+    phase: tuple[Phase, ...]
+
+    @model_validator(mode="after")
+    def _has_phases(self) -> Self:
+        if not self.phase:
+            raise ValueError("a protocol needs at least one [[phase]]")
+        return self
 
     @property
     def drugs(self) -> list[str]:

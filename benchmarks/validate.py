@@ -1,0 +1,117 @@
+"""Validation speed: reading and checking a cohort of N measurement rows (CSV and Parquet).
+
+Prints a table of median wall time, rows per second and peak memory over repeated runs.
+Goal (issue 3): one million measurement rows in under 10 s on the 2-core reference machine.
+
+    .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+ANALYTES = [
+    ("upcr", "mg/mg", 0.05, 12.0),
+    ("albumin", "g/L", 12.0, 45.0),
+    ("creatinine", "umol/L", 20.0, 400.0),
+    ("height", "cm", 80.0, 180.0),
+    ("weight", "kg", 10.0, 70.0),
+    ("csa_trough", "ng/mL", 50.0, 400.0),
+]
+
+
+def make_cohort(folder: Path, rows: int, seed: int = 1) -> None:
+    """A valid synthetic cohort with ``rows`` measurement rows (60 rows per child)."""
+    rng = np.random.default_rng(seed)
+    patients = max(1, rows // 60)
+    ids = np.array([f"B{i:07d}" for i in range(patients)])
+    birth = np.datetime64("2000-01-01") + rng.integers(0, 3000, patients).astype("timedelta64[D]")
+    onset = birth + rng.integers(400, 4000, patients).astype("timedelta64[D]")
+    pa_patients = pa.table(
+        {
+            "patient_id": ids,
+            "sex": rng.choice(["F", "M"], patients),
+            "birth_date": birth.astype(str),
+            "onset_date": onset.astype(str),
+        }
+    )
+    owner = rng.integers(0, patients, rows)
+    kind = rng.integers(0, len(ANALYTES), rows)
+    low = np.array([a[2] for a in ANALYTES])[kind]
+    high = np.array([a[3] for a in ANALYTES])[kind]
+    days = onset[owner] + rng.integers(0, 1500, rows).astype("timedelta64[D]")
+    measurements = pa.table(
+        {
+            "patient_id": ids[owner],
+            "date": days.astype(str),
+            "analyte": np.array([a[0] for a in ANALYTES])[kind],
+            "value": np.round(low + rng.random(rows) * (high - low), 2).astype(str),
+            "unit": np.array([a[1] for a in ANALYTES])[kind],
+        }
+    )
+    for name, table in (("patients", pa_patients), ("measurements", measurements)):
+        pacsv.write_csv(table, folder / f"{name}.csv")
+
+
+def as_parquet(folder: Path, out: Path) -> None:
+    out.mkdir()
+    for name in ("patients", "measurements"):
+        options = pacsv.ConvertOptions(column_types={"value": pa.string()})
+        pq.write_table(pacsv.read_csv(folder / f"{name}.csv", convert_options=options),
+                       out / f"{name}.parquet")
+
+
+def time_once(cohort: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak resident memory (MB) and problem count of one validation, in a
+    fresh process so memory and caches do not carry over."""
+    code = (
+        "import sys, time, datetime as dt, resource\n"
+        "from pathlib import Path\n"
+        "from srnskit.cohort import check_cohort\n"
+        "t = time.perf_counter()\n"
+        f"problems = check_cohort(Path({str(cohort)!r}), today=dt.date({dt.date.today():%Y, %-m, %-d}))\n"
+        "elapsed = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(elapsed, peak, len(problems))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    elapsed, peak, problems = out.stdout.split()
+    return float(elapsed), float(peak), int(problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    arguments = parser.parse_args()
+    print(f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'peak MB':>8} {'problems':>8}")
+    for rows in arguments.rows:
+        with tempfile.TemporaryDirectory() as scratch:
+            csv_folder = Path(scratch) / "csv"
+            csv_folder.mkdir()
+            make_cohort(csv_folder, rows)
+            as_parquet(csv_folder, Path(scratch) / "parquet")
+            for kind in ("csv", "parquet"):
+                runs = [time_once(Path(scratch) / kind) for _ in range(arguments.repeat)]
+                median = statistics.median(r[0] for r in runs)
+                peak = max(r[1] for r in runs)
+                print(
+                    f"{kind:8} {rows:>10,} {median:>9.2f} {rows / median:>11,.0f} "
+                    f"{peak:>8.0f} {runs[0][2]:>8}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Loading converts every analyte to its canonical unit, and UPCR only within its family."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from srnskit.cohort import read_cohort
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def test_values_are_converted_to_canonical_units(data) -> None:
+    cohort = read_cohort(data / "valid" / "aliases", today=TODAY)
+    rows = cohort.con.execute(
+        "SELECT analyte, value, unit FROM measurements ORDER BY source_row"
+    ).fetchall()
+    expected = [
+        ("creatinine", 30.0, "umol/L"),  # µmol/L is umol/L
+        ("upcr", 0.5, "mg/mg"),  # 500 mg/g / 1000 = 0.5 mg/mg (mass/mass family)
+        ("dipstick", 0.5, None),  # 'Trace' = 0.5, no unit
+        ("height", 105.0, "cm"),  # 1.05 m × 100
+        ("weight", 18.5, "kg"),  # 18500 g / 1000
+        ("albumin", 21.0, "g/L"),  # 2.1 g/dL × 10
+        ("upcr", 350.0, "mg/mmol"),  # 0.35 g/mmol × 1000 (mass/mol family, not converted)
+    ]
+    assert [(a, pytest.approx(v), u) for a, v, u in rows] == expected
+
+
+def test_accepted_spellings_load_as_canonical_values(data) -> None:
+    cohort = read_cohort(data / "valid" / "aliases", today=TODAY)
+    patients = cohort.con.execute(
+        "SELECT patient_id, sex, onset_date, family_history, center_id FROM patients ORDER BY 1"
+    ).fetchall()
+    assert patients == [
+        ("P1", "F", dt.date(2014, 1, 1), True, "default"),  # 'female', date-time truncated
+        ("P2", "M", dt.date(2015, 6, 6), False, "default"),  # 'm', '0'
+    ]
+    treatment = cohort.con.execute("SELECT drug, end_date, schedule FROM treatments").fetchall()
+    assert treatment == [("cyclosporine", None, "daily")]  # 'Cyclosporine'; schedule defaults
+
+
+def test_mg_dl_creatinine_becomes_umol_l(small_cohort) -> None:
+    cohort = read_cohort(small_cohort, today=TODAY)
+    # P04's first creatinine is 0.45 mg/dL: 0.45 × 88.4 = 39.78 umol/L.
+    first = cohort.con.execute(
+        "SELECT value, unit FROM measurements WHERE patient_id = 'P04' "
+        "AND analyte = 'creatinine' ORDER BY date LIMIT 1"
+    ).fetchone()
+    assert first == (pytest.approx(39.78), "umol/L")
+
+
+def test_missing_tables_are_empty_tables_with_declared_columns(data) -> None:
+    cohort = read_cohort(data / "valid" / "bom", today=TODAY)
+    assert cohort.table("events").shape == (0, 3)
+    assert cohort.table("events").columns == ["patient_id", "date", "event"]
+
+
+def test_center_id_defaults_to_the_cohort_setting(tmp_path) -> None:
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,center_id,sex,birth_date,onset_date\nP1,,F,2010-01-01,2014-01-01\n"
+        "P2,B,M,2011-01-01,2015-01-01\n"
+    )
+    (tmp_path / "cohort.toml").write_text('name = "x"\ncenter_id = "tunis"\n')
+    cohort = read_cohort(tmp_path, today=TODAY)
+    centres = cohort.con.execute("SELECT center_id FROM patients ORDER BY patient_id").fetchall()
+    assert centres == [("tunis",), ("B",)]
+    assert cohort.name == "x"

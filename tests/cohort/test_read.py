@@ -1,0 +1,167 @@
+"""Every cohort format reads to the same canonical tables, with the row a person would see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import Workbook
+
+from srnskit.cohort import read_cohort
+from srnskit.cohort.schema import COHORT_TABLES
+from srnskit.errors import InvalidCohortError
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def _csv_tables(folder: Path) -> dict[str, pa.Table]:
+    options = pacsv.ConvertOptions(
+        column_types={c: pa.string() for t in COHORT_TABLES.values() for c in t.column_names}
+    )
+    return {
+        name: pacsv.read_csv(folder / f"{name}.csv", convert_options=options)
+        for name in COHORT_TABLES
+    }
+
+
+def _as_parquet(folder: Path, out: Path) -> Path:
+    out.mkdir()
+    for name, table in _csv_tables(folder).items():
+        pq.write_table(table, out / f"{name}.parquet")
+    return out
+
+
+def _as_workbook(folder: Path, out: Path) -> Path:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, table in _csv_tables(folder).items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(table.column_names)
+        for row in table.to_pylist():
+            sheet.append([_excel_cell(v) for v in row.values()])
+    workbook.save(out)
+    return out
+
+
+def _excel_cell(text: str | None) -> object:
+    """What a person typing into Excel leaves: real dates and numbers, not text."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _as_duckdb(folder: Path, out: Path) -> Path:
+    con = duckdb.connect(str(out))
+    for name, table in _csv_tables(folder).items():
+        con.register("incoming", table)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
+        con.unregister("incoming")
+    con.close()
+    return out
+
+
+def _canonical(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every canonical table, rows sorted; measurements keep source_row, which must agree."""
+    cohort = read_cohort(path, today=TODAY)
+    return {
+        name: cohort.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+        for name in COHORT_TABLES
+    }
+
+
+@pytest.mark.parametrize("convert", [_as_parquet, _as_workbook, _as_duckdb])
+def test_every_format_loads_the_same_canonical_tables(small_cohort, tmp_path, convert) -> None:
+    suffix = {"_as_parquet": "", "_as_workbook": ".xlsx", "_as_duckdb": ".duckdb"}
+    other = convert(small_cohort, tmp_path / f"cohort{suffix[convert.__name__]}")
+    assert _canonical(other) == _canonical(small_cohort)
+
+
+def test_canonical_tables_have_the_declared_row_counts(small_cohort) -> None:
+    cohort = read_cohort(small_cohort, today=TODAY)
+    # The example folder: 12 patients, 399 measurements, 34 treatments (counted in the CSVs).
+    assert cohort.table("patients").shape[0] == 12
+    assert cohort.table("measurements").shape[0] == 399
+    assert cohort.table("treatments").shape[0] == 34
+
+
+def test_workbook_rows_are_spreadsheet_rows(tmp_path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "patients"
+    sheet.append(["patient_id", "sex", "birth_date", "onset_date"])
+    sheet.append(["P1", "F", dt.date(2010, 1, 1), dt.date(2014, 1, 1)])
+    sheet.append([None, None, None, None])  # a blank spreadsheet row still counts
+    sheet.append(["P2", "Q", dt.date(2011, 1, 1), dt.date(2015, 1, 1)])
+    workbook.save(tmp_path / "c.xlsx")
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path / "c.xlsx", today=TODAY)
+    assert [str(p) for p in caught.value.problems] == [
+        "patients:4:sex: error: 'Q' is not an allowed sex; allowed: F, M"
+    ]
+
+
+def test_parquet_rows_are_record_number_plus_one(tmp_path) -> None:
+    table = pa.table(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "sex": ["F", "M", "F"],
+            "birth_date": [dt.date(2010, 1, 1), dt.date(2011, 1, 1), dt.date(2012, 1, 1)],
+            "onset_date": [dt.date(2014, 1, 1), dt.date(2009, 1, 1), dt.date(2015, 1, 1)],
+        }
+    )
+    pq.write_table(table, tmp_path / "patients.parquet")
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path, today=TODAY)
+    # The second record (P2) is row 3, as in the CSV export of the same table.
+    assert [str(p) for p in caught.value.problems] == [
+        "patients:3:onset_date: error: onset (2009-01-01) is before birth (2011-01-01); "
+        "is one of the dates mistyped?"
+    ]
+
+
+def test_csv_and_parquet_of_one_table_is_an_error(tmp_path) -> None:
+    (tmp_path / "patients.csv").write_text("patient_id,sex,birth_date,onset_date\n")
+    pq.write_table(pa.table({"patient_id": ["P1"]}), tmp_path / "patients.parquet")
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path, today=TODAY)
+    assert [str(p) for p in caught.value.problems] == [
+        "patients:-:-: error: both patients.csv and patients.parquet exist; keep only one"
+    ]
+
+
+def test_unknown_columns_are_kept_and_passed_through(tmp_path) -> None:
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date,ward\nP1,F,2010-01-01,2014-01-01,blue\n"
+    )
+    cohort = read_cohort(tmp_path, today=TODAY)
+    assert cohort.con.execute("SELECT ward FROM patients").fetchall() == [("blue",)]
+    assert [str(w) for w in cohort.warnings] == [
+        "patients:-:ward: warning: 'ward' is not a column of patients; it is kept and passed "
+        "through unchecked"
+    ]
+
+
+def test_csv_rows_follow_the_lines_even_past_blank_lines_and_quoted_line_breaks(tmp_path):
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date,note\n"
+        'P1,F,2010-01-01,2014-01-01,"two\nlines"\n'  # lines 2–3
+        "\n"  # line 4, blank
+        "P2,X,2011-01-01,2015-01-01,\n"  # line 5
+    )
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path, today=TODAY)
+    assert "patients:5:sex: error: 'X' is not an allowed sex; allowed: F, M" in [
+        str(p) for p in caught.value.problems
+    ]
