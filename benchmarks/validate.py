@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +68,9 @@ def as_parquet(folder: Path, out: Path) -> None:
     out.mkdir()
     for name in ("patients", "measurements"):
         options = pacsv.ConvertOptions(column_types={"value": pa.string()})
-        pq.write_table(pacsv.read_csv(folder / f"{name}.csv", convert_options=options),
-                       out / f"{name}.parquet")
+        pq.write_table(
+            pacsv.read_csv(folder / f"{name}.csv", convert_options=options), out / f"{name}.parquet"
+        )
 
 
 def time_once(cohort: Path) -> tuple[float, float, int]:
@@ -81,7 +81,8 @@ def time_once(cohort: Path) -> tuple[float, float, int]:
         "from pathlib import Path\n"
         "from srnskit.cohort import check_cohort\n"
         "t = time.perf_counter()\n"
-        f"problems = check_cohort(Path({str(cohort)!r}), today=dt.date({dt.date.today():%Y, %-m, %-d}))\n"
+        f"problems = check_cohort(Path({str(cohort)!r}), today=dt.date.fromisoformat("
+        f"{dt.date.today().isoformat()!r}))\n"
         "elapsed = time.perf_counter() - t\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(elapsed, peak, len(problems))\n"
@@ -96,7 +97,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     arguments = parser.parse_args()
-    print(f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'peak MB':>8} {'problems':>8}")
+    header = f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'peak MB':>8}"
+    print(f"{header} {'problems':>8}")
     for rows in arguments.rows:
         with tempfile.TemporaryDirectory() as scratch:
             csv_folder = Path(scratch) / "csv"
