@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/srnskit validate src/srnskit/examples/small
+	$(BIN)/srnskit validate src/srnskit/examples/demo
 	$(BIN)/srnskit calc egfr --creatinine 65.35 --creatinine-unit umol/L --height-cm 137
 	$(BIN)/srnskit calc dose --drug cyclosporine --height-cm 137 --weight-kg 32
 

@@ -55,6 +55,9 @@ def atomic_directory(target: Path, *, force: bool = False) -> Iterator[Path]:
     if not parent.is_dir():
         raise UsageError(f"{parent}: no such directory")
     temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield temporary
         if target.exists():

@@ -1,0 +1,73 @@
+"""Synthetic-cohort speed and memory: 10k, 100k and 1M children, each in a fresh process.
+
+Prints wall time, children per second, measurement rows per child and peak resident memory.
+Goal (issue 4): one million children in ≤ 60 s and ≤ 4 GB peak on the 2-core reference machine.
+
+    .venv/bin/python benchmarks/synth.py [--patients 10000 100000 1000000] [--format parquet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+
+CODE = """
+import json, resource, sys, time
+from pathlib import Path
+from srnskit.synth.generate import write_synthetic_cohort
+from srnskit.synth.profile import load_profile
+started = time.perf_counter()
+summary = write_synthetic_cohort(Path(sys.argv[1]), profile=load_profile("seed2023"),
+                                 patients=int(sys.argv[2]), seed=1, fmt=sys.argv[3],
+                                 with_truth=sys.argv[4] == "truth")
+print(json.dumps({"seconds": time.perf_counter() - started,
+                  "rows_per_child": summary.rows_per_patient,
+                  "measurements": summary.measurements,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(patients: int, fmt: str, truth: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CODE,
+                f"{scratch}/cohort",
+                str(patients),
+                fmt,
+                "truth" if truth else "no",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--format", default="parquet", choices=["csv", "parquet"])
+    parser.add_argument("--truth", action="store_true", help="also write the truth tables")
+    arguments = parser.parse_args()
+    print(
+        f"{'children':>10} {'format':8} {'seconds':>8} {'children/s':>11} "
+        f"{'rows/child':>10} {'rows':>12} {'peak MB':>8}"
+    )
+    for patients in arguments.patients:
+        r = run(patients, arguments.format, arguments.truth)
+        print(
+            f"{patients:>10,} {arguments.format:8} {r['seconds']:>8.1f} "
+            f"{patients / r['seconds']:>11,.0f} {r['rows_per_child']:>10.1f} "
+            f"{int(r['measurements']):>12,} {r['peak_mb']:>8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The one writer of tables: derived tables (cohort-format.md §3) and cohort tables (§2).
+
+Every table is cast to its declared schema before it is written, so CSV and Parquet, DuckDB and
+Spark, engine and generator all write the same names and types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from srnskit.cohort.schema import COHORT_TABLES, DERIVED_TABLES
+
+__all__ = ["ARROW_TYPES", "TableWriter", "cohort_schema", "derived_schema"]
+
+ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "bool": pa.bool_(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+}
+OutputFormat = Literal["csv", "parquet"]
+
+
+# How each cohort column kind is written (a measurement value is written as a number).
+_COHORT_KIND_TYPES = {
+    "text": pa.string(),
+    "enum": pa.string(),
+    "date": pa.date32(),
+    "number": pa.float64(),
+    "integer": pa.int64(),
+    "bool": pa.bool_(),
+    "value": pa.float64(),
+}
+
+
+def cohort_schema(name: str) -> pa.Schema:
+    """The Arrow schema a cohort table (``patients``, ``measurements``, …) is written with."""
+    return pa.schema(
+        [pa.field(c.name, _COHORT_KIND_TYPES[c.kind]) for c in COHORT_TABLES[name].columns]
+    )
+
+
+def derived_schema(name: str) -> pa.Schema:
+    """The declared Arrow schema of a derived table (``patient_outcomes``, ``courses``, …)."""
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in DERIVED_TABLES[name]])
+
+
+class TableWriter:
+    """Writes one table in chunks to ``folder/NAME.csv`` or ``NAME.parquet``, cast to ``schema``.
+
+    Chunks keep memory flat: a table of ten million rows never sits in memory at once.
+    """
+
+    def __init__(self, folder: Path, name: str, schema: pa.Schema, fmt: OutputFormat) -> None:
+        self.path = folder / f"{name}.{fmt}"
+        self.schema = schema
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter
+        if fmt == "parquet":
+            self._writer = pq.ParquetWriter(
+                self.path, schema, compression="zstd", compression_level=1
+            )
+        else:
+            self._writer = pacsv.CSVWriter(self.path, schema)
+
+    def write(self, table: pa.Table) -> None:
+        columns = [table.column(f.name).cast(f.type) for f in self.schema]
+        self._writer.write_table(pa.table(columns, schema=self.schema))
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
