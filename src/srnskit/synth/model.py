@@ -118,6 +118,12 @@ def _level(rng: np.random.Generator, state: int, size: int) -> Array:
     return np.log(rng.uniform(low, high, size))
 
 
+def _remission_level(rng: np.random.Generator, state: Array) -> Array:
+    """Target levels for remissions of either kind (draws complete, then partial, levels)."""
+    n = len(state)
+    return np.where(state == CR, _level(rng, CR, n), _level(rng, PR, n))
+
+
 def _day(date: dt.date) -> int:
     return (date - dt.date(1970, 1, 1)).days
 
@@ -318,7 +324,7 @@ def simulate(
         pid=pid,
         day=csa_start + csa_remission_alone,
         state=csa_state,
-        level=np.where(csa_state == CR, _level(rng, CR, n), _level(rng, PR, n)),
+        level=_remission_level(rng, csa_state),
         tau=TAU_REMISSION,
     )
     alone_days = np.where(alone_responds, c.csa_only_days, c.csa_only_stop_days)
@@ -359,7 +365,7 @@ def simulate(
         pid=pid,
         day=csa_start + csa_remission,
         state=csa_state,
-        level=np.where(csa_state == CR, _level(rng, CR, n), _level(rng, PR, n)),
+        level=_remission_level(rng, csa_state),
         tau=TAU_REMISSION,
     )
     final_relapse = second_agent - rng.integers(30, 60, n)
@@ -397,7 +403,7 @@ def simulate(
             pid=pid,
             day=day + rng.integers(20, 40, n),
             state=back_state,
-            level=np.where(back_state == CR, _level(rng, CR, n), _level(rng, PR, n)),
+            level=_remission_level(rng, back_state),
             tau=TAU_REMISSION,
         )
     mmf_days = rng.integers(m.mmf_days_min, m.mmf_days_max + 1, n)
@@ -443,7 +449,7 @@ def simulate(
         pid=pid,
         day=combined_remission,
         state=combined_state,
-        level=np.where(combined_state == CR, _level(rng, CR, n), _level(rng, PR, n)),
+        level=_remission_level(rng, combined_state),
         tau=TAU_REMISSION,
     )
     acei = on_csa & (rng.random(n) < 0.6)
