@@ -156,7 +156,8 @@ def _treatments(latent: Latent, ids: pa.Array, profile: Profile) -> pa.Table:
     t = latent.treatments
     pid = t["pid"].astype(np.int64)
     single = t["schedule"] == 2
-    # Centre B writes prednisone in mg/day, from the BSA at the course start (capped at 60 mg).
+    # Centre B writes prednisone in mg/day, from the BSA at the course start, rounded up to the
+    # next 5 mg as tablets are given (so it stays ≥ the per-m² dose) and capped at 60 mg.
     age = (latent.onset[pid] - latent.birth[pid] + t["start"]) / 365.25
     male = latent.male[pid]
     bsa = bsa_mosteller(
@@ -164,7 +165,7 @@ def _treatments(latent: Latent, ids: pa.Array, profile: Profile) -> pa.Table:
         weight_kg=weight_kg_at(age_years=age, male=male, z=latent.weight_z[pid]),
     )
     per_day = (t["drug"] == PREDNISONE) & latent.centre_b[pid]
-    dose = np.where(per_day, np.round(np.minimum(t["dose"] * bsa, 60.0)), t["dose"])
+    dose = np.where(per_day, np.minimum(np.ceil(t["dose"] * bsa / 5) * 5, 60.0), t["dose"])
     unit = np.where(single, 4, np.where(per_day, 0, 1))
     has_dose = ~np.isnan(dose)
     return pa.table(
