@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from srnskit.clinical.bsa import BSA_FORMULAS
 from srnskit.clinical.dosing import dose_mg_from_bsa
 from srnskit.cohort.schema import DRUGS
-from srnskit.errors import DefinitionError, UsageError
+from srnskit.errors import UsageError
+from srnskit.rulefile import load_rule_file, shipped_rule_files
 
 __all__ = [
     "Assessment",
@@ -137,8 +136,7 @@ class Protocol(_Strict):
 
 def shipped_protocols() -> list[str]:
     """Names of the protocols shipped with srnskit."""
-    folder = resources.files("srnskit.protocols")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return shipped_rule_files("srnskit.protocols")
 
 
 def load_protocol(name_or_path: str | Path) -> Protocol:
@@ -146,41 +144,4 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 
     Raises ``DefinitionError`` naming the file, the key and the reason when it fails a check.
     """
-    text, label = _protocol_text(name_or_path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{label}: not valid TOML: {exc}") from exc
-    try:
-        return Protocol.model_validate(data)
-    except ValidationError as exc:
-        raise DefinitionError(_describe(label, exc)) from exc
-
-
-def _protocol_text(name_or_path: str | Path) -> tuple[str, str]:
-    path = Path(name_or_path)
-    if path.suffix == ".toml":
-        if not path.is_file():
-            raise UsageError(f"{path}: no such protocol file")
-        return path.read_text(encoding="utf-8"), str(path)
-    name = str(name_or_path)
-    if name not in shipped_protocols():
-        raise UsageError(
-            f"no protocol named '{name}'; shipped: {', '.join(shipped_protocols())} "
-            "(or give a .toml file)"
-        )
-    return resources.files("srnskit.protocols").joinpath(f"{name}.toml").read_text("utf-8"), (
-        f"{name}.toml"
-    )
-
-
-def _describe(label: str, error: ValidationError) -> str:
-    """One line per problem: ``file: key.path: reason``."""
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "-"
-        reason = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            reason = "unknown key (a typo?)"
-        lines.append(f"{label}: {key}: {reason}")
-    return "\n".join(lines)
+    return load_rule_file(Protocol, name_or_path, package="srnskit.protocols", kind="protocol")

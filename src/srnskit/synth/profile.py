@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from srnskit.errors import DefinitionError, UsageError
+from srnskit.rulefile import load_rule_file, shipped_rule_files
 
 __all__ = ["CATEGORIES", "Profile", "load_profile", "shipped_profiles"]
 
@@ -195,8 +193,7 @@ class Profile(_Section):
 
 
 def shipped_profiles() -> list[str]:
-    folder = resources.files("srnskit.synth").joinpath("profiles")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return shipped_rule_files("srnskit.synth", "profiles")
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
@@ -205,28 +202,6 @@ def load_profile(name_or_path: str | Path) -> Profile:
     Raises ``UsageError`` for an unknown name and ``DefinitionError`` (file, key, reason) for a
     file that fails its checks.
     """
-    path = Path(name_or_path)
-    if path.suffix == ".toml":
-        if not path.is_file():
-            raise UsageError(f"{path}: no such profile file")
-        text, label = path.read_text(encoding="utf-8"), str(path)
-    else:
-        if str(name_or_path) not in shipped_profiles():
-            raise UsageError(
-                f"no profile named '{name_or_path}'; shipped: {', '.join(shipped_profiles())}"
-            )
-        folder = resources.files("srnskit.synth").joinpath("profiles")
-        text, label = folder.joinpath(f"{name_or_path}.toml").read_text("utf-8"), str(path)
-    try:
-        return Profile.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{label}: not valid TOML: {exc}") from exc
-    except ValidationError as exc:
-        lines = []
-        for item in exc.errors():
-            key = ".".join(str(p) for p in item["loc"])
-            reason = item["msg"].removeprefix("Value error, ")
-            if item["type"] == "extra_forbidden":
-                reason = "unknown key (a typo?)"
-            lines.append(f"{label}: {key}: {reason}")
-        raise DefinitionError("\n".join(lines)) from exc
+    return load_rule_file(
+        Profile, name_or_path, package="srnskit.synth", kind="profile", folder="profiles"
+    )

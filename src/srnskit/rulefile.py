@@ -1,0 +1,78 @@
+"""Rule files: TOML that a clinician can read, loaded into a checked pydantic model.
+
+Definition sets, protocols and synthetic profiles are all rule files. A file that fails its
+checks is refused with one line per problem, ``file: key.path: reason``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from srnskit.errors import DefinitionError, UsageError
+
+__all__ = ["load_rule_file", "shipped_rule_files"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def shipped_rule_files(package: str, folder: str = "") -> list[str]:
+    """Names (without .toml) of the rule files shipped in ``package``/``folder``."""
+    root = resources.files(package)
+    if folder:
+        root = root.joinpath(folder)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def load_rule_file(
+    model: type[M], name_or_path: str | Path, *, package: str, kind: str, folder: str = ""
+) -> M:
+    """A shipped rule file by name, or a ``.toml`` file, validated as ``model``.
+
+    Raises ``UsageError`` for an unknown name or a missing file and ``DefinitionError`` for a
+    file that is not TOML or fails the model's checks.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise UsageError(f"{path}: no such {kind} file")
+        text, label = path.read_text(encoding="utf-8"), str(path)
+    else:
+        shipped = shipped_rule_files(package, folder)
+        if str(name_or_path) not in shipped:
+            raise UsageError(
+                f"no {kind} named '{name_or_path}'; shipped: {', '.join(shipped)} "
+                "(or give a .toml file)"
+            )
+        root = resources.files(package)
+        if folder:
+            root = root.joinpath(folder)
+        text, label = (
+            root.joinpath(f"{name_or_path}.toml").read_text("utf-8"),
+            (f"{name_or_path}.toml"),
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{label}: not valid TOML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(_describe(label, exc)) from exc
+
+
+def _describe(label: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "-"
+        reason = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            reason = "unknown key (a typo?)"
+        elif item["type"] == "missing":
+            reason = "a required key is missing"
+        lines.append(f"{label}: {key}: {reason}")
+    return "\n".join(lines)
