@@ -74,5 +74,6 @@ def _describe(label: str, error: ValidationError) -> str:
             reason = "unknown key (a typo?)"
         elif item["type"] == "missing":
             reason = "a required key is missing"
-        lines.append(f"{label}: {key}: {reason}")
+        # A check on the whole file names its keys in the reason itself.
+        lines.append(f"{label}: {reason}" if key == "-" else f"{label}: {key}: {reason}")
     return "\n".join(lines)
