@@ -14,7 +14,7 @@ from pathlib import Path
 
 from srnskit.errors import UsageError
 
-__all__ = ["atomic_directory", "atomic_file"]
+__all__ = ["atomic_directory", "atomic_file", "check_output_directory"]
 
 
 @contextmanager
@@ -41,19 +41,24 @@ def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+def check_output_directory(target: Path, *, force: bool = False) -> None:
+    """Raise ``UsageError`` unless ``target`` can be written: absent, empty, or ``force``."""
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise UsageError(f"{target} is not empty; use --force to replace it")
+    if not target.resolve().parent.is_dir():
+        raise UsageError(f"{target.resolve().parent}: no such directory")
+
+
 @contextmanager
 def atomic_directory(target: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary directory; on success it becomes ``target``.
 
     Raises ``UsageError`` when ``target`` exists, is not empty and ``force`` is false.
     """
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise UsageError(f"{target} is not empty; use --force to replace it")
+    check_output_directory(target, force=force)
     parent = target.resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"{parent}: no such directory")
     temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     umask = os.umask(0)
     os.umask(umask)

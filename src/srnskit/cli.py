@@ -431,6 +431,68 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         yield lambda done: bar.advance(task, done)
 
 
+# --- derive and explain --------------------------------------------------------------------
+
+DefinitionsOption = Annotated[
+    str, typer.Option("--definitions", help="seed2023, kdigo2021, ipna2020 or a .toml file.")
+]
+
+
+@app.command("derive")
+@_reports_errors
+def _derive(
+    cohort: CohortPath,
+    out: Annotated[Path, typer.Option(help="The folder to write the derived tables to.")],
+    definitions: DefinitionsOption = "kdigo2021",
+    engine: Annotated[
+        Literal["duckdb", "spark"], typer.Option(help="duckdb (default) or spark.")
+    ] = "duckdb",
+    fmt: Annotated[
+        Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
+    ] = "csv",
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    today: TodayOption = None,
+) -> None:
+    """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
+    from srnskit.atomic import check_output_directory
+    from srnskit.cohort.load import read_cohort
+    from srnskit.definitions.model import load_definitions
+    from srnskit.engine.derive import derive, write_derived
+
+    chosen = load_definitions(definitions)
+    check_output_directory(out, force=force)
+    loaded = read_cohort(cohort, today=today.date() if today else dt.date.today())
+    for warning in loaded.warnings:
+        typer.echo(str(warning), err=True)
+    derived = derive(loaded, chosen, engine=engine)
+    write_derived(derived, out, fmt=fmt, force=force)
+    included = derived.flow["steps"][-1]["remaining"]
+    typer.echo(
+        f"wrote {out}: {derived.patient_outcomes.num_rows} patients ({included} included), "
+        f"{derived.courses.num_rows} courses, {derived.episodes.num_rows} episodes under "
+        f"{chosen.name}"
+    )
+
+
+@app.command("explain")
+@_reports_errors
+def _explain(
+    cohort: CohortPath,
+    patient_id: Annotated[str, typer.Argument(help="The patient to explain.")],
+    definitions: DefinitionsOption = "kdigo2021",
+    today: TodayOption = None,
+) -> None:
+    """One patient's story, in order, with the evidence for every label."""
+    from srnskit.cohort.load import read_cohort
+    from srnskit.definitions.model import load_definitions
+    from srnskit.engine.explain import explain
+
+    chosen = load_definitions(definitions)
+    loaded = read_cohort(cohort, today=today.date() if today else dt.date.today())
+    for line in explain(loaded, patient_id, chosen):
+        typer.echo(line)
+
+
 def main() -> None:
     """Entry point of the ``srnskit`` console script."""
     app(prog_name="srnskit")

@@ -16,6 +16,7 @@ from srnskit.clinical.units import CREATININE_UMOL_L_PER_MG_DL
 
 __all__ = [
     "ADVERSE_EVENTS",
+    "AGENT_CLASSES",
     "ANALYTES",
     "COHORT_TABLES",
     "DERIVED_TABLES",
@@ -246,6 +247,16 @@ DRUGS = (
 )
 # The regimen agents, in the order a regimen name joins them (cohort-format.md §3).
 REGIMEN_AGENTS = ("cyclosporine", "tacrolimus", "mmf", "rituximab", "cyclophosphamide")
+# Their mechanistic classes (clinical.md §4), for multidrug resistance (§5).
+AGENT_CLASSES: Mapping[str, str] = MappingProxyType(
+    {
+        "cyclosporine": "calcineurin_inhibitor",
+        "tacrolimus": "calcineurin_inhibitor",
+        "mmf": "antimetabolite",
+        "rituximab": "anti_cd20",
+        "cyclophosphamide": "alkylating",
+    }
+)
 
 ADVERSE_EVENTS = (
     "hypertrichosis",

@@ -23,6 +23,7 @@ __all__ = [
     "DefinitionSet",
     "Eligibility",
     "Kidney",
+    "StandardDose",
     "ThresholdRun",
     "WindowAfterExposure",
     "load_definitions",
@@ -117,6 +118,16 @@ class WindowAfterExposure(_Rule):
         return self
 
 
+class StandardDose(_Rule):
+    """What counts as a standard-dose steroid course (clinical.md §2)."""
+
+    drugs: tuple[Literal["prednisone", "prednisolone"], ...] = Field(min_length=1)
+    mg_m2_day: float = Field(gt=0)
+    mg_kg_day: float = Field(gt=0)
+    mg_day: float = Field(gt=0)
+    source: str
+
+
 class Kidney(_Rule):
     """Kidney function: the eGFR equation and the sustained-decline rules (clinical.md §6)."""
 
@@ -173,6 +184,7 @@ class DefinitionSet(_Rule):
     complete_remission: ThresholdRun
     partial_remission: ThresholdRun
     nephrotic: ThresholdRun
+    standard_dose: StandardDose
     steroid_resistance: WindowAfterExposure
     cni_resistance: WindowAfterExposure
     multidrug_resistance: WindowAfterExposure | None = None

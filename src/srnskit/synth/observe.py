@@ -2,10 +2,11 @@
 
 Visits follow a clinic schedule (every 2 weeks in the first month, monthly to 3 months, every
 2 months to 1 year, every 3 months to 2 years, then every 8 months) plus a visit 14 days after
-each treatment starts; some are missed. At each visit each analyte is measured with
-the profile's probability. Home dipsticks are read every other day at the start of each daily
-steroid course. Centre A reports UPCR in mg/mg, creatinine in µmol/L and albumin in g/L; centre
-B in mg/mmol, mg/dL and g/dL.
+each treatment starts; some are missed. At each visit each analyte is measured with the
+profile's probability; height and weight always at diagnosis and with every creatinine (the
+eGFR and the doses need them). Home dipsticks are read every other day at the start of each
+daily steroid course. Centre A reports UPCR in mg/mg, creatinine in µmol/L and albumin in g/L;
+centre B in mg/mmol, mg/dL and g/dL.
 """
 
 from __future__ import annotations
@@ -172,8 +173,11 @@ def measurements(
             np.where(in_mg_dl, _U["mg/dL"], _U["umol/L"]),
         )
     )
-    take(o.height, _A["height"], np.round(height, 1), _U["cm"])
-    take(o.weight, _A["weight"], np.round(weight, 1), _U["kg"])
+    # Height and weight at diagnosis and with every creatinine (the eGFR and doses need them),
+    # otherwise now and then.
+    measured_with = chosen | (day == 0)
+    take(np.where(measured_with, 1.0, o.height), _A["height"], np.round(height, 1), _U["cm"])
+    take(np.where(measured_with, 1.0, o.weight), _A["weight"], np.round(weight, 1), _U["kg"])
     t = latent.treatments
     csa = t["drug"] == CYCLOSPORINE
     csa_start = np.full(latent.n, -1)

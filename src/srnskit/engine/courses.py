@@ -1,0 +1,125 @@
+"""Courses (clinical.md §4): follow-up cut into intervals with a constant set of active agents.
+
+Each treatment row adds +1 for its agent on its first day and −1 the day after its last (a
+rituximab infusion is active for the set's ``rituximab_active_days``; an ongoing course runs to
+the last follow-up; nothing runs past it). Running sums give the active set on each boundary
+day; a course is a maximal interval of one non-empty set, named by its agents in the declared
+order. Its response comes from the episodes that start within it.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from srnskit.cohort.schema import REGIMEN_AGENTS
+from srnskit.definitions.model import DefinitionSet
+from srnskit.engine.episodes import COMPLETE, NEPHROTIC
+
+__all__ = ["course_responses", "courses"]
+
+
+def courses(
+    treatments: ibis.Table, last_followup: ibis.Table, definitions: DefinitionSet
+) -> ibis.Table:
+    """patient_id, course_no, regimen, n_agents, start_date, end_date, days, evaluable, and one
+    boolean per agent (``has_cyclosporine`` …)."""
+    t = treatments.filter(treatments.drug.isin(REGIMEN_AGENTS)).join(last_followup, "patient_id")
+    end = ibis.cases(
+        (
+            t.drug == "rituximab",
+            t.start_date + ibis.interval(days=definitions.rituximab_active_days),
+        ),
+        (t.end_date.isnull(), t.last_followup),
+        else_=t.end_date,
+    )
+    t = t.mutate(stop=ibis.least(end, t.last_followup))
+    starts = t.select(
+        "patient_id",
+        day=t.start_date,
+        **{f"d_{a}": ibis.ifelse(t.drug == a, 1, 0) for a in REGIMEN_AGENTS},
+    )
+    stops = t.select(
+        "patient_id",
+        day=t.stop + ibis.interval(days=1),
+        **{f"d_{a}": ibis.ifelse(t.drug == a, -1, 0) for a in REGIMEN_AGENTS},
+    )
+    events = starts.union(stops)
+    boundaries = events.group_by(["patient_id", "day"]).aggregate(
+        **{f"d_{a}": events[f"d_{a}"].sum() for a in REGIMEN_AGENTS}
+    )
+    cumulative = ibis.window(group_by="patient_id", order_by=["day"], rows=(None, 0))
+    active = boundaries.mutate(
+        **{f"has_{a}": boundaries[f"d_{a}"].sum().over(cumulative) > 0 for a in REGIMEN_AGENTS}
+    )
+    name = ibis.literal("")
+    for agent in REGIMEN_AGENTS:
+        name = name + ibis.ifelse(active[f"has_{agent}"], "+" + agent, "")
+    active = active.mutate(regimen=ibis.ifelse(name == "", "", name.substr(1)))
+    ordered = ibis.window(group_by="patient_id", order_by=["day"])
+    changes = active.mutate(previous=active.regimen.lag().over(ordered))
+    changes = changes.filter(changes.previous.isnull() | (changes.previous != changes.regimen))
+    changes = changes.mutate(next_day=changes.day.lead().over(ordered))
+    found = changes.filter((changes.regimen != "") & changes.next_day.notnull())
+    found = found.mutate(end_date=found.next_day - ibis.interval(days=1))
+    found = found.mutate(
+        course_no=ibis.row_number().over(group_by="patient_id", order_by=["day"]) + 1,
+        n_agents=sum(found[f"has_{a}"].cast("int64") for a in REGIMEN_AGENTS),
+        days=found.end_date.delta(found.day, unit="day") + 1,
+    )
+    return found.select(
+        "patient_id",
+        "course_no",
+        "regimen",
+        "n_agents",
+        start_date="day",
+        end_date="end_date",
+        days="days",
+        evaluable=found.days >= definitions.min_course_days,
+        **{f"has_{a}": f"has_{a}" for a in REGIMEN_AGENTS},
+    )
+
+
+def course_responses(course: ibis.Table, episode: ibis.Table, days: ibis.Table) -> ibis.Table:
+    """Courses with response, response_date, days_to_remission and relapses (clinical.md §4)."""
+    key = ["patient_id", "course_no"]
+    c = course.select(*key, c_start="start_date", c_end="end_date")
+    e = episode.select(
+        e_patient="patient_id",
+        e_start="start_date",
+        e_end="end_date",
+        e_state="state_code",
+        e_relapse="relapse",
+    )
+    within = c.join(e, [c.patient_id == e.e_patient, e.e_start >= c.c_start, e.e_start <= c.c_end])
+    inside = within.group_by(key).aggregate(
+        first_remission=within.e_start.min(where=within.e_state != NEPHROTIC),
+        any_complete=(within.e_state == COMPLETE).any(),
+        relapses=within.e_relapse.cast("int64").sum(),
+    )
+    covering = c.join(
+        e, [c.patient_id == e.e_patient, e.e_start <= c.c_start, e.e_end >= c.c_start]
+    )
+    at_start = covering.group_by(key).aggregate(in_remission=(covering.e_state != NEPHROTIC).any())
+    d = days.select(d_patient="patient_id", d_date="date")
+    measured = c.join(d, [c.patient_id == d.d_patient, d.d_date >= c.c_start, d.d_date <= c.c_end])
+    counted = measured.group_by(key).aggregate(proteinuria_days=measured.d_date.count())
+    r = course.left_join(inside, key).drop("patient_id_right", "course_no_right")
+    r = r.left_join(at_start, key).drop("patient_id_right", "course_no_right")
+    r = r.left_join(counted, key).drop("patient_id_right", "course_no_right")
+    assessable = (
+        r.evaluable & ~r.in_remission.fill_null(False) & (r.proteinuria_days.fill_null(0) > 0)
+    )
+    response = ibis.cases(
+        (~assessable, "not_evaluable"),
+        (r.any_complete.fill_null(False), "complete"),
+        (r.first_remission.notnull(), "partial"),
+        else_="none",
+    )
+    remitted = assessable & r.first_remission.notnull()
+    response_date = ibis.ifelse(remitted, r.first_remission, ibis.null("date"))
+    return r.mutate(
+        response=response,
+        response_date=response_date,
+        days_to_remission=response_date.delta(r.start_date, unit="day"),
+        relapses=r.relapses.fill_null(0),
+    )

@@ -1,0 +1,136 @@
+"""Derive: a cohort's outcomes under a definition set (cohort-format.md §3), all or nothing.
+
+Builds the three derived tables and the inclusion flow as Ibis expressions on the chosen
+backend, executes each once to Arrow, and writes them through the declared schema.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import pyarrow as pa
+
+from srnskit.atomic import atomic_directory
+from srnskit.cohort.load import Cohort
+from srnskit.cohort.schema import DERIVED_TABLES
+from srnskit.cohort.writer import TableWriter, derived_schema
+from srnskit.definitions.model import DefinitionSet
+from srnskit.engine.backend import Engine, Tables, connect
+from srnskit.engine.courses import course_responses, courses
+from srnskit.engine.episodes import classify_days, episodes
+from srnskit.engine.followup import last_followup
+from srnskit.engine.kidney import kidney_outcomes
+from srnskit.engine.outcomes import (
+    EXCLUSION_STEPS,
+    cni_response,
+    eligibility,
+    first_remission,
+    multidrug_resistance,
+    steroid_response,
+)
+from srnskit.engine.proteinuria import proteinuria_days
+
+__all__ = ["Derived", "derive", "derive_expressions", "flow", "write_derived"]
+
+
+@dataclass
+class Derived:
+    """The derived tables as Arrow, and the inclusion flow."""
+
+    patient_outcomes: pa.Table
+    courses: pa.Table
+    episodes: pa.Table
+    flow: dict[str, Any]
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {
+            "patient_outcomes": self.patient_outcomes,
+            "courses": self.courses,
+            "episodes": self.episodes,
+        }
+
+
+def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, ibis.Table]:
+    """The three derived tables (and the per-patient first failed step) as Ibis expressions.
+
+    Intermediate tables that several outputs read are materialised once on the backend
+    (``cache``), so no step is computed twice.
+    """
+    followup = last_followup(tables).cache()
+    days = proteinuria_days(tables, definitions).cache()
+    _, events = classify_days(tables.patients, tables.measurements, days, definitions)
+    episode = episodes(tables.patients, events.cache(), followup, definitions).cache()
+    course = course_responses(
+        courses(tables.treatments, followup, definitions), episode, days
+    ).cache()
+    steroid = steroid_response(tables, episode, days, definitions).cache()
+    eligible = eligibility(tables, steroid, course, followup, definitions)
+    outcome = tables.patients.select("patient_id")
+    for part in (
+        eligible,
+        steroid,
+        cni_response(tables, episode, days, course, definitions),
+        multidrug_resistance(tables, episode, followup, definitions),
+        first_remission(tables, episode),
+        kidney_outcomes(tables, definitions),
+    ):
+        outcome = outcome.left_join(part, "patient_id").drop("patient_id_right")
+    columns = [c.name for c in DERIVED_TABLES["patient_outcomes"]]
+    return {
+        "patient_outcomes": outcome.select(*columns, "first_failed").order_by("patient_id"),
+        "courses": course.select(*[c.name for c in DERIVED_TABLES["courses"]]).order_by(
+            ["patient_id", "course_no"]
+        ),
+        "episodes": episode.select(*[c.name for c in DERIVED_TABLES["episodes"]]).order_by(
+            ["patient_id", "start_date"]
+        ),
+    }
+
+
+def flow(outcomes: pa.Table, definitions: DefinitionSet) -> dict[str, Any]:
+    """The inclusion flow: patients left after each step, each counted at its first failure."""
+    first_failed = outcomes.column("first_failed").to_pylist()
+    remaining = len(first_failed)
+    steps = []
+    for step in EXCLUSION_STEPS:
+        excluded = sum(1 for f in first_failed if f == step)
+        remaining -= excluded
+        steps.append({"step": step, "excluded": excluded, "remaining": remaining})
+    return {"definitions": definitions.name, "start": len(first_failed), "steps": steps}
+
+
+def derive(
+    cohort: Cohort,
+    definitions: DefinitionSet,
+    *,
+    engine: Engine = "duckdb",
+    patient_id: str | None = None,
+) -> Derived:
+    """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions``."""
+    tables = connect(cohort, engine, patient_id=patient_id)
+    expressions = derive_expressions(tables, definitions)
+    results = {name: tables.backend.to_pyarrow(expr) for name, expr in expressions.items()}
+    outcomes = results["patient_outcomes"]
+    return Derived(
+        patient_outcomes=outcomes.drop_columns(["first_failed"]),
+        courses=results["courses"],
+        episodes=results["episodes"],
+        flow=flow(outcomes, definitions),
+    )
+
+
+def write_derived(
+    derived: Derived, out: Path, *, fmt: Literal["csv", "parquet"] = "csv", force: bool = False
+) -> None:
+    """Write the derived tables and flow.json into ``out``, all or nothing."""
+    with atomic_directory(out, force=force) as folder:
+        for name, table in derived.tables().items():
+            with TableWriter(folder, name, derived_schema(name), fmt) as writer:
+                writer.write(table)
+        (folder / "flow.json").write_text(
+            json.dumps(derived.flow, indent=2) + "\n", encoding="utf-8"
+        )

@@ -1,0 +1,96 @@
+"""Kidney function (clinical.md §6): eGFR on creatinine days, CKD stage, sustained decline.
+
+eGFR uses the bedside Schwartz equation of ``clinical/`` on columns, with the nearest height
+within the set's ``height_within_days`` (the earlier wins a tie). A decline is **sustained** from
+the first day d with eGFR below the threshold such that every eGFR from d up to and including the
+first eGFR after d + ``sustained_days`` is below it too (no eGFR after that → not yet).
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from srnskit.clinical.ckd import ckd_stage
+from srnskit.clinical.egfr import egfr_bedside_schwartz
+from srnskit.definitions.model import DefinitionSet
+from srnskit.engine.backend import Tables
+from srnskit.engine.nearest import nearest_value
+from srnskit.engine.proteinuria import daily
+
+__all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "kidney_outcomes", "sustained_below"]
+
+KIDNEY_FAILURE_EVENTS = ("dialysis_start", "transplant")  # clinical.md §6
+
+
+def egfr_series(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
+    """patient_id, date, creatinine_umol_l, height_cm, egfr: one row per creatinine day."""
+    creatinine = daily(tables.measurements, "creatinine", "max").rename(creatinine_umol_l="value")
+    height = daily(tables.measurements, "height", "mean")
+    with_height = nearest_value(
+        creatinine, height, name="height_cm", within_days=definitions.kidney.height_within_days
+    )
+    egfr = egfr_bedside_schwartz(
+        height_cm=with_height.height_cm, creatinine_umol_l=with_height.creatinine_umol_l
+    )
+    series = with_height.mutate(egfr=egfr)
+    return series.filter(series.egfr.notnull())
+
+
+def sustained_below(series: ibis.Table, threshold: float, sustained_days: int) -> ibis.Table:
+    """patient_id, date: the first day of a sustained eGFR below ``threshold``."""
+    a = series.select(patient_id="patient_id", day="date", value="egfr")
+    b = series.select(patient_id_b="patient_id", day_b="date", value_b="egfr")
+    pairs = a.join(b, [a.patient_id == b.patient_id_b, b.day_b > a.day])
+    confirm = pairs.group_by(["patient_id", "day"]).aggregate(
+        confirm_day=pairs.day_b.min(
+            where=pairs.day_b > pairs.day + ibis.interval(days=sustained_days)
+        )
+    )
+    below = a.filter(a.value < threshold).join(confirm, ["patient_id", "day"])
+    below = below.filter(below.confirm_day.notnull())
+    span = below.join(
+        b, [below.patient_id == b.patient_id_b, b.day_b > below.day, b.day_b <= below.confirm_day]
+    )
+    broken = span.group_by(["patient_id", "day"]).aggregate(rises=(span.value_b >= threshold).any())
+    kept = below.left_join(broken, ["patient_id", "day"])
+    kept = kept.filter(~kept.rises.fill_null(False))
+    return kept.group_by("patient_id").aggregate(date=kept.day.min())
+
+
+def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
+    """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date."""
+    k = definitions.kidney
+    series = egfr_series(tables, definitions).join(
+        tables.patients.select("patient_id", "onset_date"), "patient_id"
+    )
+    from_onset = series.filter(
+        series.date >= series.onset_date - ibis.interval(days=k.first_from_days_before_onset)
+    )
+    first = from_onset.mutate(k=ibis.row_number().over(group_by="patient_id", order_by=["date"]))
+    first = first.filter(first.k == 0).select("patient_id", egfr_first="egfr")
+    last = series.mutate(
+        k=ibis.row_number().over(group_by="patient_id", order_by=[ibis.desc("date")])
+    )
+    last = last.filter(last.k == 0).select("patient_id", egfr_last="egfr")
+    severe = sustained_below(series, k.severe_below, k.sustained_days).rename(severe_by_egfr="date")
+    failing = sustained_below(series, k.failure_below, k.sustained_days).rename(
+        failure_by_egfr="date"
+    )
+    ev = tables.events.filter(tables.events.event.isin(KIDNEY_FAILURE_EVENTS))
+    replacement = ev.group_by("patient_id").aggregate(failure_by_event=ev.date.min())
+    out = tables.patients.select("patient_id")
+    for part in (first, last, severe, failing, replacement):
+        out = out.left_join(part, "patient_id").drop("patient_id_right")
+    kidney_failure = ibis.least(out.failure_by_egfr, out.failure_by_event)
+    kidney_failure = ibis.coalesce(kidney_failure, out.failure_by_egfr, out.failure_by_event)
+    severe_date = ibis.coalesce(
+        ibis.least(out.severe_by_egfr, kidney_failure), out.severe_by_egfr, kidney_failure
+    )
+    return out.select(
+        "patient_id",
+        egfr_first="egfr_first",
+        egfr_last="egfr_last",
+        ckd_stage_last=ckd_stage(egfr_ml_min_1_73m2=out.egfr_last),
+        severe_ckd_date=severe_date,
+        kidney_failure_date=kidney_failure,
+    )

@@ -1,0 +1,55 @@
+"""Nearest-match joins, in the portable form (ARCHITECTURE.md engine notes).
+
+``asof_join`` is not portable (unsupported on Spark; wrong rows on DuckDB with a tolerance), so a
+value "nearest to a day" is found by a left join on the patient and a day range, then keeping
+``row_number() == 0`` over a window ordered by the distance and then the other date (the earlier
+wins a tie). One pattern serves height (±90 days), albumin (±14) and weight (latest on or before
+the day, else the earliest after).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import ibis
+
+__all__ = ["nearest_value"]
+
+
+def nearest_value(
+    days: ibis.Table,
+    values: ibis.Table,
+    *,
+    name: str,
+    within_days: int | None,
+    prefer: Literal["nearest", "latest_before"] = "nearest",
+) -> ibis.Table:
+    """``days`` (unique on patient_id, date) with column ``name``: the matched ``values.value``.
+
+    ``values`` has patient_id, date, value (one row per patient and date). ``nearest``: the
+    closest within ``within_days`` (earlier wins a tie); ``latest_before``: the latest on or
+    before the day, else the earliest after (``within_days`` None = any distance).
+    """
+    keys = days.select("patient_id", "date").distinct()
+    other = values.select(patient_id_v=values.patient_id, date_v=values.date, value_v=values.value)
+    condition = [keys.patient_id == other.patient_id_v]
+    if within_days is not None:
+        condition += [
+            other.date_v >= keys.date - ibis.interval(days=within_days),
+            other.date_v <= keys.date + ibis.interval(days=within_days),
+        ]
+    pairs = keys.join(other, condition)
+    distance = pairs.date_v.delta(pairs.date, unit="day")
+    if prefer == "nearest":
+        order = [distance.abs(), pairs.date_v]
+    else:
+        after = (distance > 0).cast("int8")
+        order = [after, distance.abs(), pairs.date_v]
+    ranked = pairs.mutate(
+        rank=ibis.row_number().over(group_by=[pairs.patient_id, pairs.date], order_by=order)
+    )
+    best = ranked.filter(ranked["rank"] == 0).select(
+        patient_id_n=ranked.patient_id, date_n=ranked.date, **{name: ranked.value_v}
+    )
+    joined = days.left_join(best, [days.patient_id == best.patient_id_n, days.date == best.date_n])
+    return joined.drop("patient_id_n", "date_n")

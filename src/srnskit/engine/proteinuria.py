@@ -1,0 +1,138 @@
+"""Proteinuria days (clinical.md §1): one value a day, and what it qualifies for under a set.
+
+A day's proteinuria is read from the first present of upcr (mass/mass before mass/mol),
+uprot_24h and dipstick among the set's streams; several values of one stream on one day reduce
+to the highest. 24-hour protein is converted with the day's weight (and BSA from the nearest
+height) into every unit a threshold asks for. Albumin for a day is the nearest within ±14 days;
+oedema is the day's record.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from srnskit.clinical.bsa import bsa_mosteller
+from srnskit.definitions.model import DefinitionSet, ThresholdRun
+from srnskit.engine.backend import Tables
+from srnskit.engine.nearest import nearest_value
+
+__all__ = ["ALBUMIN_WITHIN_DAYS", "HEIGHT_WITHIN_DAYS", "proteinuria_days", "qualifies"]
+
+ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
+HEIGHT_WITHIN_DAYS = 90  # clinical.md §6, also for the BSA of mg/m2/h
+# The order in which a day's value is read (clinical.md §1): quantitative first.
+_PRIORITY = {
+    ("upcr", "mg/mg"): 0,
+    ("upcr", "mg/mmol"): 1,
+    ("uprot_24h", "g/24h"): 2,
+    ("uprot_24h", "mg/kg/24h"): 3,
+    ("uprot_24h", "mg/m2/h"): 4,
+    ("dipstick", None): 5,
+}
+HOURS_PER_DAY = 24.0
+MG_PER_G = 1000.0
+
+
+def daily(measurements: ibis.Table, analyte: str, reduce: str = "max") -> ibis.Table:
+    """One value of ``analyte`` per patient and day (highest, lowest or mean)."""
+    rows = measurements.filter(measurements.analyte == analyte)
+    value = getattr(rows.value, reduce)()
+    return rows.group_by(["patient_id", "date"]).aggregate(value=value)
+
+
+def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
+    """The set's proteinuria days from onset: patient_id, date, stream, unit, value, evidence,
+    one column per threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin,
+    edema and weight_kg."""
+    m = tables.measurements
+    p = tables.patients.select("patient_id", "onset_date")
+    streams = list(definitions.streams)
+    rows = m.filter(m.analyte.isin(streams)).join(p, "patient_id")
+    rows = rows.filter(rows.date >= rows.onset_date)
+    per_stream = rows.group_by(["patient_id", "date", "analyte", "unit"]).aggregate(
+        value=rows.value.max()
+    )
+    priority = ibis.cases(
+        *[
+            (
+                (per_stream.analyte == stream)
+                & (per_stream.unit.isnull() if unit is None else per_stream.unit == unit),
+                rank,
+            )
+            for (stream, unit), rank in _PRIORITY.items()
+        ],
+        else_=99,
+    )
+    ranked = per_stream.mutate(
+        priority=priority,
+        rank=ibis.row_number().over(
+            group_by=[per_stream.patient_id, per_stream.date], order_by=[priority]
+        ),
+    )
+    days = ranked.filter(ranked["rank"] == 0).select(
+        "patient_id", "date", stream=ranked.analyte, unit=ranked.unit, value=ranked.value
+    )
+    weight = daily(m, "weight", "mean")
+    height = daily(m, "height", "mean")
+    days = nearest_value(days, weight, name="weight_kg", within_days=None, prefer="latest_before")
+    days = nearest_value(days, height, name="height_cm", within_days=HEIGHT_WITHIN_DAYS)
+    days = nearest_value(
+        days, daily(m, "albumin", "min"), name="albumin", within_days=ALBUMIN_WITHIN_DAYS
+    )
+    edema = daily(m, "edema", "max").rename(edema="value")
+    days = days.left_join(
+        edema, [days.patient_id == edema.patient_id, days.date == edema.date]
+    ).drop("patient_id_right", "date_right")
+    bsa_m2 = bsa_mosteller(height_cm=days.height_cm, weight_kg=days.weight_kg)
+    is_uprot = days.stream == "uprot_24h"
+    grams_24h = ibis.cases(
+        (is_uprot & (days.unit == "g/24h"), days.value),
+        (is_uprot & (days.unit == "mg/kg/24h"), days.value * days.weight_kg / MG_PER_G),
+        (is_uprot & (days.unit == "mg/m2/h"), days.value * bsa_m2 * HOURS_PER_DAY / MG_PER_G),
+        else_=ibis.null("float64"),
+    )
+    unit_text = days.unit.fill_null("")
+    return days.mutate(
+        upcr_mg_mg=ibis.ifelse(days.unit == "mg/mg", days.value, ibis.null("float64")),
+        upcr_mg_mmol=ibis.ifelse(days.unit == "mg/mmol", days.value, ibis.null("float64")),
+        uprot_24h_g_24h=grams_24h,
+        uprot_24h_mg_kg_24h=ibis.ifelse(
+            is_uprot & (days.unit == "mg/kg/24h"),
+            days.value,
+            grams_24h * MG_PER_G / days.weight_kg,
+        ),
+        dipstick=ibis.ifelse(days.stream == "dipstick", days.value, ibis.null("float64")),
+        evidence=(
+            days.date.cast("string")
+            + " "
+            + days.stream
+            + "="
+            + days.value.cast("string")
+            + ibis.ifelse(unit_text == "", "", " " + unit_text)
+        ),
+    )
+
+
+def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.BooleanValue:
+    return {
+        "le": column <= threshold,
+        "lt": column < threshold,
+        "ge": column >= threshold,
+        "gt": column > threshold,
+    }[operator]
+
+
+def qualifies(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
+    """True on a day whose value meets one of the rule's thresholds (its own stream and unit).
+
+    The extra conditions of complete remission (an albumin for the day, no oedema) are applied
+    here too; those of partial remission need the baseline and live in ``episodes``.
+    """
+    met = ibis.literal(False)
+    for key, comparison in rule.thresholds.items():
+        met = met | _compare(days[key], comparison.operator, comparison.value).fill_null(False)
+    if rule.albumin_min_g_l is not None:
+        met = met & (days.albumin >= rule.albumin_min_g_l).fill_null(False)
+    if rule.edema_absent:
+        met = met & (days.edema.fill_null(0) < 1)
+    return met
