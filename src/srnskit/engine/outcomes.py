@@ -345,7 +345,12 @@ def eligibility(
         "not_steroid_resistant": p.steroid_response != "resistant",
         "no_combination": p.n_combination.fill_null(0) == 0,
         "followup_under_1y": followup_days < rule.min_followup_days,
-        "outside_period": p.n_in_period.fill_null(0) == 0,
+        # No study period in the set: the step cannot fail (clinical.md §8 step 7).
+        "outside_period": (
+            p.n_in_period.fill_null(0) == 0
+            if rule.study_period is not None
+            else ibis.literal(False)
+        ),
     }
     reasons = ibis.literal("")
     for step in EXCLUSION_STEPS:

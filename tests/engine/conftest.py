@@ -1,0 +1,87 @@
+"""Hand-made patients for the engine: a few dated values each, written as a real cohort."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine.derive import Derived, derive
+
+TODAY = dt.date(2026, 11, 28)
+D = dt.date.fromisoformat
+
+
+def write_cohort(
+    folder: Path,
+    patients: Sequence[Sequence[Any]],
+    measurements: Sequence[Sequence[Any]] = (),
+    treatments: Sequence[Sequence[Any]] = (),
+    events: Sequence[Sequence[Any]] = (),
+) -> Path:
+    """patients: (id, sex, birth, onset[, secondary_cause]); measurements: (id, date, analyte,
+    value, unit); treatments: (id, drug, start, end, dose, dose_unit, schedule);
+    events: (id, date, event)."""
+    tables = {
+        "patients": (
+            ["patient_id", "sex", "birth_date", "onset_date", "secondary_cause"],
+            [list(p) + [""] * (5 - len(p)) for p in patients],
+        ),
+        "measurements": (["patient_id", "date", "analyte", "value", "unit"], measurements),
+        "treatments": (
+            ["patient_id", "drug", "start_date", "end_date", "dose", "dose_unit", "schedule"],
+            treatments,
+        ),
+        "events": (["patient_id", "date", "event"], events),
+    }
+    for name, (header, rows) in tables.items():
+        if name != "patients" and not rows:
+            continue
+        with (folder / f"{name}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+    return folder
+
+
+def upcr(
+    patient: str, start: str, values: Sequence[float], every_days: int = 1, unit: str = "mg/mg"
+) -> list[tuple[Any, ...]]:
+    """UPCR values on consecutive days (or every ``every_days``) from ``start``."""
+    first = D(start)
+    return [
+        (patient, first + dt.timedelta(days=i * every_days), "upcr", v, unit)
+        for i, v in enumerate(values)
+    ]
+
+
+@pytest.fixture
+def derive_cohort(tmp_path: Path) -> Callable[..., Derived]:
+    counter = iter(range(1000))
+
+    def run(definitions: str = "kdigo2021", **tables: Any) -> Derived:
+        folder = tmp_path / f"cohort{next(counter)}"
+        folder.mkdir()
+        write_cohort(folder, **tables)
+        return derive(read_cohort(folder, today=TODAY), load_definitions(definitions))
+
+    return run
+
+
+def episodes_of(derived: Derived, patient: str = "P1") -> list[tuple[str, dt.date, str]]:
+    """(state, start_date, rule) of one patient's episodes, in order."""
+    return [
+        (e["state"], e["start_date"], e["rule"])
+        for e in derived.episodes.to_pylist()
+        if e["patient_id"] == patient
+    ]
+
+
+def outcome_of(derived: Derived, patient: str = "P1") -> dict[str, Any]:
+    return next(o for o in derived.patient_outcomes.to_pylist() if o["patient_id"] == patient)

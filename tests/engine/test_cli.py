@@ -1,0 +1,108 @@
+"""srnskit derive and explain on the command line: outputs, exit codes, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from importlib import resources
+
+from tests.engine.conftest import write_cohort
+
+INVALID = "tests/data/invalid/unit_unknown"
+
+
+def test_derive_writes_the_three_tables_and_the_flow(cli, tmp_path) -> None:
+    out = tmp_path / "derived"
+    result = cli("derive", "src/srnskit/examples/demo", "--definitions", "kdigo2021", "--out", out)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "courses.csv",
+        "episodes.csv",
+        "flow.json",
+        "patient_outcomes.csv",
+    ]
+    with (out / "patient_outcomes.csv").open() as handle:
+        header = next(csv.reader(handle))
+    assert header[:3] == ["patient_id", "eligible", "exclusion_reasons"]
+    flow = json.loads((out / "flow.json").read_text())
+    assert flow["definitions"] == "kdigo2021"
+    assert flow["start"] == 58  # the demo cohort's children
+    assert [s["step"] for s in flow["steps"]] == [
+        "age_over_18",
+        "congenital",
+        "infantile",
+        "secondary",
+        "not_steroid_resistant",
+        "no_combination",
+        "followup_under_1y",
+        "outside_period",
+    ]
+
+
+def test_derive_parquet(cli, tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "derived"
+    result = cli("derive", "src/srnskit/examples/small", "--out", out, "--format", "parquet")
+    assert result.exit_code == 0
+    assert pq.read_table(out / "patient_outcomes.parquet").num_rows == 12
+
+
+def test_an_invalid_cohort_stops_before_anything_is_written(cli, tmp_path) -> None:
+    out = tmp_path / "derived"
+    result = cli("derive", INVALID, "--out", out, "--today", "2020-01-01")
+    assert result.exit_code == 1
+    assert "measurements:2:unit: error:" in result.stdout
+    assert not out.exists()
+
+
+def test_a_definition_file_with_a_typo_is_refused_with_exit_1(cli, tmp_path) -> None:
+    text = resources.files("srnskit.definitions").joinpath("kdigo2021.toml").read_text()
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text.replace("confirm_count = 3", "confirm_count = 0", 1))
+    result = cli(
+        "derive", "src/srnskit/examples/small", "--definitions", mine, "--out", tmp_path / "out"
+    )
+    assert result.exit_code == 1
+    assert (
+        f"{mine}: complete_remission.confirm_count: Input should be greater than or equal to 1"
+        in result.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_definition_set_or_a_full_out_is_a_usage_error(cli, tmp_path) -> None:
+    assert (
+        cli(
+            "derive",
+            "src/srnskit/examples/small",
+            "--definitions",
+            "kdigo",
+            "--out",
+            tmp_path / "o",
+        ).exit_code
+        == 2
+    )
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("keep")
+    result = cli("derive", "src/srnskit/examples/small", "--out", full)
+    assert result.exit_code == 2
+    assert (full / "x").read_text() == "keep"
+
+
+def test_explain_tells_the_story_with_evidence(cli, tmp_path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    rows = [("P1", f"2020-01-0{d}", "upcr", 5, "mg/mg") for d in (1, 2, 3)]
+    rows += [("P1", f"2020-01-1{d}", "upcr", 0.1, "mg/mg") for d in (0, 1, 2)]
+    write_cohort(folder, patients=[("P1", "F", "2015-01-01", "2020-01-01")], measurements=rows)
+    result = cli("explain", folder, "P1")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "  2020-01-10 → 2020-01-12  complete remission (rule: complete_remission)" in lines
+    assert (
+        "      evidence: 2020-01-10 upcr=0.1 mg/mg; 2020-01-11 upcr=0.1 mg/mg; "
+        "2020-01-12 upcr=0.1 mg/mg"
+    ) in lines
+    assert cli("explain", folder, "P9").exit_code == 2
