@@ -447,6 +447,9 @@ def _derive(
     engine: Annotated[
         Literal["duckdb", "spark"], typer.Option(help="duckdb (default) or spark.")
     ] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark master URL (default local[2] or $SPARK_MASTER).")
+    ] = None,
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
@@ -464,7 +467,7 @@ def _derive(
     loaded = read_cohort(cohort, today=today.date() if today else dt.date.today())
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
-    derived = derive(loaded, chosen, engine=engine)
+    derived = derive(loaded, chosen, engine=engine, spark_master=spark_master)
     write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
     typer.echo(

@@ -1,27 +1,37 @@
 """The engine's backends: DuckDB in process (default) or Apache Spark, through Ibis.
 
 The backend is chosen here, once; every other engine module takes and returns Ibis tables.
+Spark runs locally (``local[2]``) unless ``--spark-master`` or the standard ``SPARK_MASTER``
+environment variable names a cluster; one session serves the whole process.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 
 from srnskit.cohort.load import Cohort
 from srnskit.cohort.schema import COHORT_TABLES
+from srnskit.errors import MissingComponentError
 
-__all__ = ["Engine", "Tables", "connect"]
+__all__ = ["Engine", "Tables", "connect", "materialise", "spark_session"]
 
 Engine = Literal["duckdb", "spark"]
+_SESSION: dict[str, Any] = {}
+_NAMES = itertools.count()
 
 
 @dataclass
 class Tables:
     """The cohort's canonical tables as Ibis tables on one backend."""
 
+    engine: Engine
     backend: ibis.BaseBackend
     patients: ibis.Table
     measurements: ibis.Table
@@ -30,19 +40,76 @@ class Tables:
     events: ibis.Table
 
 
-def connect(cohort: Cohort, engine: Engine = "duckdb", *, patient_id: str | None = None) -> Tables:
+def spark_session(master: str | None = None) -> Any:
+    """The process's Spark session (created once; Spark housekeeping per ARCHITECTURE.md)."""
+    if "session" in _SESSION:
+        return _SESSION["session"]
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise MissingComponentError(
+            "--engine spark needs PySpark: install it with "
+            "'.venv/bin/pip install -c constraints.txt pyspark' (make installs it)"
+        ) from exc
+    if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
+        raise MissingComponentError(
+            "--engine spark needs Java 17: install it "
+            "(Debian: apt-get install openjdk-17-jre-headless)"
+        )
+    warehouse = tempfile.mkdtemp(prefix="srnskit-spark-")
+    session = (
+        SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[2]"))
+        .appName("srnskit")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", warehouse)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "4g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    _SESSION["session"] = session
+    return session
+
+
+def connect(
+    cohort: Cohort,
+    engine: Engine = "duckdb",
+    *,
+    patient_id: str | None = None,
+    spark_master: str | None = None,
+) -> Tables:
     """The cohort's tables on ``engine`` (only ``patient_id``'s rows when given).
 
-    DuckDB reads the cohort's own in-process database.
+    DuckDB reads the cohort's own in-process database; Spark receives each table as Arrow.
     """
-    if engine != "duckdb":
-        from srnskit.errors import MissingComponentError
-
-        raise MissingComponentError(
-            f"the {engine} engine is not available in this version of srnskit; use duckdb"
-        )
-    backend = ibis.duckdb.from_connection(cohort.con)
-    tables = {name: backend.table(name) for name in COHORT_TABLES}
+    if engine == "duckdb":
+        backend: ibis.BaseBackend = ibis.duckdb.from_connection(cohort.con)
+        tables = {name: backend.table(name) for name in COHORT_TABLES}
+    else:
+        session = spark_session(spark_master)
+        backend = ibis.pyspark.connect(session)
+        tables = {}
+        for name in COHORT_TABLES:
+            view = f"srnskit_{name}_{next(_NAMES)}"
+            session.createDataFrame(cohort.to_arrow(name)).createOrReplaceTempView(view)
+            tables[name] = backend.table(view)
     if patient_id is not None:
         tables = {name: t.filter(t.patient_id == patient_id) for name, t in tables.items()}
-    return Tables(backend=backend, **tables)
+    return Tables(engine=engine, backend=backend, **tables)
+
+
+def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
+    """Compute ``expression`` once for the outputs that share it (a temp table or view)."""
+    if tables.engine == "duckdb":
+        return expression.cache()
+    # An eager local checkpoint cuts the lineage: without it every later step would re-plan
+    # the whole chain of views (Catalyst runs out of memory on the nested plan).
+    name = f"srnskit_step_{next(_NAMES)}"
+    frame = spark_session().sql(tables.backend.compile(expression)).localCheckpoint(eager=True)
+    frame.createOrReplaceTempView(name)
+    return tables.backend.table(name)

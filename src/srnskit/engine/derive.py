@@ -19,7 +19,7 @@ from srnskit.cohort.load import Cohort
 from srnskit.cohort.schema import DERIVED_TABLES
 from srnskit.cohort.writer import TableWriter, derived_schema
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Engine, Tables, connect
+from srnskit.engine.backend import Engine, Tables, connect, materialise
 from srnskit.engine.courses import course_responses, courses
 from srnskit.engine.episodes import classify_days, episodes
 from srnskit.engine.followup import last_followup
@@ -58,16 +58,18 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     """The three derived tables (and the per-patient first failed step) as Ibis expressions.
 
     Intermediate tables that several outputs read are materialised once on the backend
-    (``cache``), so no step is computed twice.
+    (``materialise``), so no step is computed twice.
     """
-    followup = last_followup(tables).cache()
-    days = proteinuria_days(tables, definitions).cache()
+    followup = materialise(tables, last_followup(tables))
+    days = materialise(tables, proteinuria_days(tables, definitions))
     _, events = classify_days(tables.patients, tables.measurements, days, definitions)
-    episode = episodes(tables.patients, events.cache(), followup, definitions).cache()
-    course = course_responses(
-        courses(tables.treatments, followup, definitions), episode, days
-    ).cache()
-    steroid = steroid_response(tables, episode, days, definitions).cache()
+    episode = materialise(
+        tables, episodes(tables.patients, materialise(tables, events), followup, definitions)
+    )
+    course = materialise(
+        tables, course_responses(courses(tables.treatments, followup, definitions), episode, days)
+    )
+    steroid = materialise(tables, steroid_response(tables, episode, days, definitions))
     eligible = eligibility(tables, steroid, course, followup, definitions)
     outcome = tables.patients.select("patient_id")
     for part in (
@@ -91,6 +93,16 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     }
 
 
+def _declared(table: pa.Table, name: str) -> pa.Table:
+    """Cast a backend's result to the declared schema (DuckDB and Spark differ in types)."""
+    schema = derived_schema(name)
+    result = pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+    for column in table.column_names:
+        if column not in schema.names:
+            result = result.append_column(column, table.column(column))
+    return result
+
+
 def flow(outcomes: pa.Table, definitions: DefinitionSet) -> dict[str, Any]:
     """The inclusion flow: patients left after each step, each counted at its first failure."""
     first_failed = outcomes.column("first_failed").to_pylist()
@@ -109,11 +121,14 @@ def derive(
     *,
     engine: Engine = "duckdb",
     patient_id: str | None = None,
+    spark_master: str | None = None,
 ) -> Derived:
     """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions``."""
-    tables = connect(cohort, engine, patient_id=patient_id)
+    tables = connect(cohort, engine, patient_id=patient_id, spark_master=spark_master)
     expressions = derive_expressions(tables, definitions)
-    results = {name: tables.backend.to_pyarrow(expr) for name, expr in expressions.items()}
+    results = {
+        name: _declared(tables.backend.to_pyarrow(expr), name) for name, expr in expressions.items()
+    }
     outcomes = results["patient_outcomes"]
     return Derived(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),

@@ -187,7 +187,9 @@ def episodes(
         kind=ibis.literal(-1, "int64"),
         evidence=ibis.null("string"),
     )
-    steps = events.select("patient_id", "date", "kind", "evidence").union(onset)
+    steps = events.select(
+        "patient_id", "date", kind=events.kind.cast("int64"), evidence="evidence"
+    ).union(onset)
     order = ["date", "kind"]
     cumulative = ibis.window(group_by="patient_id", order_by=order, rows=(None, 0))
     is_reset = (steps.kind <= NEPHROTIC).cast("int64")

@@ -360,7 +360,9 @@ def eligibility(
     )
     return p.select(
         "patient_id",
-        onset_age_years=p.onset_date.delta(p.birth_date, unit="day") / DAYS_PER_YEAR,
+        # float first: Spark divides integers as DECIMAL(…, 6), DuckDB as double
+        onset_age_years=p.onset_date.delta(p.birth_date, unit="day").cast("float64")
+        / DAYS_PER_YEAR,
         followup_days=followup_days,
         exclusion_reasons=ibis.ifelse(reasons == "", ibis.null("string"), reasons.substr(1)),
         eligible=reasons == "",
