@@ -163,3 +163,28 @@ def test_the_demo_cohort_has_the_articles_groups() -> None:
         "no_combination",
         "followup_under_1y",
     } <= steps
+
+
+def test_every_generated_value_is_within_its_plausible_range() -> None:
+    # Tails one in millions would fail validation at scale; check 50,000 children's values
+    # against the format's ranges directly (cohort-format.md §2).
+    import numpy as np
+
+    from srnskit.cohort.schema import ANALYTES, normalise_unit
+    from srnskit.synth.generate import generate_chunk
+
+    chunk = generate_chunk(SEED2023, 50_000, np.random.default_rng(17), 1)
+    rows = chunk.cohort["measurements"].to_pandas()
+    for (analyte, unit), values in rows.groupby(["analyte", rows.unit.fillna("")])["value"]:
+        spec = ANALYTES[analyte]
+        if spec.unitless:
+            low, high = spec.ranges[""]
+            assert low <= values.min(), analyte
+            assert values.max() <= high, analyte
+            continue
+        declared = normalise_unit(spec, unit)
+        assert declared is not None, (analyte, unit)
+        low, high = spec.ranges[declared.canonical]
+        converted = values * declared.factor
+        assert low <= converted.min(), (analyte, unit)
+        assert converted.max() <= high, (analyte, unit)

@@ -32,10 +32,12 @@ _FALSE = ("false", "f", "no", "n", "0")
 
 def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that never downloads an extension (offline first)."""
-    return duckdb.connect(
+    con = duckdb.connect(
         database,
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    con.execute("SET enable_progress_bar = false")  # a library never draws on the terminal
+    return con
 
 
 def quote(identifier: str) -> str:

@@ -595,8 +595,8 @@ def simulate(
         monogenic=monogenic,
         resistance=resistance,
         resistance_day=resistance_day,
-        height_z=rng.normal(-0.3, 1.0, n),
-        weight_z=rng.normal(0.0, 1.0, n),
+        height_z=np.clip(rng.normal(-0.3, 1.0, n), -4, 4),  # within the plausible heights
+        weight_z=np.clip(rng.normal(0.0, 1.0, n), -4, 4),
         egfr_knots_day=knots_day,
         egfr_knots=knots,
         kidney_failure_day=np.where(failure, np.minimum(below_15, dialysis_day), -1),

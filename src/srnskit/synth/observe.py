@@ -61,6 +61,10 @@ FOLLOW_UP_VISITS_AFTER_A_START = (14,)
 # Daily urine creatinine excretion, to turn UPCR into 24-hour protein: ~20 mg/kg/day in children.
 CREATININE_EXCRETION_G_PER_KG_DAY = 0.020
 NEPHROTIC_LATENT_UPCR, REMISSION_LATENT_UPCR = 2.5, 0.2
+# Every generated value stays inside the format's plausible range (cohort-format.md §2): the
+# far tails of the lognormal trough and 24-hour protein are cut (1 in millions otherwise).
+MAX_TROUGH_NG_ML = 1500.0
+MAX_UPROT_G_24H = 45.0
 
 
 def _grid() -> Array:
@@ -134,7 +138,9 @@ def measurements(
         np.where(b, _U["mg/mmol"], _U["mg/mg"]),
     )
     protein = upcr * CREATININE_EXCRETION_G_PER_KG_DAY * weight * rng.lognormal(0, 0.12, len(pid))
-    take(o.uprot_24h, _A["uprot_24h"], np.round(protein, 2).clip(0.01), _U["g/24h"])
+    take(
+        o.uprot_24h, _A["uprot_24h"], np.round(protein, 2).clip(0.01, MAX_UPROT_G_24H), _U["g/24h"]
+    )
     albumin = np.where(
         nephrotic,
         rng.uniform(12, 24, len(pid)),
@@ -188,7 +194,12 @@ def measurements(
     c = profile.cyclosporine
     sigma2 = np.log(1 + (c.trough_sd / c.trough_mean) ** 2)
     trough = rng.lognormal(np.log(c.trough_mean) - sigma2 / 2, np.sqrt(sigma2), len(pid))
-    take(np.where(on_csa, o.csa_trough, 0.0), _A["csa_trough"], np.round(trough), _U["ng/mL"])
+    take(
+        np.where(on_csa, o.csa_trough, 0.0),
+        _A["csa_trough"],
+        np.round(np.minimum(trough, MAX_TROUGH_NG_ML)),
+        _U["ng/mL"],
+    )
     systolic = np.round(rng.normal(100 + 1.5 * age, 9, len(pid)))
     chosen = rng.random(len(pid)) < o.blood_pressure
     parts.append(
