@@ -19,6 +19,7 @@ from __future__ import annotations
 import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
+from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.proteinuria import daily, qualifies
 
 __all__ = ["COMPLETE", "NEPHROTIC", "PARTIAL", "STATES", "classify_days", "episodes", "runs"]
@@ -96,20 +97,22 @@ def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
 
 
 def classify_days(
-    tables_patients: ibis.Table,
-    measurements: ibis.Table,
-    days: ibis.Table,
-    definitions: DefinitionSet,
+    tables: Tables, days: ibis.Table, definitions: DefinitionSet
 ) -> tuple[ibis.Table, ibis.Table]:
-    """Days with ``complete``, ``partial`` and ``nephrotic`` flags, and the confirmed runs."""
+    """Days with ``complete``, ``partial`` and ``nephrotic`` flags, and the confirmed runs.
+
+    Steps that later ones read more than once are materialised, so nothing is recomputed.
+    """
+    measurements = tables.measurements
     days = days.mutate(
         complete=qualifies(days, definitions.complete_remission),
         nephrotic=qualifies(days, definitions.nephrotic),
     )
-    nephrotic_runs = runs(days, "nephrotic", definitions.nephrotic, NEPHROTIC)
-    days = _anchor(days, nephrotic_runs, tables_patients)
+    days = materialise(tables, days)
+    nephrotic_runs = materialise(tables, runs(days, "nephrotic", definitions.nephrotic, NEPHROTIC))
+    days = _anchor(days, nephrotic_runs, tables.patients)
     family, compared = _family(days)
-    days = days.mutate(family=family, compared=compared)
+    days = materialise(tables, days.mutate(family=family, compared=compared))
     rule = definitions.partial_remission
     partial = ibis.literal(False)
     for key, comparison in rule.thresholds.items():
@@ -170,7 +173,7 @@ def classify_days(
         days = days.drop("patient_id_c", "anchor_c")
         base = ibis.ifelse(days.albumin_date <= days.date, days.albumin_base, ibis.null("float64"))
         partial = partial & (days.albumin.isnull() | base.isnull() | (days.albumin >= base))
-    days = days.mutate(partial=days.complete | partial)
+    days = materialise(tables, days.mutate(partial=days.complete | partial))
     events = nephrotic_runs.union(runs(days, "partial", rule, PARTIAL)).union(
         runs(days, "complete", definitions.complete_remission, COMPLETE)
     )

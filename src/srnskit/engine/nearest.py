@@ -30,6 +30,8 @@ def nearest_value(
     closest within ``within_days`` (earlier wins a tie); ``latest_before``: the latest on or
     before the day, else the earliest after (``within_days`` None = any distance).
     """
+    if prefer == "latest_before" and within_days is None:
+        return _carried(days, values, name)
     keys = days.select("patient_id", "date").distinct()
     other = values.select(patient_id_v=values.patient_id, date_v=values.date, value_v=values.value)
     condition = [keys.patient_id == other.patient_id_v]
@@ -52,4 +54,36 @@ def nearest_value(
         patient_id_n=ranked.patient_id, date_n=ranked.date, **{name: ranked.value_v}
     )
     joined = days.left_join(best, [days.patient_id == best.patient_id_n, days.date == best.date_n])
+    return joined.drop("patient_id_n", "date_n")
+
+
+def _carried(days: ibis.Table, values: ibis.Table, name: str) -> ibis.Table:
+    """The latest value on or before each day, else the earliest after: running max/min of the
+    value dates over the days and values in one sequence (no range join, any distance)."""
+    keys = (
+        days.select("patient_id", "date")
+        .distinct()
+        .mutate(is_value=ibis.literal(0), value_date=ibis.null("date"))
+    )
+    dated = values.select("patient_id", "date", is_value=ibis.literal(1), value_date="date")
+    both = keys.union(dated)
+    # A value on the day itself counts as "on or before": values sort before days that date.
+    order = [both.date, ibis.desc(both.is_value)]
+    before = ibis.window(group_by="patient_id", order_by=order, rows=(None, 0))
+    after = ibis.window(group_by="patient_id", order_by=order, rows=(0, None))
+    found = both.mutate(
+        latest=both.value_date.max().over(before), earliest=both.value_date.min().over(after)
+    )
+    found = found.filter(found.is_value == 0).select(
+        patient_id_n="patient_id",
+        date_n="date",
+        matched=ibis.coalesce(found.latest, found.earliest),
+    )
+    lookup = values.select(patient_id_v="patient_id", date_v="date", **{name: values.value})
+    matched = found.left_join(
+        lookup, [found.patient_id_n == lookup.patient_id_v, found.matched == lookup.date_v]
+    ).drop("patient_id_v", "date_v", "matched")
+    joined = days.left_join(
+        matched, [days.patient_id == matched.patient_id_n, days.date == matched.date_n]
+    )
     return joined.drop("patient_id_n", "date_n")

@@ -13,7 +13,7 @@ import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
-from srnskit.engine.backend import Tables
+from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.nearest import nearest_value
 
 __all__ = ["ALBUMIN_WITHIN_DAYS", "HEIGHT_WITHIN_DAYS", "proteinuria_days", "qualifies"]
@@ -72,10 +72,17 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     days = ranked.filter(ranked["rank"] == 0).select(
         "patient_id", "date", stream=ranked.analyte, unit=ranked.unit, value=ranked.value
     )
+    # Each lookup reads its input twice: materialised between them, nothing is recomputed.
+    days = materialise(tables, days)
     weight = daily(m, "weight", "mean")
     height = daily(m, "height", "mean")
-    days = nearest_value(days, weight, name="weight_kg", within_days=None, prefer="latest_before")
-    days = nearest_value(days, height, name="height_cm", within_days=HEIGHT_WITHIN_DAYS)
+    days = materialise(
+        tables,
+        nearest_value(days, weight, name="weight_kg", within_days=None, prefer="latest_before"),
+    )
+    days = materialise(
+        tables, nearest_value(days, height, name="height_cm", within_days=HEIGHT_WITHIN_DAYS)
+    )
     days = nearest_value(
         days, daily(m, "albumin", "min"), name="albumin", within_days=ALBUMIN_WITHIN_DAYS
     )
