@@ -1,0 +1,116 @@
+"""How well does `srnskit derive` recover the synthetic truth? Prints one table per definition set.
+
+For a synthetic cohort written with its truth, the derived labels are compared with the true
+ones: steroid response and its type, each course's response (courses are cut from the same
+treatment rows, so they pair one to one), and the first remission date. "Observable" restricts
+a comparison to children whose true first remission holds at least three proteinuria days of
+the set's streams (what confirmation needs): where the observations permit a label at all.
+
+    .venv/bin/python benchmarks/agreement.py [--patients 5000] [--seed 1] [--definitions kdigo2021]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine.derive import derive
+from srnskit.synth.generate import write_synthetic_cohort
+from srnskit.synth.profile import load_profile
+
+REMISSION_DAYS_WITHIN = 30
+
+
+def _share(frame: pd.DataFrame, column: str) -> str:
+    return "—" if frame.empty else f"{100 * frame[column].mean():6.1f}%"
+
+
+def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, str]]:
+    chosen = load_definitions(definitions)
+    derived = derive(read_cohort(folder, today=dt.date.today()), chosen)
+    truth = {
+        n: pd.read_csv(folder / "truth" / f"{n}.csv")
+        for n in ("patient_outcomes", "courses", "episodes")
+    }
+    got = derived.patient_outcomes.to_pandas()
+    measurements = pd.read_csv(
+        folder / "measurements.csv", usecols=["patient_id", "date", "analyte"]
+    )
+    measured = measurements[measurements.analyte.isin(chosen.streams)].drop_duplicates(
+        ["patient_id", "date"]
+    )
+    measured["date"] = pd.to_datetime(measured.date)
+    episodes = truth["episodes"]
+    first = (
+        episodes[episodes.state != "nephrotic"]
+        .sort_values("start_date")
+        .groupby("patient_id")
+        .head(1)
+    )
+    joined = measured.merge(first, on="patient_id")
+    inside = joined[
+        (joined.date >= pd.to_datetime(joined.start_date))
+        & (joined.date <= pd.to_datetime(joined.end_date))
+    ]
+    counts = inside.groupby("patient_id").size()
+    observable = set(counts[counts >= 3].index)
+
+    outcome = got.merge(truth["patient_outcomes"], on="patient_id", suffixes=("", "_true"))
+    outcome["steroid"] = outcome.steroid_response == outcome.steroid_response_true
+    outcome["type"] = outcome.resistance_type.fillna("") == outcome.resistance_type_true.fillna("")
+    derived_first = pd.to_datetime(outcome.first_remission_date)
+    true_first = pd.to_datetime(outcome.first_remission_date_true)
+    both = outcome[derived_first.notna() & true_first.notna()].copy()
+    lag = (
+        pd.to_datetime(both.first_remission_date) - pd.to_datetime(both.first_remission_date_true)
+    ).dt.days
+    both["remission"] = lag.abs() <= REMISSION_DAYS_WITHIN
+    courses = derived.courses.to_pandas().merge(
+        truth["courses"], on=["patient_id", "course_no"], suffixes=("", "_true")
+    )
+    assessed = courses[courses.response_true != "not_evaluable"].copy()
+    assessed["response_agrees"] = assessed.response == assessed.response_true
+    rows = []
+    for label, frame, column in (
+        ("steroid response", outcome, "steroid"),
+        ("resistance type", outcome, "type"),
+        ("course response", assessed, "response_agrees"),
+        (f"first remission ±{REMISSION_DAYS_WITHIN} days", both, "remission"),
+    ):
+        seen = frame[frame.patient_id.isin(observable)]
+        rows.append((label, len(frame), _share(frame, column), len(seen), _share(seen, column)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--definitions", nargs="+", default=["kdigo2021", "ipna2020", "seed2023"])
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "cohort"
+        write_synthetic_cohort(
+            folder,
+            profile=load_profile("seed2023"),
+            patients=arguments.patients,
+            seed=arguments.seed,
+            with_truth=True,
+        )
+        for definitions in arguments.definitions:
+            print(
+                f"\n{definitions}: {arguments.patients} synthetic children, seed {arguments.seed}"
+            )
+            print(f"{'label':32} {'compared':>9} {'agree':>8} {'observable':>11} {'agree':>8}")
+            for label, n, share, n_seen, share_seen in compare(folder, definitions):
+                print(f"{label:32} {n:>9} {share:>8} {n_seen:>11} {share_seen:>8}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""The outcome engine's speed: DuckDB by cohort size, against a plain SQL floor and pandas.
+
+Prints, for synthetic cohorts of each size: wall time of `derive` on DuckDB (read, validate and
+load apart), measurement rows per second, and peak memory (each in a fresh process); the ratio
+to one plain DuckDB gaps-and-islands pass over the same measurement rows (the practical floor);
+on the smallest size the ratio to a straightforward pandas group-by-apply of the same episode
+rules (kdigo2021), which also cross-checks the engine's episodes; and DuckDB against Spark.
+
+    .venv/bin/python benchmarks/derive.py [--patients 10000 100000] [--spark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine.derive import derive
+from srnskit.synth.generate import write_synthetic_cohort
+from srnskit.synth.profile import load_profile
+
+TODAY = dt.date.today()
+CHILD = """
+import json, resource, sys, time, datetime as dt
+from pathlib import Path
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine.derive import derive
+started = time.perf_counter()
+cohort = read_cohort(Path(sys.argv[1]), today=dt.date.today())
+loaded = time.perf_counter()
+derived = derive(cohort, load_definitions("kdigo2021"))
+done = time.perf_counter()
+rows = cohort.con.execute("SELECT count(*) FROM measurements").fetchone()[0]
+print(json.dumps({"load": loaded - started, "derive": done - loaded, "rows": rows,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+FLOOR = """
+WITH days AS (SELECT patient_id, date, max(value) AS value FROM measurements
+              WHERE analyte = 'upcr' GROUP BY 1, 2),
+flags AS (SELECT *, value <= 0.2 AS complete FROM days),
+marks AS (SELECT *, CASE WHEN complete IS DISTINCT FROM lag(complete) OVER w THEN 1 ELSE 0 END
+          AS brk FROM flags WINDOW w AS (PARTITION BY patient_id ORDER BY date)),
+islands AS (SELECT *, sum(brk) OVER (PARTITION BY patient_id ORDER BY date
+            ROWS UNBOUNDED PRECEDING) AS island FROM marks)
+SELECT count(*) FROM (SELECT patient_id, island, min(date), count(*) AS n FROM islands
+                      WHERE complete GROUP BY 1, 2 HAVING count(*) >= 3)
+"""
+
+
+def measure(folder: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def floor_seconds(folder: Path) -> float:
+    cohort = read_cohort(folder, today=TODAY)
+    started = time.perf_counter()
+    cohort.con.execute(FLOOR).fetchone()
+    return time.perf_counter() - started
+
+
+def pandas_episodes(folder: Path) -> tuple[float, pd.DataFrame]:
+    """kdigo2021 episode starts by a per-patient Python function (group-by-apply)."""
+    rules = load_definitions("kdigo2021")
+    cohort = read_cohort(folder, today=TODAY)
+    started = time.perf_counter()
+    m = cohort.table("measurements").filter("analyte IN ('upcr', 'dipstick')").to_df()
+    onset = cohort.table("patients").to_df()[["patient_id", "onset_date"]]
+    m = m.merge(onset, on="patient_id")
+    m = m[m.date >= m.onset_date]
+    m["priority"] = m.unit.map({"mg/mg": 0, "mg/mmol": 1}).fillna(5)
+    m = m.sort_values(
+        ["patient_id", "date", "priority", "value"], ascending=[True, True, True, False]
+    )
+    days = m.drop_duplicates(["patient_id", "date"])
+    cr, neph, pr = (
+        rules.complete_remission.thresholds,
+        rules.nephrotic.thresholds,
+        rules.partial_remission.thresholds,
+    )
+
+    def classify(row: pd.Series) -> tuple[bool, bool, float | None]:
+        if row.analyte == "dipstick":
+            return row.value <= cr["dipstick"].value, row.value >= neph["dipstick"].value, None
+        key = "upcr_mg_mg" if row.unit == "mg/mg" else "upcr_mg_mmol"
+        return row.value <= cr[key].value, row.value >= neph[key].value, row.value
+
+    def per_patient(group: pd.DataFrame) -> pd.DataFrame:
+        state, starts = "nephrotic", [(group.onset_date.iloc[0], "nephrotic")]
+        runs: dict[str, list] = {"complete": [], "partial": [], "nephrotic": []}
+        anchor = group.onset_date.iloc[0]  # the latest confirmed nephrotic run start
+        nephrotic_values: list[tuple] = []  # (date, family, value) of nephrotic-range days
+        for row in group.itertuples():
+            complete, nephrotic, value = classify(pd.Series(row._asdict()))
+            family = row.unit or "dipstick"
+            if nephrotic:
+                nephrotic_values.append((row.date, family, row.value))
+            base = next((v for d, f, v in nephrotic_values if f == family and d >= anchor), None)
+            key = "upcr_mg_mg" if row.unit == "mg/mg" else "upcr_mg_mmol"
+            partial = complete or (
+                value is not None
+                and not nephrotic
+                and value < pr[key].value
+                and (base is None or value <= 0.5 * base)
+            )
+            events = []
+            for kind, flag in (
+                ("nephrotic", nephrotic),
+                ("partial", partial),
+                ("complete", complete),
+            ):
+                runs[kind] = runs[kind] + [row.date] if flag else []
+                if len(runs[kind]) == 3:
+                    events.append((kind, runs[kind][0]))
+            for kind, first_day in events:
+                if kind == "nephrotic":
+                    anchor = first_day
+                new = {
+                    "nephrotic": "nephrotic",
+                    "partial": "partial_remission",
+                    "complete": "complete_remission",
+                }[kind]
+                changes = (
+                    (kind == "nephrotic" and state != "nephrotic")
+                    or (kind == "complete" and state != "complete_remission")
+                    or (kind == "partial" and state == "nephrotic")
+                )
+                if changes:
+                    state = new
+                    if starts[-1][0] == first_day:  # complete wins over partial that day
+                        starts.pop()
+                    starts.append((first_day, new))
+        return pd.DataFrame(starts, columns=["start_date", "state"])
+
+    result = days.groupby("patient_id", group_keys=True).apply(per_patient, include_groups=False)
+    return time.perf_counter() - started, result.reset_index(level=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--spark", action="store_true", help="compare with Spark at the first size")
+    arguments = parser.parse_args()
+    print(
+        f"{'children':>10} {'rows':>11} {'load s':>7} {'derive s':>9} {'rows/s':>10} "
+        f"{'peak MB':>8} {'floor s':>8} {'× floor':>8}"
+    )
+    notes = []
+    for index, patients in enumerate(arguments.patients):
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch) / "cohort"
+            write_synthetic_cohort(
+                folder, profile=load_profile("seed2023"), patients=patients, seed=3, fmt="parquet"
+            )
+            r = measure(folder)
+            floor = floor_seconds(folder)
+            print(
+                f"{patients:>10,} {int(r['rows']):>11,} {r['load']:>7.1f} {r['derive']:>9.1f} "
+                f"{r['rows'] / r['derive']:>10,.0f} {r['peak_mb']:>8.0f} {floor:>8.2f} "
+                f"{r['derive'] / floor:>8.1f}"
+            )
+            if index == 0:
+                seconds, by_pandas = pandas_episodes(folder)
+                engine = derive(read_cohort(folder, today=TODAY), load_definitions("kdigo2021"))
+                ours = engine.episodes.to_pandas()[["patient_id", "start_date", "state"]]
+                key = ["patient_id", "start_date", "state"]
+                ours["start_date"] = pd.to_datetime(ours.start_date)
+                by_pandas["start_date"] = pd.to_datetime(by_pandas.start_date)
+                same = ours.merge(by_pandas[key], on=key, how="outer", indicator=True)
+                agree = (same._merge == "both").mean()
+                notes.append(
+                    f"pandas group-by-apply on {patients:,}: {seconds:.1f} s for the "
+                    f"episodes alone = {seconds / r['derive']:.1f}× the whole engine; "
+                    f"episodes agree {100 * agree:.2f}%"
+                )
+                if arguments.spark:
+                    cohort = read_cohort(folder, today=TODAY)
+                    started = time.perf_counter()
+                    on_spark = derive(cohort, load_definitions("kdigo2021"), engine="spark")
+                    spark_seconds = time.perf_counter() - started
+                    equal = all(on_spark.tables()[n].equals(t) for n, t in engine.tables().items())
+                    notes.append(
+                        f"Spark on {patients:,}: {spark_seconds:.1f} s; outputs "
+                        f"{'identical' if equal else 'DIFFERENT'} to DuckDB"
+                    )
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
