@@ -16,7 +16,13 @@ from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.nearest import nearest_value
 
-__all__ = ["ALBUMIN_WITHIN_DAYS", "HEIGHT_WITHIN_DAYS", "proteinuria_days", "qualifies"]
+__all__ = [
+    "ALBUMIN_WITHIN_DAYS",
+    "HEIGHT_WITHIN_DAYS",
+    "daily",
+    "proteinuria_days",
+    "qualifies",
+]
 
 ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
 HEIGHT_WITHIN_DAYS = 90  # clinical.md §6, also for the BSA of mg/m2/h

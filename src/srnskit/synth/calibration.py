@@ -21,7 +21,7 @@ from srnskit.cohort.parse import connect
 from srnskit.synth.generate import Chunk, generate_chunk
 from srnskit.synth.profile import Profile
 
-__all__ = ["FIGURES", "Figure", "FigureResult", "calibrate", "seed_targets"]
+__all__ = ["FIGURES", "Figure", "FigureResult", "calibrate", "register", "seed_targets"]
 
 MONTH_DAYS = 30.4375  # clinical.md §9
 

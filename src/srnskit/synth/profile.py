@@ -11,7 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from srnskit.rulefile import load_rule_file, shipped_rule_files
 
-__all__ = ["CATEGORIES", "Profile", "load_profile", "shipped_profiles"]
+__all__ = [
+    "CATEGORIES",
+    "Combination",
+    "Cyclosporine",
+    "Diagnosis",
+    "Kidney",
+    "Observation",
+    "Onset",
+    "Population",
+    "Profile",
+    "Steroids",
+    "Toxicity",
+    "load_profile",
+    "shipped_profiles",
+]
 
 # The kinds of child a profile mixes (the order is the category code used by the generator).
 CATEGORIES = (

@@ -28,12 +28,14 @@ from srnskit.synth.model import (
 
 __all__ = [
     "STATE_NAMES",
+    "course_responses",
     "courses",
     "egfr_at",
     "episodes",
     "kept_segments",
     "nth_birthday",
     "patient_outcomes",
+    "regimen_names",
 ]
 
 Array = npt.NDArray[Any]
