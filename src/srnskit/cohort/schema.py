@@ -22,6 +22,7 @@ __all__ = [
     "DERIVED_TABLES",
     "DIPSTICK_LEVELS",
     "DRUGS",
+    "EXCLUSION_STEPS",
     "FORMAT_VERSION",
     "REGIMEN_AGENTS",
     "Analyte",
@@ -420,6 +421,19 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
             ),
         )
     }
+)
+
+
+# The inclusion steps of the source article, in order (clinical.md §8); flow.json follows it.
+EXCLUSION_STEPS = (
+    "age_over_18",
+    "congenital",
+    "infantile",
+    "secondary",
+    "not_steroid_resistant",
+    "no_combination",
+    "followup_under_1y",
+    "outside_period",
 )
 
 

@@ -56,6 +56,8 @@ def spark_session(master: str | None = None) -> Any:
             "--engine spark needs Java 17: install it "
             "(Debian: apt-get install openjdk-17-jre-headless)"
         )
+    # Local Spark talks to itself over loopback only (unless the user set another address).
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warehouse = tempfile.mkdtemp(prefix="srnskit-spark-")
     session = (
         SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[2]"))

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from srnskit.atomic import atomic_directory
 from srnskit.cohort.load import Cohort
-from srnskit.cohort.schema import DERIVED_TABLES
+from srnskit.cohort.schema import DERIVED_TABLES, EXCLUSION_STEPS
 from srnskit.cohort.writer import TableWriter, derived_schema
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backend import Engine, Tables, connect, materialise
@@ -25,7 +25,6 @@ from srnskit.engine.episodes import classify_days, episodes
 from srnskit.engine.followup import last_followup
 from srnskit.engine.kidney import kidney_outcomes
 from srnskit.engine.outcomes import (
-    EXCLUSION_STEPS,
     cni_response,
     eligibility,
     first_remission,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
-from srnskit.cohort.schema import AGENT_CLASSES, REGIMEN_AGENTS
+from srnskit.cohort.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backend import Tables
 from srnskit.engine.episodes import COMPLETE, NEPHROTIC, PARTIAL
@@ -21,7 +21,6 @@ from srnskit.engine.proteinuria import HEIGHT_WITHIN_DAYS, daily
 
 __all__ = [
     "DAYS_PER_YEAR",
-    "EXCLUSION_STEPS",
     "cni_response",
     "eligibility",
     "first_remission",
@@ -31,16 +30,6 @@ __all__ = [
 ]
 
 DAYS_PER_YEAR = 365.25  # onset_age_years (clinical.md §8)
-EXCLUSION_STEPS = (
-    "age_over_18",
-    "congenital",
-    "infantile",
-    "secondary",
-    "not_steroid_resistant",
-    "no_combination",
-    "followup_under_1y",
-    "outside_period",
-)
 CNI_AGENTS = tuple(a for a, c in AGENT_CLASSES.items() if c == "calcineurin_inhibitor")
 
 

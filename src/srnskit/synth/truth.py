@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from srnskit.clinical.ckd import ckd_stage
+from srnskit.cohort.schema import EXCLUSION_STEPS
 from srnskit.synth.model import (
     CR,
     CYCLOSPORINE,
@@ -47,16 +48,6 @@ AGENT_NAMES = ("cyclosporine", "tacrolimus", "mmf", "rituximab", "cyclophosphami
 COMBINATION_BITS = 1 | 4 | 8  # cyclosporine, mmf, rituximab (clinical.md §8 step 5)
 RITUXIMAB_ACTIVE_DAYS = 180  # clinical.md §4
 MIN_COURSE_DAYS = 60  # the article recorded response after ≥ 2 months [S]
-EXCLUSION_STEPS = (
-    "age_over_18",
-    "congenital",
-    "infantile",
-    "secondary",
-    "not_steroid_resistant",
-    "no_combination",
-    "followup_under_1y",
-    "outside_period",
-)
 
 
 def kept_segments(latent: Latent) -> dict[str, Array]:
