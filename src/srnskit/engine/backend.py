@@ -114,4 +114,5 @@ def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
     name = f"srnskit_step_{next(_NAMES)}"
     frame = spark_session().sql(tables.backend.compile(expression)).localCheckpoint(eager=True)
     frame.createOrReplaceTempView(name)
-    return tables.backend.table(name)
+    # Spark may narrow types on the way (an int64 literal comes back int32): restore the schema.
+    return tables.backend.table(name).cast(expression.schema())
