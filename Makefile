@@ -20,6 +20,9 @@ java:
 
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo
+	mkdir -p out
+	$(BIN)/srnskit derive src/srnskit/examples/demo --definitions seed2023 --out out/demo-derived --force
+	@echo "inclusion flow:" && cat out/demo-derived/flow.json
 	$(BIN)/srnskit calc egfr --creatinine 65.35 --creatinine-unit umol/L --height-cm 137
 	$(BIN)/srnskit calc dose --drug cyclosporine --height-cm 137 --weight-kg 32
 
