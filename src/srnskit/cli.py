@@ -104,6 +104,11 @@ TodayOption = Annotated[
 ]
 
 
+def _reference_date(today: dt.datetime | None) -> dt.date:
+    """The date that counts as today: ``--today`` when given, else the system date."""
+    return today.date() if today else dt.date.today()
+
+
 @app.command("validate")
 @_reports_errors
 def _validate(
@@ -112,7 +117,7 @@ def _validate(
     today: TodayOption = None,
 ) -> None:
     """Check a cohort and list every problem (table:row:column: severity: message)."""
-    reference = today.date() if today else dt.date.today()
+    reference = _reference_date(today)
     raw = read_raw_cohort(cohort)
     problems = validate_raw_cohort(raw, today=reference)
     errors = sum(p.severity == "error" for p in problems)
@@ -464,7 +469,7 @@ def _derive(
 
     chosen = load_definitions(definitions)
     check_output_directory(out, force=force)
-    loaded = read_cohort(cohort, today=today.date() if today else dt.date.today())
+    loaded = read_cohort(cohort, today=_reference_date(today))
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
     derived = derive(loaded, chosen, engine=engine, spark_master=spark_master)
@@ -491,7 +496,7 @@ def _explain(
     from srnskit.engine.explain import explain
 
     chosen = load_definitions(definitions)
-    loaded = read_cohort(cohort, today=today.date() if today else dt.date.today())
+    loaded = read_cohort(cohort, today=_reference_date(today))
     for line in explain(loaded, patient_id, chosen):
         typer.echo(line)
 

@@ -237,7 +237,7 @@ def _arrow_column_as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | list[str
     """A typed column as the text its CSV export would hold (dates ISO, 137.0 as '137')."""
     try:
         return column.cast(pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # nested or binary: as Python text
+    except pa.ArrowException:  # a type with no text cast (nested, binary): as Python text
         return [None if v is None else str(v) for v in column.to_pylist()]
 
 
