@@ -189,11 +189,6 @@ def _date_check(column: Column) -> tuple[str, Callable[[str], str]]:
 
 
 def _number_check(column: Column) -> tuple[str, Callable[[str], str]]:
-    def explain(text: str) -> str:
-        if _DECIMAL_COMMA.match(text):
-            return f"'{text}' is not a number; use '.' as the decimal mark"
-        return f"'{text}' is not a number"
-
     sql = number_sql(_CELL)
     if column.kind == "integer":
         sql = f"CASE WHEN {sql} = floor({sql}) THEN 1 END"
@@ -202,7 +197,7 @@ def _number_check(column: Column) -> tuple[str, Callable[[str], str]]:
             return f"'{text}' is not a whole number"
 
         return sql, explain_integer
-    return sql, explain
+    return sql, _not_a_number
 
 
 def _bool_check(column: Column) -> tuple[str, Callable[[str], str]]:

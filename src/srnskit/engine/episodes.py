@@ -20,7 +20,7 @@ import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backend import Tables, materialise
-from srnskit.engine.proteinuria import daily, qualifies
+from srnskit.engine.proteinuria import daily, meets_thresholds, qualifies
 
 __all__ = ["COMPLETE", "NEPHROTIC", "PARTIAL", "STATES", "classify_days", "episodes", "runs"]
 
@@ -114,16 +114,7 @@ def classify_days(
     family, compared = _family(days)
     days = materialise(tables, days.mutate(family=family, compared=compared))
     rule = definitions.partial_remission
-    partial = ibis.literal(False)
-    for key, comparison in rule.thresholds.items():
-        threshold = {
-            "le": days[key] <= comparison.value,
-            "lt": days[key] < comparison.value,
-            "ge": days[key] >= comparison.value,
-            "gt": days[key] > comparison.value,
-        }
-        partial = partial | threshold[comparison.operator].fill_null(False)
-    partial = partial & ~days.nephrotic
+    partial = meets_thresholds(days, rule) & ~days.nephrotic
     if rule.reduction_from_baseline is not None:
         bases = days.filter(days.nephrotic)
         bases = bases.mutate(

@@ -20,6 +20,7 @@ __all__ = [
     "ALBUMIN_WITHIN_DAYS",
     "HEIGHT_WITHIN_DAYS",
     "daily",
+    "meets_thresholds",
     "proteinuria_days",
     "qualifies",
 ]
@@ -135,15 +136,19 @@ def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.Boolea
     }[operator]
 
 
-def qualifies(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
-    """True on a day whose value meets one of the rule's thresholds (its own stream and unit).
-
-    The extra conditions of complete remission (an albumin for the day, no oedema) are applied
-    here too; those of partial remission need the baseline and live in ``episodes``.
-    """
+def meets_thresholds(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
+    """True on a day whose value meets one of the rule's thresholds (its own stream and unit)."""
     met = ibis.literal(False)
     for key, comparison in rule.thresholds.items():
         met = met | _compare(days[key], comparison.operator, comparison.value).fill_null(False)
+    return met
+
+
+def qualifies(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
+    """``meets_thresholds`` with the extra conditions of complete remission (an albumin for
+    the day, no oedema); those of partial remission need the baseline and live in ``episodes``.
+    """
+    met = meets_thresholds(days, rule)
     if rule.albumin_min_g_l is not None:
         met = met & (days.albumin >= rule.albumin_min_g_l).fill_null(False)
     if rule.edema_absent:

@@ -414,16 +414,9 @@ def seed_targets() -> dict[str, Any]:
 
 def _target(targets: dict[str, Any], path: str) -> float:
     value: Any = targets
-    for part in _split(path):
+    for part in path.split("."):  # regimen keys ("cyclosporine+mmf") hold no dot
         value = value[part]
     return float(value)
-
-
-def _split(path: str) -> list[str]:
-    head, _, tail = path.partition(".")
-    if head == "combination" and tail.startswith("regimens."):
-        return [head, "regimens", tail.removeprefix("regimens.")]
-    return path.split(".")
 
 
 def register(con: duckdb.DuckDBPyConnection, chunk: Chunk) -> None:
