@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest clean java
+.PHONY: run test lint typecheck pytest clean java browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,18 @@ $(STAMP): pyproject.toml constraints.txt
 java:
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
+# The report's browser test drives Debian's Chromium (Playwright's own download needs the
+# network); WeasyPrint needs Pango, which the machine has, and installs it if ever missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2 || { \
+	  apt-get update -qq && apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0; }
+
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo
 	mkdir -p out
 	$(BIN)/srnskit derive src/srnskit/examples/demo --definitions seed2023 --out out/demo-derived --force
 	@echo "inclusion flow:" && cat out/demo-derived/flow.json
-	$(BIN)/srnskit calc egfr --creatinine 65.35 --creatinine-unit umol/L --height-cm 137
-	$(BIN)/srnskit calc dose --drug cyclosporine --height-cm 137 --weight-kg 32
+	$(BIN)/srnskit report --out out/report.html --pdf out/report.pdf --figures out/figures --tables out/tables --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -33,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) java
+pytest: $(STAMP) java browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

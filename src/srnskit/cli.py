@@ -501,6 +501,56 @@ def _explain(
         typer.echo(line)
 
 
+@app.command("report")
+@_reports_errors
+def _report(
+    cohort: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A cohort folder, workbook or DuckDB file (default: the bundled demo cohort).",
+            exists=True,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="The HTML report to write.")] = Path("report.html"),
+    definitions: DefinitionsOption = "kdigo2021",
+    pdf: Annotated[Path | None, typer.Option(help="Also write the report as PDF.")] = None,
+    figures: Annotated[
+        Path | None, typer.Option(help="A folder for the figures (SVG and 300-dpi PNG).")
+    ] = None,
+    tables: Annotated[Path | None, typer.Option(help="A folder for the tables (CSV).")] = None,
+    compare_seed: Annotated[
+        bool,
+        typer.Option(
+            "--compare-seed", help="Set each published figure of the article beside this cohort's."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    today: TodayOption = None,
+) -> None:
+    """The study report: the article's Results for this cohort (HTML, optional PDF)."""
+    from srnskit.atomic import check_output_directory
+    from srnskit.definitions.model import load_definitions
+    from srnskit.report.build import build_report, load_for_report, write_report
+
+    chosen = load_definitions(definitions)
+    for folder in (figures, tables):
+        if folder is not None:
+            check_output_directory(folder, force=force)
+    for file in (out, pdf):
+        if file is not None and file.exists() and not force:
+            raise UsageError(f"{file} already exists; use --force to replace it")
+    loaded, demo = load_for_report(cohort, _reference_date(today))
+    for warning in loaded.warnings:
+        typer.echo(str(warning), err=True)
+    report = build_report(loaded, chosen, compare_seed=compare_seed or demo)
+    write_report(report, out, pdf=pdf, figures_dir=figures, tables_dir=tables, force=force)
+    included = report.study.flow["steps"][-1]["remaining"]
+    typer.echo(f"report of {loaded.name} ({included} children included, {chosen.name}):")
+    for path in (out, pdf, figures, tables):
+        if path is not None:
+            typer.echo(f"  {path.resolve()}")
+
+
 def main() -> None:
     """Entry point of the ``srnskit`` console script."""
     app(prog_name="srnskit")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -64,6 +65,23 @@ class Cohort:
 
     def to_arrow(self, name: str) -> pa.Table:
         return self.table(name).to_arrow_table()
+
+    def query(self, sql: str, **frames: Any) -> Any:
+        """Run ``sql`` with pandas ``frames`` visible under their names; a pandas result.
+
+        Date-time columns of the frames are passed as dates, as the cohort's own columns are.
+        """
+        for name, frame in frames.items():
+            frame = frame.copy()
+            for column in frame.columns:
+                if str(frame[column].dtype).startswith("datetime64"):
+                    frame[column] = frame[column].dt.date
+            self.con.register(name, frame)
+        try:
+            return self.con.execute(sql).df()
+        finally:
+            for name in frames:
+                self.con.unregister(name)
 
 
 def check_cohort(path: Path, *, today: dt.date) -> list[Problem]:

@@ -1,0 +1,56 @@
+"""The study report's speed: the demo cohort from a cold start, and a large synthetic cohort.
+
+Each run is a fresh process (`srnskit report`, imports included), timed by wall clock, three
+times for the demo (median) and once for the large cohort (its synthetic cohort is generated
+first, untimed). Prints a table.
+
+    .venv/bin/python benchmarks/report.py [--patients 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from srnskit.synth.generate import write_synthetic_cohort
+from srnskit.synth.profile import load_profile
+
+SRNSKIT = Path(sys.executable).with_name("srnskit")
+
+
+def timed_report(args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(SRNSKIT), "report", *args, "--force"], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    arguments = parser.parse_args()
+    print(f"{'cohort':>28} {'children':>10} {'wall s':>8}  outputs")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        demo = [timed_report(["--out", str(out / "demo.html")]) for _ in range(3)]
+        print(f"{'demo (median of 3)':>28} {58:>10} {statistics.median(demo):>8.1f}  HTML")
+        with_pdf = timed_report(["--out", str(out / "demo.html"), "--pdf", str(out / "d.pdf")])
+        print(f"{'demo':>28} {58:>10} {with_pdf:>8.1f}  HTML + PDF")
+        cohort = out / "large"
+        write_synthetic_cohort(
+            cohort,
+            profile=load_profile("seed2023"),
+            patients=arguments.patients,
+            seed=4,
+            fmt="parquet",
+        )
+        large = timed_report([str(cohort), "--out", str(out / "large.html")])
+        print(f"{'synthetic (parquet)':>28} {arguments.patients:>10,} {large:>8.1f}  HTML")
+
+
+if __name__ == "__main__":
+    main()

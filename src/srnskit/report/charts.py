@@ -1,0 +1,218 @@
+"""The report's figures as Vega-Lite specifications (Altair), defined by clinical.md §9.
+
+Each function returns a plain dict (a Vega-Lite spec with its data inlined), so the same figure
+is drawn interactively in the HTML and as SVG / PNG by vl-convert, with no request anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from srnskit.report.study import Study
+
+__all__ = ["egfr_paired", "egfr_trajectories", "figures", "remission_curves", "toxicity"]
+
+GROUP_COLOURS = {"cyclosporine alone": "#1f77b4", "combined": "#d62728"}
+WIDTH = 520
+RISK_EVERY_MONTHS = 3
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    spec: dict[str, Any] = chart.to_dict()
+    spec.pop("$schema", None)  # a URL; nothing is fetched from it, but keep the spec offline
+    return spec
+
+
+def _colour() -> alt.Color:
+    return alt.Color(
+        "group:N",
+        title="regimen",
+        scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
+        legend=alt.Legend(orient="right"),
+    )
+
+
+def remission_curves(study: Study) -> dict[str, Any]:
+    """Figure 1: Kaplan–Meier cumulative remission by regimen, 95% bands, censoring, at risk."""
+    km = study.km
+    rows = []
+    for name, g in km.groupby("group"):
+        n0 = int(g.n_risk.iloc[0])
+        rows.append(
+            {
+                "group": name,
+                "time": 0.0,
+                "n_risk": n0,
+                "n_censor": 0,
+                "remission": 0.0,
+                "low": 0.0,
+                "high": 0.0,
+            }
+        )
+        for r in g.itertuples():
+            rows.append(
+                {
+                    "group": name,
+                    "time": float(r.time),
+                    "n_risk": int(r.n_risk),
+                    "n_censor": int(r.n_censor),
+                    "remission": 1 - float(r.survival),
+                    # cumulative remission = 1 − S: its band is 1 − the survival band
+                    "low": None if np.isnan(r.upper) else 1 - float(r.upper),
+                    "high": None if np.isnan(r.lower) else 1 - float(r.lower),
+                }
+            )
+    data = pd.DataFrame(rows)
+    p = study.tests["logrank"].p_value
+    title = "Cumulative remission by regimen (Kaplan–Meier, 95% CI)"
+    subtitle = f"log-rank p = {p:.3f}" if p is not None else study.tests["logrank"].reason
+    base = alt.Chart(data).encode(
+        x=alt.X("time:Q", title="months from course start", scale=alt.Scale(nice=False)),
+        color=_colour(),
+    )
+    step = base.mark_line(interpolate="step-after").encode(
+        y=alt.Y(
+            "remission:Q",
+            title="cumulative remission",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%"),
+        ),
+        tooltip=[
+            "group:N",
+            alt.Tooltip("time:Q", format=".1f"),
+            alt.Tooltip("remission:Q", format=".1%"),
+            "n_risk:Q",
+        ],
+    )
+    band = base.mark_area(interpolate="step-after", opacity=0.15).encode(y="low:Q", y2="high:Q")
+    censored = (
+        base.transform_filter("datum.n_censor > 0")
+        .mark_point(shape="cross", size=40, opacity=0.9)
+        .encode(y="remission:Q")
+    )
+    curves = (band + step + censored).properties(
+        width=WIDTH, height=280, title=alt.Title(title, subtitle=subtitle)
+    )
+    horizon = float(km.time.max()) if len(km) else 0.0
+    ticks = np.arange(0, horizon + 1e-9, RISK_EVERY_MONTHS)
+    at_risk = []
+    for name, g in km.groupby("group"):
+        for t in ticks:
+            later = g[g.time >= t]
+            at_risk.append(
+                {
+                    "group": name,
+                    "time": float(t),
+                    "n": int(later.n_risk.iloc[0]) if len(later) else 0,
+                }
+            )
+    table = (
+        alt.Chart(pd.DataFrame(at_risk))
+        .mark_text(fontSize=11)
+        .encode(
+            x=alt.X(
+                "time:Q", title=None, axis=None, scale=alt.Scale(domain=[0, horizon], nice=False)
+            ),
+            y=alt.Y("group:N", title="number at risk", sort=list(GROUP_COLOURS)),
+            text="n:Q",
+            color=alt.Color(
+                "group:N",
+                legend=None,
+                scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
+            ),
+        )
+        .properties(width=WIDTH, height=50)
+    )
+    return _spec(alt.vconcat(curves, table, spacing=6))
+
+
+def egfr_paired(study: Study) -> dict[str, Any]:
+    """Figure 2a: first versus last eGFR of each included patient, with the paired test."""
+    pairs = study.egfr_pairs
+    long = pd.concat(
+        [
+            pairs.assign(when="first", egfr=pairs.egfr_first),
+            pairs.assign(when="last", egfr=pairs.egfr_last),
+        ]
+    )[["patient_id", "when", "egfr"]]
+    test = study.tests["egfr_first_last"]
+    subtitle = (
+        f"paired t = {test.statistic:.2f}, p = {test.p_value:.3g}" if test.ran else test.reason
+    )
+    base = alt.Chart(long).encode(
+        x=alt.X("when:N", title=None, sort=["first", "last"], axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("egfr:Q", title="eGFR (mL/min/1.73 m²)"),
+    )
+    lines = base.mark_line(opacity=0.4, color="#777").encode(detail="patient_id:N")
+    dots = base.mark_point(filled=True, color="#1f77b4").encode(
+        tooltip=["when:N", alt.Tooltip("egfr:Q", format=".1f")]
+    )
+    means = (
+        alt.Chart(long)
+        .mark_line(color="#d62728", strokeWidth=3, point=True)
+        .encode(x=alt.X("when:N", sort=["first", "last"]), y="mean(egfr):Q")
+    )
+    return _spec(
+        (lines + dots + means).properties(
+            width=220, height=300, title=alt.Title("First versus last eGFR", subtitle=subtitle)
+        )
+    )
+
+
+def egfr_trajectories(study: Study) -> dict[str, Any]:
+    """Figure 2b: eGFR over time since onset, one line per patient, CKD G3 and G5 marked."""
+    series = study.egfr_trajectories
+    lines = (
+        alt.Chart(series)
+        .mark_line(opacity=0.5, strokeWidth=1)
+        .encode(
+            x=alt.X("years:Q", title="years since onset"),
+            y=alt.Y("egfr:Q", title="eGFR (mL/min/1.73 m²)"),
+            detail="patient_id:N",
+            tooltip=[alt.Tooltip("years:Q", format=".1f"), alt.Tooltip("egfr:Q", format=".0f")],
+        )
+    )
+    thresholds = pd.DataFrame({"egfr": [60, 15], "label": ["60: CKD G3", "15: kidney failure"]})
+    rules = alt.Chart(thresholds).mark_rule(strokeDash=[4, 4], color="#d62728").encode(y="egfr:Q")
+    return _spec(
+        (lines + rules).properties(width=WIDTH - 180, height=300, title="eGFR trajectories")
+    )
+
+
+def toxicity(study: Study) -> dict[str, Any]:
+    """Toxicity per drug: share of exposed patients with each event, Wilson 95% CI."""
+    rows = study.toxicity[study.toxicity.event != "any"].copy()
+    rows["label"] = rows.drug + ": " + rows.event.str.replace("_", " ")
+    base = alt.Chart(rows).encode(
+        y=alt.Y("label:N", title=None, sort=None),
+    )
+    bars = base.mark_bar(color="#1f77b4", opacity=0.7).encode(
+        x=alt.X("pct:Q", title="% of exposed patients", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["label:N", "patients:Q", "exposed:Q", alt.Tooltip("pct:Q", format=".1f")],
+    )
+    whiskers = base.mark_rule(color="black").encode(x="low:Q", x2="high:Q")
+    return _spec(
+        (bars + whiskers).properties(
+            width=WIDTH - 120,
+            height=max(60, 18 * len(rows)),
+            title="Adverse events per drug (Wilson 95% CI)",
+        )
+    )
+
+
+def figures(study: Study) -> dict[str, dict[str, Any]]:
+    """Every chart of the report, by file stem."""
+    out = {}
+    if len(study.km):
+        out["figure1_remission"] = remission_curves(study)
+    if len(study.egfr_pairs):
+        out["figure2a_egfr_first_last"] = egfr_paired(study)
+    if len(study.egfr_trajectories):
+        out["figure2b_egfr_trajectories"] = egfr_trajectories(study)
+    if len(study.toxicity) and (study.toxicity.event != "any").any():
+        out["toxicity"] = toxicity(study)
+    return out

@@ -1,0 +1,139 @@
+"""The study report: every section, the PDF, the CLI's exit codes and all-or-nothing writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from srnskit.cli import app
+from srnskit.report.build import Report, write_report
+
+SECTIONS = [
+    "flow",
+    "table1",
+    "cyclosporine",
+    "second-agent",
+    "table2",
+    "figure1",
+    "toxicity",
+    "kidney",
+    "adherence",
+    "source",
+    "sensitivity",
+]
+SEED = json.loads((Path(__file__).parents[2] / "src/srnskit/report/seed_targets.json").read_text())
+runner = CliRunner()
+
+
+def _text(html: str) -> str:
+    """The report's text without its scripts (the chart runtime mentions NaN in its code)."""
+    return unescape(re.sub(r"<script>.*?</script>", "", html, flags=re.S))
+
+
+def test_demo_report_has_every_section_and_no_nan(demo_report: Report) -> None:
+    html = demo_report.html
+    for section in SECTIONS:
+        assert f'id="{section}"' in html, section
+    text = _text(html)
+    assert not re.search(r"\bnan\b", text, flags=re.I)
+    assert "http://" not in text
+    assert "https://" not in text
+    assert "Fisher's exact test" in text or "chi-square" in text
+    assert "share 20 patients" in text  # the guardrail on overlapping groups
+
+
+def test_against_source_carries_the_published_figures(demo_report: Report) -> None:
+    source = demo_report.against_source
+    assert source is not None
+    article = dict(zip(source.figure, source.article, strict=True))
+    # published numbers, straight from the article (seed_targets.json)
+    assert article["Included patients"] == 26
+    assert article["Initial steroid resistance, %"] == 36.4
+    assert article["Log-rank p (Figure 1)"] == 0.08
+    assert article["Final eGFR (mean)"] == 76.4
+    assert article["Severe CKD (G3–G5), patients"] == SEED["kidney"]["severe_ckd_patients"]
+
+
+def test_sensitivity_has_one_column_per_shipped_definition_set(demo_report: Report) -> None:
+    assert list(demo_report.sensitivity.columns) == ["result", "kdigo2021", "ipna2020", "seed2023"]
+
+
+def test_pdf_has_pages_and_every_chart(demo_report: Report, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    write_report(demo_report, tmp_path / "r.html", pdf=tmp_path / "r.pdf")
+    reader = PdfReader(tmp_path / "r.pdf")
+    assert len(reader.pages) >= 4
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in ("Inclusion flow", "Table I", "Figure 1", "Kidney outcomes", "Sensitivity"):
+        assert heading in text
+    images = 0
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources else None
+        images += len(xobjects.get_object()) if xobjects else 0
+    assert images >= len(demo_report.charts)
+
+
+def test_figures_and_tables_folders(demo_report: Report, tmp_path: Path) -> None:
+    write_report(
+        demo_report, tmp_path / "r.html", figures_dir=tmp_path / "fig", tables_dir=tmp_path / "tab"
+    )
+    for name in demo_report.charts:
+        assert (tmp_path / "fig" / f"{name}.svg").read_text().startswith("<svg")
+        png = (tmp_path / "fig" / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    flow = (tmp_path / "tab" / "flow.csv").read_text().splitlines()
+    assert flow[0] == "step,excluded,remaining"
+    assert {
+        "table1_characteristics.csv",
+        "table2_response.csv",
+        "tests.csv",
+        "sensitivity.csv",
+        "against_source.csv",
+    } <= {p.name for p in (tmp_path / "tab").iterdir()}
+
+
+def test_invalid_cohort_writes_nothing_and_exits_1(tmp_path: Path) -> None:
+    cohort = tmp_path / "bad"
+    cohort.mkdir()
+    (cohort / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\np1,X,2010-01-01,2012-01-01\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(cohort),
+            "--out",
+            str(tmp_path / "r.html"),
+            "--pdf",
+            str(tmp_path / "r.pdf"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "patients:2:sex" in result.output
+    assert not (tmp_path / "r.html").exists()
+    assert not (tmp_path / "r.pdf").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad"]
+
+
+def test_existing_output_needs_force(tmp_path: Path) -> None:
+    (tmp_path / "r.html").write_text("old")
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert (tmp_path / "r.html").read_text() == "old"
+
+
+def test_a_tiny_cohort_gets_a_report_that_says_why_tests_were_not_run(tmp_path: Path) -> None:
+    small = Path(__file__).parents[2] / "src/srnskit/examples/small"
+    out = tmp_path / "small.html"
+    result = runner.invoke(app, ["report", str(small), "--out", str(out), "--today", "2026-11-28"])
+    assert result.exit_code == 0, result.output
+    text = _text(out.read_text())
+    assert "not run:" in text
+    assert not re.search(r"\bnan\b", text, flags=re.I)
