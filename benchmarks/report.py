@@ -10,6 +10,7 @@ first, untimed). Prints a table.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,17 +30,25 @@ def timed_report(args: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def peak_mb() -> float:
+    """The largest resident set of any process run so far (report and its workers), in MB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100_000)
     arguments = parser.parse_args()
-    print(f"{'cohort':>28} {'children':>10} {'wall s':>8}  outputs")
+    print(f"{'cohort':>28} {'children':>10} {'wall s':>8} {'peak MB':>8}  outputs")
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
         demo = [timed_report(["--out", str(out / "demo.html")]) for _ in range(3)]
-        print(f"{'demo (median of 3)':>28} {58:>10} {statistics.median(demo):>8.1f}  HTML")
+        print(
+            f"{'demo (median of 3)':>28} {58:>10} {statistics.median(demo):>8.1f} "
+            f"{peak_mb():>8.0f}  HTML"
+        )
         with_pdf = timed_report(["--out", str(out / "demo.html"), "--pdf", str(out / "d.pdf")])
-        print(f"{'demo':>28} {58:>10} {with_pdf:>8.1f}  HTML + PDF")
+        print(f"{'demo':>28} {58:>10} {with_pdf:>8.1f} {peak_mb():>8.0f}  HTML + PDF")
         cohort = out / "large"
         write_synthetic_cohort(
             cohort,
@@ -49,7 +58,10 @@ def main() -> None:
             fmt="parquet",
         )
         large = timed_report([str(cohort), "--out", str(out / "large.html")])
-        print(f"{'synthetic (parquet)':>28} {arguments.patients:>10,} {large:>8.1f}  HTML")
+        print(
+            f"{'synthetic (parquet)':>28} {arguments.patients:>10,} {large:>8.1f} "
+            f"{peak_mb():>8.0f}  HTML"
+        )
 
 
 if __name__ == "__main__":

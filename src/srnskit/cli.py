@@ -539,10 +539,11 @@ def _report(
     for file in (out, pdf):
         if file is not None and file.exists() and not force:
             raise UsageError(f"{file} already exists; use --force to replace it")
-    loaded, demo = load_for_report(cohort, _reference_date(today))
+    reference = _reference_date(today)
+    loaded, demo = load_for_report(cohort, reference)
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
-    report = build_report(loaded, chosen, compare_seed=compare_seed or demo)
+    report = build_report(loaded, chosen, today=reference, compare_seed=compare_seed or demo)
     write_report(report, out, pdf=pdf, figures_dir=figures, tables_dir=tables, force=force)
     included = report.study.flow["steps"][-1]["remaining"]
     typer.echo(f"report of {loaded.name} ({included} children included, {chosen.name}):")

@@ -14,4 +14,4 @@ TODAY = dt.date(2026, 11, 28)
 def demo_report() -> Report:
     cohort, demo = load_for_report(None, TODAY)
     assert demo
-    return build_report(cohort, load_definitions("kdigo2021"), compare_seed=True)
+    return build_report(cohort, load_definitions("kdigo2021"), today=TODAY, compare_seed=True)

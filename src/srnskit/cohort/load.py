@@ -32,7 +32,15 @@ from srnskit.cohort.schema import COHORT_TABLES, Column
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
 
-__all__ = ["CANONICAL_TYPES", "DEFAULT_CENTER", "Cohort", "check_cohort", "read_cohort"]
+__all__ = [
+    "CANONICAL_TYPES",
+    "DEFAULT_CENTER",
+    "Cohort",
+    "check_cohort",
+    "export_canonical",
+    "import_canonical",
+    "read_cohort",
+]
 
 DEFAULT_CENTER = "default"
 
@@ -82,6 +90,22 @@ class Cohort:
         finally:
             for name in frames:
                 self.con.unregister(name)
+
+
+def export_canonical(cohort: Cohort, folder: Path) -> None:
+    """Write the cohort's loaded (validated, canonical) tables to ``folder`` as Parquet."""
+    for name in COHORT_TABLES:
+        target = str(folder / f"{name}.parquet").replace("'", "''")
+        cohort.con.execute(f"COPY {name} TO '{target}' (FORMAT parquet)")
+
+
+def import_canonical(folder: Path, *, path: Path, name: str) -> Cohort:
+    """A cohort from tables that ``export_canonical`` wrote: already validated, so not again."""
+    con = connect()
+    for table in COHORT_TABLES:
+        source = str(folder / f"{table}.parquet").replace("'", "''")
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{source}')")
+    return Cohort(path=path, name=name, con=con)
 
 
 def check_cohort(path: Path, *, today: dt.date) -> list[Problem]:

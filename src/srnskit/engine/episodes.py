@@ -20,7 +20,7 @@ import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backend import Tables, materialise
-from srnskit.engine.proteinuria import daily, meets_thresholds, qualifies
+from srnskit.engine.proteinuria import daily, evidence_text, meets_thresholds, qualifies
 
 __all__ = ["COMPLETE", "NEPHROTIC", "PARTIAL", "STATES", "classify_days", "episodes", "runs"]
 
@@ -53,7 +53,7 @@ def runs(days: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.Tab
         first.group_by(["patient_id", "island"])
         .aggregate(
             date=first.date.min(),
-            evidence=first.evidence.collect(distinct=True).sort().join("; "),
+            evidence=evidence_text(first).collect(distinct=True).sort().join("; "),
         )
         .mutate(kind=ibis.literal(kind, "int64"))
         .drop("island")

@@ -20,6 +20,7 @@ __all__ = [
     "ALBUMIN_WITHIN_DAYS",
     "HEIGHT_WITHIN_DAYS",
     "daily",
+    "evidence_text",
     "meets_thresholds",
     "proteinuria_days",
     "qualifies",
@@ -105,7 +106,6 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         (is_uprot & (days.unit == "mg/m2/h"), days.value * bsa_m2 * HOURS_PER_DAY / MG_PER_G),
         else_=ibis.null("float64"),
     )
-    unit_text = days.unit.fill_null("")
     return days.mutate(
         upcr_mg_mg=ibis.ifelse(days.unit == "mg/mg", days.value, ibis.null("float64")),
         upcr_mg_mmol=ibis.ifelse(days.unit == "mg/mmol", days.value, ibis.null("float64")),
@@ -116,14 +116,22 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
             grams_24h * MG_PER_G / days.weight_kg,
         ),
         dipstick=ibis.ifelse(days.stream == "dipstick", days.value, ibis.null("float64")),
-        evidence=(
-            days.date.cast("string")
-            + " "
-            + days.stream
-            + "="
-            + days.value.cast("string")
-            + ibis.ifelse(unit_text == "", "", " " + unit_text)
-        ),
+    )
+
+
+def evidence_text(days: ibis.Table) -> ibis.StringValue:
+    """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence).
+
+    Built only for the days that confirm a run, not carried along every day.
+    """
+    unit_text = days.unit.fill_null("")
+    return (
+        days.date.cast("string")
+        + " "
+        + days.stream
+        + "="
+        + days.value.cast("string")
+        + ibis.ifelse(unit_text == "", "", " " + unit_text)
     )
 
 

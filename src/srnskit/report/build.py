@@ -10,22 +10,26 @@ import base64
 import datetime as dt
 import json
 import math
+import multiprocessing
+import os
+import sys
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
-from srnskit.cohort.load import Cohort, read_cohort
+from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
 from srnskit.engine.derive import derive
 from srnskit.protocols.model import load_protocol
 from srnskit.report.charts import figures
-from srnskit.report.study import Study, Summary, TestLine, study
+from srnskit.report.study import Study, Summary, TestLine, headline, study
 
 __all__ = [
     "Report",
@@ -58,15 +62,39 @@ class Report:
     sensitivity: pd.DataFrame
     against_source: pd.DataFrame | None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    generated: dt.date | None = None  # the reference date (--today), printed in the report
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "srnskit"
 
 
 @cache
 def _vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script, from the vl-convert wheel (no network)."""
+    """Vega, Vega-Lite and vega-embed as one script, from the vl-convert wheel (no network).
+
+    Bundling takes about a second, and its result depends only on the installed vl-convert, so
+    it is kept in the user's cache folder (like pip's wheel cache); any failure to read or
+    write that cache just means bundling again.
+    """
     import vl_convert
 
+    cached = _cache_dir() / f"vega-bundle-{metadata.version('vl-convert-python')}.js"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
     bundle: str = vl_convert.javascript_bundle()  # type: ignore[call-arg]
-    return bundle.replace("</script", "<\\/script")
+    bundle = bundle.replace("</script", "<\\/script")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(bundle, encoding="utf-8")
+        os.replace(partial, cached)
+    except OSError:
+        pass
+    return bundle
 
 
 def _svg(spec: dict[str, Any]) -> str:
@@ -283,8 +311,8 @@ def sensitivity(headlines: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for key, label, digits in SENSITIVITY_ROWS:
         row: dict[str, Any] = {"result": label}
-        for name, headline in headlines.items():
-            value = headline.get(key)
+        for name, result in headlines.items():
+            value = result.get(key)
             row[name] = fmt_number(None if value is None else float(value), digits)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -293,26 +321,61 @@ def sensitivity(headlines: dict[str, dict[str, Any]]) -> pd.DataFrame:
 # ---- the whole report ----
 
 
+def _headline(cohort: Cohort, name: str) -> dict[str, Any]:
+    """The sensitivity headline of ``cohort`` under the shipped definition set ``name``."""
+    definitions = load_definitions(name)
+    return headline(derive(cohort, definitions), definitions)
+
+
+def _headline_in_worker(folder: Path, name: str) -> dict[str, Any]:
+    """As ``_headline``, in a forked worker, from the tables the parent exported."""
+    return _headline(import_canonical(folder, path=folder, name=name), name)
+
+
 def build_report(
     cohort: Cohort,
     definitions: DefinitionSet,
     *,
+    today: dt.date,
     compare_seed: bool = False,
-    print_version: bool = False,
+    parallel: bool = True,
 ) -> Report:
+    """Compute and render the report of ``cohort`` under ``definitions``.
+
+    The sensitivity section derives the cohort under every other shipped set too; with
+    ``parallel`` (on Linux) forked workers do that while this process builds the rest. They
+    receive the validated tables as Parquet, so the cohort is not validated again.
+    """
     protocol = load_protocol("sfnp")
-    main = study(cohort, derive(cohort, definitions), definitions, protocol)
-    headlines = {definitions.name: main.headline}
-    for name in shipped_definitions():
-        if name != definitions.name:
-            other = load_definitions(name)
-            headlines[name] = study(cohort, derive(cohort, other), other, protocol).headline
-    charts = figures(main)
-    source = against_source(main) if compare_seed else None
-    sens = sensitivity(headlines)
-    report = Report(study=main, html="", charts=charts, sensitivity=sens, against_source=source)
+    others = [name for name in shipped_definitions() if name != definitions.name]
+    with ExitStack() as stack:
+        pending = None
+        if parallel and sys.platform == "linux" and others:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="srnskit-")))
+            export_canonical(cohort, scratch)
+            # one worker per other set: three processes share the two cores best (measured)
+            pool = multiprocessing.get_context("fork").Pool(len(others))
+            stack.callback(pool.terminate)
+            pending = [pool.apply_async(_headline_in_worker, (scratch, name)) for name in others]
+        main = study(cohort, derive(cohort, definitions), definitions, protocol)
+        charts = figures(main)
+        source = against_source(main) if compare_seed else None
+        _vega_bundle()
+        if pending is not None:
+            results = [job.get() for job in pending]
+        else:
+            results = [_headline(cohort, name) for name in others]
+    headlines = {definitions.name: main.headline, **dict(zip(others, results, strict=True))}
+    report = Report(
+        study=main,
+        html="",
+        charts=charts,
+        sensitivity=sensitivity(headlines),
+        against_source=source,
+    )
     report.tables = _tables(report)
-    report.html = render_html(report, print_version=print_version)
+    report.generated = today
+    report.html = render_html(report)
     return report
 
 
@@ -379,7 +442,7 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         charts=charts,
         print_version=print_version,
         bundle="" if print_version else _vega_bundle(),
-        generated=dt.date.today().isoformat(),
+        generated=(report.generated or dt.date.today()).isoformat(),
         shared=", ".join(w for w in report.study.warnings),
     )
 

@@ -19,10 +19,26 @@ __all__ = ["egfr_paired", "egfr_trajectories", "figures", "remission_curves", "t
 GROUP_COLOURS = {"cyclosporine alone": "#1f77b4", "combined": "#d62728"}
 WIDTH = 520
 RISK_EVERY_MONTHS = 3
+MAX_LINES = 300  # per-child lines drawn; more are unreadable, so a fixed random sample is drawn
+SAMPLE_SEED = 2023
+
+
+def _sample_children(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """At most MAX_LINES children's rows (a fixed random sample), and a note when sampled."""
+    children = frame.patient_id.drop_duplicates()
+    if len(children) <= MAX_LINES:
+        return frame, ""
+    kept = children.sample(MAX_LINES, random_state=SAMPLE_SEED)
+    return (
+        frame[frame.patient_id.isin(set(kept))],
+        f"{MAX_LINES} of {len(children):,} children drawn at random",
+    )
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    spec: dict[str, Any] = chart.to_dict()
+    # The data are already reduced here (steps of a curve, a sample of lines): no row limit.
+    with alt.data_transformers.disable_max_rows():
+        spec: dict[str, Any] = chart.to_dict()
     spec.pop("$schema", None)  # a URL; nothing is fetched from it, but keep the spec offline
     return spec
 
@@ -143,7 +159,10 @@ def egfr_paired(study: Study) -> dict[str, Any]:
     subtitle = (
         f"paired t = {test.statistic:.2f}, p = {test.p_value:.3g}" if test.ran else test.reason
     )
-    base = alt.Chart(long).encode(
+    drawn, note = _sample_children(long)
+    if note:
+        subtitle = f"{subtitle}; {note} (mean over all)"
+    base = alt.Chart(drawn).encode(
         x=alt.X("when:N", title=None, sort=["first", "last"], axis=alt.Axis(labelAngle=0)),
         y=alt.Y("egfr:Q", title="eGFR (mL/min/1.73 m²)"),
     )
@@ -151,10 +170,11 @@ def egfr_paired(study: Study) -> dict[str, Any]:
     dots = base.mark_point(filled=True, color="#1f77b4").encode(
         tooltip=["when:N", alt.Tooltip("egfr:Q", format=".1f")]
     )
+    mean = long.groupby("when", as_index=False).egfr.mean()
     means = (
-        alt.Chart(long)
+        alt.Chart(mean)
         .mark_line(color="#d62728", strokeWidth=3, point=True)
-        .encode(x=alt.X("when:N", sort=["first", "last"]), y="mean(egfr):Q")
+        .encode(x=alt.X("when:N", sort=["first", "last"]), y="egfr:Q")
     )
     return _spec(
         (lines + dots + means).properties(
@@ -165,7 +185,7 @@ def egfr_paired(study: Study) -> dict[str, Any]:
 
 def egfr_trajectories(study: Study) -> dict[str, Any]:
     """Figure 2b: eGFR over time since onset, one line per patient, CKD G3 and G5 marked."""
-    series = study.egfr_trajectories
+    series, note = _sample_children(study.egfr_trajectories)
     lines = (
         alt.Chart(series)
         .mark_line(opacity=0.5, strokeWidth=1)
@@ -179,7 +199,9 @@ def egfr_trajectories(study: Study) -> dict[str, Any]:
     thresholds = pd.DataFrame({"egfr": [60, 15], "label": ["60: CKD G3", "15: kidney failure"]})
     rules = alt.Chart(thresholds).mark_rule(strokeDash=[4, 4], color="#d62728").encode(y="egfr:Q")
     return _spec(
-        (lines + rules).properties(width=WIDTH - 180, height=300, title="eGFR trajectories")
+        (lines + rules).properties(
+            width=WIDTH - 180, height=300, title=alt.Title("eGFR trajectories", subtitle=note)
+        )
     )
 
 

@@ -23,7 +23,7 @@ from srnskit.engine.derive import Derived
 from srnskit.protocols.adherence import adherence
 from srnskit.protocols.model import Protocol
 
-__all__ = ["DAYS_PER_MONTH", "Study", "Summary", "TestLine", "study"]
+__all__ = ["DAYS_PER_MONTH", "Study", "Summary", "TestLine", "headline", "study"]
 
 DAYS_PER_MONTH = 30.4375  # clinical.md §9
 COMBINATION_AGENTS = ("cyclosporine", "mmf", "rituximab")  # clinical.md §8 step 5
@@ -225,19 +225,7 @@ def study(
     # ---- Table 2, Figure 1 ----
     groups = _analysis_courses(courses, outcomes, definitions)
     table2, regimens = _table2(groups)
-    remission = groups.assign(
-        event=groups.response.isin(["complete", "partial"]).astype(int),
-        days=np.where(
-            groups.response.isin(["complete", "partial"]), groups.days_to_remission, groups.days - 1
-        ).astype(float),
-    )
-    remission["months"] = remission.days / DAYS_PER_MONTH
-    km = (
-        analysis.kaplan_meier(remission.months, remission.event, remission.group)
-        if len(remission)
-        else analysis.kaplan_meier([], [], [])
-    )
-    km_medians = analysis.km_median(km) if len(km) else pd.DataFrame()
+    remission, km, km_medians = _remission(groups)
     tests.update(_remission_tests(remission, warnings))
     competing = _competing(remission, outcomes)
 
@@ -355,6 +343,42 @@ def _analysis_courses(
         [alone.assign(group="cyclosporine alone"), combined.assign(group="combined")],
         ignore_index=True,
     )
+
+
+def _remission(groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Time to remission per analysed course (censored at the course's end), and its KM."""
+    remitted = groups.response.isin(["complete", "partial"])
+    remission = groups.assign(
+        event=remitted.astype(int),
+        days=np.where(remitted, groups.days_to_remission, groups.days - 1).astype(float),
+    )
+    remission["months"] = remission.days / DAYS_PER_MONTH
+    km = (
+        analysis.kaplan_meier(remission.months, remission.event, remission.group)
+        if len(remission)
+        else analysis.kaplan_meier([], [], [])
+    )
+    km_medians = analysis.km_median(km) if len(km) else pd.DataFrame()
+    return remission, km, km_medians
+
+
+def headline(derived: Derived, definitions: DefinitionSet) -> dict[str, Any]:
+    """Only the sensitivity table's results (``Study.headline``), without the rest of the study."""
+    outcomes = derived.patient_outcomes.to_pandas()
+    included = outcomes[outcomes.eligible.fillna(False).astype(bool)]
+    groups = _analysis_courses(derived.courses.to_pandas(), outcomes, definitions)
+    table2, _ = _table2(groups)
+    remission, _, km_medians = _remission(groups)
+
+    def lr() -> TestLine:
+        r = analysis.logrank(remission.months, remission.event, remission.group)
+        return TestLine("log-rank", r.test, r.statistic, r.df, r.p_value)
+
+    kidney = {
+        "severe_ckd": int(included.severe_ckd_date.notna().sum()),
+        "kidney_failure": int(included.kidney_failure_date.notna().sum()),
+    }
+    return _headline(included, table2, km_medians, {"logrank": _test("log-rank", lr)}, kidney)
 
 
 def _table2(groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
