@@ -11,7 +11,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import ibis
@@ -38,6 +38,8 @@ class Tables:
     treatments: ibis.Table
     adverse_events: ibis.Table
     events: ibis.Table
+    # DuckDB: the SQL of each materialised step, in order (a replayable plan, engine/plan.py)
+    steps: list[tuple[str, str]] = field(default_factory=list)
 
 
 def spark_session(master: str | None = None) -> Any:
@@ -108,7 +110,14 @@ def connect(
 def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
     """Compute ``expression`` once for the outputs that share it (a temp table or view)."""
     if tables.engine == "duckdb":
-        return expression.cache()
+        # A named temp table rather than ibis' cache(): the step's SQL is recorded, so the whole
+        # derive can be replayed as SQL (engine/plan.py) and the tables dropped afterwards.
+        name = f"srnskit_step_{len(tables.steps)}"
+        sql = str(tables.backend.compile(expression))
+        tables.backend.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        tables.steps.append((name, sql))
+        # DuckDB types a literal by its value (an int64 1 becomes INTEGER): restore the schema.
+        return tables.backend.table(name).cast(expression.schema())
     # An eager local checkpoint cuts the lineage: without it every later step would re-plan
     # the whole chain of views (Catalyst runs out of memory on the nested plan).
     name = f"srnskit_step_{next(_NAMES)}"

@@ -31,6 +31,7 @@ from srnskit.engine.outcomes import (
     multidrug_resistance,
     steroid_response,
 )
+from srnskit.engine.plan import drop_steps, load_plan, plan_key, replay, save_plan
 from srnskit.engine.proteinuria import proteinuria_days
 
 __all__ = ["Derived", "derive", "derive_expressions", "flow", "write_derived"]
@@ -123,11 +124,15 @@ def derive(
     spark_master: str | None = None,
 ) -> Derived:
     """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions``."""
-    tables = connect(cohort, engine, patient_id=patient_id, spark_master=spark_master)
-    expressions = derive_expressions(tables, definitions)
-    results = {
-        name: _declared(tables.backend.to_pyarrow(expr), name) for name, expr in expressions.items()
-    }
+    if engine == "duckdb" and patient_id is None:
+        results = _on_duckdb(cohort, definitions)
+    else:
+        tables = connect(cohort, engine, patient_id=patient_id, spark_master=spark_master)
+        expressions = derive_expressions(tables, definitions)
+        results = {
+            name: _declared(tables.backend.to_pyarrow(expr), name)
+            for name, expr in expressions.items()
+        }
     outcomes = results["patient_outcomes"]
     return Derived(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),
@@ -135,6 +140,26 @@ def derive(
         episodes=results["episodes"],
         flow=flow(outcomes, definitions),
     )
+
+
+def _on_duckdb(cohort: Cohort, definitions: DefinitionSet) -> dict[str, pa.Table]:
+    """The derived tables on DuckDB: a cached SQL plan replayed, or compiled, run and cached."""
+    key = plan_key(cohort.con, definitions.model_dump_json())
+    plan = load_plan(key)
+    if plan is not None:
+        return {name: _declared(table, name) for name, table in replay(cohort.con, plan).items()}
+    tables = connect(cohort, "duckdb")
+    try:
+        expressions = derive_expressions(tables, definitions)
+        outputs = {name: str(tables.backend.compile(expr)) for name, expr in expressions.items()}
+        results = {
+            name: _declared(cohort.con.execute(sql).arrow().read_all(), name)
+            for name, sql in outputs.items()
+        }
+    finally:
+        drop_steps(cohort.con, [name for name, _ in tables.steps])
+    save_plan(key, {"steps": tables.steps, "outputs": outputs})
+    return results
 
 
 def write_derived(
