@@ -7,6 +7,7 @@ environment variable names a cluster; one session serves the whole process.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -20,7 +21,7 @@ from srnskit.cohort.load import Cohort
 from srnskit.cohort.schema import COHORT_TABLES
 from srnskit.errors import MissingComponentError
 
-__all__ = ["Engine", "Tables", "connect", "materialise", "spark_session"]
+__all__ = ["Engine", "Tables", "connect", "materialise", "spark_session", "step_name"]
 
 Engine = Literal["duckdb", "spark"]
 _SESSION: dict[str, Any] = {}
@@ -107,14 +108,21 @@ def connect(
     return Tables(engine=engine, backend=backend, **tables)
 
 
+def step_name(sql: str) -> str:
+    """A materialised step's table name: a hash of the SQL that computes it."""
+    return "srnskit_step_" + hashlib.sha256(sql.encode()).hexdigest()[:20]
+
+
 def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
     """Compute ``expression`` once for the outputs that share it (a temp table or view)."""
     if tables.engine == "duckdb":
         # A named temp table rather than ibis' cache(): the step's SQL is recorded, so the whole
         # derive can be replayed as SQL (engine/plan.py) and the tables dropped afterwards.
-        name = f"srnskit_step_{len(tables.steps)}"
+        # Named by a hash of its SQL, which names the earlier steps it reads: the same step of
+        # two definition sets (their shared proteinuria days, say) is computed once.
         sql = str(tables.backend.compile(expression))
-        tables.backend.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        name = step_name(sql)
+        tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
         tables.steps.append((name, sql))
         # DuckDB types a literal by its value (an int64 1 becomes INTEGER): restore the schema.
         return tables.backend.table(name).cast(expression.schema())

@@ -34,7 +34,7 @@ from srnskit.engine.outcomes import (
 from srnskit.engine.plan import drop_steps, load_plan, plan_key, replay, save_plan
 from srnskit.engine.proteinuria import proteinuria_days
 
-__all__ = ["Derived", "derive", "derive_expressions", "flow", "write_derived"]
+__all__ = ["Derived", "derive", "derive_expressions", "derive_many", "flow", "write_derived"]
 
 
 @dataclass
@@ -125,7 +125,7 @@ def derive(
 ) -> Derived:
     """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions``."""
     if engine == "duckdb" and patient_id is None:
-        results = _on_duckdb(cohort, definitions)
+        results, _ = _on_duckdb(cohort, definitions)
     else:
         tables = connect(cohort, engine, patient_id=patient_id, spark_master=spark_master)
         expressions = derive_expressions(tables, definitions)
@@ -133,6 +133,52 @@ def derive(
             name: _declared(tables.backend.to_pyarrow(expr), name)
             for name, expr in expressions.items()
         }
+        if engine == "duckdb":
+            drop_steps(cohort.con, [name for name, _ in tables.steps])
+    return _derived(results, definitions)
+
+
+def _on_duckdb(
+    cohort: Cohort, definitions: DefinitionSet, *, keep_steps: bool = False
+) -> tuple[dict[str, pa.Table], list[str]]:
+    """The derived tables on DuckDB (a cached SQL plan replayed, or compiled, run and cached),
+    and the names of the step tables it made; they are dropped unless ``keep_steps``."""
+    key = plan_key(cohort.con, definitions.model_dump_json())
+    plan = load_plan(key)
+    if plan is None:
+        tables = connect(cohort, "duckdb")
+        try:
+            expressions = derive_expressions(tables, definitions)
+        except BaseException:
+            drop_steps(cohort.con, [name for name, _ in tables.steps])
+            raise
+        outputs = {name: str(tables.backend.compile(expr)) for name, expr in expressions.items()}
+        plan = {"steps": tables.steps, "outputs": outputs}
+        save_plan(key, plan)
+    steps = [name for name, _ in plan["steps"]]
+    try:
+        results = {name: _declared(table, name) for name, table in replay(cohort.con, plan).items()}
+    finally:
+        if not keep_steps:
+            drop_steps(cohort.con, steps)
+    return results, steps
+
+
+def derive_many(cohort: Cohort, definition_sets: list[DefinitionSet]) -> list[Derived]:
+    """``derive`` under several sets on DuckDB; the steps they share are computed once."""
+    made: list[str] = []
+    out = []
+    try:
+        for definitions in definition_sets:
+            results, steps = _on_duckdb(cohort, definitions, keep_steps=True)
+            made += steps
+            out.append(_derived(results, definitions))
+    finally:
+        drop_steps(cohort.con, list(dict.fromkeys(made)))
+    return out
+
+
+def _derived(results: dict[str, pa.Table], definitions: DefinitionSet) -> Derived:
     outcomes = results["patient_outcomes"]
     return Derived(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),
@@ -140,26 +186,6 @@ def derive(
         episodes=results["episodes"],
         flow=flow(outcomes, definitions),
     )
-
-
-def _on_duckdb(cohort: Cohort, definitions: DefinitionSet) -> dict[str, pa.Table]:
-    """The derived tables on DuckDB: a cached SQL plan replayed, or compiled, run and cached."""
-    key = plan_key(cohort.con, definitions.model_dump_json())
-    plan = load_plan(key)
-    if plan is not None:
-        return {name: _declared(table, name) for name, table in replay(cohort.con, plan).items()}
-    tables = connect(cohort, "duckdb")
-    try:
-        expressions = derive_expressions(tables, definitions)
-        outputs = {name: str(tables.backend.compile(expr)) for name, expr in expressions.items()}
-        results = {
-            name: _declared(cohort.con.execute(sql).arrow().read_all(), name)
-            for name, sql in outputs.items()
-        }
-    finally:
-        drop_steps(cohort.con, [name for name, _ in tables.steps])
-    save_plan(key, {"steps": tables.steps, "outputs": outputs})
-    return results
 
 
 def write_derived(

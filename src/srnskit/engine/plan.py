@@ -71,13 +71,10 @@ def save_plan(key: str, plan: Plan) -> None:
 
 
 def replay(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, pa.Table]:
-    """Run a plan's steps, then its outputs to Arrow; the step tables are dropped after."""
-    try:
-        for name, sql in plan["steps"]:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-        return {name: con.execute(sql).arrow().read_all() for name, sql in plan["outputs"].items()}
-    finally:
-        drop_steps(con, [name for name, _ in plan["steps"]])
+    """Run a plan's steps (those not already there), then its outputs to Arrow."""
+    for name, sql in plan["steps"]:
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
+    return {name: con.execute(sql).arrow().read_all() for name, sql in plan["outputs"].items()}
 
 
 def drop_steps(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:

@@ -26,7 +26,8 @@ import pandas as pd
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
-from srnskit.engine.derive import derive
+from srnskit.engine.derive import derive_many
+from srnskit.engine.plan import load_plan, plan_key
 from srnskit.protocols.model import load_protocol
 from srnskit.report.charts import figures
 from srnskit.report.study import Study, Summary, TestLine, headline, study
@@ -321,15 +322,38 @@ def sensitivity(headlines: dict[str, dict[str, Any]]) -> pd.DataFrame:
 # ---- the whole report ----
 
 
-def _headline(cohort: Cohort, name: str) -> dict[str, Any]:
-    """The sensitivity headline of ``cohort`` under the shipped definition set ``name``."""
-    definitions = load_definitions(name)
-    return headline(derive(cohort, definitions), definitions)
+def _headlines(cohort: Cohort, names: list[str]) -> list[dict[str, Any]]:
+    """The sensitivity headlines of ``cohort`` under the shipped definition sets ``names``."""
+    sets = [load_definitions(name) for name in names]
+    return [headline(d, s) for d, s in zip(derive_many(cohort, sets), sets, strict=True)]
 
 
-def _headline_in_worker(folder: Path, name: str) -> dict[str, Any]:
-    """As ``_headline``, in a forked worker, from the tables the parent exported."""
-    return _headline(import_canonical(folder, path=folder, name=name), name)
+def _headlines_in_worker(folder: Path, names: list[str]) -> list[dict[str, Any]]:
+    """As ``_headlines``, in a forked worker, from the tables the parent exported."""
+    return _headlines(import_canonical(folder, path=folder, name="sensitivity"), names)
+
+
+def _split(
+    cohort: Cohort, definitions: DefinitionSet, others: list[str]
+) -> tuple[list[str], list[str]]:
+    """The other sets to derive here (sharing most steps with ``definitions``) and in a worker.
+
+    Two sets that read the proteinuria days alike share their first, costliest steps; derived
+    in one process those are computed once. Which steps a set has is known from its cached plan;
+    without one, every other set goes to the worker.
+    """
+
+    def steps(d: DefinitionSet) -> set[str] | None:
+        plan = load_plan(plan_key(cohort.con, d.model_dump_json()))
+        return None if plan is None else {name for name, _ in plan["steps"]}
+
+    mine = steps(definitions)
+    here = []
+    for name in others:
+        theirs = steps(load_definitions(name))
+        if mine and theirs and len(mine & theirs) * 2 >= len(mine):
+            here.append(name)
+    return here, [name for name in others if name not in here]
 
 
 def build_report(
@@ -342,30 +366,34 @@ def build_report(
 ) -> Report:
     """Compute and render the report of ``cohort`` under ``definitions``.
 
-    The sensitivity section derives the cohort under every other shipped set too; with
-    ``parallel`` (on Linux) forked workers do that while this process builds the rest. They
-    receive the validated tables as Parquet, so the cohort is not validated again.
+    The sensitivity section derives the cohort under every other shipped set too. With
+    ``parallel`` (on Linux) a forked worker derives the sets that share little with the chosen
+    one while this process does the chosen set, those sharing its steps, and the study; the
+    worker receives the validated tables as Parquet, so the cohort is not validated again.
     """
     protocol = load_protocol("sfnp")
     others = [name for name in shipped_definitions() if name != definitions.name]
+    here, away = _split(cohort, definitions, others)
+    if not (parallel and sys.platform == "linux"):
+        here, away = others, []
     with ExitStack() as stack:
         pending = None
-        if parallel and sys.platform == "linux" and others:
+        if away:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="srnskit-")))
             export_canonical(cohort, scratch)
-            # one worker per other set: three processes share the two cores best (measured)
-            pool = multiprocessing.get_context("fork").Pool(len(others))
+            pool = multiprocessing.get_context("fork").Pool(1)
             stack.callback(pool.terminate)
-            pending = [pool.apply_async(_headline_in_worker, (scratch, name)) for name in others]
-        main = study(cohort, derive(cohort, definitions), definitions, protocol)
+            pending = pool.apply_async(_headlines_in_worker, (scratch, away))
+        sets = [definitions, *(load_definitions(name) for name in here)]
+        derived = derive_many(cohort, sets)
+        main = study(cohort, derived[0], definitions, protocol)
+        done = {n: headline(d, s) for n, d, s in zip(here, derived[1:], sets[1:], strict=True)}
         charts = figures(main)
         source = against_source(main) if compare_seed else None
         _vega_bundle()
         if pending is not None:
-            results = [job.get() for job in pending]
-        else:
-            results = [_headline(cohort, name) for name in others]
-    headlines = {definitions.name: main.headline, **dict(zip(others, results, strict=True))}
+            done.update(zip(away, pending.get(), strict=True))
+    headlines = {definitions.name: main.headline, **{name: done[name] for name in others}}
     report = Report(
         study=main,
         html="",
