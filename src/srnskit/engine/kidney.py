@@ -13,7 +13,7 @@ import ibis
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.clinical.egfr import egfr_bedside_schwartz
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Tables
+from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.nearest import nearest_value
 from srnskit.engine.proteinuria import daily
 
@@ -60,8 +60,12 @@ def sustained_below(series: ibis.Table, threshold: float, sustained_days: int) -
 def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date."""
     k = definitions.kidney
-    series = egfr_series(tables, definitions).join(
-        tables.patients.select("patient_id", "onset_date"), "patient_id"
+    # Read five times below (first, last, two sustained declines): computed once.
+    series = materialise(
+        tables,
+        egfr_series(tables, definitions).join(
+            tables.patients.select("patient_id", "onset_date"), "patient_id"
+        ),
     )
     from_onset = series.filter(
         series.date >= series.onset_date - ibis.interval(days=k.first_from_days_before_onset)

@@ -14,7 +14,7 @@ import ibis
 from srnskit.clinical.bsa import bsa_mosteller
 from srnskit.cohort.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Tables
+from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.episodes import COMPLETE, NEPHROTIC, PARTIAL
 from srnskit.engine.nearest import nearest_value
 from srnskit.engine.proteinuria import HEIGHT_WITHIN_DAYS, daily
@@ -135,8 +135,12 @@ def steroid_response(
 ) -> ibis.Table:
     """patient_id, steroid_response, resistance_type, resistance_date (clinical.md §5)."""
     rule = definitions.steroid_resistance
-    courses = standard_dose_courses(tables, definitions).join(
-        tables.patients.select("patient_id", "onset_date"), "patient_id"
+    # Read by the initial and the late branch: computed once (its nearest-weight windows).
+    courses = materialise(
+        tables,
+        standard_dose_courses(tables, definitions).join(
+            tables.patients.select("patient_id", "onset_date"), "patient_id"
+        ),
     )
     within = rule.course_within_days_of_onset or 0
     early = courses.filter(
