@@ -2,9 +2,10 @@
 
 Compiling the engine's Ibis expressions to SQL costs about a second of Python whatever the
 cohort's size (most of a small cohort's derive). The SQL depends only on the definition set, the
-cohort tables' column names and types, and the versions of srnskit, Ibis and DuckDB — never on
-the data — so the compiled plan (each materialised step's SQL, then each output's) is kept in
-the user's cache folder under a hash of exactly those, and replayed on the next derive. Any
+cohort tables' column names and types, srnskit's own code and the versions of Ibis, sqlglot and
+DuckDB — never on the data — so the compiled plan (each materialised step's SQL, then each
+output's) is kept in the user's cache folder under a hash of exactly those, and replayed on the
+next derive. Any
 failure to read or write the cache only means compiling again; ``SRNSKIT_NO_PLAN_CACHE=1``
 turns it off.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,21 @@ def _cache_dir() -> Path:
     return Path(root) / "srnskit" / "plans"
 
 
+@cache
+def _code_hash() -> str:
+    """A hash of srnskit's own code: an edited engine (same version number) compiles anew."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def plan_key(con: duckdb.DuckDBPyConnection, definitions_json: str) -> str:
     """The hash of everything the compiled SQL depends on."""
-    versions = [metadata.version(p) for p in ("srnskit", "ibis-framework", "duckdb", "sqlglot")]
+    versions = [metadata.version(p) for p in ("ibis-framework", "duckdb", "sqlglot")]
+    versions.append(_code_hash())
     schemas = [
         con.execute(
             f"SELECT column_name, data_type FROM duckdb_columns() "
