@@ -48,7 +48,7 @@ def _colour() -> alt.Color:
         "group:N",
         title="regimen",
         scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
-        legend=alt.Legend(orient="right"),
+        legend=alt.Legend(orient="right", labelLimit=200),
     )
 
 
@@ -133,7 +133,12 @@ def remission_curves(study: Study) -> dict[str, Any]:
             x=alt.X(
                 "time:Q", title=None, axis=None, scale=alt.Scale(domain=[0, horizon], nice=False)
             ),
-            y=alt.Y("group:N", title="number at risk", sort=list(GROUP_COLOURS)),
+            y=alt.Y(
+                "group:N",
+                title=None,
+                sort=list(GROUP_COLOURS),
+                axis=alt.Axis(labelLimit=200, labelPadding=8, domain=False, ticks=False),
+            ),
             text="n:Q",
             color=alt.Color(
                 "group:N",
@@ -141,7 +146,11 @@ def remission_curves(study: Study) -> dict[str, Any]:
                 scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
             ),
         )
-        .properties(width=WIDTH, height=50)
+        .properties(
+            width=WIDTH,
+            height=50,
+            title=alt.Title("number at risk", fontSize=11, anchor="start", fontWeight="normal"),
+        )
     )
     return _spec(alt.vconcat(curves, table, spacing=6))
 
