@@ -6,6 +6,10 @@ expressions, so a cohort that validates loads exactly as validation read it.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import duckdb
 
 from srnskit.cohort.schema import ANALYTES, DIPSTICK_LEVELS, Column, unit_key
@@ -37,6 +41,12 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     con.execute("SET enable_progress_bar = false")  # a library never draws on the terminal
+    limit = os.environ.get("SRNSKIT_MEMORY_LIMIT")
+    if limit:
+        # Beyond the limit DuckDB spills its tables and operators to a temporary folder.
+        con.execute("SET memory_limit = ?", [limit])
+        spill = Path(tempfile.gettempdir()) / "srnskit-spill"
+        con.execute("SET temp_directory = ?", [str(spill)])
     return con
 
 
