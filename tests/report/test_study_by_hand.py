@@ -7,6 +7,7 @@ report's own rules (clinical.md §8 comparison group, §9 definitions) and nothi
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -65,94 +66,23 @@ def _derived() -> Derived:
             "followup_days": [3000, 3000, 3000, 3000],
         }
     )
-    courses = pd.DataFrame(
-        [
-            (
-                "A",
-                1,
-                "cyclosporine",
-                1,
-                D(2015, 3, 1),
-                D(2015, 12, 31),
-                306,
-                True,
-                "partial",
-                D(2015, 5, 1),
-                61,
-                0,
-            ),
-            (
-                "A",
-                2,
-                "cyclosporine+mmf",
-                2,
-                D(2016, 1, 1),
-                D(2016, 12, 31),
-                366,
-                True,
-                "complete",
-                D(2016, 3, 31),
-                90,
-                1,
-            ),
-            (
-                "B",
-                1,
-                "cyclosporine+mmf",
-                2,
-                D(2015, 6, 1),
-                D(2016, 5, 31),
-                366,
-                True,
-                "none",
-                None,
-                None,
-                0,
-            ),
-            (
-                "C",
-                1,
-                "cyclosporine",
-                1,
-                D(2015, 2, 1),
-                D(2015, 7, 31),
-                181,
-                True,
-                "complete",
-                D(2015, 3, 3),
-                30,
-                0,
-            ),
-            (
-                "D",
-                1,
-                "cyclosporine",
-                1,
-                D(2015, 2, 1),
-                D(2015, 7, 31),
-                181,
-                True,
-                "complete",
-                D(2015, 3, 3),
-                30,
-                0,
-            ),
-        ],
-        columns=[
-            "patient_id",
-            "course_no",
-            "regimen",
-            "n_agents",
-            "start_date",
-            "end_date",
-            "days",
-            "evaluable",
-            "response",
-            "response_date",
-            "days_to_remission",
-            "relapses",
-        ],
+    # one course per line; an empty cell is a missing value
+    courses = pd.read_csv(
+        io.StringIO(
+            "patient_id,course_no,regimen,n_agents,start_date,end_date,days,evaluable,"
+            "response,response_date,days_to_remission,relapses\n"
+            "A,1,cyclosporine,1,2015-03-01,2015-12-31,306,true,partial,2015-05-01,61,0\n"
+            "A,2,cyclosporine+mmf,2,2016-01-01,2016-12-31,366,true,complete,2016-03-31,90,1\n"
+            "B,1,cyclosporine+mmf,2,2015-06-01,2016-05-31,366,true,none,,,0\n"
+            "C,1,cyclosporine,1,2015-02-01,2015-07-31,181,true,complete,2015-03-03,30,0\n"
+            "D,1,cyclosporine,1,2015-02-01,2015-07-31,181,true,complete,2015-03-03,30,0\n"
+        ),
+        true_values=["true"],
+        false_values=["false"],
+        dtype={"days_to_remission": "Int64"},
     )
+    for column in ("start_date", "end_date", "response_date"):
+        courses[column] = pd.to_datetime(courses[column]).dt.date
     episodes = pd.DataFrame(
         [
             ("A", "nephrotic", D(2015, 1, 1), D(2015, 4, 30)),
