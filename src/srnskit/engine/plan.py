@@ -23,16 +23,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from srnskit.cache import read_cached, write_cached
 from srnskit.cohort.schema import COHORT_TABLES
 
 __all__ = ["Plan", "drop_steps", "load_plan", "plan_key", "replay", "save_plan"]
 
 Plan = dict[str, Any]  # {"steps": [[name, sql], ...], "outputs": {name: sql}}
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "srnskit" / "plans"
 
 
 @cache
@@ -64,9 +60,10 @@ def plan_key(con: duckdb.DuckDBPyConnection, definitions_json: str) -> str:
 def load_plan(key: str) -> Plan | None:
     if os.environ.get("SRNSKIT_NO_PLAN_CACHE"):
         return None
+    text = read_cached(f"plans/{key}.json")
     try:
-        plan: Plan = json.loads((_cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        plan: Plan | None = json.loads(text) if text is not None else None
+    except ValueError:
         return None
     return plan
 
@@ -74,14 +71,7 @@ def load_plan(key: str) -> Plan | None:
 def save_plan(key: str, plan: Plan) -> None:
     if os.environ.get("SRNSKIT_NO_PLAN_CACHE"):
         return
-    target = _cache_dir() / f"{key}.json"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(plan), encoding="utf-8")
-        os.replace(partial, target)
-    except OSError:
-        pass
+    write_cached(f"plans/{key}.json", json.dumps(plan))
 
 
 def replay(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, pa.Table]:

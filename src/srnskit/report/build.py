@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import math
 import multiprocessing
-import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -24,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
+from srnskit.cache import read_cached, write_cached
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
 from srnskit.engine.derive import derive_many
@@ -66,11 +66,6 @@ class Report:
     generated: dt.date | None = None  # the reference date (--today), printed in the report
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "srnskit"
-
-
 @cache
 def _vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one script, from the vl-convert wheel (no network).
@@ -81,20 +76,13 @@ def _vega_bundle() -> str:
     """
     import vl_convert
 
-    cached = _cache_dir() / f"vega-bundle-{metadata.version('vl-convert-python')}.js"
-    try:
-        return cached.read_text(encoding="utf-8")
-    except OSError:
-        pass
+    name = f"vega-bundle-{metadata.version('vl-convert-python')}.js"
+    cached = read_cached(name)
+    if cached is not None:
+        return cached
     bundle: str = vl_convert.javascript_bundle()  # type: ignore[call-arg]
     bundle = bundle.replace("</script", "<\\/script")
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(bundle, encoding="utf-8")
-        os.replace(partial, cached)
-    except OSError:
-        pass
+    write_cached(name, bundle)
     return bundle
 
 
