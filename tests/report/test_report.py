@@ -137,3 +137,33 @@ def test_a_tiny_cohort_gets_a_report_that_says_why_tests_were_not_run(tmp_path: 
     text = _text(out.read_text())
     assert "not run:" in text
     assert not re.search(r"\bnan\b", text, flags=re.I)
+
+
+WORKER_DIES = """
+import os, datetime as dt
+import srnskit.report.build as build
+from srnskit.definitions import load_definitions
+from srnskit.errors import SrnskitError
+def dies(folder, names):  # the worker dies (out of memory, say)
+    os._exit(3)
+dies.__qualname__ = "_headlines_in_worker"  # submitted by name: the patched one is found
+dies.__module__ = "srnskit.report.build"
+build._headlines_in_worker = dies
+cohort, _ = build.load_for_report(None, dt.date(2026, 11, 28))
+try:
+    build.build_report(cohort, load_definitions("kdigo2021"), today=dt.date(2026, 11, 28))
+except SrnskitError as error:
+    print("stopped:", error)
+"""
+
+
+def test_a_dead_sensitivity_worker_stops_the_report_with_a_message() -> None:
+    import subprocess
+    import sys
+
+    # in a subprocess with a time limit: the failure this guards against is waiting for ever
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_DIES], capture_output=True, text=True, timeout=120
+    )
+    assert "stopped: the process deriving the other definition sets" in result.stdout
+    assert "SRNSKIT_MEMORY_LIMIT" in result.stdout

@@ -13,6 +13,8 @@ import math
 import multiprocessing
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +30,7 @@ from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
 from srnskit.engine.derive import derive_many
 from srnskit.engine.plan import load_plan, plan_key
+from srnskit.errors import SrnskitError
 from srnskit.protocols.model import load_protocol
 from srnskit.report.charts import figures
 from srnskit.report.study import Study, Summary, TestLine, headline, study
@@ -344,6 +347,13 @@ def _split(
     return here, [name for name in others if name not in here]
 
 
+def _stop(worker: ProcessPoolExecutor) -> None:
+    """Stop the sensitivity worker now, finished or not (after an error, say)."""
+    for process in list(getattr(worker, "_processes", {}).values()):
+        process.terminate()
+    worker.shutdown(wait=True, cancel_futures=True)
+
+
 def build_report(
     cohort: Cohort,
     definitions: DefinitionSet,
@@ -369,9 +379,11 @@ def build_report(
         if away:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="srnskit-")))
             export_canonical(cohort, scratch)
-            pool = multiprocessing.get_context("fork").Pool(1)
-            stack.callback(pool.terminate)
-            pending = pool.apply_async(_headlines_in_worker, (scratch, away))
+            # An executor, not a Pool: a worker that dies (out of memory, say) raises
+            # BrokenProcessPool here instead of leaving the report waiting for ever.
+            worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            stack.callback(_stop, worker)
+            pending = worker.submit(_headlines_in_worker, scratch, away)
         sets = [definitions, *(load_definitions(name) for name in here)]
         derived = derive_many(cohort, sets)
         main = study(cohort, derived[0], definitions, protocol)
@@ -380,7 +392,14 @@ def build_report(
         source = against_source(main) if compare_seed else None
         _vega_bundle()
         if pending is not None:
-            done.update(zip(away, pending.get(), strict=True))
+            try:
+                done.update(zip(away, pending.result(), strict=True))
+            except BrokenProcessPool as exc:
+                raise SrnskitError(
+                    "the process deriving the other definition sets (the sensitivity section) "
+                    "stopped: most likely out of memory. Set SRNSKIT_MEMORY_LIMIT (for example "
+                    "8GB) to let DuckDB spill to disk; nothing was written"
+                ) from exc
     headlines = {definitions.name: main.headline, **{name: done[name] for name in others}}
     report = Report(
         study=main,
