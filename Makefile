@@ -27,7 +27,7 @@ browser:
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo
 	mkdir -p out
-	$(BIN)/srnskit derive src/srnskit/examples/demo --definitions seed2023 --out out/demo-derived --force
+	$(BIN)/srnskit derive src/srnskit/examples/demo --definitions kdigo2021 --out out/demo-derived --force
 	@echo "inclusion flow:" && cat out/demo-derived/flow.json
 	$(BIN)/srnskit report --out out/report.html --pdf out/report.pdf --figures out/figures --tables out/tables --force
 
