@@ -40,6 +40,13 @@ def _cohort(folder: Path):  # type: ignore[no-untyped-def]
         "C,cyclosporine,2015-02-01,2015-07-31\n"
         "D,cyclosporine,2015-02-01,2015-07-31\n"
     )
+    (folder / "measurements.csv").write_text(
+        "patient_id,date,analyte,value,unit\n"
+        "A,2015-04-01,csa_trough,150,ng/mL\n"
+        "A,2015-05-01,csa_trough,150,ng/mL\n"  # the same value on another day: a second trough
+        "A,2015-06-01,csa_trough,400,ng/mL\n"  # above the 100–300 target
+        "A,2017-01-01,csa_trough,200,ng/mL\n"  # after cyclosporine stopped: not counted
+    )
     (folder / "adverse_events.csv").write_text(
         "patient_id,date,event,drug\n"
         "A,2015-04-01,hypertrichosis,cyclosporine\n"
@@ -141,6 +148,8 @@ def test_cyclosporine_exposure(result: Study) -> None:
     assert c["days_to_csa"].mean == pytest.approx((59 + 151) / 2)  # A 1 Mar, B 1 Jun 2015
     assert c["days_to_csa_initial"].mean == 59
     assert c["days_to_csa_late"].mean == 151
+    assert (c["trough_count"], c["trough_in_target"]) == (3, 2)
+    assert c["trough"].mean == pytest.approx((150 + 150 + 400) / 3)
     # A: one relapse on cyclosporine (the nephrotic episode after a PR is not one under KDIGO)
     assert c["relapses"].mean == pytest.approx(0.5)
 

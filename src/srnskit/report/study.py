@@ -167,12 +167,14 @@ def study(
     adherence_rows = adherence(cohort, treatments[treatments.patient_id.isin(ids)], protocol)
     csa_rows = adherence_rows[adherence_rows.drug == "cyclosporine"].sort_values("start_date")
     dose = csa_rows.groupby("patient_id").dose_mg_m2.first().astype(float)
+    # each trough once, even when two cyclosporine rows overlap its day (a semi-join)
     troughs = cohort.query(
-        """SELECT m.patient_id, m.value FROM measurements m JOIN csa c
-           ON m.patient_id = c.patient_id AND m.date BETWEEN c.start_date AND c.active_end
-           WHERE m.analyte = 'csa_trough'""",
+        """SELECT m.patient_id, m.value FROM measurements m
+           WHERE m.analyte = 'csa_trough' AND EXISTS (
+               SELECT 1 FROM csa c WHERE c.patient_id = m.patient_id
+                 AND m.date BETWEEN c.start_date AND c.active_end)""",
         csa=csa[["patient_id", "start_date", "active_end"]],
-    ).drop_duplicates()
+    )
     target = next(p.trough_ng_ml for p in protocol.phases_of("cyclosporine") if p.trough_ng_ml)
     relapses = _relapses(episodes, definitions)
     on_csa = cohort.query(
