@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from srnskit.cohort.load import Cohort
+from srnskit.engine.proteinuria import HEIGHT_WITHIN_DAYS
 from srnskit.protocols.model import Protocol
 
 __all__ = ["ADHERENCE_COLUMNS", "adherence"]
@@ -33,7 +34,7 @@ ADHERENCE_COLUMNS = [
 ]
 DOSED_PER_M2 = ("cyclosporine", "mmf", "tacrolimus")
 PROTEINURIA = ("upcr", "uprot_24h", "dipstick")
-BODY_SIZE_WITHIN_DAYS = 90  # as height is matched for eGFR (clinical.md §6)
+BODY_SIZE_WITHIN_DAYS = HEIGHT_WITHIN_DAYS  # as height is matched for eGFR (clinical.md §6)
 
 
 def adherence(cohort: Cohort, treatments: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:

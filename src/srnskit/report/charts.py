@@ -43,11 +43,15 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return spec
 
 
+def _group_scale() -> alt.Scale:
+    return alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values()))
+
+
 def _colour() -> alt.Color:
     return alt.Color(
         "group:N",
         title="regimen",
-        scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
+        scale=_group_scale(),
         legend=alt.Legend(orient="right", labelLimit=200),
     )
 
@@ -143,7 +147,7 @@ def remission_curves(study: Study) -> dict[str, Any]:
             color=alt.Color(
                 "group:N",
                 legend=None,
-                scale=alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values())),
+                scale=_group_scale(),
             ),
         )
         .properties(
