@@ -22,75 +22,122 @@ from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.proteinuria import daily, evidence_text, meets_thresholds, qualifies
 
-__all__ = ["COMPLETE", "NEPHROTIC", "PARTIAL", "STATES", "classify_days", "episodes", "runs"]
+__all__ = [
+    "COMPLETE",
+    "NEPHROTIC",
+    "PARTIAL",
+    "STATES",
+    "classify_days",
+    "episodes",
+    "run_starts",
+    "runs",
+    "with_evidence",
+]
 
 NEPHROTIC, PARTIAL, COMPLETE = 0, 1, 2
 STATES = ("nephrotic", "partial_remission", "complete_remission")
 _RULES = ("nephrotic", "partial_remission", "complete_remission")
 
 
-def runs(days: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.Table:
-    """Confirmed runs of ``flag`` days: patient_id, date (the run's first day), kind, evidence."""
-    ordered = ibis.window(group_by="patient_id", order_by=["date"])
-    previous_flag = days[flag].lag().over(ordered)
-    brk = previous_flag.isnull() | (previous_flag != days[flag])
-    if rule.max_gap_days is not None:
-        gap = days.date.delta(days.date.lag().over(ordered), unit="day")
-        brk = brk | (gap > rule.max_gap_days).fill_null(False)
-    marked = days.mutate(brk=brk.cast("int64"))
-    cumulative = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
-    islands = marked.mutate(island=marked.brk.sum().over(cumulative))
-    on = islands.filter(islands[flag])
-    in_island = ibis.window(group_by=["patient_id", "island"], order_by=["date"])
-    counted = on.mutate(
-        position=ibis.row_number().over(in_island),
-        length=on.date.count().over(ibis.window(group_by=["patient_id", "island"])),
-    )
-    first = counted.filter(
-        (counted.length >= rule.confirm_count) & (counted.position < rule.confirm_count)
-    )
-    return (
-        first.group_by(["patient_id", "island"])
-        .aggregate(
-            date=first.date.min(),
-            evidence=evidence_text(first).collect(distinct=True).sort().join("; "),
+_ORDERED = ibis.window(group_by="patient_id", order_by=["date"])
+# The baseline's family (clinical.md §3): a stream and, for UPCR, its unit family.
+_FAMILIES = {("upcr", "mg/mg"): 0, ("upcr", "mg/mmol"): 1, ("uprot_24h", None): 2}
+_DIPSTICK_FAMILY = 3
+
+
+def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibis.Value]:
+    """Columns marking confirmed runs of ``flag`` days, in one ordered pass over each patient's
+    days: ``{flag}_start``, true on a run's first day (the flag holds on it and on the next
+    ``confirm_count - 1`` days in a row, each at most ``max_gap_days`` after the one before, and
+    not on the day before, or that day lies beyond the gap), and ``{flag}_day_K``, the date of
+    its K-th next day (the run's evidence)."""
+    on = days[flag].fill_null(False)
+    previous = on.lag().over(_ORDERED).fill_null(False)
+    gap = rule.max_gap_days
+    if gap is not None:
+        before = days.date.delta(days.date.lag().over(_ORDERED), unit="day")
+        previous = previous & (before <= gap).fill_null(False)
+    start = on & ~previous
+    date: ibis.DateValue = days.date
+    columns: dict[str, ibis.Value] = {}
+    for k in range(1, rule.confirm_count):
+        following = days.date.lead(k).over(_ORDERED)
+        start = start & on.lead(k).over(_ORDERED).fill_null(False)
+        if gap is not None:
+            start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
+        columns[f"{flag}_day_{k}"] = following
+        date = following
+    return {f"{flag}_start": start, **columns}
+
+
+def runs(marked: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.Table:
+    """Confirmed runs from days marked by ``run_starts``: patient_id, date (the run's first
+    day), kind, and day_0 … day_{n-1}, the dates of its first ``confirm_count`` days."""
+    first = marked.filter(marked[f"{flag}_start"])
+    days = {f"day_{k}": first[f"{flag}_day_{k}"] for k in range(1, rule.confirm_count)}
+    return first.select("patient_id", "date", kind=ibis.literal(kind, "int64"), **days)
+
+
+def with_evidence(events: ibis.Table, days: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
+    """Runs with ``evidence``: the readings of their first days (``DATE STREAM=VALUE UNIT``,
+    in date order, joined by "; "), looked up on the proteinuria days for the runs alone."""
+    count = max(
+        r.confirm_count
+        for r in (
+            definitions.nephrotic,
+            definitions.partial_remission,
+            definitions.complete_remission,
         )
-        .mutate(kind=ibis.literal(kind, "int64"))
-        .drop("island")
     )
-
-
-def _anchor(days: ibis.Table, nephrotic_runs: ibis.Table, patients: ibis.Table) -> ibis.Table:
-    """Each day with ``anchor``: the latest confirmed nephrotic run start (or onset) ≤ the day."""
-    starts = nephrotic_runs.select("patient_id", anchor_date="date").union(
-        patients.select("patient_id", anchor_date="onset_date")
+    wanted = events.select(
+        "patient_id", "kind", run_date="date", k=ibis.literal(0, "int64"), day="date"
     )
-    day_rows = days.select("patient_id", "date").mutate(
-        is_day=ibis.literal(1), anchor_date=ibis.null("date")
+    for k in range(1, count):
+        following = events.filter(events[f"day_{k}"].notnull())
+        wanted = wanted.union(
+            following.select(
+                "patient_id", "kind", run_date="date", k=ibis.literal(k, "int64"), day=f"day_{k}"
+            )
+        )
+    readings = days.select(
+        patient_id_d="patient_id", day_d="date", stream="stream", unit="unit", value="value"
     )
-    anchor_rows = starts.select(
+    found = wanted.join(
+        readings, [wanted.patient_id == readings.patient_id_d, wanted.day == readings.day_d]
+    )
+    found = found.select(
         "patient_id",
-        date=starts.anchor_date,
-        is_day=ibis.literal(0),
-        anchor_date=starts.anchor_date,
+        "kind",
+        "run_date",
+        "k",
+        date="day",
+        stream="stream",
+        unit="unit",
+        value="value",
     )
-    both = day_rows.union(anchor_rows)
-    cumulative = ibis.window(group_by="patient_id", order_by=["date", "is_day"], rows=(None, 0))
-    with_anchor = both.mutate(anchor=both.anchor_date.max().over(cumulative))
-    anchors = with_anchor.filter(with_anchor.is_day == 1).select(
-        patient_id_a="patient_id", date_a="date", anchor="anchor"
+    found = found.mutate(text=evidence_text(found))
+    texts = found.group_by(["patient_id", "run_date", "kind"]).aggregate(
+        **{f"text_{k}": found.text.max(where=found.k == k) for k in range(count)}
     )
-    joined = days.join(
-        anchors, [days.patient_id == anchors.patient_id_a, days.date == anchors.date_a]
-    )
-    return joined.drop("patient_id_a", "date_a")
+    evidence = texts.text_0
+    for k in range(1, count):
+        following_text = texts[f"text_{k}"]
+        evidence = ibis.ifelse(following_text.isnull(), evidence, evidence + "; " + following_text)
+    return texts.select("patient_id", "kind", date="run_date", evidence=evidence)
 
 
 def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
-    """The baseline's family (stream and unit family) and the value compared within it."""
+    """The baseline's family (a code) and the value compared within it."""
     family = ibis.cases(
-        (days.stream == "upcr", "upcr " + days.unit),
-        else_=days.stream,
+        *[
+            (
+                (days.stream == stream)
+                & (ibis.literal(True) if unit is None else days.unit == unit),
+                code,
+            )
+            for (stream, unit), code in _FAMILIES.items()
+        ],
+        else_=_DIPSTICK_FAMILY,
     )
     value = ibis.ifelse(days.stream == "uprot_24h", days.uprot_24h_g_24h, days.value)
     return family, value
@@ -99,24 +146,57 @@ def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
 def classify_days(
     tables: Tables, days: ibis.Table, definitions: DefinitionSet
 ) -> tuple[ibis.Table, ibis.Table]:
-    """Days with ``complete``, ``partial`` and ``nephrotic`` flags, and the confirmed runs.
+    """Days with ``complete``, ``partial`` and ``nephrotic`` flags, and the confirmed runs
+    (with their evidence).
 
-    Steps that later ones read more than once are materialised, so nothing is recomputed.
+    Three ordered passes over each patient's days, each carrying only the flags it reads: the
+    nephrotic and complete-remission runs together; the anchor, a running maximum; the partial
+    flag and its runs. The evidence is looked up at the end for the runs alone. Steps read more
+    than once are materialised.
     """
     measurements = tables.measurements
-    days = days.mutate(
-        complete=qualifies(days, definitions.complete_remission),
-        nephrotic=qualifies(days, definitions.nephrotic),
-    )
-    days = materialise(tables, days)
-    nephrotic_runs = materialise(tables, runs(days, "nephrotic", definitions.nephrotic, NEPHROTIC))
-    days = _anchor(days, nephrotic_runs, tables.patients)
-    family, compared = _family(days)
-    days = materialise(tables, days.mutate(family=family, compared=compared))
     rule = definitions.partial_remission
-    partial = meets_thresholds(days, rule) & ~days.nephrotic
+    nephrotic_rule, complete_rule = definitions.nephrotic, definitions.complete_remission
+    family, compared = _family(days)
+    keep = ["patient_id", "date", "onset_date"]
+    if (
+        rule.albumin_min_g_l is not None
+        or rule.albumin_min_g_l_if_available is not None
+        or rule.albumin_not_below_baseline
+    ):
+        keep.append("albumin")
+    flags = days.select(
+        *keep,
+        complete=qualifies(days, complete_rule).fill_null(False),
+        nephrotic=qualifies(days, nephrotic_rule).fill_null(False),
+        partial_met=meets_thresholds(days, rule),
+        family=family,
+        compared=compared,
+    )
+    marked = materialise(
+        tables,
+        flags.mutate(
+            **run_starts(flags, "nephrotic", nephrotic_rule),
+            **run_starts(flags, "complete", complete_rule),
+        ),
+    )
+    nephrotic_runs = runs(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
+    complete_runs = runs(marked, "complete", complete_rule, COMPLETE)
+    # The anchor: the latest confirmed nephrotic run start (or onset) on or before the day.
+    cumulative = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
+    latest = ibis.ifelse(marked.nephrotic_start, marked.date, ibis.null("date"))
+    flags = marked.select(
+        *keep,
+        "complete",
+        "nephrotic",
+        "partial_met",
+        "family",
+        "compared",
+        anchor=ibis.coalesce(latest.max().over(cumulative), marked.onset_date),
+    )
+    partial = flags.partial_met & ~flags.nephrotic
     if rule.reduction_from_baseline is not None:
-        bases = days.filter(days.nephrotic)
+        bases = flags.filter(flags.nephrotic)
         bases = bases.mutate(
             k=ibis.row_number().over(group_by=["patient_id", "anchor", "family"], order_by=["date"])
         )
@@ -127,27 +207,29 @@ def classify_days(
             base_date="date",
             base_value="compared",
         )
-        days = days.left_join(
+        flags = flags.left_join(
             bases,
             [
-                days.patient_id == bases.patient_id_b,
-                days.anchor == bases.anchor_b,
-                days.family == bases.family_b,
+                flags.patient_id == bases.patient_id_b,
+                flags.anchor == bases.anchor_b,
+                flags.family == bases.family_b,
             ],
         )
-        days = days.drop("patient_id_b", "anchor_b", "family_b")
-        baseline = ibis.ifelse(days.base_date <= days.date, days.base_value, ibis.null("float64"))
-        reduced = baseline.isnull() | (days.compared <= rule.reduction_from_baseline * baseline)
+        flags = flags.drop("patient_id_b", "anchor_b", "family_b")
+        baseline = ibis.ifelse(
+            flags.base_date <= flags.date, flags.base_value, ibis.null("float64")
+        )
+        reduced = baseline.isnull() | (flags.compared <= rule.reduction_from_baseline * baseline)
         partial = partial & reduced
     if rule.albumin_min_g_l_if_available is not None:
         partial = partial & (
-            days.albumin.isnull() | (days.albumin >= rule.albumin_min_g_l_if_available)
+            flags.albumin.isnull() | (flags.albumin >= rule.albumin_min_g_l_if_available)
         )
     if rule.albumin_min_g_l is not None:
-        partial = partial & (days.albumin >= rule.albumin_min_g_l).fill_null(False)
+        partial = partial & (flags.albumin >= rule.albumin_min_g_l).fill_null(False)
     if rule.albumin_not_below_baseline:
         albumin = daily(measurements, "albumin", "min")
-        anchors = days.select("patient_id", "anchor").distinct()
+        anchors = flags.select("patient_id", "anchor").distinct()
         later = anchors.join(
             albumin, [anchors.patient_id == albumin.patient_id, albumin.date >= anchors.anchor]
         )
@@ -157,18 +239,37 @@ def classify_days(
         first_albumin = later.filter(later.k == 0).select(
             patient_id_c="patient_id", anchor_c="anchor", albumin_date="date", albumin_base="value"
         )
-        days = days.left_join(
+        flags = flags.left_join(
             first_albumin,
-            [days.patient_id == first_albumin.patient_id_c, days.anchor == first_albumin.anchor_c],
+            [
+                flags.patient_id == first_albumin.patient_id_c,
+                flags.anchor == first_albumin.anchor_c,
+            ],
         )
-        days = days.drop("patient_id_c", "anchor_c")
-        base = ibis.ifelse(days.albumin_date <= days.date, days.albumin_base, ibis.null("float64"))
-        partial = partial & (days.albumin.isnull() | base.isnull() | (days.albumin >= base))
-    days = materialise(tables, days.mutate(partial=days.complete | partial))
-    events = nephrotic_runs.union(runs(days, "partial", rule, PARTIAL)).union(
-        runs(days, "complete", definitions.complete_remission, COMPLETE)
+        flags = flags.drop("patient_id_c", "anchor_c")
+        base = ibis.ifelse(
+            flags.albumin_date <= flags.date, flags.albumin_base, ibis.null("float64")
+        )
+        partial = partial & (flags.albumin.isnull() | base.isnull() | (flags.albumin >= base))
+    flags = flags.select("patient_id", "date", partial=flags.complete | partial.fill_null(False))
+    partial_runs = runs(
+        flags.mutate(**run_starts(flags, "partial", rule)), "partial", rule, PARTIAL
     )
-    return days, events
+    count = max(r.confirm_count for r in (nephrotic_rule, rule, complete_rule))
+    parts = [nephrotic_runs, partial_runs, complete_runs]
+    # The three run tables, with the same columns (day_K is NULL beyond a rule's count).
+    aligned = [
+        r.mutate(
+            **{
+                f"day_{k}": ibis.null("date")
+                for k in range(1, count)
+                if f"day_{k}" not in r.columns
+            }
+        ).select("patient_id", "date", "kind", *[f"day_{k}" for k in range(1, count)])
+        for r in parts
+    ]
+    events = aligned[0].union(aligned[1]).union(aligned[2])
+    return flags, with_evidence(materialise(tables, events), days, definitions)
 
 
 def episodes(

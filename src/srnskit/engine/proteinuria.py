@@ -49,7 +49,7 @@ def daily(measurements: ibis.Table, analyte: str, reduce: str = "max") -> ibis.T
 
 
 def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
-    """The set's proteinuria days from onset: patient_id, date, stream, unit, value, evidence,
+    """The set's proteinuria days from onset: patient_id, date, onset_date, stream, unit, value,
     one column per threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin,
     edema and weight_kg."""
     m = tables.measurements
@@ -57,7 +57,7 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     streams = list(definitions.streams)
     rows = m.filter(m.analyte.isin(streams)).join(p, "patient_id")
     rows = rows.filter(rows.date >= rows.onset_date)
-    per_stream = rows.group_by(["patient_id", "date", "analyte", "unit"]).aggregate(
+    per_stream = rows.group_by(["patient_id", "date", "onset_date", "analyte", "unit"]).aggregate(
         value=rows.value.max()
     )
     priority = ibis.cases(
@@ -78,26 +78,40 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         ),
     )
     days = ranked.filter(ranked["rank"] == 0).select(
-        "patient_id", "date", stream=ranked.analyte, unit=ranked.unit, value=ranked.value
+        "patient_id",
+        "date",
+        "onset_date",
+        stream=ranked.analyte,
+        unit=ranked.unit,
+        value=ranked.value,
     )
     # Each lookup reads its input twice: materialised between them, nothing is recomputed.
     days = materialise(tables, days)
-    weight = daily(m, "weight", "mean")
-    height = daily(m, "height", "mean")
-    days = materialise(
-        tables,
-        nearest_value(days, weight, name="weight_kg", within_days=None, prefer="latest_before"),
+    # A lookup runs only where a rule reads it: weight and height convert 24-hour protein (on
+    # its days alone), albumin and oedema serve the sets whose rules name them. The others
+    # carry NULL, so the days have the same columns under every set.
+    if "uprot_24h" in streams:
+        days = _with_body_size(tables, days)
+    else:
+        days = days.mutate(weight_kg=ibis.null("float64"), height_cm=ibis.null("float64"))
+    rules = (definitions.complete_remission, definitions.partial_remission, definitions.nephrotic)
+    reads_albumin = (
+        r.albumin_min_g_l or r.albumin_min_g_l_if_available or r.albumin_not_below_baseline
+        for r in rules
     )
-    days = materialise(
-        tables, nearest_value(days, height, name="height_cm", within_days=HEIGHT_WITHIN_DAYS)
-    )
-    days = nearest_value(
-        days, daily(m, "albumin", "min"), name="albumin", within_days=ALBUMIN_WITHIN_DAYS
-    )
-    edema = daily(m, "edema", "max").rename(edema="value")
-    days = days.left_join(
-        edema, [days.patient_id == edema.patient_id, days.date == edema.date]
-    ).drop("patient_id_right", "date_right")
+    if any(reads_albumin):
+        days = nearest_value(
+            days, daily(m, "albumin", "min"), name="albumin", within_days=ALBUMIN_WITHIN_DAYS
+        )
+    else:
+        days = days.mutate(albumin=ibis.null("float64"))
+    if any(r.edema_absent for r in rules):
+        edema = daily(m, "edema", "max").rename(edema="value")
+        days = days.left_join(
+            edema, [days.patient_id == edema.patient_id, days.date == edema.date]
+        ).drop("patient_id_right", "date_right")
+    else:
+        days = days.mutate(edema=ibis.null("float64"))
     bsa_m2 = bsa_mosteller(height_cm=days.height_cm, weight_kg=days.weight_kg)
     is_uprot = days.stream == "uprot_24h"
     grams_24h = ibis.cases(
@@ -117,6 +131,28 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         ),
         dipstick=ibis.ifelse(days.stream == "dipstick", days.value, ibis.null("float64")),
     )
+
+
+def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
+    """``days`` with weight_kg (latest on or before, else the earliest after) and height_cm
+    (nearest within 90 days) on the 24-hour protein days, the only ones that convert."""
+    m = tables.measurements
+    uprot = days.filter(days.stream == "uprot_24h").select("patient_id", "date")
+    uprot = nearest_value(
+        uprot,
+        daily(m, "weight", "mean"),
+        name="weight_kg",
+        within_days=None,
+        prefer="latest_before",
+    )
+    uprot = materialise(
+        tables,
+        nearest_value(
+            uprot, daily(m, "height", "mean"), name="height_cm", within_days=HEIGHT_WITHIN_DAYS
+        ),
+    )
+    joined = days.left_join(uprot, [days.patient_id == uprot.patient_id, days.date == uprot.date])
+    return joined.drop("patient_id_right", "date_right")
 
 
 def evidence_text(days: ibis.Table) -> ibis.StringValue:
