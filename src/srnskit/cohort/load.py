@@ -126,6 +126,9 @@ def read_cohort(path: Path, *, today: dt.date) -> Cohort:
         con.close()
         raise InvalidCohortError(problems)
     _load_canonical(con, raw)
+    # The raw text tables served validation and loading only: free their memory now.
+    for table in raw.tables:
+        con.execute(f"DROP TABLE IF EXISTS raw_{table}")
     name = raw.name or (path.stem if path.is_file() else path.name)
     return Cohort(path=path, name=name, con=con, warnings=problems)
 

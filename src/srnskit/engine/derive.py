@@ -61,7 +61,7 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     (``materialise``), so no step is computed twice.
     """
     followup = materialise(tables, last_followup(tables))
-    days = materialise(tables, proteinuria_days(tables, definitions))
+    days = proteinuria_days(tables, definitions)
     _, events = classify_days(tables, days, definitions)
     episode = materialise(
         tables, episodes(tables.patients, materialise(tables, events), followup, definitions)
@@ -82,12 +82,13 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     ):
         outcome = outcome.left_join(part, "patient_id").drop("patient_id_right")
     columns = [c.name for c in DERIVED_TABLES["patient_outcomes"]]
+    named = tables.named
     return {
-        "patient_outcomes": outcome.select(*columns, "first_failed").order_by("patient_id"),
-        "courses": course.select(*[c.name for c in DERIVED_TABLES["courses"]]).order_by(
+        "patient_outcomes": named(outcome.select(*columns, "first_failed")).order_by("patient_id"),
+        "courses": named(course.select(*[c.name for c in DERIVED_TABLES["courses"]])).order_by(
             ["patient_id", "course_no"]
         ),
-        "episodes": episode.select(*[c.name for c in DERIVED_TABLES["episodes"]]).order_by(
+        "episodes": named(episode.select(*[c.name for c in DERIVED_TABLES["episodes"]])).order_by(
             ["patient_id", "start_date"]
         ),
     }
@@ -127,7 +128,9 @@ def derive(
     if engine == "duckdb" and patient_id is None:
         results, _ = _on_duckdb(cohort, definitions)
     else:
-        tables = connect(cohort, engine, patient_id=patient_id, spark_master=spark_master)
+        tables = connect(
+            cohort, engine, patient_id=patient_id, spark_master=spark_master, keyed=True
+        )
         expressions = derive_expressions(tables, definitions)
         results = {
             name: _declared(tables.backend.to_pyarrow(expr), name)
@@ -146,7 +149,7 @@ def _on_duckdb(
     key = plan_key(cohort.con, definitions.model_dump_json())
     plan = load_plan(key)
     if plan is None:
-        tables = connect(cohort, "duckdb")
+        tables = connect(cohort, "duckdb", keyed=True)
         try:
             expressions = derive_expressions(tables, definitions)
         except BaseException:

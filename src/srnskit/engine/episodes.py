@@ -117,7 +117,7 @@ def with_evidence(events: ibis.Table, days: ibis.Table, definitions: DefinitionS
     )
     found = found.mutate(text=evidence_text(found))
     texts = found.group_by(["patient_id", "run_date", "kind"]).aggregate(
-        **{f"text_{k}": found.text.max(where=found.k == k) for k in range(count)}
+        **{f"text_{k}": found.text.arbitrary(where=found.k == k) for k in range(count)}
     )
     evidence = texts.text_0
     for k in range(1, count):

@@ -57,40 +57,40 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     streams = list(definitions.streams)
     rows = m.filter(m.analyte.isin(streams)).join(p, "patient_id")
     rows = rows.filter(rows.date >= rows.onset_date)
-    per_stream = rows.group_by(["patient_id", "date", "onset_date", "analyte", "unit"]).aggregate(
-        value=rows.value.max()
-    )
-    priority = ibis.cases(
-        *[
-            (
-                (per_stream.analyte == stream)
-                & (per_stream.unit.isnull() if unit is None else per_stream.unit == unit),
-                rank,
+    # One grouping per patient and day: the highest value of each stream and unit family (the
+    # canonical units, all of which validation guarantees), then the first present in the
+    # order of _PRIORITY.
+    levels = [(stream, unit) for stream, unit in _PRIORITY if stream in streams]
+    found = rows.group_by(["patient_id", "date", "onset_date"]).aggregate(
+        **{
+            f"v{i}": rows.value.max(
+                where=(rows.analyte == stream)
+                & (rows.unit.isnull() if unit is None else rows.unit == unit)
             )
-            for (stream, unit), rank in _PRIORITY.items()
-        ],
-        else_=99,
+            for i, (stream, unit) in enumerate(levels)
+        }
     )
-    ranked = per_stream.mutate(
-        priority=priority,
-        rank=ibis.row_number().over(
-            group_by=[per_stream.patient_id, per_stream.date], order_by=[priority]
-        ),
-    )
-    days = ranked.filter(ranked["rank"] == 0).select(
+    present = [(found[f"v{i}"].notnull(), level) for i, level in enumerate(levels)]
+    days = found.select(
         "patient_id",
         "date",
         "onset_date",
-        stream=ranked.analyte,
-        unit=ranked.unit,
-        value=ranked.value,
+        stream=ibis.cases(*[(here, stream) for here, (stream, _) in present]),
+        unit=ibis.cases(
+            *[(here, ibis.literal(unit, "string")) for here, (_, unit) in present],
+            else_=ibis.null("string"),
+        ),
+        value=ibis.coalesce(*[found[f"v{i}"] for i in range(len(levels))])
+        if len(levels) > 1
+        else found.v0,
     )
     # Each lookup reads its input twice: materialised between them, nothing is recomputed.
     days = materialise(tables, days)
     # A lookup runs only where a rule reads it: weight and height convert 24-hour protein (on
     # its days alone), albumin and oedema serve the sets whose rules name them. The others
     # carry NULL, so the days have the same columns under every set.
-    if "uprot_24h" in streams:
+    looked_up = "uprot_24h" in streams
+    if looked_up:
         days = _with_body_size(tables, days)
     else:
         days = days.mutate(weight_kg=ibis.null("float64"), height_cm=ibis.null("float64"))
@@ -100,18 +100,23 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         for r in rules
     )
     if any(reads_albumin):
+        looked_up = True
         days = nearest_value(
             days, daily(m, "albumin", "min"), name="albumin", within_days=ALBUMIN_WITHIN_DAYS
         )
     else:
         days = days.mutate(albumin=ibis.null("float64"))
     if any(r.edema_absent for r in rules):
+        looked_up = True
         edema = daily(m, "edema", "max").rename(edema="value")
         days = days.left_join(
             edema, [days.patient_id == edema.patient_id, days.date == edema.date]
         ).drop("patient_id_right", "date_right")
     else:
         days = days.mutate(edema=ibis.null("float64"))
+    # With lookups joined, the days are computed once for their several readers; without,
+    # they are a projection of the table above, cheaper to read again than to copy.
+    days = materialise(tables, days) if looked_up else days
     bsa_m2 = bsa_mosteller(height_cm=days.height_cm, weight_kg=days.weight_kg)
     is_uprot = days.stream == "uprot_24h"
     grams_24h = ibis.cases(

@@ -339,11 +339,18 @@ def _split(
         return None if plan is None else {name for name, _ in plan["steps"]}
 
     mine = steps(definitions)
-    here = []
-    for name in others:
-        theirs = steps(load_definitions(name))
-        if mine and theirs and len(mine & theirs) * 2 >= len(mine):
-            here.append(name)
+    plans = {name: steps(load_definitions(name)) for name in others}
+    known = [p for p in plans.values() if p is not None]
+    if mine is None or len(known) < len(plans):
+        return [], others
+    # The steps every set has (the cohort's tables with integer keys, say) are not a reason
+    # to derive a set here: compare what is specific to the chosen set.
+    specific = mine - mine.intersection(*known)
+    here = [
+        name
+        for name, theirs in plans.items()
+        if theirs is not None and specific and len(specific & theirs) * 2 >= len(specific)
+    ]
     return here, [name for name in others if name not in here]
 
 
