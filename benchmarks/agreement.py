@@ -3,8 +3,12 @@
 For a synthetic cohort written with its truth, the derived labels are compared with the true
 ones: steroid response and its type, each course's response (courses are cut from the same
 treatment rows, so they pair one to one), and the first remission date. "Observable" restricts
-a comparison to children whose true first remission holds at least three proteinuria days of
-the set's streams (what confirmation needs): where the observations permit a label at all.
+a comparison to children the clinic saw well enough: every true episode holds at least its
+state's confirmation count of proteinuria days of the set's streams, the first within a week of
+the episode's true start. It is read from which days were measured, never from the values, so
+it does not favour the engine: where the observations permit the labels at all. A steroid
+response the engine reports as ``unknown`` (no proteinuria day in the window, clinical.md §5) is
+left out of the observable columns: the engine abstains there, rightly.
 
     .venv/bin/python benchmarks/agreement.py [--patients 5000] [--seed 1] [--definitions kdigo2021]
 """
@@ -15,6 +19,7 @@ import argparse
 import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,10 +30,36 @@ from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
 
 REMISSION_DAYS_WITHIN = 30
+SEEN_WITHIN_DAYS = 7  # an episode first measured within a week of its true start
 
 
 def _share(frame: pd.DataFrame, column: str) -> str:
     return "—" if frame.empty else f"{100 * frame[column].mean():6.1f}%"
+
+
+def _observable(episodes: pd.DataFrame, measured: pd.DataFrame, chosen: Any) -> set[str]:
+    """Children whose every true episode the clinic saw well enough to confirm it: at least the
+    state's confirmation count of proteinuria days inside it, the first within
+    ``SEEN_WITHIN_DAYS`` of its start. Read from which days were measured, not from values."""
+    counts = {
+        "nephrotic": chosen.nephrotic.confirm_count,
+        "partial_remission": chosen.partial_remission.confirm_count,
+        "complete_remission": chosen.complete_remission.confirm_count,
+    }
+    episodes = episodes.assign(
+        start=pd.to_datetime(episodes.start_date),
+        end=pd.to_datetime(episodes.end_date),
+        needed=episodes.state.map(counts),
+        episode=range(len(episodes)),
+    )
+    joined = measured.merge(episodes, on="patient_id")
+    inside = joined[(joined.date >= joined.start) & (joined.date <= joined.end)]
+    seen = inside.groupby("episode").agg(days=("date", "size"), first=("date", "min"))
+    episodes = episodes.join(seen, on="episode")
+    prompt = (episodes["first"] - episodes.start).dt.days <= SEEN_WITHIN_DAYS
+    episodes["seen"] = (episodes.days.fillna(0) >= episodes.needed) & prompt
+    per_child = episodes.groupby("patient_id").seen.all()
+    return set(per_child[per_child].index)
 
 
 def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, str]]:
@@ -46,21 +77,7 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
         ["patient_id", "date"]
     )
     measured["date"] = pd.to_datetime(measured.date)
-    episodes = truth["episodes"]
-    first = (
-        episodes[episodes.state != "nephrotic"]
-        .sort_values("start_date")
-        .groupby("patient_id")
-        .head(1)
-    )
-    joined = measured.merge(first, on="patient_id")
-    inside = joined[
-        (joined.date >= pd.to_datetime(joined.start_date))
-        & (joined.date <= pd.to_datetime(joined.end_date))
-    ]
-    counts = inside.groupby("patient_id").size()
-    observable = set(counts[counts >= 3].index)
-
+    observable = _observable(truth["episodes"], measured, chosen)
     outcome = got.merge(truth["patient_outcomes"], on="patient_id", suffixes=("", "_true"))
     outcome["steroid"] = outcome.steroid_response == outcome.steroid_response_true
     outcome["type"] = outcome.resistance_type.fillna("") == outcome.resistance_type_true.fillna("")
@@ -84,6 +101,9 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
         (f"first remission ±{REMISSION_DAYS_WITHIN} days", both, "remission"),
     ):
         seen = frame[frame.patient_id.isin(observable)]
+        if column in ("steroid", "type"):
+            # "unknown": the engine itself says the window holds no proteinuria day (§5)
+            seen = seen[seen.steroid_response != "unknown"]
         rows.append((label, len(frame), _share(frame, column), len(seen), _share(seen, column)))
     return rows
 

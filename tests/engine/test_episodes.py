@@ -137,3 +137,53 @@ def test_seed2023_complete_remission_needs_normal_albumin(derive_cohort) -> None
         ("partial_remission", D("2020-01-20"), "partial_remission"),
         ("complete_remission", D("2020-03-01"), "complete_remission"),
     ]
+
+
+def test_max_gap_days_splits_a_run(derive_cohort, tmp_path) -> None:
+    # kdigo2021 with max_gap_days = 7 for complete remission. CR values on Feb 1, Feb 5 (4 days
+    # apart: one run), then Feb 20 (15 days after Feb 5: a new run), Feb 22, Feb 25. The first
+    # run holds two days and confirms nothing; the second starts on Feb 20 although Feb 5 met
+    # CR too, because Feb 5 lies beyond the gap. The partial rule has no gap and CR days count
+    # in partial runs (clinical.md §1): partial remission from Feb 1 comes first. Without the
+    # gap all five are one complete-remission run (Feb 1).
+    from importlib.resources import files
+
+    text = (files("srnskit.definitions") / "kdigo2021.toml").read_text(encoding="utf-8")
+    text = text.replace("[complete_remission]\n", "[complete_remission]\nmax_gap_days = 7\n")
+    gap_file = tmp_path / "gap.toml"
+    gap_file.write_text(text.replace('name = "kdigo2021"', 'name = "gap"'), encoding="utf-8")
+    values = upcr("P1", "2020-01-01", [5, 5, 5]) + [
+        ("P1", D(day), "upcr", 0.1, "mg/mg")
+        for day in ("2020-02-01", "2020-02-05", "2020-02-20", "2020-02-22", "2020-02-25")
+    ]
+    with_gap = derive_cohort(str(gap_file), patients=CHILD, measurements=values)
+    assert episodes_of(with_gap) == [
+        ("nephrotic", D("2020-01-01"), "onset"),
+        ("partial_remission", D("2020-02-01"), "partial_remission"),
+        ("complete_remission", D("2020-02-20"), "complete_remission"),
+    ]
+    assert with_gap.episodes.to_pylist()[2]["evidence"] == (
+        "2020-02-20 upcr=0.1 mg/mg; 2020-02-22 upcr=0.1 mg/mg; 2020-02-25 upcr=0.1 mg/mg"
+    )
+    without = derive_cohort(patients=CHILD, measurements=values)
+    assert episodes_of(without)[1] == ("complete_remission", D("2020-02-01"), "complete_remission")
+
+
+def test_each_childs_labels_come_back_under_its_own_identifier(derive_cohort) -> None:
+    # The engine numbers the children internally; outputs carry the identifiers again, in
+    # their text order ("A10" before "A2"). Only A2 has three CR days (from Mar 1).
+    children = [("A2", "F", "2015-01-01", "2020-01-01"), ("A10", "M", "2014-01-01", "2020-01-01")]
+    values = (
+        upcr("A2", "2020-01-01", [5, 5, 5])
+        + upcr("A2", "2020-03-01", [0.1, 0.1, 0.1])
+        + upcr("A10", "2020-01-01", [6, 6, 6])
+    )
+    derived = derive_cohort(patients=children, measurements=values)
+    outcomes = derived.patient_outcomes.to_pylist()
+    assert [o["patient_id"] for o in outcomes] == ["A10", "A2"]
+    assert [o["first_remission_date"] for o in outcomes] == [None, D("2020-03-01")]
+    assert episodes_of(derived, "A2")[1] == (
+        "complete_remission",
+        D("2020-03-01"),
+        "complete_remission",
+    )
