@@ -16,8 +16,7 @@ from srnskit.cohort.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.episodes import COMPLETE, NEPHROTIC, PARTIAL
-from srnskit.engine.nearest import nearest_value
-from srnskit.engine.proteinuria import HEIGHT_WITHIN_DAYS, daily
+from srnskit.engine.proteinuria import with_body_size
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -40,17 +39,7 @@ def standard_dose_courses(tables: Tables, definitions: DefinitionSet) -> ibis.Ta
     courses = t.filter(t.drug.isin(s.drugs) & (t.schedule == "daily")).select(
         "patient_id", "dose", "dose_unit", date=t.start_date
     )
-    m = tables.measurements
-    courses = nearest_value(
-        courses,
-        daily(m, "weight", "mean"),
-        name="weight_kg",
-        within_days=None,
-        prefer="latest_before",
-    )
-    courses = nearest_value(
-        courses, daily(m, "height", "mean"), name="height_cm", within_days=HEIGHT_WITHIN_DAYS
-    )
+    courses = with_body_size(tables, courses)
     bsa = bsa_mosteller(height_cm=courses.height_cm, weight_kg=courses.weight_kg)
     dose, unit, weight = courses.dose, courses.dose_unit, courses.weight_kg
     mg_day = ibis.cases(

@@ -24,6 +24,7 @@ __all__ = [
     "meets_thresholds",
     "proteinuria_days",
     "qualifies",
+    "with_body_size",
 ]
 
 ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
@@ -138,24 +139,27 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     )
 
 
-def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
-    """``days`` with weight_kg (latest on or before, else the earliest after) and height_cm
-    (nearest within 90 days) on the 24-hour protein days, the only ones that convert."""
+def with_body_size(tables: Tables, rows: ibis.Table) -> ibis.Table:
+    """``rows`` (patient_id, date, …) with weight_kg (the latest on or before the day, else the
+    earliest after, clinical.md §1) and height_cm (the nearest within 90 days, §6)."""
     m = tables.measurements
-    uprot = days.filter(days.stream == "uprot_24h").select("patient_id", "date")
-    uprot = nearest_value(
-        uprot,
+    rows = nearest_value(
+        rows,
         daily(m, "weight", "mean"),
         name="weight_kg",
         within_days=None,
         prefer="latest_before",
     )
-    uprot = materialise(
-        tables,
-        nearest_value(
-            uprot, daily(m, "height", "mean"), name="height_cm", within_days=HEIGHT_WITHIN_DAYS
-        ),
+    return nearest_value(
+        rows, daily(m, "height", "mean"), name="height_cm", within_days=HEIGHT_WITHIN_DAYS
     )
+
+
+def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
+    """``days`` with weight_kg and height_cm on the 24-hour protein days, the only ones that
+    convert."""
+    uprot = days.filter(days.stream == "uprot_24h").select("patient_id", "date")
+    uprot = materialise(tables, with_body_size(tables, uprot))
     joined = days.left_join(uprot, [days.patient_id == uprot.patient_id, days.date == uprot.date])
     return joined.drop("patient_id_right", "date_right")
 
