@@ -62,7 +62,7 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     """
     followup = materialise(tables, last_followup(tables))
     days = proteinuria_days(tables, definitions)
-    _, events = classify_days(tables, days, definitions)
+    events = classify_days(tables, days, definitions)
     episode = materialise(
         tables, episodes(tables.patients, materialise(tables, events), followup, definitions)
     )

@@ -78,17 +78,10 @@ def runs(marked: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.T
     return first.select("patient_id", "date", kind=ibis.literal(kind, "int64"), **days)
 
 
-def with_evidence(events: ibis.Table, days: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
-    """Runs with ``evidence``: the readings of their first days (``DATE STREAM=VALUE UNIT``,
-    in date order, joined by "; "), looked up on the proteinuria days for the runs alone."""
-    count = max(
-        r.confirm_count
-        for r in (
-            definitions.nephrotic,
-            definitions.partial_remission,
-            definitions.complete_remission,
-        )
-    )
+def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Table:
+    """Runs with ``evidence``: the readings of their first days (at most ``count``;
+    ``DATE STREAM=VALUE UNIT`` in date order, joined by "; "), looked up on the proteinuria days
+    for the runs alone."""
     wanted = events.select(
         "patient_id", "kind", run_date="date", k=ibis.literal(0, "int64"), day="date"
     )
@@ -143,11 +136,9 @@ def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
     return family, value
 
 
-def classify_days(
-    tables: Tables, days: ibis.Table, definitions: DefinitionSet
-) -> tuple[ibis.Table, ibis.Table]:
-    """Days with ``complete``, ``partial`` and ``nephrotic`` flags, and the confirmed runs
-    (with their evidence).
+def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
+    """The confirmed runs of nephrotic, partial-remission and complete-remission days:
+    patient_id, date (the run's first day), kind, evidence.
 
     Three ordered passes over each patient's days, each carrying only the flags it reads: the
     nephrotic and complete-remission runs together; the anchor, a running maximum; the partial
@@ -269,7 +260,7 @@ def classify_days(
         for r in parts
     ]
     events = aligned[0].union(aligned[1]).union(aligned[2])
-    return flags, with_evidence(materialise(tables, events), days, definitions)
+    return with_evidence(materialise(tables, events), days, count)
 
 
 def episodes(
