@@ -48,11 +48,7 @@ class Tables:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
         if self.keys is None:
             return table
-        keys = self.keys.select(patient_id_k="patient_id", key="key")
-        joined = table.join(keys, table.patient_id == keys.key)
-        return joined.select(
-            *[joined.patient_id_k.name(c) if c == "patient_id" else c for c in table.columns]
-        )
+        return _swap_patient_id(table, self.keys, match="key", replacement="patient_id")
 
 
 def spark_session(master: str | None = None) -> Any:
@@ -135,14 +131,23 @@ def _with_integer_keys(tables: Tables) -> Tables:
     )
     tables.keys = keys
     for name in COHORT_TABLES:
-        table: ibis.Table = getattr(tables, name)
-        lookup = keys.select(patient_id_k="patient_id", key="key")
-        joined = table.join(lookup, table.patient_id == lookup.patient_id_k)
-        swapped = joined.select(
-            *[joined.key.name(c) if c == "patient_id" else c for c in table.columns]
+        swapped = _swap_patient_id(
+            getattr(tables, name), keys, match="patient_id", replacement="key"
         )
         setattr(tables, name, materialise(tables, swapped))
     return tables
+
+
+def _swap_patient_id(
+    table: ibis.Table, keys: ibis.Table, *, match: str, replacement: str
+) -> ibis.Table:
+    """``table`` with its patient_id (equal to ``keys[match]``) replaced by ``keys[replacement]``,
+    the columns in their order."""
+    lookup = keys.select(match_k=match, replacement_k=replacement)
+    joined = table.join(lookup, table.patient_id == lookup.match_k)
+    return joined.select(
+        *[joined.replacement_k.name(c) if c == "patient_id" else c for c in table.columns]
+    )
 
 
 def step_name(sql: str) -> str:
