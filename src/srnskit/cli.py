@@ -128,14 +128,14 @@ def _validate(
             "valid": errors == 0,
             "errors": errors,
             "warnings": warnings,
-            "rows": {name: table.data.num_rows for name, table in raw.tables.items()},
+            "rows": {name: table.rows for name, table in raw.tables.items()},
             "problems": [p.to_dict() for p in problems],
         }
         typer.echo(json.dumps(report, indent=2))
     else:
         for problem in problems:
             typer.echo(str(problem))
-        rows = ", ".join(f"{t.data.num_rows} {name}" for name, t in raw.tables.items())
+        rows = ", ".join(f"{t.rows} {name}" for name, t in raw.tables.items())
         verdict = "valid" if errors == 0 else "NOT valid"
         typer.echo(
             f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})", err=True

@@ -165,3 +165,72 @@ def test_csv_rows_follow_the_lines_even_past_blank_lines_and_quoted_line_breaks(
     assert "patients:5:sex: error: 'X' is not an allowed sex; allowed: F, M" in [
         str(p) for p in caught.value.problems
     ]
+
+
+def _patients_and_measurements(
+    folder: Path, values: list[str], days: list[int] | None = None
+) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2014-01-01\n"
+    )
+    count = len(values)
+    measurements = pa.table(
+        {
+            "patient_id": ["P1"] * count,
+            "date": [
+                dt.date(2014, 1, 1) + dt.timedelta(days=day)
+                for day in (days if days is not None else range(count))
+            ],
+            "analyte": ["creatinine"] * count,
+            "value": values,
+            "unit": ["umol/L"] * count,
+        }
+    )
+    pq.write_table(measurements, folder / "measurements.parquet", row_group_size=2)
+
+
+@pytest.fixture
+def two_row_chunks(monkeypatch):
+    """Parquet read, checked and loaded two rows at a time (a million at a time in use)."""
+    monkeypatch.setattr("srnskit.cohort.read.CHUNK_ROWS", 2)
+    monkeypatch.setattr("srnskit.cohort.load.CHUNK_ROWS", 2)
+
+
+def test_parquet_read_in_chunks_keeps_every_row_and_its_number(tmp_path, two_row_chunks) -> None:
+    _patients_and_measurements(tmp_path, ["40", "41", "42", "43", "44"])
+    cohort = read_cohort(tmp_path, today=TODAY)
+    # Five records in three chunks (2 + 2 + 1): rows 2 to 6 in order, as the CSV export.
+    assert cohort.con.execute("SELECT value, source_row FROM measurements").fetchall() == [
+        (40.0, 2),
+        (41.0, 3),
+        (42.0, 4),
+        (43.0, 5),
+        (44.0, 6),
+    ]
+
+
+def test_problems_in_later_chunks_name_their_rows(tmp_path, two_row_chunks) -> None:
+    # Record 5 repeats record 1 exactly, across chunks (the first and the third).
+    _patients_and_measurements(tmp_path, ["40", "41", "42", "4,5", "40"], days=[0, 1, 2, 3, 0])
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path, today=TODAY)
+    assert [str(p) for p in caught.value.problems] == [
+        "measurements:5:value: error: '4,5' is not a number; use '.' as the decimal mark",
+        "measurements:6:-: warning: the row repeats row 2 exactly",
+    ]
+
+
+def test_a_damaged_parquet_page_is_reported_not_raised(tmp_path) -> None:
+    _patients_and_measurements(tmp_path, [str(40 + i) for i in range(200)])
+    path = tmp_path / "measurements.parquet"
+    data = bytearray(path.read_bytes())
+    # The footer (schema, row counts) stays readable; the first column's pages are overwritten.
+    data[8:400] = b"\xff" * 392
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidCohortError) as caught:
+        read_cohort(tmp_path, today=TODAY)
+    [problem] = caught.value.problems
+    assert str(problem).startswith(
+        "measurements:-:-: error: measurements.parquet could not be read: "
+    )

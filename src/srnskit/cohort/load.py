@@ -27,7 +27,7 @@ from srnskit.cohort.parse import (
     unit_key_sql,
 )
 from srnskit.cohort.problems import Problem
-from srnskit.cohort.read import ROW_COLUMN, RawCohort, read_raw_cohort
+from srnskit.cohort.read import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
 from srnskit.cohort.schema import COHORT_TABLES, Column
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
@@ -157,10 +157,19 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             if name == "measurements"
             else ""
         )
-        con.execute(
-            f"CREATE TABLE {name} AS SELECT {', '.join(select + extras)} "
-            f"FROM raw_{name} r{joins} ORDER BY r.{ROW_COLUMN}"
-        )
+        query = f"SELECT {', '.join(select + extras)} FROM raw_{name} r{joins}"
+        span = f"SELECT min({ROW_COLUMN}), max({ROW_COLUMN}) FROM raw_{name}"
+        first, last = con.execute(span).fetchone() or (None, None)
+        if first is None:
+            con.execute(f"CREATE TABLE {name} AS {query}")
+            continue
+        # In chunks of rows, each compressed once in: the typed copy never sits whole in memory
+        # uncompressed beside the text it comes from.
+        for start in range(first, last + 1, CHUNK_ROWS):
+            rows = f"WHERE r.{ROW_COLUMN} BETWEEN {start} AND {start + CHUNK_ROWS - 1}"
+            verb = f"CREATE TABLE {name} AS" if start == first else f"INSERT INTO {name}"
+            con.execute(f"{verb} {query} {rows} ORDER BY r.{ROW_COLUMN}")
+            con.execute("CHECKPOINT")
 
 
 def _typed(column: Column, cell: str) -> str:

