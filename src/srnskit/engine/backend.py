@@ -43,6 +43,10 @@ class Tables:
     steps: list[tuple[str, str]] = field(default_factory=list)
     # With integer keys (``connect(keyed=True)``): patient_id and the integer standing for it
     keys: ibis.Table | None = None
+    # DuckDB, compiling a plan only: each step is made empty (its schema is what compiling
+    # needs) and named here; the plan is then replayed, dropping each step once it is read.
+    schema_only: bool = False
+    placeholders: list[str] = field(default_factory=list)
 
     def named(self, table: ibis.Table) -> ibis.Table:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
@@ -96,6 +100,7 @@ def connect(
     patient_id: str | None = None,
     spark_master: str | None = None,
     keyed: bool = False,
+    schema_only: bool = False,
 ) -> Tables:
     """The cohort's tables on ``engine`` (only ``patient_id``'s rows when given).
 
@@ -117,7 +122,7 @@ def connect(
             tables[name] = backend.table(view)
     if patient_id is not None:
         tables = {name: t.filter(t.patient_id == patient_id) for name, t in tables.items()}
-    result = Tables(engine=engine, backend=backend, **tables)
+    result = Tables(engine=engine, backend=backend, schema_only=schema_only, **tables)
     return _with_integer_keys(result) if keyed else result
 
 
@@ -164,7 +169,15 @@ def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
         # two definition sets (their shared proteinuria days, say) is computed once.
         sql = str(tables.backend.compile(expression))
         name = step_name(sql)
-        tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
+        if tables.schema_only:
+            exists = tables.backend.raw_sql(
+                f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{name}'"
+            ).fetchall()
+            if not exists:
+                tables.backend.raw_sql(f"CREATE TEMP TABLE {name} AS {sql} LIMIT 0")
+                tables.placeholders.append(name)
+        else:
+            tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
         tables.steps.append((name, sql))
         # DuckDB types a literal by its value (an int64 1 becomes INTEGER): restore the schema.
         return tables.backend.table(name).cast(expression.schema())

@@ -149,18 +149,21 @@ def _on_duckdb(
     key = plan_key(cohort.con, definitions.model_dump_json())
     plan = load_plan(key)
     if plan is None:
-        tables = connect(cohort, "duckdb", keyed=True)
+        # Compiled on empty step tables (only their schemas are needed), then replayed.
+        tables = connect(cohort, "duckdb", keyed=True, schema_only=True)
         try:
             expressions = derive_expressions(tables, definitions)
-        except BaseException:
-            drop_steps(cohort.con, [name for name, _ in tables.steps])
-            raise
-        outputs = {name: str(tables.backend.compile(expr)) for name, expr in expressions.items()}
+            outputs = {
+                name: str(tables.backend.compile(expr)) for name, expr in expressions.items()
+            }
+        finally:
+            drop_steps(cohort.con, tables.placeholders)
         plan = {"steps": tables.steps, "outputs": outputs}
         save_plan(key, plan)
     steps = [name for name, _ in plan["steps"]]
     try:
-        results = {name: _declared(table, name) for name, table in replay(cohort.con, plan).items()}
+        replayed = replay(cohort.con, plan, keep_steps=keep_steps)
+        results = {name: _declared(table, name) for name, table in replayed.items()}
     finally:
         if not keep_steps:
             drop_steps(cohort.con, steps)

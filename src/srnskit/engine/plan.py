@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,7 @@ from srnskit.cohort.schema import COHORT_TABLES
 __all__ = ["Plan", "drop_steps", "load_plan", "plan_key", "replay", "save_plan"]
 
 Plan = dict[str, Any]  # {"steps": [[name, sql], ...], "outputs": {name: sql}}
+_STEP = re.compile(r"srnskit_step_[0-9a-f]{20}")
 
 
 @cache
@@ -74,11 +76,48 @@ def save_plan(key: str, plan: Plan) -> None:
     write_cached(f"plans/{key}.json", json.dumps(plan))
 
 
-def replay(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, pa.Table]:
-    """Run a plan's steps (those not already there), then its outputs to Arrow."""
-    for name, sql in plan["steps"]:
-        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
+def replay(
+    con: duckdb.DuckDBPyConnection, plan: Plan, *, keep_steps: bool = False
+) -> dict[str, pa.Table]:
+    """Run a plan's steps (those not already there), then its outputs to Arrow.
+
+    Unless ``keep_steps``, a step's table is dropped as soon as the last step reading it has run,
+    and of the steps ready to run the one reading the oldest live table runs first: the cohort's
+    keyed measurements (64 M rows for a million children) go before the episode steps are built
+    rather than after them.
+    """
+    steps = dict(plan["steps"])
+    readers = {name: _reads(sql, steps) for name, sql in steps.items()}
+    order = list(steps) if keep_steps else _schedule(list(steps), readers)
+    needed_by_outputs = set().union(*(_reads(sql, steps) for sql in plan["outputs"].values()))
+    for index, name in enumerate(order):
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {steps[name]}")
+        if keep_steps:
+            continue
+        later = set().union(*(readers[n] for n in order[index + 1 :])) | needed_by_outputs
+        for done in readers[name] - later:
+            con.execute(f"DROP TABLE IF EXISTS {done}")
     return {name: con.execute(sql).arrow().read_all() for name, sql in plan["outputs"].items()}
+
+
+def _reads(sql: str, steps: dict[str, str]) -> set[str]:
+    return {name for name in _STEP.findall(sql) if name in steps}
+
+
+def _schedule(names: list[str], readers: dict[str, set[str]]) -> list[str]:
+    """The steps in an order that respects what each reads, preferring, among those ready, the
+    one whose oldest input (in plan order) is oldest; ties in plan order."""
+    position = {name: index for index, name in enumerate(names)}
+    done: list[str] = []
+    waiting = list(names)
+    while waiting:
+        ready = [n for n in waiting if readers[n] <= set(done)]
+        chosen = min(
+            ready, key=lambda n: (min((position[r] for r in readers[n]), default=-1), position[n])
+        )
+        done.append(chosen)
+        waiting.remove(chosen)
+    return done
 
 
 def drop_steps(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
