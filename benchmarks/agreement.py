@@ -6,7 +6,9 @@ treatment rows, so they pair one to one), and the first remission date. "Observa
 a comparison to children the clinic saw well enough: every true episode holds at least its
 state's confirmation count of proteinuria days of the set's streams, the first within a week of
 the episode's true start. It is read from which days were measured, never from the values, so
-it does not favour the engine: where the observations permit the labels at all. A steroid
+it does not favour the engine: where the observations permit the labels at all. A course
+counts as observable when, besides, it holds at least one measured day of the set's streams
+(without one, clinical.md §4 makes it not evaluable, whatever happened). A steroid
 response the engine reports as ``unknown`` (no proteinuria day in the window, clinical.md §5) is
 left out of the observable columns: the engine abstains there, rightly.
 
@@ -62,6 +64,18 @@ def _observable(episodes: pd.DataFrame, measured: pd.DataFrame, chosen: Any) -> 
     return set(per_child[per_child].index)
 
 
+def _measured_within(courses: pd.DataFrame, measured: pd.DataFrame) -> pd.Series:
+    """Whether each course holds at least one measured day of the set's streams."""
+    spans = courses[["patient_id", "start_date", "end_date"]].assign(
+        start=lambda f: pd.to_datetime(f.start_date),
+        end=lambda f: pd.to_datetime(f.end_date),
+        course=range(len(courses)),
+    )
+    joined = measured.merge(spans, on="patient_id")
+    inside = joined[(joined.date >= joined.start) & (joined.date <= joined.end)]
+    return pd.Series(spans.course.isin(set(inside.course)).to_numpy(), index=courses.index)
+
+
 def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, str]]:
     chosen = load_definitions(definitions)
     derived = derive(read_cohort(folder, today=dt.date.today()), chosen)
@@ -93,6 +107,7 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
     )
     assessed = courses[courses.response_true != "not_evaluable"].copy()
     assessed["response_agrees"] = assessed.response == assessed.response_true
+    assessed["measured"] = _measured_within(assessed, measured)
     rows = []
     for label, frame, column in (
         ("steroid response", outcome, "steroid"),
@@ -101,6 +116,9 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
         (f"first remission ±{REMISSION_DAYS_WITHIN} days", both, "remission"),
     ):
         seen = frame[frame.patient_id.isin(observable)]
+        if column == "response_agrees":
+            # a course without one day of the set's streams: the engine says not_evaluable (§4)
+            seen = seen[seen.measured]
         if column in ("steroid", "type"):
             # "unknown": the engine itself says the window holds no proteinuria day (§5)
             seen = seen[seen.steroid_response != "unknown"]
