@@ -46,7 +46,7 @@ class Tables:
     # DuckDB, compiling a plan only: each step is made empty (its schema is what compiling
     # needs) and named here; the plan is then replayed, dropping each step once it is read.
     schema_only: bool = False
-    placeholders: list[str] = field(default_factory=list)
+    empty_steps: list[str] = field(default_factory=list)
 
     def named(self, table: ibis.Table) -> ibis.Table:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
@@ -176,7 +176,7 @@ def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
             ).fetchall()
             if not exists:
                 tables.backend.raw_sql(f"CREATE TEMP TABLE {name} AS {sql} LIMIT 0")
-                tables.placeholders.append(name)
+                tables.empty_steps.append(name)
         else:
             tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
         tables.steps.append((name, sql))

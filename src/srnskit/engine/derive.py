@@ -157,7 +157,7 @@ def _on_duckdb(
                 name: str(tables.backend.compile(expr)) for name, expr in expressions.items()
             }
         finally:
-            drop_steps(cohort.con, tables.placeholders)
+            drop_steps(cohort.con, tables.empty_steps)
         plan = {"steps": tables.steps, "outputs": outputs}
         save_plan(key, plan)
     steps = [name for name, _ in plan["steps"]]

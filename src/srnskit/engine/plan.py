@@ -30,7 +30,7 @@ from srnskit.cohort.schema import COHORT_TABLES
 __all__ = ["Plan", "drop_steps", "load_plan", "plan_key", "replay", "save_plan"]
 
 Plan = dict[str, Any]  # {"steps": [[name, sql], ...], "outputs": {name: sql}}
-_STEP = re.compile(r"srnskit_step_[0-9a-f]{20}")
+_STEP = re.compile(r"srnskit_step_[0-9a-f]{20}")  # a step table's name (backend.step_name)
 
 
 @cache
