@@ -239,18 +239,18 @@ def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     kept, problems = _header(name, file.schema_arrow.names)
     columns = [column for _, column in kept]
 
-    def chunks() -> Iterator[pa.Table]:
-        first_row, empty = 2, True
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-            rows = range(first_row, first_row + batch.num_rows)
-            first_row += batch.num_rows
-            empty = False
-            text = [_arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
-            yield _text_table(columns, text, rows)
-        if empty:
-            yield _text_table(columns, [[] for _ in columns], [])
-
     rows = file.metadata.num_rows
+
+    def chunks() -> Iterator[pa.Table]:
+        if rows == 0:
+            yield _text_table(columns, [[] for _ in columns], [])
+        first_row = 2
+        for batch in file.iter_batches(batch_size=CHUNK_ROWS):
+            numbers = range(first_row, first_row + batch.num_rows)
+            first_row += batch.num_rows
+            text = [_arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
+            yield _text_table(columns, text, numbers)
+
     return RawTable(name, path.name, columns, rows, chunks), problems
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +29,6 @@ from srnskit.cohort.schema import COHORT_TABLES
 __all__ = ["Plan", "drop_steps", "load_plan", "plan_key", "replay", "save_plan"]
 
 Plan = dict[str, Any]  # {"steps": [[name, sql], ...], "outputs": {name: sql}}
-_STEP = re.compile(r"srnskit_step_[0-9a-f]{20}")  # a step table's name (backend.step_name)
 
 
 @cache
@@ -87,33 +85,34 @@ def replay(
     rather than after them.
     """
     steps = dict(plan["steps"])
-    readers = {name: _reads(sql, steps) for name, sql in steps.items()}
-    order = list(steps) if keep_steps else _schedule(list(steps), readers)
+    inputs = {name: _reads(sql, steps) for name, sql in steps.items()}
+    order = list(steps) if keep_steps else _schedule(list(steps), inputs)
     needed_by_outputs = set().union(*(_reads(sql, steps) for sql in plan["outputs"].values()))
     for index, name in enumerate(order):
         con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {steps[name]}")
         if keep_steps:
             continue
-        later = set().union(*(readers[n] for n in order[index + 1 :])) | needed_by_outputs
-        for done in readers[name] - later:
+        later = set().union(*(inputs[n] for n in order[index + 1 :])) | needed_by_outputs
+        for done in inputs[name] - later:
             con.execute(f"DROP TABLE IF EXISTS {done}")
     return {name: con.execute(sql).arrow().read_all() for name, sql in plan["outputs"].items()}
 
 
 def _reads(sql: str, steps: dict[str, str]) -> set[str]:
-    return {name for name in _STEP.findall(sql) if name in steps}
+    """The steps whose tables ``sql`` reads (a step's table is named by the step)."""
+    return {name for name in steps if name in sql}
 
 
-def _schedule(names: list[str], readers: dict[str, set[str]]) -> list[str]:
+def _schedule(names: list[str], inputs: dict[str, set[str]]) -> list[str]:
     """The steps in an order that respects what each reads, preferring, among those ready, the
     one whose oldest input (in plan order) is oldest; ties in plan order."""
     position = {name: index for index, name in enumerate(names)}
     done: list[str] = []
     waiting = list(names)
     while waiting:
-        ready = [n for n in waiting if readers[n] <= set(done)]
+        ready = [n for n in waiting if inputs[n] <= set(done)]
         chosen = min(
-            ready, key=lambda n: (min((position[r] for r in readers[n]), default=-1), position[n])
+            ready, key=lambda n: (min((position[r] for r in inputs[n]), default=-1), position[n])
         )
         done.append(chosen)
         waiting.remove(chosen)
