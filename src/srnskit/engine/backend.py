@@ -47,6 +47,8 @@ class Tables:
     # needs) and named here; the plan is then replayed, dropping each step once it is read.
     schema_only: bool = False
     empty_steps: list[str] = field(default_factory=list)
+    # Spark: the view made for each step's SQL (a step asked for twice is computed once)
+    views: dict[str, str] = field(default_factory=dict)
 
     def named(self, table: ibis.Table) -> ibis.Table:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
@@ -179,13 +181,17 @@ def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
                 tables.empty_steps.append(name)
         else:
             tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
-        tables.steps.append((name, sql))
+        if (name, sql) not in tables.steps:
+            tables.steps.append((name, sql))
         # DuckDB types a literal by its value (an int64 1 becomes INTEGER): restore the schema.
         return tables.backend.table(name).cast(expression.schema())
     # An eager local checkpoint cuts the lineage: without it every later step would re-plan
     # the whole chain of views (Catalyst runs out of memory on the nested plan).
-    name = f"srnskit_step_{next(_NAMES)}"
-    frame = spark_session().sql(tables.backend.compile(expression)).localCheckpoint(eager=True)
-    frame.createOrReplaceTempView(name)
+    sql = str(tables.backend.compile(expression))
+    if sql not in tables.views:
+        tables.views[sql] = name = f"srnskit_step_{next(_NAMES)}"
+        frame = spark_session().sql(sql).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+    name = tables.views[sql]
     # Spark may narrow types on the way (an int64 literal comes back int32): restore the schema.
     return tables.backend.table(name).cast(expression.schema())

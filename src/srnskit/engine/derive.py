@@ -63,9 +63,7 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
     followup = materialise(tables, last_followup(tables))
     days = proteinuria_days(tables, definitions)
     events = classify_days(tables, days, definitions)
-    episode = materialise(
-        tables, episodes(tables.patients, materialise(tables, events), followup, definitions)
-    )
+    episode = materialise(tables, episodes(tables.patients, events, days, followup, definitions))
     course = materialise(
         tables, course_responses(courses(tables.treatments, followup, definitions), episode, days)
     )

@@ -138,12 +138,13 @@ def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
 
 def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
     """The confirmed runs of nephrotic, partial-remission and complete-remission days:
-    patient_id, date (the run's first day), kind, evidence.
+    patient_id, date (the run's first day), kind, day_1 … day_{n-1} (the dates of its next
+    days, NULL beyond its rule's count; ``episodes`` reads the evidence of those that open a
+    state from them).
 
     Three ordered passes over each patient's days, each carrying only the flags it reads: the
     nephrotic and complete-remission runs together; the anchor, a running maximum; the partial
-    flag and its runs. The evidence is looked up at the end for the runs alone. Steps read more
-    than once are materialised.
+    flag and its runs. Steps read more than once are materialised.
     """
     measurements = tables.measurements
     rule = definitions.partial_remission
@@ -259,23 +260,23 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         ).select("patient_id", "date", "kind", *[f"day_{k}" for k in range(1, count)])
         for r in parts
     ]
-    events = aligned[0].union(aligned[1]).union(aligned[2])
-    return with_evidence(materialise(tables, events), days, count)
+    return materialise(tables, aligned[0].union(aligned[1]).union(aligned[2]))
 
 
 def episodes(
-    patients: ibis.Table, events: ibis.Table, last_followup: ibis.Table, definitions: DefinitionSet
+    patients: ibis.Table,
+    events: ibis.Table,
+    days: ibis.Table,
+    last_followup: ibis.Table,
+    definitions: DefinitionSet,
 ) -> ibis.Table:
-    """Disease-state episodes: patient_id, state, start_date, end_date, rule, evidence, relapse."""
-    onset = patients.select(
-        "patient_id",
-        date=patients.onset_date,
-        kind=ibis.literal(-1, "int64"),
-        evidence=ibis.null("string"),
-    )
-    steps = events.select(
-        "patient_id", "date", kind=events.kind.cast("int64"), evidence="evidence"
-    ).union(onset)
+    """Disease-state episodes: patient_id, state, start_date, end_date, rule, evidence, relapse.
+
+    ``events`` are the runs of ``classify_days``; the evidence (the readings of ``days``) is
+    looked up for the runs that open an episode alone, about half of them.
+    """
+    onset = patients.select("patient_id", date=patients.onset_date, kind=ibis.literal(-1, "int64"))
+    steps = events.select("patient_id", "date", kind=events.kind.cast("int64")).union(onset)
     order = ["date", "kind"]
     cumulative = ibis.window(group_by="patient_id", order_by=order, rows=(None, 0))
     is_reset = (steps.kind <= NEPHROTIC).cast("int64")
@@ -300,15 +301,37 @@ def episodes(
     ordered = ibis.window(group_by="patient_id", order_by=["date"])
     changes = daily_state.mutate(previous=daily_state.state.lag().over(ordered))
     changes = changes.filter(changes.previous.isnull() | (changes.previous != changes.state))
-    # The rule that opened the state is the state's own (its run's evidence); the first is onset.
+    # The rule that opened the state is the state's own, its evidence that of the run of the
+    # state's kind starting that day (the day's last step, so its kind is the state); the
+    # first is onset.
     first = changes.previous.isnull()
     opened = changes.mutate(
         rule=ibis.cases(
             (first, "onset"),
             *[(changes.state == code, name) for code, name in enumerate(_RULES)],
-        ),
-        evidence=ibis.ifelse(first, ibis.null("string"), changes.evidence),
+        )
     )
+    count = 1 + sum(1 for c in events.columns if c.startswith("day_"))
+    opening = opened.filter(~first).select(o_patient="patient_id", o_date="date", o_kind="state")
+    opening_runs = events.join(
+        opening,
+        [
+            events.patient_id == opening.o_patient,
+            events.date == opening.o_date,
+            events.kind == opening.o_kind,
+        ],
+    ).drop("o_patient", "o_date", "o_kind")
+    evidence = with_evidence(opening_runs, days, count).rename(
+        v_patient="patient_id", v_kind="kind", v_date="date"
+    )
+    opened = opened.left_join(
+        evidence,
+        [
+            opened.patient_id == evidence.v_patient,
+            opened.date == evidence.v_date,
+            opened.state == evidence.v_kind,
+        ],
+    ).drop("v_patient", "v_kind", "v_date")
     following = ibis.window(group_by="patient_id", order_by=["date"])
     opened = opened.mutate(
         next_start=opened.date.lead().over(following),

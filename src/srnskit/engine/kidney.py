@@ -15,7 +15,7 @@ from srnskit.clinical.egfr import egfr_bedside_schwartz
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backend import Tables, materialise
 from srnskit.engine.nearest import nearest_value
-from srnskit.engine.proteinuria import daily
+from srnskit.engine.proteinuria import daily, daily_step
 
 __all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "kidney_outcomes", "sustained_below"]
 
@@ -25,7 +25,7 @@ KIDNEY_FAILURE_EVENTS = ("dialysis_start", "transplant")  # clinical.md §6
 def egfr_series(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     """patient_id, date, creatinine_umol_l, height_cm, egfr: one row per creatinine day."""
     creatinine = daily(tables.measurements, "creatinine", "max").rename(creatinine_umol_l="value")
-    height = daily(tables.measurements, "height", "mean")
+    height = daily_step(tables, "height", "mean")
     with_height = nearest_value(
         creatinine, height, name="height_cm", within_days=definitions.kidney.height_within_days
     )

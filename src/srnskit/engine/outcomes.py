@@ -33,15 +33,37 @@ CNI_AGENTS = tuple(a for a, c in AGENT_CLASSES.items() if c == "calcineurin_inhi
 
 
 def standard_dose_courses(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
-    """patient_id, start_date of each standard-dose daily steroid course (clinical.md §2)."""
-    s = definitions.standard_dose
+    """patient_id, start_date of each standard-dose daily steroid course (clinical.md §2).
+
+    A course at or above the threshold of its own unit (or without a dose) is standard as it
+    stands; only the others are converted with the weight and BSA as of their start, the
+    nearest-value lookups being the costly part.
+    """
     t = tables.treatments
-    courses = t.filter(t.drug.isin(s.drugs) & (t.schedule == "daily")).select(
-        "patient_id", "dose", "dose_unit", date=t.start_date
+    courses = t.filter(t.drug.isin(definitions.standard_dose.drugs) & (t.schedule == "daily"))
+    courses = courses.select("patient_id", "dose", "dose_unit", date=t.start_date)
+    unknown = ibis.null("float64")
+    as_given = _standard(courses, definitions, weight=unknown, bsa=unknown)
+    converted = with_body_size(tables, courses.filter(~as_given))
+    bsa = bsa_mosteller(height_cm=converted.height_cm, weight_kg=converted.weight_kg)
+    converted = converted.filter(
+        _standard(converted, definitions, weight=converted.weight_kg, bsa=bsa)
     )
-    courses = with_body_size(tables, courses)
-    bsa = bsa_mosteller(height_cm=courses.height_cm, weight_kg=courses.weight_kg)
-    dose, unit, weight = courses.dose, courses.dose_unit, courses.weight_kg
+    standard = courses.filter(as_given).select("patient_id", start_date="date")
+    return standard.union(converted.select("patient_id", start_date="date")).distinct()
+
+
+def _standard(
+    courses: ibis.Table,
+    definitions: DefinitionSet,
+    *,
+    weight: ibis.FloatingValue,
+    bsa: ibis.FloatingValue,
+) -> ibis.BooleanValue:
+    """True where a course's dose, converted with ``weight`` and ``bsa`` (NULL: not known),
+    reaches a standard-dose threshold in any unit, or has no dose."""
+    s = definitions.standard_dose
+    dose, unit = courses.dose, courses.dose_unit
     mg_day = ibis.cases(
         (unit == "mg/day", dose),
         (unit == "mg/m2/day", dose * bsa),
@@ -50,13 +72,12 @@ def standard_dose_courses(tables: Tables, definitions: DefinitionSet) -> ibis.Ta
     )
     mg_m2 = ibis.cases((unit == "mg/m2/day", dose), else_=mg_day / bsa)
     mg_kg = ibis.cases((unit == "mg/kg/day", dose), else_=mg_day / weight)
-    standard = (
+    return (
         dose.isnull()
         | (mg_m2 >= s.mg_m2_day).fill_null(False)
         | (mg_kg >= s.mg_kg_day).fill_null(False)
         | (mg_day >= s.mg_day).fill_null(False)
     )
-    return courses.filter(standard).select("patient_id", start_date="date").distinct()
 
 
 def _window_outcome(

@@ -20,6 +20,7 @@ __all__ = [
     "ALBUMIN_WITHIN_DAYS",
     "HEIGHT_WITHIN_DAYS",
     "daily",
+    "daily_step",
     "evidence_text",
     "meets_thresholds",
     "proteinuria_days",
@@ -47,6 +48,12 @@ def daily(measurements: ibis.Table, analyte: str, reduce: str = "max") -> ibis.T
     rows = measurements.filter(measurements.analyte == analyte)
     value = getattr(rows.value, reduce)()
     return rows.group_by(["patient_id", "date"]).aggregate(value=value)
+
+
+def daily_step(tables: Tables, analyte: str, reduce: str) -> ibis.Table:
+    """``daily`` as a step of its own, computed once for all its readers (the day's height serves
+    steroid doses, 24-hour protein and eGFR)."""
+    return materialise(tables, daily(tables.measurements, analyte, reduce))
 
 
 def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
@@ -142,16 +149,18 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
 def with_body_size(tables: Tables, rows: ibis.Table) -> ibis.Table:
     """``rows`` (patient_id, date, …) with weight_kg (the latest on or before the day, else the
     earliest after, clinical.md §1) and height_cm (the nearest within 90 days, §6)."""
-    m = tables.measurements
     rows = nearest_value(
         rows,
-        daily(m, "weight", "mean"),
+        daily_step(tables, "weight", "mean"),
         name="weight_kg",
         within_days=None,
         prefer="latest_before",
     )
     return nearest_value(
-        rows, daily(m, "height", "mean"), name="height_cm", within_days=HEIGHT_WITHIN_DAYS
+        rows,
+        daily_step(tables, "height", "mean"),
+        name="height_cm",
+        within_days=HEIGHT_WITHIN_DAYS,
     )
 
 
