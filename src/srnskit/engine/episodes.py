@@ -7,11 +7,11 @@ All of it is window functions, no loop over patients:
 - partial remission needs the **baseline**: the first nephrotic-range value of the same stream
   and unit family since the start of the current nephrotic episode, taken as the latest
   confirmed nephrotic run (or onset) on or before the day (docs/decisions.md);
-- the **state machine** reduces to running counts: a confirmed nephrotic run always opens
-  ``nephrotic`` (from a remission); after the last one, the state is ``complete_remission`` if a
-  complete-remission run started since, else ``partial_remission`` if a partial one did, else
-  ``nephrotic`` — which is §3 (a partial run never ends a complete remission; complete wins
-  when both start on one day).
+- the **state machine** reduces to running maxima: a confirmed nephrotic run always opens
+  ``nephrotic`` (from a remission); after the latest one (or onset), the state is
+  ``complete_remission`` if a complete-remission run started since, else ``partial_remission``
+  if a partial one did, else ``nephrotic`` — which is §3 (a partial run never ends a complete
+  remission; complete wins when both start on one day).
 """
 
 from __future__ import annotations
@@ -263,6 +263,23 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     return materialise(tables, aligned[0].union(aligned[1]).union(aligned[2]))
 
 
+def _state(day: ibis.Table, frame: tuple[None, int]) -> ibis.IntegerValue:
+    """The state after the days of ``frame`` (up to this day, or the day before; NULL before
+    onset), from the latest reset, complete and partial run in it: a run counts after its
+    day's reset, and a complete run wins over a partial one (clinical.md §3)."""
+    window = ibis.window(group_by="patient_id", order_by=["date"], rows=frame)
+    latest = {
+        flag: ibis.ifelse(day[flag], day.date, ibis.null("date")).max().over(window)
+        for flag in ("reset", "partial", "complete")
+    }
+    return ibis.cases(
+        (latest["reset"].isnull(), ibis.null("int64")),
+        ((latest["complete"] >= latest["reset"]).fill_null(False), COMPLETE),
+        ((latest["partial"] >= latest["reset"]).fill_null(False), PARTIAL),
+        else_=NEPHROTIC,
+    )
+
+
 def episodes(
     patients: ibis.Table,
     events: ibis.Table,
@@ -277,30 +294,19 @@ def episodes(
     """
     onset = patients.select("patient_id", date=patients.onset_date, kind=ibis.literal(-1, "int64"))
     steps = events.select("patient_id", "date", kind=events.kind.cast("int64")).union(onset)
-    order = ["date", "kind"]
-    cumulative = ibis.window(group_by="patient_id", order_by=order, rows=(None, 0))
-    is_reset = (steps.kind <= NEPHROTIC).cast("int64")
-    steps = steps.mutate(era=is_reset.sum().over(cumulative))
-    in_era = ibis.window(group_by=["patient_id", "era"], order_by=order, rows=(None, 0))
-    steps = steps.mutate(
-        complete_seen=(steps.kind == COMPLETE).cast("int64").sum().over(in_era),
-        partial_seen=(steps.kind == PARTIAL).cast("int64").sum().over(in_era),
+    # One row a day: which runs start on it (onset and a nephrotic run both reset the state).
+    day = steps.group_by(["patient_id", "date"]).aggregate(
+        reset=(steps.kind <= NEPHROTIC).any(),
+        partial=(steps.kind == PARTIAL).any(),
+        complete=(steps.kind == COMPLETE).any(),
     )
-    steps = steps.mutate(
-        state=ibis.cases(
-            (steps.complete_seen > 0, COMPLETE),
-            (steps.partial_seen > 0, PARTIAL),
-            else_=NEPHROTIC,
-        )
+    # The state at the end of each day and of the day before, in one ordered pass.
+    daily_state = day.select(
+        "patient_id", "date", state=_state(day, (None, 0)), previous=_state(day, (None, -1))
     )
-    # The state at the end of each day (a complete run wins over a partial one that day).
-    last_of_day = steps.mutate(
-        k=ibis.row_number().over(group_by=["patient_id", "date"], order_by=[ibis.desc("kind")])
+    changes = daily_state.filter(
+        daily_state.previous.isnull() | (daily_state.previous != daily_state.state)
     )
-    daily_state = last_of_day.filter(last_of_day.k == 0)
-    ordered = ibis.window(group_by="patient_id", order_by=["date"])
-    changes = daily_state.mutate(previous=daily_state.state.lag().over(ordered))
-    changes = changes.filter(changes.previous.isnull() | (changes.previous != changes.state))
     # The rule that opened the state is the state's own, its evidence that of the run of the
     # state's kind starting that day (the day's last step, so its kind is the state); the
     # first is onset.
@@ -332,10 +338,10 @@ def episodes(
             opened.state == evidence.v_kind,
         ],
     ).drop("v_patient", "v_kind", "v_date")
+    # A change's previous state is the day before's (the days in between kept it).
     following = ibis.window(group_by="patient_id", order_by=["date"])
     opened = opened.mutate(
-        next_start=opened.date.lead().over(following),
-        previous_state=opened.state.lag().over(following),
+        next_start=opened.date.lead().over(following), previous_state=opened.previous
     )
     opened = opened.join(last_followup, "patient_id")
     relapse_after = [STATES.index(s) for s in definitions.relapse_after]
