@@ -159,7 +159,6 @@ def steroid_response(
     )
     early = early.mutate(k=ibis.row_number().over(group_by="patient_id", order_by=["start_date"]))
     first = early.filter(early.k == 0).select("patient_id", "start_date")
-    initial = _window_outcome(first, episode, days, definitions)
     relapses = episode.filter(episode.relapse).select(pr="patient_id", r_start="start_date")
     after = rule.course_within_days_of_relapse or 0
     c = courses.select(pc="patient_id", c_start="start_date")
@@ -172,7 +171,11 @@ def steroid_response(
         ],
     )
     treated = treated.select(patient_id="pr", start_date="c_start").distinct()
-    late = _window_outcome(treated, episode, days, definitions)
+    # The initial course and the relapse courses judged together: the days are read once.
+    judged = _window_outcome(first.union(treated, distinct=True), episode, days, definitions)
+    key = ["patient_id", "start_date"]
+    initial = first.join(judged, key).select("patient_id", "outcome", "resistance_date")
+    late = treated.join(judged, key).select("patient_id", "outcome", "resistance_date")
     late = late.filter(late.outcome == "resistant")
     late = late.group_by("patient_id").aggregate(late_date=late.resistance_date.min())
     out = (
