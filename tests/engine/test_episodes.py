@@ -67,6 +67,43 @@ def test_partial_remission_needs_half_the_baseline(derive_cohort) -> None:
     ]
 
 
+def test_every_transition_with_its_relapse_flag_and_end_date(derive_cohort) -> None:
+    # nephrotic (baseline 3.0) → partial (≤ 1.5) → complete → relapse (baseline now 4.0) →
+    # partial (1.0 ≤ 2.0): the state after each day and the day before, across a reset.
+    values = (
+        upcr("P1", "2020-01-01", [3.0, 3.1, 3.2])
+        + upcr("P1", "2020-01-10", [1.2, 1.0, 1.1])
+        + upcr("P1", "2020-02-01", [0.1, 0.1, 0.1])
+        + upcr("P1", "2020-03-01", [4.0, 4.0, 4.0])
+        + upcr("P1", "2020-04-01", [1.0, 1.0, 1.0])
+    )
+    # A cyclosporine course over the whole span counts the relapses that start within it.
+    course = [("P1", "cyclosporine", "2020-01-01", "2020-04-03", 150, "mg/m2/day", "daily")]
+    derived = derive_cohort(patients=CHILD, measurements=values, treatments=course)
+    assert episodes_of(derived) == [
+        ("nephrotic", D("2020-01-01"), "onset"),
+        ("partial_remission", D("2020-01-10"), "partial_remission"),
+        ("complete_remission", D("2020-02-01"), "complete_remission"),
+        ("nephrotic", D("2020-03-01"), "nephrotic"),
+        ("partial_remission", D("2020-04-01"), "partial_remission"),
+    ]
+    rows = derived.episodes.to_pylist()
+    # Each ends the day before the next (2020 is a leap year); the last at the last follow-up.
+    assert [e["end_date"] for e in rows] == [
+        D("2020-01-09"),
+        D("2020-01-31"),
+        D("2020-02-29"),
+        D("2020-03-31"),
+        D("2020-04-03"),
+    ]
+    # Under kdigo2021 only a nephrotic episode after a complete remission is a relapse: Mar 1,
+    # not the onset one.
+    assert derived.courses.column("relapses").to_pylist() == [1]
+    assert rows[3]["evidence"] == (
+        "2020-03-01 upcr=4.0 mg/mg; 2020-03-02 upcr=4.0 mg/mg; 2020-03-03 upcr=4.0 mg/mg"
+    )
+
+
 def test_upcr_is_compared_in_its_own_unit_family(derive_cohort) -> None:
     # 21 mg/mmol (= 0.186 mg/mg) is above the mass/mol CR threshold of 20, though 0.186 mg/mg
     # would be below 0.2: not complete, but partial (< 200 and ≤ 50% of the 400 baseline).
