@@ -263,6 +263,16 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     return materialise(tables, aligned[0].union(aligned[1]).union(aligned[2]))
 
 
+def _same_run(table: ibis.Table, runs: ibis.Table, kind: str) -> list[ibis.BooleanValue]:
+    """Join conditions: ``table``'s patient, date and ``kind`` column are ``runs``' r_patient,
+    r_date and r_kind."""
+    return [
+        table.patient_id == runs.r_patient,
+        table.date == runs.r_date,
+        table[kind] == runs.r_kind,
+    ]
+
+
 def _state(day: ibis.Table, frame: tuple[None, int]) -> ibis.IntegerValue:
     """The state after the days of ``frame`` (up to this day, or the day before; NULL before
     onset), from the latest reset, complete and partial run in it: a run counts after its
@@ -308,7 +318,7 @@ def episodes(
         daily_state.previous.isnull() | (daily_state.previous != daily_state.state)
     )
     # The rule that opened the state is the state's own, its evidence that of the run of the
-    # state's kind starting that day (the day's last step, so its kind is the state); the
+    # state's kind starting that day (a day's state is that of its highest-kind run); the
     # first is onset.
     first = changes.previous.isnull()
     opened = changes.mutate(
@@ -318,32 +328,17 @@ def episodes(
         )
     )
     count = 1 + sum(1 for c in events.columns if c.startswith("day_"))
-    opening = opened.filter(~first).select(o_patient="patient_id", o_date="date", o_kind="state")
-    opening_runs = events.join(
-        opening,
-        [
-            events.patient_id == opening.o_patient,
-            events.date == opening.o_date,
-            events.kind == opening.o_kind,
-        ],
-    ).drop("o_patient", "o_date", "o_kind")
+    opening = opened.filter(~first).select(r_patient="patient_id", r_date="date", r_kind="state")
+    opening_runs = events.semi_join(opening, _same_run(events, opening, "kind"))
     evidence = with_evidence(opening_runs, days, count).rename(
-        v_patient="patient_id", v_kind="kind", v_date="date"
+        r_patient="patient_id", r_kind="kind", r_date="date"
     )
-    opened = opened.left_join(
-        evidence,
-        [
-            opened.patient_id == evidence.v_patient,
-            opened.date == evidence.v_date,
-            opened.state == evidence.v_kind,
-        ],
-    ).drop("v_patient", "v_kind", "v_date")
-    # A change's previous state is the day before's (the days in between kept it).
+    opened = opened.left_join(evidence, _same_run(opened, evidence, "state"))
+    opened = opened.drop("r_patient", "r_kind", "r_date")
     following = ibis.window(group_by="patient_id", order_by=["date"])
-    opened = opened.mutate(
-        next_start=opened.date.lead().over(following), previous_state=opened.previous
-    )
+    opened = opened.mutate(next_start=opened.date.lead().over(following))
     opened = opened.join(last_followup, "patient_id")
+    # A change's previous state is the day before's (the days in between kept it).
     relapse_after = [STATES.index(s) for s in definitions.relapse_after]
     return opened.select(
         "patient_id",
@@ -357,6 +352,5 @@ def episodes(
         ),
         rule="rule",
         evidence="evidence",
-        relapse=(opened.state == NEPHROTIC)
-        & opened.previous_state.isin(relapse_after).fill_null(False),
+        relapse=(opened.state == NEPHROTIC) & opened.previous.isin(relapse_after).fill_null(False),
     )
