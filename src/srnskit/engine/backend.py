@@ -47,8 +47,9 @@ class Tables:
     # needs) and named here; the plan is then replayed, dropping each step once it is read.
     schema_only: bool = False
     empty_steps: list[str] = field(default_factory=list)
-    # Spark: the view made for each step's SQL (a step asked for twice is computed once)
-    views: dict[str, str] = field(default_factory=dict)
+    # The table or view made for each step's SQL, on either engine (made once, however often
+    # it is asked for)
+    made: dict[str, str] = field(default_factory=dict)
 
     def named(self, table: ibis.Table) -> ibis.Table:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
@@ -168,34 +169,39 @@ def step_name(sql: str) -> str:
 
 
 def materialise(tables: Tables, expression: ibis.Table) -> ibis.Table:
-    """Compute ``expression`` once for the outputs that share it (a temp table or view)."""
-    if tables.engine == "duckdb":
-        # A named temp table rather than ibis' cache(): the step's SQL is recorded, so the whole
-        # derive can be replayed as SQL (engine/plan.py) and the tables dropped afterwards.
-        # Named by a hash of its SQL, which names the earlier steps it reads: the same step of
-        # two definition sets (their shared proteinuria days, say) is computed once.
-        sql = str(tables.backend.compile(expression))
-        name = step_name(sql)
-        if tables.schema_only:
-            exists = tables.backend.raw_sql(
-                f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{name}'"
-            ).fetchall()
-            if not exists:
-                tables.backend.raw_sql(f"CREATE TEMP TABLE {name} AS {sql} LIMIT 0")
-                tables.empty_steps.append(name)
-        else:
-            tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
-        if (name, sql) not in tables.steps:
-            tables.steps.append((name, sql))
-        # DuckDB types a literal by its value (an int64 1 becomes INTEGER): restore the schema.
-        return tables.backend.table(name).cast(expression.schema())
+    """Compute ``expression`` once for the outputs that share it (a temp table or view); a
+    step asked for again (the day's height, read by several rules) is the one already made."""
+    sql = str(tables.backend.compile(expression))
+    if sql not in tables.made:
+        on_duckdb = tables.engine == "duckdb"
+        tables.made[sql] = _duckdb_step(tables, sql) if on_duckdb else _spark_step(sql)
+    # DuckDB types a literal by its value (an int64 1 becomes INTEGER) and Spark may narrow
+    # types on the way (an int64 literal comes back int32): restore the schema.
+    return tables.backend.table(tables.made[sql]).cast(expression.schema())
+
+
+def _duckdb_step(tables: Tables, sql: str) -> str:
+    # A named temp table rather than ibis' cache(): the step's SQL is recorded, so the whole
+    # derive can be replayed as SQL (engine/plan.py) and the tables dropped afterwards.
+    # Named by a hash of its SQL, which names the earlier steps it reads: the same step of
+    # two definition sets (their shared proteinuria days, say) is computed once.
+    name = step_name(sql)
+    if tables.schema_only:
+        exists = tables.backend.raw_sql(
+            f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{name}'"
+        ).fetchall()
+        if not exists:
+            tables.backend.raw_sql(f"CREATE TEMP TABLE {name} AS {sql} LIMIT 0")
+            tables.empty_steps.append(name)
+    else:
+        tables.backend.raw_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {sql}")
+    tables.steps.append((name, sql))
+    return name
+
+
+def _spark_step(sql: str) -> str:
     # An eager local checkpoint cuts the lineage: without it every later step would re-plan
     # the whole chain of views (Catalyst runs out of memory on the nested plan).
-    sql = str(tables.backend.compile(expression))
-    if sql not in tables.views:
-        tables.views[sql] = name = f"srnskit_step_{next(_NAMES)}"
-        frame = spark_session().sql(sql).localCheckpoint(eager=True)
-        frame.createOrReplaceTempView(name)
-    name = tables.views[sql]
-    # Spark may narrow types on the way (an int64 literal comes back int32): restore the schema.
-    return tables.backend.table(name).cast(expression.schema())
+    name = f"srnskit_step_{next(_NAMES)}"
+    spark_session().sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
+    return name

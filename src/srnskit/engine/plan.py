@@ -80,9 +80,9 @@ def replay(
     """Run a plan's steps (those not already there), then its outputs to Arrow.
 
     Unless ``keep_steps``, a step's table is dropped as soon as the last step reading it has run,
-    and of the steps ready to run the one reading the oldest live table runs first: the cohort's
-    keyed measurements (64 M rows for a million children) go before the episode steps are built
-    rather than after them.
+    and of the steps ready to run the one reading the oldest live table runs first: the steps
+    reading early tables (kidney function, body size for steroid doses) run, and their inputs
+    go, before the episode steps are built rather than after them.
     """
     steps = dict(plan["steps"])
     inputs = {name: _reads(sql, steps) for name, sql in steps.items()}
