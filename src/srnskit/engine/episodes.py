@@ -20,7 +20,16 @@ import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backend import Tables, materialise
-from srnskit.engine.proteinuria import daily, evidence_text, meets_thresholds, qualifies
+from srnskit.engine.proteinuria import (
+    UPCR_MG_MG,
+    UPCR_MG_MMOL,
+    UPROT_G_24H,
+    UPROT_MG_M2_H,
+    daily,
+    evidence_text,
+    meets_thresholds,
+    qualifies,
+)
 
 __all__ = [
     "COMPLETE",
@@ -30,6 +39,7 @@ __all__ = [
     "classify_days",
     "episodes",
     "run_starts",
+    "run_starts_among",
     "runs",
     "with_evidence",
 ]
@@ -40,9 +50,16 @@ _RULES = ("nephrotic", "partial_remission", "complete_remission")
 
 
 _ORDERED = ibis.window(group_by="patient_id", order_by=["date"])
-# The baseline's family (clinical.md §3): a stream and, for UPCR, its unit family.
-_FAMILIES = {("upcr", "mg/mg"): 0, ("upcr", "mg/mmol"): 1, ("uprot_24h", None): 2}
-_DIPSTICK_FAMILY = 3
+# The baseline's family (clinical.md §3): a stream and, for UPCR, its unit family; the
+# threshold keys of each.
+_UPCR_MG_MG_FAMILY, _UPCR_MG_MMOL_FAMILY, _UPROT_FAMILY, _DIPSTICK_FAMILY = range(4)
+_KEY_FAMILY = {
+    "upcr_mg_mg": _UPCR_MG_MG_FAMILY,
+    "upcr_mg_mmol": _UPCR_MG_MMOL_FAMILY,
+    "uprot_24h_g_24h": _UPROT_FAMILY,
+    "uprot_24h_mg_kg_24h": _UPROT_FAMILY,
+    "dipstick": _DIPSTICK_FAMILY,
+}
 
 
 def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibis.Value]:
@@ -63,6 +80,28 @@ def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibi
     for k in range(1, rule.confirm_count):
         following = days.date.lead(k).over(_ORDERED)
         start = start & on.lead(k).over(_ORDERED).fill_null(False)
+        if gap is not None:
+            start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
+        columns[f"{flag}_day_{k}"] = following
+        date = following
+    return {f"{flag}_start": start, **columns}
+
+
+def run_starts_among(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibis.Value]:
+    """``run_starts`` for a table holding the ``flag`` days alone, each with ``n``, its number
+    among all the patient's proteinuria days: a day follows another in a run when their
+    numbers follow (no other day between them) and the gap rule holds."""
+    gap = rule.max_gap_days
+    previous = (days.n.lag().over(_ORDERED) == days.n - 1).fill_null(False)
+    if gap is not None:
+        before = days.date.delta(days.date.lag().over(_ORDERED), unit="day")
+        previous = previous & (before <= gap).fill_null(False)
+    start = ~previous
+    date: ibis.DateValue = days.date
+    columns: dict[str, ibis.Value] = {}
+    for k in range(1, rule.confirm_count):
+        following = days.date.lead(k).over(_ORDERED)
+        start = start & (days.n.lead(k).over(_ORDERED) == days.n + k).fill_null(False)
         if gap is not None:
             start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
         columns[f"{flag}_day_{k}"] = following
@@ -92,9 +131,7 @@ def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Tabl
                 "patient_id", "kind", run_date="date", k=ibis.literal(k, "int64"), day=f"day_{k}"
             )
         )
-    readings = days.select(
-        patient_id_d="patient_id", day_d="date", stream="stream", unit="unit", value="value"
-    )
+    readings = days.select(patient_id_d="patient_id", day_d="date", level="level", value="value")
     found = wanted.join(
         readings, [wanted.patient_id == readings.patient_id_d, wanted.day == readings.day_d]
     )
@@ -104,8 +141,7 @@ def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Tabl
         "run_date",
         "k",
         date="day",
-        stream="stream",
-        unit="unit",
+        level="level",
         value="value",
     )
     found = found.mutate(text=evidence_text(found))
@@ -121,18 +157,14 @@ def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Tabl
 
 def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
     """The baseline's family (a code) and the value compared within it."""
+    uprot = days.level.between(UPROT_G_24H, UPROT_MG_M2_H)
     family = ibis.cases(
-        *[
-            (
-                (days.stream == stream)
-                & (ibis.literal(True) if unit is None else days.unit == unit),
-                code,
-            )
-            for (stream, unit), code in _FAMILIES.items()
-        ],
+        (days.level == UPCR_MG_MG, _UPCR_MG_MG_FAMILY),
+        (days.level == UPCR_MG_MMOL, _UPCR_MG_MMOL_FAMILY),
+        (uprot, _UPROT_FAMILY),
         else_=_DIPSTICK_FAMILY,
     )
-    value = ibis.ifelse(days.stream == "uprot_24h", days.uprot_24h_g_24h, days.value)
+    value = ibis.ifelse(uprot, days.uprot_24h_g_24h, days.value)
     return family, value
 
 
@@ -168,27 +200,42 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     marked = materialise(
         tables,
         flags.mutate(
+            n=ibis.row_number().over(_ORDERED),
             **run_starts(flags, "nephrotic", nephrotic_rule),
             **run_starts(flags, "complete", complete_rule),
         ),
     )
     nephrotic_runs = runs(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
     complete_runs = runs(marked, "complete", complete_rule, COMPLETE)
-    # The anchor: the latest confirmed nephrotic run start (or onset) on or before the day.
-    cumulative = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
-    latest = ibis.ifelse(marked.nephrotic_start, marked.date, ibis.null("date"))
-    flags = marked.select(
-        *keep,
-        "complete",
-        "nephrotic",
-        "partial_met",
-        "family",
-        "compared",
-        anchor=ibis.coalesce(latest.max().over(cumulative), marked.onset_date),
-    )
-    partial = flags.partial_met & ~flags.nephrotic
+    # A partial day is a complete-remission day or a candidate (the rule's thresholds met on a
+    # day neither nephrotic nor complete) passing the rule's conditions. Only the candidates and
+    # the days their conditions read are looked at again, not every day.
+    candidate = marked.partial_met & ~marked.nephrotic & ~marked.complete
+    baseline_rule = rule.reduction_from_baseline is not None or rule.albumin_not_below_baseline
+    if baseline_rule:
+        # The anchor: the latest confirmed nephrotic run start (or onset) on or before the
+        # day, a running maximum over the run starts, the candidates and the nephrotic days
+        # of the families the rule's thresholds read (those of every candidate).
+        read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
+        nephrotic_read = marked.nephrotic & marked.family.isin(read)
+        near = marked.filter(marked.nephrotic_start | nephrotic_read | candidate)
+        cumulative = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
+        latest = ibis.ifelse(near.nephrotic_start, near.date, ibis.null("date"))
+        near = near.select(
+            *keep,
+            "n",
+            "family",
+            "compared",
+            nephrotic_read=near.nephrotic & near.family.isin(read),
+            candidate=near.partial_met & ~near.nephrotic & ~near.complete,
+            anchor=ibis.coalesce(latest.max().over(cumulative), near.onset_date),
+        )
+        candidates = near.filter(near.candidate)
+    else:
+        candidates = marked.filter(candidate)
+    passed = ibis.literal(True)
     if rule.reduction_from_baseline is not None:
-        bases = flags.filter(flags.nephrotic)
+        bases = near.filter(near.nephrotic_read)
         bases = bases.mutate(
             k=ibis.row_number().over(group_by=["patient_id", "anchor", "family"], order_by=["date"])
         )
@@ -199,29 +246,30 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
             base_date="date",
             base_value="compared",
         )
-        flags = flags.left_join(
+        candidates = candidates.left_join(
             bases,
             [
-                flags.patient_id == bases.patient_id_b,
-                flags.anchor == bases.anchor_b,
-                flags.family == bases.family_b,
+                candidates.patient_id == bases.patient_id_b,
+                candidates.anchor == bases.anchor_b,
+                candidates.family == bases.family_b,
             ],
         )
-        flags = flags.drop("patient_id_b", "anchor_b", "family_b")
+        candidates = candidates.drop("patient_id_b", "anchor_b", "family_b")
         baseline = ibis.ifelse(
-            flags.base_date <= flags.date, flags.base_value, ibis.null("float64")
+            candidates.base_date <= candidates.date, candidates.base_value, ibis.null("float64")
         )
-        reduced = baseline.isnull() | (flags.compared <= rule.reduction_from_baseline * baseline)
-        partial = partial & reduced
+        passed = baseline.isnull() | (
+            candidates.compared <= rule.reduction_from_baseline * baseline
+        )
     if rule.albumin_min_g_l_if_available is not None:
-        partial = partial & (
-            flags.albumin.isnull() | (flags.albumin >= rule.albumin_min_g_l_if_available)
+        passed = passed & (
+            candidates.albumin.isnull() | (candidates.albumin >= rule.albumin_min_g_l_if_available)
         )
     if rule.albumin_min_g_l is not None:
-        partial = partial & (flags.albumin >= rule.albumin_min_g_l).fill_null(False)
+        passed = passed & (candidates.albumin >= rule.albumin_min_g_l).fill_null(False)
     if rule.albumin_not_below_baseline:
         albumin = daily(measurements, "albumin", "min")
-        anchors = flags.select("patient_id", "anchor").distinct()
+        anchors = candidates.select("patient_id", "anchor").distinct()
         later = anchors.join(
             albumin, [anchors.patient_id == albumin.patient_id, albumin.date >= anchors.anchor]
         )
@@ -231,21 +279,32 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         first_albumin = later.filter(later.k == 0).select(
             patient_id_c="patient_id", anchor_c="anchor", albumin_date="date", albumin_base="value"
         )
-        flags = flags.left_join(
+        candidates = candidates.left_join(
             first_albumin,
             [
-                flags.patient_id == first_albumin.patient_id_c,
-                flags.anchor == first_albumin.anchor_c,
+                candidates.patient_id == first_albumin.patient_id_c,
+                candidates.anchor == first_albumin.anchor_c,
             ],
         )
-        flags = flags.drop("patient_id_c", "anchor_c")
+        candidates = candidates.drop("patient_id_c", "anchor_c")
         base = ibis.ifelse(
-            flags.albumin_date <= flags.date, flags.albumin_base, ibis.null("float64")
+            candidates.albumin_date <= candidates.date,
+            candidates.albumin_base,
+            ibis.null("float64"),
         )
-        partial = partial & (flags.albumin.isnull() | base.isnull() | (flags.albumin >= base))
-    flags = flags.select("patient_id", "date", partial=flags.complete | partial.fill_null(False))
+        passed = passed & (
+            candidates.albumin.isnull() | base.isnull() | (candidates.albumin >= base)
+        )
+    partial_days = (
+        marked.filter(marked.complete)
+        .select("patient_id", "date", "n")
+        .union(candidates.filter(passed.fill_null(False)).select("patient_id", "date", "n"))
+    )
     partial_runs = runs(
-        flags.mutate(**run_starts(flags, "partial", rule)), "partial", rule, PARTIAL
+        partial_days.mutate(**run_starts_among(partial_days, "partial", rule)),
+        "partial",
+        rule,
+        PARTIAL,
     )
     count = max(r.confirm_count for r in (nephrotic_rule, rule, complete_rule))
     parts = [nephrotic_runs, partial_runs, complete_runs]

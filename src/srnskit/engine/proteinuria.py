@@ -9,6 +9,9 @@ oedema is the day's record.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
@@ -39,6 +42,7 @@ _PRIORITY = {
     ("uprot_24h", "mg/m2/h"): 4,
     ("dipstick", None): 5,
 }
+UPCR_MG_MG, UPCR_MG_MMOL, UPROT_G_24H, UPROT_MG_KG_24H, UPROT_MG_M2_H, DIPSTICK = range(6)
 HOURS_PER_DAY = 24.0
 MG_PER_G = 1000.0
 
@@ -57,9 +61,10 @@ def daily_step(tables: Tables, analyte: str, reduce: str) -> ibis.Table:
 
 
 def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
-    """The set's proteinuria days from onset: patient_id, date, onset_date, stream, unit, value,
-    one column per threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin,
-    edema and weight_kg."""
+    """The set's proteinuria days from onset: patient_id, date, onset_date, level (the
+    reading's stream and unit as a code of _PRIORITY), stream, unit, value, one column per
+    threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin, edema, weight_kg
+    and height_cm."""
     m = tables.measurements
     p = tables.patients.select("patient_id", "onset_date")
     streams = list(definitions.streams)
@@ -78,15 +83,17 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
             for i, (stream, unit) in enumerate(levels)
         }
     )
-    present = [(found[f"v{i}"].notnull(), level) for i, level in enumerate(levels)]
+    # The day's reading is stored as its level (a small integer, _PRIORITY) and value: the
+    # rules compare integers, and the stream and unit are spelled out only for the evidence.
     days = found.select(
         "patient_id",
         "date",
         "onset_date",
-        stream=ibis.cases(*[(here, stream) for here, (stream, _) in present]),
-        unit=ibis.cases(
-            *[(here, ibis.literal(unit, "string")) for here, (_, unit) in present],
-            else_=ibis.null("string"),
+        level=ibis.cases(
+            *[
+                (found[f"v{i}"].notnull(), ibis.literal(_PRIORITY[level], "int8"))
+                for i, level in enumerate(levels)
+            ]
         ),
         value=ibis.coalesce(*[found[f"v{i}"] for i in range(len(levels))])
         if len(levels) > 1
@@ -126,23 +133,30 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     # they are a projection of the table above, cheaper to read again than to copy.
     days = materialise(tables, days) if looked_up else days
     bsa_m2 = bsa_mosteller(height_cm=days.height_cm, weight_kg=days.weight_kg)
-    is_uprot = days.stream == "uprot_24h"
     grams_24h = ibis.cases(
-        (is_uprot & (days.unit == "g/24h"), days.value),
-        (is_uprot & (days.unit == "mg/kg/24h"), days.value * days.weight_kg / MG_PER_G),
-        (is_uprot & (days.unit == "mg/m2/h"), days.value * bsa_m2 * HOURS_PER_DAY / MG_PER_G),
+        (days.level == UPROT_G_24H, days.value),
+        (days.level == UPROT_MG_KG_24H, days.value * days.weight_kg / MG_PER_G),
+        (days.level == UPROT_MG_M2_H, days.value * bsa_m2 * HOURS_PER_DAY / MG_PER_G),
         else_=ibis.null("float64"),
     )
     return days.mutate(
-        upcr_mg_mg=ibis.ifelse(days.unit == "mg/mg", days.value, ibis.null("float64")),
-        upcr_mg_mmol=ibis.ifelse(days.unit == "mg/mmol", days.value, ibis.null("float64")),
+        stream=ibis.cases(
+            *[(days.level == code, stream) for (stream, _), code in _PRIORITY.items()]
+        ),
+        unit=ibis.cases(
+            *[
+                (days.level == code, ibis.literal(unit, "string"))
+                for (_, unit), code in _PRIORITY.items()
+            ],
+            else_=ibis.null("string"),
+        ),
+        upcr_mg_mg=ibis.ifelse(days.level == UPCR_MG_MG, days.value, ibis.null("float64")),
+        upcr_mg_mmol=ibis.ifelse(days.level == UPCR_MG_MMOL, days.value, ibis.null("float64")),
         uprot_24h_g_24h=grams_24h,
         uprot_24h_mg_kg_24h=ibis.ifelse(
-            is_uprot & (days.unit == "mg/kg/24h"),
-            days.value,
-            grams_24h * MG_PER_G / days.weight_kg,
+            days.level == UPROT_MG_KG_24H, days.value, grams_24h * MG_PER_G / days.weight_kg
         ),
-        dipstick=ibis.ifelse(days.stream == "dipstick", days.value, ibis.null("float64")),
+        dipstick=ibis.ifelse(days.level == DIPSTICK, days.value, ibis.null("float64")),
     )
 
 
@@ -167,26 +181,27 @@ def with_body_size(tables: Tables, rows: ibis.Table) -> ibis.Table:
 def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
     """``days`` with weight_kg and height_cm on the 24-hour protein days, the only ones that
     convert."""
-    uprot = days.filter(days.stream == "uprot_24h").select("patient_id", "date")
+    uprot = days.filter(days.level.between(UPROT_G_24H, UPROT_MG_M2_H))
+    uprot = uprot.select("patient_id", "date")
     uprot = materialise(tables, with_body_size(tables, uprot))
     joined = days.left_join(uprot, [days.patient_id == uprot.patient_id, days.date == uprot.date])
     return joined.drop("patient_id_right", "date_right")
 
 
 def evidence_text(days: ibis.Table) -> ibis.StringValue:
-    """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence).
+    """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence),
+    from its date, level and value.
 
     Built only for the days that confirm a run, not carried along every day.
     """
-    unit_text = days.unit.fill_null("")
-    return (
-        days.date.cast("string")
-        + " "
-        + days.stream
-        + "="
-        + days.value.cast("string")
-        + ibis.ifelse(unit_text == "", "", " " + unit_text)
+    stream = ibis.cases(
+        *[(days.level == code, f" {stream}=") for (stream, _), code in _PRIORITY.items()]
     )
+    unit = ibis.cases(
+        *[(days.level == code, f" {unit}") for (_, unit), code in _PRIORITY.items() if unit],
+        else_="",
+    )
+    return days.date.cast("string") + stream + days.value.cast("string") + unit
 
 
 def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.BooleanValue:
@@ -198,12 +213,23 @@ def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.Boolea
     }[operator]
 
 
+# The threshold keys read straight from a day's value (the others are converted).
+_LEVEL_OF_KEY = {"upcr_mg_mg": UPCR_MG_MG, "upcr_mg_mmol": UPCR_MG_MMOL, "dipstick": DIPSTICK}
+
+
 def meets_thresholds(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
-    """True on a day whose value meets one of the rule's thresholds (its own stream and unit)."""
-    met = ibis.literal(False)
-    for key, comparison in rule.thresholds.items():
-        met = met | _compare(days[key], comparison.operator, comparison.value).fill_null(False)
-    return met
+    """True on a day whose value meets one of the rule's thresholds (its own stream and unit).
+
+    A key read straight from the value is the day's level and a comparison of its value (never
+    NULL), a simpler expression for the engine than the key's column.
+    """
+    met = [
+        (days.level == _LEVEL_OF_KEY[key]) & _compare(days.value, c.operator, c.value)
+        if key in _LEVEL_OF_KEY
+        else _compare(days[key], c.operator, c.value).fill_null(False)
+        for key, c in rule.thresholds.items()
+    ]
+    return functools.reduce(operator.or_, met)
 
 
 def qualifies(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
