@@ -40,7 +40,7 @@ def courses(
     )
     stops = t.select(
         "patient_id",
-        day=t.stop + ibis.interval(days=1),
+        day=(t.stop + ibis.interval(days=1)).cast("date"),
         **{f"d_{a}": ibis.ifelse(t.drug == a, -1, 0) for a in REGIMEN_AGENTS},
     )
     events = starts.union(stops)
@@ -58,11 +58,16 @@ def courses(
     ordered = ibis.window(group_by="patient_id", order_by=["day"])
     changes = active.mutate(previous=active.regimen.lag().over(ordered))
     changes = changes.filter(changes.previous.isnull() | (changes.previous != changes.regimen))
-    changes = changes.mutate(next_day=changes.day.lead().over(ordered))
+    # A course is a change to a non-empty set that a later change ends (only the last change
+    # has none), so its number is the running count of non-empty changes, in the same pass.
+    up_to = ibis.window(group_by="patient_id", order_by=["day"], rows=(None, 0))
+    changes = changes.mutate(
+        next_day=changes.day.lead().over(ordered),
+        course_no=(changes.regimen != "").cast("int64").sum().over(up_to),
+    )
     found = changes.filter((changes.regimen != "") & changes.next_day.notnull())
-    found = found.mutate(end_date=found.next_day - ibis.interval(days=1))
+    found = found.mutate(end_date=(found.next_day - ibis.interval(days=1)).cast("date"))
     found = found.mutate(
-        course_no=ibis.row_number().over(group_by="patient_id", order_by=["day"]) + 1,
         n_agents=sum(found[f"has_{a}"].cast("int64") for a in REGIMEN_AGENTS),
         days=found.end_date.delta(found.day, unit="day") + 1,
     )
@@ -101,14 +106,13 @@ def course_responses(course: ibis.Table, episode: ibis.Table, days: ibis.Table) 
     )
     at_start = covering.group_by(key).aggregate(in_remission=(covering.e_state != NEPHROTIC).any())
     d = days.select(d_patient="patient_id", d_date="date")
-    measured = c.join(d, [c.patient_id == d.d_patient, d.d_date >= c.c_start, d.d_date <= c.c_end])
-    counted = measured.group_by(key).aggregate(proteinuria_days=measured.d_date.count())
+    measured = c.semi_join(
+        d, [c.patient_id == d.d_patient, d.d_date >= c.c_start, d.d_date <= c.c_end]
+    ).select(*key, measured=ibis.literal(True))
     r = course.left_join(inside, key).drop("patient_id_right", "course_no_right")
     r = r.left_join(at_start, key).drop("patient_id_right", "course_no_right")
-    r = r.left_join(counted, key).drop("patient_id_right", "course_no_right")
-    assessable = (
-        r.evaluable & ~r.in_remission.fill_null(False) & (r.proteinuria_days.fill_null(0) > 0)
-    )
+    r = r.left_join(measured, key).drop("patient_id_right", "course_no_right")
+    assessable = r.evaluable & ~r.in_remission.fill_null(False) & r.measured.fill_null(False)
     response = ibis.cases(
         (~assessable, "not_evaluable"),
         (r.any_complete.fill_null(False), "complete"),

@@ -36,25 +36,33 @@ def egfr_series(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     return series.filter(series.egfr.notnull())
 
 
-def sustained_below(series: ibis.Table, threshold: float, sustained_days: int) -> ibis.Table:
-    """patient_id, date: the first day of a sustained eGFR below ``threshold``."""
-    a = series.select(patient_id="patient_id", day="date", value="egfr")
-    b = series.select(patient_id_b="patient_id", day_b="date", value_b="egfr")
-    pairs = a.join(b, [a.patient_id == b.patient_id_b, b.day_b > a.day])
-    confirm = pairs.group_by(["patient_id", "day"]).aggregate(
-        confirm_day=pairs.day_b.min(
-            where=pairs.day_b > pairs.day + ibis.interval(days=sustained_days)
-        )
+def sustained_below(
+    series: ibis.Table, thresholds: dict[str, float], sustained_days: int
+) -> ibis.Table:
+    """patient_id and, for each named threshold, the first day of a sustained eGFR below it.
+
+    One ordered pass over each patient's eGFR days, on day numbers: the highest eGFR in the
+    next ``sustained_days`` days (a range frame) and the first eGFR after them; a day starts a
+    sustained decline when it, that highest value and that first later value are all below.
+    """
+    numbered = series.select(
+        "patient_id", "date", "egfr", n=series.date.delta(ibis.date(1970, 1, 1), unit="day")
     )
-    below = a.filter(a.value < threshold).join(confirm, ["patient_id", "day"])
-    below = below.filter(below.confirm_day.notnull())
-    span = below.join(
-        b, [below.patient_id == b.patient_id_b, b.day_b > below.day, b.day_b <= below.confirm_day]
+    within = ibis.window(group_by="patient_id", order_by="n", range=(1, sustained_days))
+    after = ibis.window(group_by="patient_id", order_by="n", range=(sustained_days + 1, None))
+    ahead = numbered.mutate(
+        highest=numbered.egfr.max().over(within), confirm=numbered.egfr.first().over(after)
     )
-    broken = span.group_by(["patient_id", "day"]).aggregate(rises=(span.value_b >= threshold).any())
-    kept = below.left_join(broken, ["patient_id", "day"])
-    kept = kept.filter(~kept.rises.fill_null(False))
-    return kept.group_by("patient_id").aggregate(date=kept.day.min())
+    return ahead.group_by("patient_id").aggregate(
+        **{
+            name: ahead.date.min(
+                where=(ahead.egfr < threshold)
+                & (ahead.confirm < threshold).fill_null(False)
+                & ~(ahead.highest >= threshold).fill_null(False)
+            )
+            for name, threshold in thresholds.items()
+        }
+    )
 
 
 def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
@@ -76,14 +84,15 @@ def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         k=ibis.row_number().over(group_by="patient_id", order_by=[ibis.desc("date")])
     )
     last = last.filter(last.k == 0).select("patient_id", egfr_last="egfr")
-    severe = sustained_below(series, k.severe_below, k.sustained_days).rename(severe_by_egfr="date")
-    failing = sustained_below(series, k.failure_below, k.sustained_days).rename(
-        failure_by_egfr="date"
+    declines = sustained_below(
+        series,
+        {"severe_by_egfr": k.severe_below, "failure_by_egfr": k.failure_below},
+        k.sustained_days,
     )
     ev = tables.events.filter(tables.events.event.isin(KIDNEY_FAILURE_EVENTS))
     replacement = ev.group_by("patient_id").aggregate(failure_by_event=ev.date.min())
     out = tables.patients.select("patient_id")
-    for part in (first, last, severe, failing, replacement):
+    for part in (first, last, declines, replacement):
         out = out.left_join(part, "patient_id").drop("patient_id_right")
     kidney_failure = ibis.least(out.failure_by_egfr, out.failure_by_event)
     kidney_failure = ibis.coalesce(kidney_failure, out.failure_by_egfr, out.failure_by_event)

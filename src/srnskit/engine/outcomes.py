@@ -113,10 +113,9 @@ def _window_outcome(
     )
     crs = crs.group_by(["patient_id", "s"]).aggregate(first_complete=crs.e_start.min())
     d = days.select(pd="patient_id", day="date")
-    seen = s.join(
+    seen = s.semi_join(
         d, [s.patient_id == d.pd, d.day >= s.s, d.day <= s.s + ibis.interval(days=window)]
-    )
-    seen = seen.group_by(["patient_id", "s"]).aggregate(measured=seen.day.count())
+    ).select("patient_id", "s", measured=ibis.literal(True))
     r = s.left_join(at_end, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(crs, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(seen, ["patient_id", "s"]).drop("patient_id_right", "s_right")
@@ -129,7 +128,7 @@ def _window_outcome(
     sensitive = (r.first_complete <= limit).fill_null(False)
     outcome = ibis.cases(
         (sensitive, "sensitive"),
-        (r.measured.fill_null(0) == 0, "unknown"),
+        (~r.measured.fill_null(False), "unknown"),
         else_="resistant",
     )
     return r.select(
@@ -171,8 +170,11 @@ def steroid_response(
         ],
     )
     treated = treated.select(patient_id="pr", start_date="c_start").distinct()
-    # The initial course and the relapse courses judged together: the days are read once.
-    judged = _window_outcome(first.union(treated, distinct=True), episode, days, definitions)
+    # The initial course and the relapse courses judged together, once (the days are read
+    # once; materialised, as the initial and the late branch both read it).
+    judged = materialise(
+        tables, _window_outcome(first.union(treated, distinct=True), episode, days, definitions)
+    )
     key = ["patient_id", "start_date"]
     initial = first.join(judged, key).select("patient_id", "outcome", "resistance_date")
     late = treated.join(judged, key).select("patient_id", "outcome", "resistance_date")
@@ -234,10 +236,9 @@ def cni_response(
     )
     remits = remits.group_by("patient_id").aggregate(remitted=remits.e_start.count())
     d = days.select(pd="patient_id", day="date")
-    seen = s.join(
+    seen = s.semi_join(
         d, [s.patient_id == d.pd, d.day >= s.s, d.day <= s.s + ibis.interval(days=window)]
-    )
-    seen = seen.group_by("patient_id").aggregate(measured=seen.day.count())
+    ).select("patient_id", measured=ibis.literal(True))
     with_cni = course.filter(ibis.or_(*[course[f"has_{a}"] for a in CNI_AGENTS]))
     c = with_cni.join(s, "patient_id")
     c = c.filter(c.start_date >= c.s)
@@ -248,7 +249,7 @@ def cni_response(
     response = ibis.cases(
         (out.s.isnull(), "not_treated"),
         (out.in_remission.fill_null(False), "not_evaluable"),
-        (out.measured.fill_null(0) == 0, "not_evaluable"),
+        (~out.measured.fill_null(False), "not_evaluable"),
         (out.remitted.fill_null(0) > 0, "responsive"),
         (out.exposure.fill_null(0) >= window, "resistant"),
         else_="not_evaluable",
