@@ -196,6 +196,24 @@ def test_severe_ckd_must_be_sustained_past_90_days(derive_cohort) -> None:
     assert outcome["kidney_failure_date"] is None
 
 
+def test_sustained_decline_counts_the_day_at_exactly_90_days_inside_the_span(
+    derive_cohort,
+) -> None:
+    # Jan 1 + 90 days = Mar 31 (2020 is a leap year). Mar 31 (58) lies inside the span, so the
+    # first eGFR *after* it is Apr 1 (75, not below): Jan 1 is not sustained. Mar 31 is broken
+    # by Apr 1 (75). Aug 1 (40): nothing in the next 90 days, then Dec 1 (40): severe from Aug 1.
+    points = [
+        ("2020-01-01", 50),
+        ("2020-03-31", 58),
+        ("2020-04-01", 75),
+        ("2020-08-01", 40),
+        ("2020-12-01", 40),
+    ]
+    outcome = outcome_of(derive_cohort(patients=CHILD, measurements=_egfr_rows(points)))
+    assert outcome["severe_ckd_date"] == D("2020-08-01")
+    assert outcome["kidney_failure_date"] is None
+
+
 def test_kidney_failure_from_dialysis(derive_cohort) -> None:
     points = [("2020-01-01", 30), ("2020-05-01", 20)]
     outcome = outcome_of(
