@@ -50,6 +50,8 @@ _RULES = ("nephrotic", "partial_remission", "complete_remission")
 
 
 _ORDERED = ibis.window(group_by="patient_id", order_by=["date"])
+# After every date a cohort holds: the end of the last anchor's interval.
+_NEVER = ibis.date(9999, 12, 31)
 # The baseline's family (clinical.md §3): a stream and, for UPCR, its unit family; the
 # threshold keys of each.
 _UPCR_MG_MG_FAMILY, _UPCR_MG_MMOL_FAMILY, _UPROT_FAMILY, _DIPSTICK_FAMILY = range(4)
@@ -182,7 +184,7 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     rule = definitions.partial_remission
     nephrotic_rule, complete_rule = definitions.nephrotic, definitions.complete_remission
     family, compared = _family(days)
-    keep = ["patient_id", "date", "onset_date"]
+    keep = ["patient_id", "date"]
     if (
         rule.albumin_min_g_l is not None
         or rule.albumin_min_g_l_if_available is not None
@@ -214,21 +216,33 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     baseline_rule = rule.reduction_from_baseline is not None or rule.albumin_not_below_baseline
     if baseline_rule:
         # The anchor: the latest confirmed nephrotic run start (or onset) on or before the
-        # day, a running maximum over the run starts, the candidates and the nephrotic days
-        # of the families the rule's thresholds read (those of every candidate).
+        # day, for the candidates and the nephrotic days of the families the rule's
+        # thresholds read (those of every candidate): each falls in one interval from an
+        # anchor to the next (a join on the few anchors, not a pass over the days).
         read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
-        nephrotic_read = marked.nephrotic & marked.family.isin(read)
-        near = marked.filter(marked.nephrotic_start | nephrotic_read | candidate)
-        cumulative = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
-        latest = ibis.ifelse(near.nephrotic_start, near.date, ibis.null("date"))
+        onsets = tables.patients.select("patient_id", anchor=tables.patients.onset_date)
+        anchors = nephrotic_runs.select("patient_id", anchor="date").union(onsets)
+        following = ibis.window(group_by="patient_id", order_by=["anchor"])
+        anchors = anchors.mutate(
+            until=anchors.anchor.lead().over(following).fill_null(_NEVER)
+        ).rename(patient_a="patient_id")
+        near = marked.filter((marked.nephrotic & marked.family.isin(read)) | candidate)
+        near = near.join(
+            anchors,
+            [
+                near.patient_id == anchors.patient_a,
+                near.date >= anchors.anchor,
+                near.date < anchors.until,
+            ],
+        )
         near = near.select(
             *keep,
             "n",
             "family",
             "compared",
-            nephrotic_read=near.nephrotic & near.family.isin(read),
+            "anchor",
+            nephrotic_read=near.nephrotic,
             candidate=near.partial_met & ~near.nephrotic & ~near.complete,
-            anchor=ibis.coalesce(latest.max().over(cumulative), near.onset_date),
         )
         candidates = near.filter(near.candidate)
     else:
