@@ -21,7 +21,15 @@ from srnskit.cohort.load import Cohort
 from srnskit.cohort.schema import COHORT_TABLES
 from srnskit.errors import MissingComponentError
 
-__all__ = ["Engine", "Tables", "connect", "materialise", "spark_session", "step_name"]
+__all__ = [
+    "Engine",
+    "Tables",
+    "connect",
+    "days_after",
+    "materialise",
+    "spark_session",
+    "step_name",
+]
 
 Engine = Literal["duckdb", "spark"]
 _SESSION: dict[str, Any] = {}
@@ -161,6 +169,13 @@ def _swap_patient_id(
     return joined.select(
         *[joined.replacement_k.name(c) if c == "patient_id" else c for c in table.columns]
     )
+
+
+def days_after(date: ibis.DateValue, days: int) -> ibis.DateValue:
+    """``date`` + ``days`` as a date on every backend (DuckDB makes a timestamp of a date plus
+    an interval, and then compares each row it meets through a cast)."""
+    shifted: ibis.DateValue = (date + ibis.interval(days=days)).cast("timestamp").date()
+    return shifted
 
 
 def step_name(sql: str) -> str:

@@ -13,6 +13,7 @@ import ibis
 
 from srnskit.cohort.schema import REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
+from srnskit.engine.backend import days_after
 from srnskit.engine.episodes import COMPLETE, NEPHROTIC
 
 __all__ = ["course_responses", "courses"]
@@ -27,7 +28,7 @@ def courses(
     end = ibis.cases(
         (
             t.drug == "rituximab",
-            t.start_date + ibis.interval(days=definitions.rituximab_active_days),
+            days_after(t.start_date, definitions.rituximab_active_days),
         ),
         (t.end_date.isnull(), t.last_followup),
         else_=t.end_date,
@@ -40,16 +41,18 @@ def courses(
     )
     stops = t.select(
         "patient_id",
-        day=(t.stop + ibis.interval(days=1)).cast("date"),
+        day=days_after(t.stop, 1),
         **{f"d_{a}": ibis.ifelse(t.drug == a, -1, 0) for a in REGIMEN_AGENTS},
     )
     events = starts.union(stops)
-    boundaries = events.group_by(["patient_id", "day"]).aggregate(
-        **{f"d_{a}": events[f"d_{a}"].sum() for a in REGIMEN_AGENTS}
-    )
-    cumulative = ibis.window(group_by="patient_id", order_by=["day"], rows=(None, 0))
-    active = boundaries.mutate(
-        **{f"has_{a}": boundaries[f"d_{a}"].sum().over(cumulative) > 0 for a in REGIMEN_AGENTS}
+    # The active set after each boundary day: running sums over every event up to and
+    # including the day (a range frame takes a day's events together, so all rows of one day
+    # carry the same set and only the first of them can be a change).
+    through_day = ibis.window(group_by="patient_id", order_by=["day"], range=(None, 0))
+    active = events.select(
+        "patient_id",
+        "day",
+        **{f"has_{a}": events[f"d_{a}"].sum().over(through_day) > 0 for a in REGIMEN_AGENTS},
     )
     name = ibis.literal("")
     for agent in REGIMEN_AGENTS:
@@ -66,7 +69,7 @@ def courses(
         course_no=(changes.regimen != "").cast("int64").sum().over(up_to),
     )
     found = changes.filter((changes.regimen != "") & changes.next_day.notnull())
-    found = found.mutate(end_date=(found.next_day - ibis.interval(days=1)).cast("date"))
+    found = found.mutate(end_date=days_after(found.next_day, -1))
     found = found.mutate(
         n_agents=sum(found[f"has_{a}"].cast("int64") for a in REGIMEN_AGENTS),
         days=found.end_date.delta(found.day, unit="day") + 1,

@@ -14,7 +14,7 @@ import ibis
 from srnskit.clinical.bsa import bsa_mosteller
 from srnskit.cohort.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Tables, materialise
+from srnskit.engine.backend import Tables, days_after, materialise
 from srnskit.engine.episodes import COMPLETE, NEPHROTIC, PARTIAL
 from srnskit.engine.proteinuria import with_body_size
 
@@ -114,7 +114,7 @@ def _window_outcome(
     crs = crs.group_by(["patient_id", "s"]).aggregate(first_complete=crs.e_start.min())
     d = days.select(pd="patient_id", day="date")
     seen = s.semi_join(
-        d, [s.patient_id == d.pd, d.day >= s.s, d.day <= s.s + ibis.interval(days=window)]
+        d, [s.patient_id == d.pd, d.day >= s.s, d.day <= days_after(s.s, window)]
     ).select("patient_id", "s", measured=ibis.literal(True))
     r = s.left_join(at_end, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(crs, ["patient_id", "s"]).drop("patient_id_right", "s_right")
@@ -237,7 +237,7 @@ def cni_response(
     remits = remits.group_by("patient_id").aggregate(remitted=remits.e_start.count())
     d = days.select(pd="patient_id", day="date")
     seen = s.semi_join(
-        d, [s.patient_id == d.pd, d.day >= s.s, d.day <= s.s + ibis.interval(days=window)]
+        d, [s.patient_id == d.pd, d.day >= s.s, d.day <= days_after(s.s, window)]
     ).select("patient_id", measured=ibis.literal(True))
     with_cni = course.filter(ibis.or_(*[course[f"has_{a}"] for a in CNI_AGENTS]))
     c = with_cni.join(s, "patient_id")
