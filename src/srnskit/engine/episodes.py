@@ -68,8 +68,8 @@ def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibi
     """Columns marking confirmed runs of ``flag`` days, in one ordered pass over each patient's
     days: ``{flag}_start``, true on a run's first day (the flag holds on it and on the next
     ``confirm_count - 1`` days in a row, each at most ``max_gap_days`` after the one before, and
-    not on the day before, or that day lies beyond the gap), and ``{flag}_day_K``, the date of
-    its K-th next day (the run's evidence)."""
+    not on the day before, or that day lies beyond the gap), and ``day_K``, the date of the
+    K-th next day (the run's evidence; the same column whatever the flag)."""
     on = days[flag].fill_null(False)
     previous = on.lag().over(_ORDERED).fill_null(False)
     gap = rule.max_gap_days
@@ -84,7 +84,7 @@ def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibi
         start = start & on.lead(k).over(_ORDERED).fill_null(False)
         if gap is not None:
             start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
-        columns[f"{flag}_day_{k}"] = following
+        columns[f"day_{k}"] = following
         date = following
     return {f"{flag}_start": start, **columns}
 
@@ -106,7 +106,7 @@ def run_starts_among(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[st
         start = start & (days.n.lead(k).over(_ORDERED) == days.n + k).fill_null(False)
         if gap is not None:
             start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
-        columns[f"{flag}_day_{k}"] = following
+        columns[f"day_{k}"] = following
         date = following
     return {f"{flag}_start": start, **columns}
 
@@ -115,7 +115,7 @@ def runs(marked: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.T
     """Confirmed runs from days marked by ``run_starts``: patient_id, date (the run's first
     day), kind, and day_0 … day_{n-1}, the dates of its first ``confirm_count`` days."""
     first = marked.filter(marked[f"{flag}_start"])
-    days = {f"day_{k}": first[f"{flag}_day_{k}"] for k in range(1, rule.confirm_count)}
+    days = {f"day_{k}": first[f"day_{k}"] for k in range(1, rule.confirm_count)}
     return first.select("patient_id", "date", kind=ibis.literal(kind, "int64"), **days)
 
 
@@ -203,8 +203,11 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         tables,
         flags.mutate(
             n=ibis.row_number().over(_ORDERED),
-            **run_starts(flags, "nephrotic", nephrotic_rule),
-            **run_starts(flags, "complete", complete_rule),
+            # The day_K columns are the same for both (the dates of the next days).
+            **{
+                **run_starts(flags, "nephrotic", nephrotic_rule),
+                **run_starts(flags, "complete", complete_rule),
+            },
         ),
     )
     nephrotic_runs = runs(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
