@@ -2,8 +2,8 @@
 
 All of it is window functions, no loop over patients:
 - a **run** is an island of consecutive proteinuria days meeting one condition (gaps and
-  islands: a running count of changes); it is confirmed when it holds ``confirm_count`` days and
-  dates from its first day, with those first days as its evidence;
+  islands: the day before is not in it, the next ``confirm_count - 1`` days are, found with
+  ``lag`` and ``lead``); it dates from its first day, with those first days as its evidence;
 - partial remission needs the **baseline**: the first nephrotic-range value of the same stream
   and unit family since the start of the current nephrotic episode, taken as the latest
   confirmed nephrotic run (or onset) on or before the day (docs/decisions.md);
@@ -176,9 +176,11 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     days, NULL beyond its rule's count; ``episodes`` reads the evidence of those that open a
     state from them).
 
-    Three ordered passes over each patient's days, each carrying only the flags it reads: the
-    nephrotic and complete-remission runs together; the anchor, a running maximum; the partial
-    flag and its runs. Steps read more than once are materialised.
+    One ordered pass over every day, carrying only the flags it reads, numbers the days and
+    finds the nephrotic and complete-remission runs; the partial days (complete-remission days
+    and the candidates passing the rule's conditions, with the anchor and baseline those read)
+    are then a smaller table, whose runs a second pass finds. Steps read more than once are
+    materialised.
     """
     measurements = tables.measurements
     rule = definitions.partial_remission
@@ -224,7 +226,7 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         # anchor to the next (a join on the few anchors, not a pass over the days).
         read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
         onsets = tables.patients.select("patient_id", anchor=tables.patients.onset_date)
-        anchors = nephrotic_runs.select("patient_id", anchor="date").union(onsets)
+        anchors = nephrotic_runs.select("patient_id", anchor="date").union(onsets, distinct=True)
         following = ibis.window(group_by="patient_id", order_by=["anchor"])
         anchors = anchors.mutate(
             until=anchors.anchor.lead().over(following).fill_null(_NEVER)
