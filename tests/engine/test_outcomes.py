@@ -214,6 +214,20 @@ def test_sustained_decline_counts_the_day_at_exactly_90_days_inside_the_span(
     assert outcome["kidney_failure_date"] is None
 
 
+def test_first_egfr_counts_from_30_days_before_onset_and_last_is_the_latest(
+    derive_cohort,
+) -> None:
+    # Onset 2020-01-01: the first eGFR counted is from 2019-12-02 (onset − 30 days) on, so
+    # 2019-11-01 (95) is left out and 2019-12-02 (100, on the limit) is the first. The last is
+    # 2020-06-01 (80): CKD stage G2 (60–89).
+    points = [("2019-11-01", 95), ("2019-12-02", 100), ("2020-02-01", 90), ("2020-06-01", 80)]
+    outcome = outcome_of(derive_cohort(patients=CHILD, measurements=_egfr_rows(points)))
+    approx = __import__("pytest").approx
+    assert outcome["egfr_first"] == approx(100, abs=0.01)
+    assert outcome["egfr_last"] == approx(80, abs=0.01)
+    assert outcome["ckd_stage_last"] == "G2"
+
+
 def test_kidney_failure_from_dialysis(derive_cohort) -> None:
     points = [("2020-01-01", 30), ("2020-05-01", 20)]
     outcome = outcome_of(

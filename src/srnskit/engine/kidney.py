@@ -12,12 +12,12 @@ import ibis
 
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.clinical.egfr import egfr_bedside_schwartz
-from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Tables, materialise
+from srnskit.definitions.model import DefinitionSet, Kidney
+from srnskit.engine.backend import Tables, days_after
 from srnskit.engine.nearest import nearest_value
 from srnskit.engine.proteinuria import daily, daily_step
 
-__all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "kidney_outcomes", "sustained_below"]
+__all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "egfr_summary", "kidney_outcomes"]
 
 KIDNEY_FAILURE_EVENTS = ("dialysis_start", "transplant")  # clinical.md §6
 
@@ -36,63 +36,62 @@ def egfr_series(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     return series.filter(series.egfr.notnull())
 
 
-def sustained_below(
-    series: ibis.Table, thresholds: dict[str, float], sustained_days: int
-) -> ibis.Table:
-    """patient_id and, for each named threshold, the first day of a sustained eGFR below it.
+def egfr_summary(series: ibis.Table, kidney: Kidney) -> ibis.Table:
+    """patient_id, egfr_first (the first eGFR from onset − ``first_from_days_before_onset``),
+    egfr_last, severe_by_egfr and failure_by_egfr (the first day of a sustained eGFR below
+    ``severe_below`` and ``failure_below``), from ``series`` (one row per eGFR day, with the
+    onset date).
 
-    One ordered pass over each patient's eGFR days, on day numbers: the highest eGFR in the
-    next ``sustained_days`` days (a range frame) and the first eGFR after them; a day starts a
+    One ordered pass over each patient's eGFR days, on day numbers: the day before and after
+    (the first day from the limit, the last day), the highest eGFR in the next
+    ``sustained_days`` days (a range frame) and the first eGFR after them; a day starts a
     sustained decline when it, that highest value and that first later value are all below.
     """
     numbered = series.select(
-        "patient_id", "date", "egfr", n=series.date.delta(ibis.date(1970, 1, 1), unit="day")
+        "patient_id",
+        "date",
+        "egfr",
+        "onset_date",
+        n=series.date.delta(ibis.date(1970, 1, 1), unit="day"),
     )
-    within = ibis.window(group_by="patient_id", order_by="n", range=(1, sustained_days))
-    after = ibis.window(group_by="patient_id", order_by="n", range=(sustained_days + 1, None))
+    ordered = ibis.window(group_by="patient_id", order_by="n")
+    span = kidney.sustained_days
+    within = ibis.window(group_by="patient_id", order_by="n", range=(1, span))
+    after = ibis.window(group_by="patient_id", order_by="n", range=(span + 1, None))
     ahead = numbered.mutate(
-        highest=numbered.egfr.max().over(within), confirm=numbered.egfr.first().over(after)
+        before=numbered.date.lag().over(ordered),
+        later=numbered.date.lead().over(ordered),
+        highest=numbered.egfr.max().over(within),
+        confirm=numbered.egfr.first().over(after),
     )
+    start = days_after(ahead.onset_date, -kidney.first_from_days_before_onset)
+    first_counted = (ahead.date >= start) & (ahead.before.isnull() | (ahead.before < start))
+    declines = {"severe_by_egfr": kidney.severe_below, "failure_by_egfr": kidney.failure_below}
     return ahead.group_by("patient_id").aggregate(
+        egfr_first=ahead.egfr.max(where=first_counted),
+        egfr_last=ahead.egfr.max(where=ahead.later.isnull()),
         **{
             name: ahead.date.min(
                 where=(ahead.egfr < threshold)
                 & (ahead.confirm < threshold).fill_null(False)
                 & ~(ahead.highest >= threshold).fill_null(False)
             )
-            for name, threshold in thresholds.items()
-        }
+            for name, threshold in declines.items()
+        },
     )
 
 
 def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date."""
     k = definitions.kidney
-    # Read five times below (first, last, two sustained declines): computed once.
-    series = materialise(
-        tables,
-        egfr_series(tables, definitions).join(
-            tables.patients.select("patient_id", "onset_date"), "patient_id"
-        ),
+    series = egfr_series(tables, definitions).join(
+        tables.patients.select("patient_id", "onset_date"), "patient_id"
     )
-    from_onset = series.filter(
-        series.date >= series.onset_date - ibis.interval(days=k.first_from_days_before_onset)
-    )
-    first = from_onset.mutate(k=ibis.row_number().over(group_by="patient_id", order_by=["date"]))
-    first = first.filter(first.k == 0).select("patient_id", egfr_first="egfr")
-    last = series.mutate(
-        k=ibis.row_number().over(group_by="patient_id", order_by=[ibis.desc("date")])
-    )
-    last = last.filter(last.k == 0).select("patient_id", egfr_last="egfr")
-    declines = sustained_below(
-        series,
-        {"severe_by_egfr": k.severe_below, "failure_by_egfr": k.failure_below},
-        k.sustained_days,
-    )
+    summary = egfr_summary(series, k)
     ev = tables.events.filter(tables.events.event.isin(KIDNEY_FAILURE_EVENTS))
     replacement = ev.group_by("patient_id").aggregate(failure_by_event=ev.date.min())
     out = tables.patients.select("patient_id")
-    for part in (first, last, declines, replacement):
+    for part in (summary, replacement):
         out = out.left_join(part, "patient_id").drop("patient_id_right")
     kidney_failure = ibis.least(out.failure_by_egfr, out.failure_by_event)
     kidney_failure = ibis.coalesce(kidney_failure, out.failure_by_egfr, out.failure_by_event)
