@@ -58,6 +58,17 @@ class Tables:
     # The table or view made for each step's SQL, on either engine (made once, however often
     # it is asked for)
     made: dict[str, str] = field(default_factory=dict)
+    # The measurements with the cohort's own identifiers (None when not keyed): a
+    # per-patient summary is cheaper on them, keyed afterwards (``keyed``), than on the keyed
+    # join of every row
+    source_measurements: ibis.Table | None = None
+
+    def keyed(self, table: ibis.Table) -> ibis.Table:
+        """``table`` (with the cohort's identifiers) with its patient_id as the integer key
+        (when keyed)."""
+        if self.keys is None:
+            return table
+        return _swap_patient_id(table, self.keys, match="patient_id", replacement="key")
 
     def named(self, table: ibis.Table) -> ibis.Table:
         """``table`` with its patient_id back as the cohort's identifier (when keyed)."""
@@ -146,6 +157,9 @@ def _with_integer_keys(tables: Tables) -> Tables:
         ),
     )
     tables.keys = keys
+    tables.source_measurements = tables.measurements.select(
+        *COHORT_TABLES["measurements"].column_names
+    )
     for name, declared in COHORT_TABLES.items():
         # The declared columns alone: the rules read nothing else (a million children's
         # measurements carry 64 M source rows and whatever extra columns a centre keeps).

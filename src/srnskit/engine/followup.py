@@ -12,9 +12,17 @@ __all__ = ["last_followup"]
 def last_followup(tables: Tables) -> ibis.Table:
     """patient_id, last_followup: the latest of onset, measurements, treatment starts and ends,
     adverse events and events (a ``last_visit`` before other dates does not cap it)."""
+    # The measurements' latest date per patient first (64 M rows at a million children), then
+    # keyed: 0.2 s against 0.6 s keying every row first.
+    m = tables.source_measurements
+    measured = (
+        tables.measurements.select("patient_id", day=tables.measurements.date)
+        if m is None
+        else tables.keyed(m.group_by("patient_id").aggregate(day=m.date.max()))
+    )
     dates = [
         tables.patients.select("patient_id", day=tables.patients.onset_date),
-        tables.measurements.select("patient_id", day=tables.measurements.date),
+        measured,
         tables.treatments.select("patient_id", day=tables.treatments.start_date),
         tables.treatments.filter(tables.treatments.end_date.notnull()).select(
             "patient_id", day=tables.treatments.end_date
