@@ -19,7 +19,7 @@ from __future__ import annotations
 import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
-from srnskit.engine.backend import Tables, materialise
+from srnskit.engine.backend import Tables, days_after, materialise
 from srnskit.engine.proteinuria import (
     UPCR_MG_MG,
     UPCR_MG_MMOL,
@@ -39,7 +39,6 @@ __all__ = [
     "classify_days",
     "episodes",
     "run_starts",
-    "run_starts_among",
     "runs",
     "with_evidence",
 ]
@@ -64,14 +63,24 @@ _KEY_FAMILY = {
 }
 
 
-def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibis.Value]:
+def run_starts(
+    days: ibis.Table, flag: str, rule: ThresholdRun, *, among: bool = False
+) -> dict[str, ibis.Value]:
     """Columns marking confirmed runs of ``flag`` days, in one ordered pass over each patient's
     days: ``{flag}_start``, true on a run's first day (the flag holds on it and on the next
     ``confirm_count - 1`` days in a row, each at most ``max_gap_days`` after the one before, and
     not on the day before, or that day lies beyond the gap), and ``day_K``, the date of the
-    K-th next day (the run's evidence; the same column whatever the flag)."""
-    on = days[flag].fill_null(False)
-    previous = on.lag().over(_ORDERED).fill_null(False)
+    K-th next day (the run's evidence; the same column whatever the flag).
+
+    ``among``: ``days`` holds the ``flag`` days alone, each with ``n``, its number among all
+    the patient's proteinuria days; a day follows another in a run when their numbers follow
+    (no other day between them).
+    """
+    on = ibis.literal(True) if among else days[flag].fill_null(False)
+    if among:
+        previous = (days.n.lag().over(_ORDERED) == days.n - 1).fill_null(False)
+    else:
+        previous = on.lag().over(_ORDERED).fill_null(False)
     gap = rule.max_gap_days
     if gap is not None:
         before = days.date.delta(days.date.lag().over(_ORDERED), unit="day")
@@ -81,29 +90,11 @@ def run_starts(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibi
     columns: dict[str, ibis.Value] = {}
     for k in range(1, rule.confirm_count):
         following = days.date.lead(k).over(_ORDERED)
-        start = start & on.lead(k).over(_ORDERED).fill_null(False)
-        if gap is not None:
-            start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
-        columns[f"day_{k}"] = following
-        date = following
-    return {f"{flag}_start": start, **columns}
-
-
-def run_starts_among(days: ibis.Table, flag: str, rule: ThresholdRun) -> dict[str, ibis.Value]:
-    """``run_starts`` for a table holding the ``flag`` days alone, each with ``n``, its number
-    among all the patient's proteinuria days: a day follows another in a run when their
-    numbers follow (no other day between them) and the gap rule holds."""
-    gap = rule.max_gap_days
-    previous = (days.n.lag().over(_ORDERED) == days.n - 1).fill_null(False)
-    if gap is not None:
-        before = days.date.delta(days.date.lag().over(_ORDERED), unit="day")
-        previous = previous & (before <= gap).fill_null(False)
-    start = ~previous
-    date: ibis.DateValue = days.date
-    columns: dict[str, ibis.Value] = {}
-    for k in range(1, rule.confirm_count):
-        following = days.date.lead(k).over(_ORDERED)
-        start = start & (days.n.lead(k).over(_ORDERED) == days.n + k).fill_null(False)
+        if among:
+            follows = days.n.lead(k).over(_ORDERED) == days.n + k
+        else:
+            follows = on.lead(k).over(_ORDERED)
+        start = start & follows.fill_null(False)
         if gap is not None:
             start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
         columns[f"day_{k}"] = following
@@ -320,7 +311,7 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         .union(candidates.filter(passed.fill_null(False)).select("patient_id", "date", "n"))
     )
     partial_runs = runs(
-        partial_days.mutate(**run_starts_among(partial_days, "partial", rule)),
+        partial_days.mutate(**run_starts(partial_days, "partial", rule, among=True)),
         "partial",
         rule,
         PARTIAL,
@@ -426,7 +417,7 @@ def episodes(
         end_date=ibis.ifelse(
             opened.next_start.isnull(),
             opened.last_followup,
-            opened.next_start - ibis.interval(days=1),
+            days_after(opened.next_start, -1),
         ),
         rule="rule",
         evidence="evidence",

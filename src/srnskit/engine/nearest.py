@@ -13,6 +13,8 @@ from typing import Literal
 
 import ibis
 
+from srnskit.engine.backend import days_after
+
 __all__ = ["nearest_value"]
 
 
@@ -37,8 +39,8 @@ def nearest_value(
     condition = [keys.patient_id == other.patient_id_v]
     if within_days is not None:
         condition += [
-            other.date_v >= keys.date - ibis.interval(days=within_days),
-            other.date_v <= keys.date + ibis.interval(days=within_days),
+            other.date_v >= days_after(keys.date, -within_days),
+            other.date_v <= days_after(keys.date, within_days),
         ]
     pairs = keys.join(other, condition)
     distance = pairs.date_v.delta(pairs.date, unit="day")

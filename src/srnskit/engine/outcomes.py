@@ -94,8 +94,8 @@ def _window_outcome(
         e,
         [
             s.patient_id == e.pe,
-            e.e_start <= s.s + ibis.interval(days=window),
-            e.e_end >= s.s + ibis.interval(days=window),
+            e.e_start <= days_after(s.s, window),
+            e.e_end >= days_after(s.s, window),
         ],
     )
     at_end = at_end.group_by(["patient_id", "s"]).aggregate(
@@ -108,7 +108,7 @@ def _window_outcome(
             s.patient_id == e.pe,
             e.e_state == COMPLETE,
             e.e_start >= s.s,
-            e.e_start <= s.s + ibis.interval(days=horizon),
+            e.e_start <= days_after(s.s, horizon),
         ],
     )
     crs = crs.group_by(["patient_id", "s"]).aggregate(first_complete=crs.e_start.min())
@@ -122,9 +122,7 @@ def _window_outcome(
     extended = ibis.literal(False)
     if confirmation is not None:
         extended = r.partial_at_end.fill_null(False)
-    limit = ibis.ifelse(
-        extended, r.s + ibis.interval(days=confirmation or window), r.s + ibis.interval(days=window)
-    )
+    limit = ibis.ifelse(extended, days_after(r.s, confirmation or window), days_after(r.s, window))
     sensitive = (r.first_complete <= limit).fill_null(False)
     outcome = ibis.cases(
         (sensitive, "sensitive"),
@@ -154,7 +152,7 @@ def steroid_response(
     within = rule.course_within_days_of_onset or 0
     early = courses.filter(
         (courses.start_date >= courses.onset_date)
-        & (courses.start_date <= courses.onset_date + ibis.interval(days=within))
+        & (courses.start_date <= days_after(courses.onset_date, within))
     )
     early = early.mutate(k=ibis.row_number().over(group_by="patient_id", order_by=["start_date"]))
     first = early.filter(early.k == 0).select("patient_id", "start_date")
@@ -166,7 +164,7 @@ def steroid_response(
         [
             relapses.pr == c.pc,
             c.c_start >= relapses.r_start,
-            c.c_start <= relapses.r_start + ibis.interval(days=after),
+            c.c_start <= days_after(relapses.r_start, after),
         ],
     )
     treated = treated.select(patient_id="pr", start_date="c_start").distinct()
@@ -231,7 +229,7 @@ def cni_response(
             s.patient_id == e.pe,
             e.e_state != NEPHROTIC,
             e.e_start >= s.s,
-            e.e_start <= s.s + ibis.interval(days=window),
+            e.e_start <= days_after(s.s, window),
         ],
     )
     remits = remits.group_by("patient_id").aggregate(remitted=remits.e_start.count())
@@ -285,7 +283,7 @@ def multidrug_resistance(
         [
             second.patient_id == e.pe,
             e.e_state == COMPLETE,
-            e.e_start <= second.s2 + ibis.interval(days=window),
+            e.e_start <= days_after(second.s2, window),
             e.e_end >= second.s2,
         ],
     )
@@ -342,7 +340,7 @@ def eligibility(
     p = p.left_join(period, "patient_id").drop("patient_id_right")
     adult = p.birth_date + ibis.interval(years=rule.max_onset_age_years)
     first_birthday = p.birth_date + ibis.interval(years=rule.min_onset_age_years)
-    congenital = p.birth_date + ibis.interval(days=rule.congenital_days)
+    congenital = days_after(p.birth_date, rule.congenital_days)
     followup_days = p.last_followup.delta(p.onset_date, unit="day")
     failing = {
         "age_over_18": p.onset_date >= adult,
