@@ -192,30 +192,34 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         family=family,
         compared=compared,
     )
-    marked = materialise(
-        tables,
-        flags.mutate(
-            n=ibis.row_number().over(_ORDERED),
-            # The day_K columns are the same for both (the dates of the next days).
-            **{
-                **run_starts(flags, "nephrotic", nephrotic_rule),
-                **run_starts(flags, "complete", complete_rule),
-            },
-        ),
+    baseline_rule = rule.reduction_from_baseline is not None or rule.albumin_not_below_baseline
+    # The families the partial rule's thresholds read (those of every candidate below).
+    read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
+    marked = flags.mutate(
+        n=ibis.row_number().over(_ORDERED),
+        # The day_K columns are the same for both (the dates of the next days).
+        **{
+            **run_starts(flags, "nephrotic", nephrotic_rule),
+            **run_starts(flags, "complete", complete_rule),
+        },
     )
+    # Only the days read again are kept: the run starts, the complete-remission days, the
+    # partial candidates and, for a baseline, the nephrotic days of the rule's families.
+    kept = marked.nephrotic_start | marked.complete | marked.partial_met
+    if baseline_rule:
+        kept = kept | (marked.nephrotic & marked.family.isin(read))
+    marked = materialise(tables, marked.filter(kept))
     nephrotic_runs = runs(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
     complete_runs = runs(marked, "complete", complete_rule, COMPLETE)
     # A partial day is a complete-remission day or a candidate (the rule's thresholds met on a
     # day neither nephrotic nor complete) passing the rule's conditions. Only the candidates and
     # the days their conditions read are looked at again, not every day.
     candidate = marked.partial_met & ~marked.nephrotic & ~marked.complete
-    baseline_rule = rule.reduction_from_baseline is not None or rule.albumin_not_below_baseline
     if baseline_rule:
         # The anchor: the latest confirmed nephrotic run start (or onset) on or before the
         # day, for the candidates and the nephrotic days of the families the rule's
         # thresholds read (those of every candidate): each falls in one interval from an
         # anchor to the next (a join on the few anchors, not a pass over the days).
-        read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
         onsets = tables.patients.select("patient_id", anchor=tables.patients.onset_date)
         anchors = nephrotic_runs.select("patient_id", anchor="date").union(onsets, distinct=True)
         following = ibis.window(group_by="patient_id", order_by=["anchor"])
