@@ -164,7 +164,7 @@ def _with_integer_keys(tables: Tables) -> Tables:
         # The declared columns alone: the rules read nothing else (a million children's
         # measurements carry 64 M source rows and whatever extra columns a centre keeps).
         table = getattr(tables, name).select(*declared.column_names)
-        swapped = _swap_patient_id(table, keys, match="patient_id", replacement="key")
+        swapped = tables.keyed(table)
         # Measurements stay a join: each reader takes a few analytes, and joining the keys to
         # those rows costs less than copying all of them (a million children: 64 M rows, 5 s).
         if name != "measurements":

@@ -14,12 +14,8 @@ def last_followup(tables: Tables) -> ibis.Table:
     adverse events and events (a ``last_visit`` before other dates does not cap it)."""
     # The measurements' latest date per patient first (64 M rows at a million children), then
     # keyed: 0.2 s against 0.6 s keying every row first.
-    m = tables.source_measurements
-    measured = (
-        tables.measurements.select("patient_id", day=tables.measurements.date)
-        if m is None
-        else tables.keyed(m.group_by("patient_id").aggregate(day=m.date.max()))
-    )
+    m = tables.measurements if tables.source_measurements is None else tables.source_measurements
+    measured = tables.keyed(m.group_by("patient_id").aggregate(day=m.date.max()))
     dates = [
         tables.patients.select("patient_id", day=tables.patients.onset_date),
         measured,

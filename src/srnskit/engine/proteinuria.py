@@ -33,16 +33,17 @@ __all__ = [
 
 ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
 HEIGHT_WITHIN_DAYS = 90  # clinical.md §6, also for the BSA of mg/m2/h
-# The order in which a day's value is read (clinical.md §1): quantitative first.
-_PRIORITY = {
-    ("upcr", "mg/mg"): 0,
-    ("upcr", "mg/mmol"): 1,
-    ("uprot_24h", "g/24h"): 2,
-    ("uprot_24h", "mg/kg/24h"): 3,
-    ("uprot_24h", "mg/m2/h"): 4,
-    ("dipstick", None): 5,
-}
+# A day's reading as a level: the order in which it is read (clinical.md §1), quantitative
+# first.
 UPCR_MG_MG, UPCR_MG_MMOL, UPROT_G_24H, UPROT_MG_KG_24H, UPROT_MG_M2_H, DIPSTICK = range(6)
+_PRIORITY = {
+    ("upcr", "mg/mg"): UPCR_MG_MG,
+    ("upcr", "mg/mmol"): UPCR_MG_MMOL,
+    ("uprot_24h", "g/24h"): UPROT_G_24H,
+    ("uprot_24h", "mg/kg/24h"): UPROT_MG_KG_24H,
+    ("uprot_24h", "mg/m2/h"): UPROT_MG_M2_H,
+    ("dipstick", None): DIPSTICK,
+}
 HOURS_PER_DAY = 24.0
 MG_PER_G = 1000.0
 
@@ -140,16 +141,8 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
         else_=ibis.null("float64"),
     )
     return days.mutate(
-        stream=ibis.cases(
-            *[(days.level == code, stream) for (stream, _), code in _PRIORITY.items()]
-        ),
-        unit=ibis.cases(
-            *[
-                (days.level == code, ibis.literal(unit, "string"))
-                for (_, unit), code in _PRIORITY.items()
-            ],
-            else_=ibis.null("string"),
-        ),
+        stream=_stream(days.level),
+        unit=_unit(days.level),
         upcr_mg_mg=ibis.ifelse(days.level == UPCR_MG_MG, days.value, ibis.null("float64")),
         upcr_mg_mmol=ibis.ifelse(days.level == UPCR_MG_MMOL, days.value, ibis.null("float64")),
         uprot_24h_g_24h=grams_24h,
@@ -188,20 +181,34 @@ def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
     return joined.drop("patient_id_right", "date_right")
 
 
+def _stream(level: ibis.IntegerValue) -> ibis.StringValue:
+    """The stream of a reading's level."""
+    return ibis.cases(*[(level == code, stream) for (stream, _), code in _PRIORITY.items()])
+
+
+def _unit(level: ibis.IntegerValue) -> ibis.StringValue:
+    """The unit of a reading's level (NULL for the dipstick)."""
+    return ibis.cases(
+        *[(level == code, ibis.literal(unit, "string")) for (_, unit), code in _PRIORITY.items()],
+        else_=ibis.null("string"),
+    )
+
+
 def evidence_text(days: ibis.Table) -> ibis.StringValue:
     """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence),
     from its date, level and value.
 
     Built only for the days that confirm a run, not carried along every day.
     """
-    stream = ibis.cases(
-        *[(days.level == code, f" {stream}=") for (stream, _), code in _PRIORITY.items()]
+    unit_text = _unit(days.level).fill_null("")
+    return (
+        days.date.cast("string")
+        + " "
+        + _stream(days.level)
+        + "="
+        + days.value.cast("string")
+        + ibis.ifelse(unit_text == "", "", " " + unit_text)
     )
-    unit = ibis.cases(
-        *[(days.level == code, f" {unit}") for (_, unit), code in _PRIORITY.items() if unit],
-        else_="",
-    )
-    return days.date.cast("string") + stream + days.value.cast("string") + unit
 
 
 def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.BooleanValue:
