@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from srnskit.settings import cache_root
+
 __all__ = ["cache_dir", "read_cached", "write_cached"]
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "srnskit"
+    return cache_root()
 
 
 def read_cached(name: str) -> str | None:

@@ -27,12 +27,12 @@ from srnskit.clinical.egfr import (
     egfr_ckid_u25_cystatin_c,
     egfr_validity_warnings,
 )
-from srnskit.cohort.read import read_raw_cohort
-from srnskit.cohort.schema import ANALYTES, normalise_unit
-from srnskit.cohort.template import write_template
 from srnskit.cohort.validate import implausible_value_message, validate_raw_cohort
 from srnskit.errors import InvalidCohortError, SrnskitError, UsageError
 from srnskit.protocols.model import load_protocol
+from srnskit.schema import ANALYTES, normalise_unit
+from srnskit.sources.files import read_raw_cohort
+from srnskit.sources.template import write_template
 
 __all__ = ["app", "main"]
 
@@ -465,7 +465,8 @@ def _derive(
     from srnskit.atomic import check_output_directory
     from srnskit.cohort.load import read_cohort
     from srnskit.definitions.model import load_definitions
-    from srnskit.engine.derive import derive, write_derived
+    from srnskit.engine.derive import derive
+    from srnskit.outputs.writers import write_derived
 
     chosen = load_definitions(definitions)
     check_output_directory(out, force=force)
@@ -493,7 +494,7 @@ def _explain(
     """One patient's story, in order, with the evidence for every label."""
     from srnskit.cohort.load import read_cohort
     from srnskit.definitions.model import load_definitions
-    from srnskit.engine.explain import explain
+    from srnskit.outputs.explain import explain
 
     chosen = load_definitions(definitions)
     loaded = read_cohort(cohort, today=_reference_date(today))
@@ -530,7 +531,7 @@ def _report(
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
     from srnskit.atomic import check_output_directory
     from srnskit.definitions.model import load_definitions
-    from srnskit.report.build import build_report, load_for_report, write_report
+    from srnskit.outputs.report.build import build_report, load_for_report, write_report
 
     chosen = load_definitions(definitions)
     for folder in (figures, tables):

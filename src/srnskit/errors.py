@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from srnskit.cohort.problems import Problem
+    from srnskit.schema.problems import Problem
 
 __all__ = [
     "DefinitionError",

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import Workbook
 
 from srnskit.cohort import read_cohort
-from srnskit.cohort.schema import COHORT_TABLES
 from srnskit.errors import InvalidCohortError
+from srnskit.schema import COHORT_TABLES
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -193,7 +193,7 @@ def _patients_and_measurements(
 @pytest.fixture
 def two_row_chunks(monkeypatch):
     """Parquet read, checked and loaded two rows at a time (a million at a time in use)."""
-    monkeypatch.setattr("srnskit.cohort.read.CHUNK_ROWS", 2)
+    monkeypatch.setattr("srnskit.sources.files.CHUNK_ROWS", 2)
     monkeypatch.setattr("srnskit.cohort.load.CHUNK_ROWS", 2)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from openpyxl import load_workbook
 
 from srnskit.cohort import read_cohort
-from srnskit.cohort.schema import COHORT_TABLES
+from srnskit.schema import COHORT_TABLES
 
 TODAY = dt.date(2026, 11, 28)
 

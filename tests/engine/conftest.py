@@ -12,7 +12,7 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
-from srnskit.engine.derive import Derived, derive
+from srnskit.engine import Derived, derive
 
 TODAY = dt.date(2026, 11, 28)
 D = dt.date.fromisoformat

@@ -11,8 +11,8 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
+from srnskit.engine.backends.plan import plan_key, replay
 from srnskit.engine.derive import derive
-from srnskit.engine.plan import plan_key, replay
 
 TODAY = dt.date(2026, 11, 28)
 

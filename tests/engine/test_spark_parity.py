@@ -13,7 +13,7 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
-from srnskit.engine.backend import spark_session
+from srnskit.engine.backends import spark_session
 from srnskit.engine.derive import derive
 from srnskit.synth.demo import demo_path
 from srnskit.synth.generate import write_synthetic_cohort

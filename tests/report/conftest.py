@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from srnskit.definitions import load_definitions
-from srnskit.report.build import Report, build_report, load_for_report
+from srnskit.outputs.report.build import Report, build_report, load_for_report
 
 TODAY = dt.date(2026, 11, 28)
 

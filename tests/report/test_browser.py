@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from srnskit.report.build import Report
+from srnskit.outputs.report.build import Report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "out" / "test-artifacts"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from srnskit.cli import app
-from srnskit.report.build import Report, write_report
+from srnskit.outputs.report.build import Report, write_report
 
 SECTIONS = [
     "flow",
@@ -25,7 +25,9 @@ SECTIONS = [
     "source",
     "sensitivity",
 ]
-SEED = json.loads((Path(__file__).parents[2] / "src/srnskit/report/seed_targets.json").read_text())
+SEED = json.loads(
+    (Path(__file__).parents[2] / "src/srnskit/studies/seed2023_targets.json").read_text()
+)
 runner = CliRunner()
 
 
@@ -141,13 +143,13 @@ def test_a_tiny_cohort_gets_a_report_that_says_why_tests_were_not_run(tmp_path: 
 
 WORKER_DIES = """
 import os, datetime as dt
-import srnskit.report.build as build
+import srnskit.outputs.report.build as build
 from srnskit.definitions import load_definitions
 from srnskit.errors import SrnskitError
 def dies(folder, names):  # the worker dies (out of memory, say)
     os._exit(3)
 dies.__qualname__ = "_headlines_in_worker"  # submitted by name: the patched one is found
-dies.__module__ = "srnskit.report.build"
+dies.__module__ = "srnskit.outputs.report.build"
 build._headlines_in_worker = dies
 cohort, _ = build.load_for_report(None, dt.date(2026, 11, 28))
 try:

@@ -16,9 +16,9 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
-from srnskit.engine.derive import Derived
+from srnskit.engine import Derived
+from srnskit.outputs.report.study import DAYS_PER_MONTH, Study, study
 from srnskit.protocols.model import load_protocol
-from srnskit.report.study import DAYS_PER_MONTH, Study, study
 
 D = dt.date
 
@@ -183,7 +183,7 @@ def test_table1_counts(result: Study) -> None:
 
 
 def test_headline_alone_equals_the_full_studys(result: Study) -> None:
-    from srnskit.report.study import headline
+    from srnskit.outputs.report.study import headline
 
     assert headline(_derived(), load_definitions("kdigo2021")) == result.headline
     # by hand: 2 included, 1 of 2 initial; combined 2 courses, 1 complete, 1 none

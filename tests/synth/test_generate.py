@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from srnskit.cohort import check_cohort, read_cohort
-from srnskit.cohort.writer import derived_schema
 from srnskit.synth.calibration import calibrate
 from srnskit.synth.demo import demo_path, write_demo
 from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
+from srnskit.writer import derived_schema
 
 TODAY = dt.date(2026, 11, 28)
 SEED2023 = load_profile("seed2023")
@@ -170,7 +170,7 @@ def test_every_generated_value_is_within_its_plausible_range() -> None:
     # against the format's ranges directly (cohort-format.md §2).
     import numpy as np
 
-    from srnskit.cohort.schema import ANALYTES, normalise_unit
+    from srnskit.schema import ANALYTES, normalise_unit
     from srnskit.synth.generate import generate_chunk
 
     chunk = generate_chunk(SEED2023, 50_000, np.random.default_rng(17), 1)

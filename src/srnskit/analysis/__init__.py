@@ -5,7 +5,7 @@ re-checked in R: t-tests, Mann–Whitney, chi-square / Fisher, Wilson intervals,
 log-rank, Aalen–Johansen and a Cox model with cluster-robust errors.
 """
 
-from srnskit.analysis.compare import (
+from srnskit.analysis.stats.compare import (
     ContingencyResult,
     MannWhitneyResult,
     TestNotRun,
@@ -17,7 +17,7 @@ from srnskit.analysis.compare import (
     ttest_from_summary,
     wilson,
 )
-from srnskit.analysis.survival import (
+from srnskit.analysis.stats.survival import (
     CoxResult,
     LogrankResult,
     aalen_johansen,

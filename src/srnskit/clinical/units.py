@@ -7,6 +7,7 @@ families (guidelines state both, and they are not exact conversions of each othe
 from __future__ import annotations
 
 from srnskit.clinical.numeric import Num, missing_in_missing_out
+from srnskit.constants import CREATININE_UMOL_L_PER_MG_DL, UPCR_MG_MMOL_PER_MG_MG
 
 __all__ = [
     "CREATININE_UMOL_L_PER_MG_DL",
@@ -16,12 +17,6 @@ __all__ = [
     "upcr_mg_mg_from_mg_mmol",
     "upcr_mg_mmol_from_mg_mg",
 ]
-
-# Creatinine molar mass 113.12 g/mol: 1 mg/dL = 10 mg/L / 113.12 g/mol = 88.4 µmol/L
-# (the factor the bedside Schwartz equation was published with [Sch09]).
-CREATININE_UMOL_L_PER_MG_DL = 88.4
-# 1 mg protein / 1 mg creatinine = 1 mg / (1/113.12 mmol) = 113.12 mg/mmol (display only).
-UPCR_MG_MMOL_PER_MG_MG = 113.12
 
 
 @missing_in_missing_out

@@ -1,10 +1,10 @@
 """The cohort: its format, readers, validation and canonical loading (cohort-format.md)."""
 
 from srnskit.cohort.load import Cohort, check_cohort, read_cohort
-from srnskit.cohort.problems import Problem
-from srnskit.cohort.read import RawCohort, read_raw_cohort
-from srnskit.cohort.schema import ANALYTES, COHORT_TABLES, DERIVED_TABLES
 from srnskit.cohort.validate import validate_raw_cohort
+from srnskit.schema import ANALYTES, COHORT_TABLES, DERIVED_TABLES
+from srnskit.schema.problems import Problem
+from srnskit.sources.files import RawCohort, read_raw_cohort
 
 __all__ = [
     "ANALYTES",

@@ -26,11 +26,11 @@ from srnskit.cohort.parse import (
     quote,
     unit_key_sql,
 )
-from srnskit.cohort.problems import Problem
-from srnskit.cohort.read import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
-from srnskit.cohort.schema import COHORT_TABLES, Column
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
+from srnskit.schema import COHORT_TABLES, Column
+from srnskit.schema.problems import Problem
+from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
 
 __all__ = [
     "CANONICAL_TYPES",

@@ -6,13 +6,13 @@ expressions, so a cohort that validates loads exactly as validation read it.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import duckdb
 
-from srnskit.cohort.schema import ANALYTES, DIPSTICK_LEVELS, Column, unit_key
+from srnskit.schema import ANALYTES, DIPSTICK_LEVELS, Column, unit_key
+from srnskit.settings import memory_limit
 
 __all__ = [
     "UNITS_TABLE",
@@ -47,7 +47,7 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
         # measurements) and scan no slower.
         con.execute("ATTACH ':memory:' AS cohort (COMPRESS)")
         con.execute("USE cohort")
-    limit = os.environ.get("SRNSKIT_MEMORY_LIMIT")
+    limit = memory_limit()
     if limit:
         # Beyond the limit DuckDB spills its tables and operators to a temporary folder.
         con.execute("SET memory_limit = ?", [limit])

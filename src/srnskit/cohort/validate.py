@@ -28,9 +28,9 @@ from srnskit.cohort.parse import (
     register_units,
     unit_key_sql,
 )
-from srnskit.cohort.problems import Problem, Severity, did_you_mean
-from srnskit.cohort.read import ROW_COLUMN, RawCohort, RawTable
-from srnskit.cohort.schema import ANALYTES, COHORT_TABLES, Column, Table
+from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
+from srnskit.schema.problems import Problem, Severity, did_you_mean
+from srnskit.sources.files import ROW_COLUMN, RawCohort, RawTable
 
 __all__ = ["implausible_value_message", "register_raw_tables", "validate_raw_cohort"]
 

@@ -8,14 +8,13 @@ refused with the file, the key and the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from srnskit.cohort.schema import REGIMEN_AGENTS
 from srnskit.rulefile import load_rule_file, shipped_rule_files
+from srnskit.studies.model import Eligibility, Kidney, StandardDose
 
 __all__ = [
     "THRESHOLD_STREAMS",
@@ -115,57 +114,6 @@ class WindowAfterExposure(_Rule):
                 f"confirmation_period_days ({period}) must be after window_days "
                 f"({self.window_days})"
             )
-        return self
-
-
-class StandardDose(_Rule):
-    """What counts as a standard-dose steroid course (clinical.md §2)."""
-
-    drugs: tuple[Literal["prednisone", "prednisolone"], ...] = Field(min_length=1)
-    mg_m2_day: float = Field(gt=0)
-    mg_kg_day: float = Field(gt=0)
-    mg_day: float = Field(gt=0)
-    source: str
-
-
-class Kidney(_Rule):
-    """Kidney function: the eGFR equation and the sustained-decline rules (clinical.md §6)."""
-
-    kind: Literal["sustained_egfr"]
-    equation: Literal["bedside-schwartz"]
-    height_within_days: int = Field(ge=0)
-    severe_below: float = Field(gt=0)
-    failure_below: float = Field(gt=0)
-    sustained_days: int = Field(gt=0)
-    first_from_days_before_onset: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _failure_below_severe(self) -> Self:
-        if self.failure_below >= self.severe_below:
-            raise ValueError("failure_below must be lower than severe_below")
-        return self
-
-
-class Eligibility(_Rule):
-    """The source article's inclusion steps (clinical.md §8)."""
-
-    max_onset_age_years: int = Field(gt=0)
-    min_onset_age_years: int = Field(ge=0)
-    congenital_days: int = Field(ge=0)
-    combination_agents: tuple[str, ...] = Field(min_length=2)
-    min_followup_days: int = Field(ge=0)
-    study_period: tuple[dt.date, dt.date] | None = None
-    source: str
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.min_onset_age_years >= self.max_onset_age_years:
-            raise ValueError("min_onset_age_years must be below max_onset_age_years")
-        unknown = sorted(set(self.combination_agents) - set(REGIMEN_AGENTS))
-        if unknown:
-            raise ValueError(f"unknown agent {', '.join(unknown)}; use {', '.join(REGIMEN_AGENTS)}")
-        if self.study_period and self.study_period[0] > self.study_period[1]:
-            raise ValueError("the study period ends before it starts")
         return self
 
 

@@ -1,6 +1,6 @@
 """The outcome engine (clinical.md §1–§6, §8): one Ibis implementation on DuckDB or Spark."""
 
-from srnskit.engine.derive import Derived, derive, write_derived
-from srnskit.engine.explain import explain
+from srnskit.engine.derive import derive, derive_many
+from srnskit.engine.derived import Derived
 
-__all__ = ["Derived", "derive", "explain", "write_derived"]
+__all__ = ["Derived", "derive", "derive_many"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from srnskit.cohort.load import Cohort
-from srnskit.engine.proteinuria import HEIGHT_WITHIN_DAYS
+from srnskit.engine.rules.proteinuria import HEIGHT_WITHIN_DAYS
 from srnskit.protocols.model import Protocol
 
 __all__ = ["ADHERENCE_COLUMNS", "adherence"]

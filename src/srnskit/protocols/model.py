@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from srnskit.clinical.bsa import BSA_FORMULAS
 from srnskit.clinical.dosing import dose_mg_from_bsa
-from srnskit.cohort.schema import DRUGS
 from srnskit.errors import UsageError
 from srnskit.rulefile import load_rule_file, shipped_rule_files
+from srnskit.schema import DRUGS
 
 __all__ = [
     "Assessment",

@@ -2,22 +2,21 @@
 
 Each figure is computed from the generator's truth and raw tables the way the article reports
 it (among the included children unless said otherwise) and compared with the published value
-(``seed_targets.json``, shipped from shared/data) within a stated tolerance. Tolerances are what
+(``studies/seed2023_targets.json``) within a stated tolerance. Tolerances are what
 a cohort of about 5,000 children can hold to, given the spread of each figure; test statistics,
 p-values and absolute counts depend on sample size and are left to the study report.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import duckdb
 import numpy as np
 
 from srnskit.cohort.parse import connect
+from srnskit.studies import seed_targets
 from srnskit.synth.generate import Chunk, generate_chunk
 from srnskit.synth.profile import Profile
 
@@ -403,13 +402,6 @@ FIGURES: tuple[Figure, ...] = (
         _LAST_CREATININE,
     ),
 )
-
-
-def seed_targets() -> dict[str, Any]:
-    """The article's published figures (shared/data/seed_targets.json, shipped as package data)."""
-    text = resources.files("srnskit.synth").joinpath("seed_targets.json").read_text("utf-8")
-    targets: dict[str, Any] = json.loads(text)
-    return targets
 
 
 def _target(targets: dict[str, Any], path: str) -> float:

@@ -18,8 +18,7 @@ import pyarrow as pa
 
 from srnskit.atomic import atomic_directory
 from srnskit.clinical.bsa import bsa_mosteller
-from srnskit.cohort.schema import COHORT_TABLES, DERIVED_TABLES
-from srnskit.cohort.writer import TableWriter, cohort_schema, derived_schema
+from srnskit.schema import COHORT_TABLES, DERIVED_TABLES
 from srnskit.synth import observe, truth
 from srnskit.synth.growth import height_cm_at, weight_kg_at
 from srnskit.synth.model import (
@@ -33,6 +32,7 @@ from srnskit.synth.model import (
 )
 from srnskit.synth.profile import Profile
 from srnskit.synth.truth import STATE_NAMES
+from srnskit.writer import TableWriter, cohort_schema, derived_schema
 
 __all__ = ["CHUNK_PATIENTS", "Chunk", "SynthSummary", "generate_chunk", "write_synthetic_cohort"]
 

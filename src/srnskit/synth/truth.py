@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from srnskit.clinical.ckd import ckd_stage
-from srnskit.cohort.schema import EXCLUSION_STEPS
+from srnskit.schema import EXCLUSION_STEPS
 from srnskit.synth.model import (
     CR,
     CYCLOSPORINE,

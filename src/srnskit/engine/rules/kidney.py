@@ -13,9 +13,9 @@ import ibis
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.clinical.egfr import egfr_bedside_schwartz
 from srnskit.definitions.model import DefinitionSet, Kidney
-from srnskit.engine.backend import Tables, days_after
-from srnskit.engine.nearest import nearest_value
-from srnskit.engine.proteinuria import daily, daily_step
+from srnskit.engine.backends import Tables, days_after
+from srnskit.engine.rules.nearest import nearest_value
+from srnskit.engine.rules.proteinuria import daily, daily_step
 
 __all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "egfr_summary", "kidney_outcomes"]
 

@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from srnskit.report.study import Study
+from srnskit.outputs.report.study import Study
 
 __all__ = ["egfr_paired", "egfr_trajectories", "figures", "remission_curves", "toxicity"]
 

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from srnskit.cohort.problems import Problem, did_you_mean
-from srnskit.cohort.schema import COHORT_TABLES, FORMAT_VERSION
 from srnskit.errors import UsageError
+from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
+from srnskit.schema.problems import Problem, did_you_mean
 
 __all__ = ["ROW_COLUMN", "RawCohort", "RawTable", "read_raw_cohort"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis
 
-from srnskit.engine.backend import Tables
+from srnskit.engine.backends import Tables
 
 __all__ = ["last_followup"]
 

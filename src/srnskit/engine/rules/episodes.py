@@ -19,8 +19,8 @@ from __future__ import annotations
 import ibis
 
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
-from srnskit.engine.backend import Tables, days_after, materialise
-from srnskit.engine.proteinuria import (
+from srnskit.engine.backends import Tables, days_after, materialise
+from srnskit.engine.rules.proteinuria import (
     UPCR_MG_MG,
     UPCR_MG_MMOL,
     UPROT_G_24H,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
-from srnskit.cohort.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import Tables, days_after, materialise
-from srnskit.engine.episodes import COMPLETE, NEPHROTIC, PARTIAL
-from srnskit.engine.proteinuria import with_body_size
+from srnskit.engine.backends import Tables, days_after, materialise
+from srnskit.engine.rules.episodes import COMPLETE, NEPHROTIC, PARTIAL
+from srnskit.engine.rules.proteinuria import with_body_size
+from srnskit.schema import AGENT_CLASSES, EXCLUSION_STEPS, REGIMEN_AGENTS
 
 __all__ = [
     "DAYS_PER_YEAR",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from srnskit.analysis.compare import TestNotRun
+from srnskit.analysis.stats.compare import TestNotRun
 
 __all__ = [
     "CoxResult",

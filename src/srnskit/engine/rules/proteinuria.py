@@ -16,8 +16,8 @@ import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
-from srnskit.engine.backend import Tables, materialise
-from srnskit.engine.nearest import nearest_value
+from srnskit.engine.backends import Tables, materialise
+from srnskit.engine.rules.nearest import nearest_value
 
 __all__ = [
     "ALBUMIN_WITHIN_DAYS",

@@ -19,7 +19,7 @@ from srnskit import analysis
 from srnskit.analysis import TestNotRun
 from srnskit.cohort.load import Cohort
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.derive import Derived
+from srnskit.engine import Derived
 from srnskit.protocols.adherence import adherence
 from srnskit.protocols.model import Protocol
 
@@ -595,8 +595,8 @@ def _rate(drug: str, event: str, k: int, n: int) -> dict[str, Any]:
 def _kidney(
     cohort: Cohort, included: pd.DataFrame, definitions: DefinitionSet, tests: dict[str, TestLine]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    from srnskit.engine.backend import connect
-    from srnskit.engine.kidney import egfr_series
+    from srnskit.engine.backends import connect
+    from srnskit.engine.rules.kidney import egfr_series
 
     tables = connect(cohort, "duckdb")
     series = tables.backend.to_pyarrow(egfr_series(tables, definitions)).to_pandas()

@@ -13,7 +13,7 @@ from typing import Literal
 
 import ibis
 
-from srnskit.engine.backend import days_after
+from srnskit.engine.backends import days_after
 
 __all__ = ["nearest_value"]
 

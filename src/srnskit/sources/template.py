@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from srnskit.cohort.schema import ANALYTES, COHORT_TABLES, DIPSTICK_LEVELS, Column
+from srnskit.schema import ANALYTES, COHORT_TABLES, DIPSTICK_LEVELS, Column
 
 __all__ = ["write_template"]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -24,7 +23,8 @@ import duckdb
 import pyarrow as pa
 
 from srnskit.cache import read_cached, write_cached
-from srnskit.cohort.schema import COHORT_TABLES
+from srnskit.schema import COHORT_TABLES
+from srnskit.settings import plan_cache_enabled
 
 __all__ = ["Plan", "drop_steps", "load_plan", "plan_key", "replay", "save_plan"]
 
@@ -58,7 +58,7 @@ def plan_key(con: duckdb.DuckDBPyConnection, definitions_json: str) -> str:
 
 
 def load_plan(key: str) -> Plan | None:
-    if os.environ.get("SRNSKIT_NO_PLAN_CACHE"):
+    if not plan_cache_enabled():
         return None
     text = read_cached(f"plans/{key}.json")
     try:
@@ -69,7 +69,7 @@ def load_plan(key: str) -> Plan | None:
 
 
 def save_plan(key: str, plan: Plan) -> None:
-    if os.environ.get("SRNSKIT_NO_PLAN_CACHE"):
+    if not plan_cache_enabled():
         return
     write_cached(f"plans/{key}.json", json.dumps(plan))
 

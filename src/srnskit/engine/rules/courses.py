@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ibis
 
-from srnskit.cohort.schema import REGIMEN_AGENTS
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backend import days_after
-from srnskit.engine.episodes import COMPLETE, NEPHROTIC
+from srnskit.engine.backends import days_after
+from srnskit.engine.rules.episodes import COMPLETE, NEPHROTIC
+from srnskit.schema import REGIMEN_AGENTS
 
 __all__ = ["course_responses", "courses"]
 

@@ -18,8 +18,9 @@ from typing import Any, Literal
 import ibis
 
 from srnskit.cohort.load import Cohort
-from srnskit.cohort.schema import COHORT_TABLES
 from srnskit.errors import MissingComponentError
+from srnskit.schema import COHORT_TABLES
+from srnskit.settings import spark_master
 
 __all__ = [
     "Engine",
@@ -97,7 +98,7 @@ def spark_session(master: str | None = None) -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warehouse = tempfile.mkdtemp(prefix="srnskit-spark-")
     session = (
-        SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[2]"))
+        SparkSession.builder.master(spark_master(master))
         .appName("srnskit")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

@@ -28,12 +28,13 @@ from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
 from srnskit.cache import read_cached, write_cached
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
+from srnskit.engine.backends.plan import load_plan, plan_key
 from srnskit.engine.derive import derive_many
-from srnskit.engine.plan import load_plan, plan_key
 from srnskit.errors import SrnskitError
+from srnskit.outputs.report.charts import figures
+from srnskit.outputs.report.study import Study, Summary, TestLine, headline, study
 from srnskit.protocols.model import load_protocol
-from srnskit.report.charts import figures
-from srnskit.report.study import Study, Summary, TestLine, headline, study
+from srnskit.studies import seed_targets
 
 __all__ = [
     "Report",
@@ -140,12 +141,6 @@ def fmt_test(t: TestLine) -> str:
 # ---- against the source, sensitivity ----
 
 
-def _seed_targets() -> dict[str, Any]:
-    text = (resources.files("srnskit.report") / "seed_targets.json").read_text(encoding="utf-8")
-    targets: dict[str, Any] = json.loads(text)
-    return targets
-
-
 def _row(pct_rows: pd.DataFrame, label: str) -> float | None:
     hit = pct_rows[pct_rows.characteristic.str.strip() == label]
     return float(hit.pct.iloc[0]) if len(hit) and pd.notna(hit.pct.iloc[0]) else None
@@ -153,7 +148,7 @@ def _row(pct_rows: pd.DataFrame, label: str) -> float | None:
 
 def against_source(s: Study) -> pd.DataFrame:
     """Each figure the article published beside this cohort's value."""
-    t = _seed_targets()
+    t = seed_targets()
     cohort, csa, comb, tox, kid = (
         t["cohort"],
         t["cyclosporine"],
@@ -462,7 +457,7 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("srnskit.report", "templates"),
+        loader=PackageLoader("srnskit.outputs.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

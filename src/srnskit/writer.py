@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from srnskit.cohort.schema import COHORT_TABLES, DERIVED_TABLES
+from srnskit.schema import COHORT_TABLES, DERIVED_TABLES
 
 __all__ = ["ARROW_TYPES", "TableWriter", "cohort_schema", "derived_schema"]
 

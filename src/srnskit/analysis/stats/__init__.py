@@ -1,0 +1,1 @@
+"""Statistical tests and estimators with guardrails (SciPy, lifelines), one result type each."""

@@ -1,0 +1,26 @@
+"""Named numbers with their sources: the one home of every conversion factor and calendar
+constant srnskit computes with (a leaf: it imports nothing of srnskit).
+
+Clinical thresholds are not here: they are rules, and live in the definition, study and
+protocol files; formula coefficients stay atop their ``clinical/`` module beside their paper.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CREATININE_UMOL_L_PER_MG_DL",
+    "DAYS_PER_MONTH",
+    "DAYS_PER_YEAR",
+    "UPCR_MG_MMOL_PER_MG_MG",
+]
+
+# The mean Julian year: ages in years = days / 365.25 (clinical.md §8, onset_age_years).
+DAYS_PER_YEAR = 365.25
+# A mean month, 365.25 / 12: months = days / 30.4375 (clinical.md §9, time to remission).
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+# Creatinine molar mass 113.12 g/mol: 1 mg/dL = 10 mg/L / 113.12 g/mol = 88.4 µmol/L
+# (the factor the bedside Schwartz equation was published with [Sch09]).
+CREATININE_UMOL_L_PER_MG_DL = 88.4
+# 1 mg protein / 1 mg creatinine = 1 mg / (1/113.12 mmol) = 113.12 mg/mmol, for display only
+# (cohort-format.md §2: UPCR thresholds are compared in their own unit family, never converted).
+UPCR_MG_MMOL_PER_MG_MG = 113.12

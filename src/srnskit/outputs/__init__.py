@@ -1,0 +1,2 @@
+"""Outputs: what renders a cohort's results for people and other tools (the report, explain,
+exports). Outputs only render: they compute nothing clinical."""

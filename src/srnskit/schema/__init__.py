@@ -1,0 +1,51 @@
+"""The one declaration of the cohort format: a leaf that no layer of srnskit is imported by.
+
+``tables`` (the cohort tables and columns), ``analytes`` (units, ranges, dipstick levels),
+``vocabulary`` (drugs, agents, events, inclusion steps), ``derived`` (what derive writes) and
+``problems`` (validation problems as records).
+"""
+
+from srnskit.schema.analytes import (
+    ANALYTES,
+    DIPSTICK_LEVELS,
+    Analyte,
+    Unit,
+    normalise_unit,
+    unit_key,
+)
+from srnskit.schema.derived import ANALYSIS_TABLES, DERIVED_TABLES, DerivedColumn, DerivedType
+from srnskit.schema.problems import Problem, Severity, did_you_mean
+from srnskit.schema.tables import COHORT_TABLES, FORMAT_VERSION, Column, ColumnKind, Table
+from srnskit.schema.vocabulary import (
+    ADVERSE_EVENTS,
+    AGENT_CLASSES,
+    DRUGS,
+    EXCLUSION_STEPS,
+    REGIMEN_AGENTS,
+)
+
+__all__ = [
+    "ADVERSE_EVENTS",
+    "AGENT_CLASSES",
+    "ANALYSIS_TABLES",
+    "ANALYTES",
+    "COHORT_TABLES",
+    "DERIVED_TABLES",
+    "DIPSTICK_LEVELS",
+    "DRUGS",
+    "EXCLUSION_STEPS",
+    "FORMAT_VERSION",
+    "REGIMEN_AGENTS",
+    "Analyte",
+    "Column",
+    "ColumnKind",
+    "DerivedColumn",
+    "DerivedType",
+    "Problem",
+    "Severity",
+    "Table",
+    "Unit",
+    "did_you_mean",
+    "normalise_unit",
+    "unit_key",
+]

@@ -1,0 +1,2 @@
+"""Sources: where a raw cohort comes from (files, the template, later the registry, REDCap,
+FHIR, OMOP). Each hands the cohort layer a ``RawCohort``."""

@@ -1,0 +1,138 @@
+"""A study's design as data: the pydantic model of a study file (``studies/seed2023.toml``).
+
+A study says who is included (``[eligibility]``), who is compared (``[comparison]``), which
+values count as "at diagnosis" (``[at_diagnosis]``), what a standard-dose steroid course is
+(``[standard_dose]``) and how kidney function is estimated and staged (``[kidney]``): the
+design of one piece of research, apart from the guideline definition sets (``definitions/``),
+which classify each day's proteinuria. A file with a typo, a missing key or an impossible value
+is refused with the file, the key and the reason (clinical.md §8, §9; docs/definitions.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from srnskit.rulefile import load_rule_file, shipped_rule_files
+from srnskit.schema import REGIMEN_AGENTS
+
+__all__ = [
+    "AtDiagnosis",
+    "Comparison",
+    "Eligibility",
+    "Kidney",
+    "StandardDose",
+    "StudyDesign",
+    "load_study",
+    "shipped_studies",
+]
+
+STUDY_FORMAT_VERSION = 2
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StandardDose(_Part):
+    """What counts as a standard-dose steroid course (clinical.md §2)."""
+
+    drugs: tuple[Literal["prednisone", "prednisolone"], ...] = Field(min_length=1)
+    mg_m2_day: float = Field(gt=0)
+    mg_kg_day: float = Field(gt=0)
+    mg_day: float = Field(gt=0)
+    source: str
+
+
+class Kidney(_Part):
+    """Kidney function: the eGFR equation and the sustained-decline rules (clinical.md §6)."""
+
+    kind: Literal["sustained_egfr"]
+    equation: Literal["bedside-schwartz"]
+    height_within_days: int = Field(ge=0)
+    severe_below: float = Field(gt=0)
+    failure_below: float = Field(gt=0)
+    sustained_days: int = Field(gt=0)
+    first_from_days_before_onset: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _failure_below_severe(self) -> Self:
+        if self.failure_below >= self.severe_below:
+            raise ValueError("failure_below must be lower than severe_below")
+        return self
+
+
+class Eligibility(_Part):
+    """The source article's inclusion steps (clinical.md §8)."""
+
+    max_onset_age_years: int = Field(gt=0)
+    min_onset_age_years: int = Field(ge=0)
+    congenital_days: int = Field(ge=0)
+    combination_agents: tuple[str, ...] = Field(min_length=2)
+    min_followup_days: int = Field(ge=0)
+    study_period: tuple[dt.date, dt.date] | None = None
+    source: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_onset_age_years >= self.max_onset_age_years:
+            raise ValueError("min_onset_age_years must be below max_onset_age_years")
+        unknown = sorted(set(self.combination_agents) - set(REGIMEN_AGENTS))
+        if unknown:
+            raise ValueError(f"unknown agent {', '.join(unknown)}; use {', '.join(REGIMEN_AGENTS)}")
+        if self.study_period and self.study_period[0] > self.study_period[1]:
+            raise ValueError("the study period ends before it starts")
+        return self
+
+
+class Comparison(_Part):
+    """The comparison group: each patient's first evaluable course of ``regimen`` alone."""
+
+    regimen: str
+    source: str
+
+    @model_validator(mode="after")
+    def _known_regimen(self) -> Self:
+        unknown = sorted(set(self.regimen.split("+")) - set(REGIMEN_AGENTS))
+        if unknown:
+            raise ValueError(f"unknown agent {', '.join(unknown)}; use {', '.join(REGIMEN_AGENTS)}")
+        return self
+
+
+class AtDiagnosis(_Part):
+    """The window of the values "at diagnosis" (Table 1), in days around onset."""
+
+    days_before_onset: int = Field(ge=0)
+    days_after_onset: int = Field(ge=0)
+    source: str
+
+
+class StudyDesign(_Part):
+    """A study file: eligibility, comparison group, windows, standard dose, kidney function."""
+
+    format_version: Literal[2]
+    name: str
+    title: str
+    source: str
+    eligibility: Eligibility
+    comparison: Comparison
+    at_diagnosis: AtDiagnosis
+    standard_dose: StandardDose
+    kidney: Kidney
+
+
+def shipped_studies() -> list[str]:
+    """Names of the study files shipped with srnskit (``seed2023``)."""
+    return shipped_rule_files("srnskit.studies")
+
+
+def load_study(name_or_path: str | Path) -> StudyDesign:
+    """A shipped study by name (``seed2023``) or a study TOML file, checked.
+
+    Raises ``UsageError`` for an unknown name or missing file, ``DefinitionError`` for a file
+    that is not TOML or fails its checks (one line per problem: file, key, reason).
+    """
+    return load_rule_file(StudyDesign, name_or_path, package="srnskit.studies", kind="study")
