@@ -8,11 +8,17 @@ on the smallest size the ratio to a straightforward pandas group-by-apply of the
 rules (kdigo2021), which also cross-checks the engine's episodes; and DuckDB against Spark.
 
     .venv/bin/python benchmarks/derive.py [--patients 10000 100000] [--spark] [--memory-limit 8GB]
+        [--against REV]
+
+``--against REV`` also times the same child on the code of commit REV (a temporary git worktree,
+imported through PYTHONPATH) on the same files in the same run, and prints the ratio of this
+tree's derive time to REV's: the way a change shows it made the engine no slower.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -65,8 +72,15 @@ SELECT count(*) FROM (SELECT patient_id, island, min(date), count(*) AS n FROM i
 """
 
 
-def measure(folder: Path, memory_limit: str | None = None) -> dict[str, float]:
-    env = dict(os.environ, SRNSKIT_MEMORY_LIMIT=memory_limit) if memory_limit else None
+def measure(
+    folder: Path, memory_limit: str | None = None, source: Path | None = None
+) -> dict[str, float]:
+    """Load and derive times of one fresh process; ``source``: another tree's ``src`` to run."""
+    env = dict(os.environ)
+    if memory_limit:
+        env["SRNSKIT_MEMORY_LIMIT"] = memory_limit
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder)],
         check=True,
@@ -170,10 +184,38 @@ def main() -> None:
         "--memory-limit",
         help="DuckDB memory limit for the engine (e.g. 8GB): beyond it, it spills to disk",
     )
+    parser.add_argument(
+        "--against", metavar="REV", help="also time the code of git commit REV, same files"
+    )
     arguments = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        reference = stack.enter_context(worktree(arguments.against)) if arguments.against else None
+        run(arguments, reference)
+
+
+@contextlib.contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """A temporary detached git worktree of ``revision``; yields its ``src`` folder."""
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(tempfile.mkdtemp(prefix="srnskit-against-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(folder), revision],
+        check=True,
+    )
+    try:
+        yield folder / "src"
+    finally:
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "remove", "--force", str(folder)], check=True
+        )
+
+
+def run(arguments: argparse.Namespace, reference: Path | None) -> None:
+    against = f"× {arguments.against[:10]}" if reference else ""
     print(
         f"{'children':>10} {'rows':>11} {'load s':>7} {'derive s':>9} {'rows/s':>10} "
         f"{'peak MB':>8} {'floor s':>8} {'× floor':>8} {'× UPCR-only':>11}"
+        + (f" {'REV load':>8} {'REV derive':>10} {against:>13}" if reference else "")
     )
     notes = []
     for index, patients in enumerate(arguments.patients):
@@ -185,11 +227,18 @@ def main() -> None:
             r = measure(folder, arguments.memory_limit)
             floor = floor_seconds(folder)
             upcr_only = floor_seconds(folder, "'upcr'")
-            print(
+            line = (
                 f"{patients:>10,} {int(r['rows']):>11,} {r['load']:>7.1f} {r['derive']:>9.1f} "
                 f"{r['rows'] / r['derive']:>10,.0f} {r['peak_mb']:>8.0f} {floor:>8.2f} "
                 f"{r['derive'] / floor:>8.1f} {r['derive'] / upcr_only:>11.1f}"
             )
+            if reference is not None:
+                old = measure(folder, arguments.memory_limit, reference)
+                line += (
+                    f" {old['load']:>8.1f} {old['derive']:>10.1f} "
+                    f"{r['derive'] / old['derive']:>13.2f}"
+                )
+            print(line)
             if index == 0 and patients <= PANDAS_MAX:
                 seconds, by_pandas = pandas_episodes(folder)
                 engine = derive(read_cohort(folder, today=TODAY), load_definitions("kdigo2021"))
