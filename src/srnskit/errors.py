@@ -10,6 +10,10 @@ cohort-format.md §4; a real bug is not a ``SrnskitError`` and still shows its t
     │   └── DefinitionError                 a definition or protocol file that fails its checks
     ├── UsageError(ValueError)              exit 2: a wrong argument, a missing path, a bad value
     └── MissingComponentError(ImportError)  exit 3: an optional component is not installed
+
+    SrnskitWarning(UserWarning)             not an error: something the user should read (an
+                                            old rule-file key read in its new form); the command
+                                            line prints each on stderr
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "InvalidInputError",
     "MissingComponentError",
     "SrnskitError",
+    "SrnskitWarning",
     "UsageError",
 ]
 
@@ -65,3 +70,8 @@ class MissingComponentError(SrnskitError, ImportError):
     """An optional component (Java, PySpark, a browser) is not installed; says what to install."""
 
     exit_code = 3
+
+
+class SrnskitWarning(UserWarning):
+    """A message for the user that does not stop the work (e.g. a definition file of format 1
+    read in format 2's terms); the command line prints each on stderr."""

@@ -1,15 +1,18 @@
 """Rule files: TOML that a clinician can read, loaded into a checked pydantic model.
 
 Definition sets, protocols and synthetic profiles are all rule files. A file that fails its
-checks is refused with one line per problem, ``file: key.path: reason``.
+checks is refused with one line per problem, ``file: key.path: reason``. A kind of file whose
+format changed passes a ``migrate`` function that reads an older version in the new one's terms
+(saying so with a ``SrnskitWarning`` per moved or renamed key) before the checks.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +21,8 @@ from srnskit.errors import DefinitionError, UsageError
 __all__ = ["load_rule_file", "shipped_rule_files"]
 
 M = TypeVar("M", bound=BaseModel)
+# Reads a file's parsed TOML (and its label, for messages) in the current version's terms.
+Migrate = Callable[[dict[str, Any], str], dict[str, Any]]
 
 
 def shipped_rule_files(package: str, folder: str = "") -> list[str]:
@@ -29,12 +34,20 @@ def shipped_rule_files(package: str, folder: str = "") -> list[str]:
 
 
 def load_rule_file(
-    model: type[M], name_or_path: str | Path, *, package: str, kind: str, folder: str = ""
+    model: type[M],
+    name_or_path: str | Path,
+    *,
+    package: str,
+    kind: str,
+    folder: str = "",
+    migrate: Migrate | None = None,
 ) -> M:
     """A shipped rule file by name, or a ``.toml`` file, validated as ``model``.
 
-    Raises ``UsageError`` for an unknown name or a missing file and ``DefinitionError`` for a
-    file that is not TOML or fails the model's checks.
+    ``migrate``, when given, receives the parsed file and its label (``my.toml``) and returns it
+    in the current format's terms; it may raise ``DefinitionError`` and warn. Raises
+    ``UsageError`` for an unknown name or a missing file and ``DefinitionError`` for a file that
+    is not TOML or fails the model's checks.
     """
     path = Path(name_or_path)
     if path.suffix == ".toml":
@@ -59,6 +72,8 @@ def load_rule_file(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError(f"{label}: not valid TOML: {exc}") from exc
+    if migrate is not None:
+        data = migrate(data, label)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

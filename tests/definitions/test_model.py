@@ -22,8 +22,11 @@ def test_kdigo_thresholds_are_those_of_the_spec() -> None:
     # nephrotic ≥ 2 mg/mg, ≥ 200 mg/mmol or dipstick ≥ 3+.
     cr = kdigo.complete_remission.thresholds
     assert (cr["upcr_mg_mg"].operator, cr["upcr_mg_mg"].value) == ("le", 0.2)
+    # The dipstick written as on the strip; the engine compares its reading (trace = 0.5).
+    assert (cr["dipstick"].operator, cr["dipstick"].level) == ("le", "trace")
     assert (cr["upcr_mg_mmol"].value, cr["dipstick"].value) == (20, 0.5)
     assert kdigo.complete_remission.confirm_count == 3
+    assert kdigo.nephrotic.thresholds["dipstick"].level == "3+"
     assert kdigo.nephrotic.thresholds["dipstick"].value == 3
     assert kdigo.confirmation_period_days is None
     assert kdigo.multidrug_resistance is None
@@ -47,7 +50,18 @@ def test_seed2023_reads_24_hour_protein_and_counts_relapses_after_partial_remiss
         35,
         1,
     )
-    assert seed.eligibility.study_period is not None
+    assert seed.nephrotic.thresholds["uprot_24h_mg_kg_24h"].level is None
+
+
+def test_every_shipped_file_is_format_2_with_states_and_thresholds_only() -> None:
+    for name in shipped_definitions():
+        text = resources.files("srnskit.definitions").joinpath(f"{name}.toml").read_text()
+        assert text.count("format_version = 2") == 1
+        for section in ("[eligibility]", "[standard_dose]", "[kidney]"):
+            assert section not in text
+        # [nephrotic] says that it opens an episode, a relapse only after a remission (§3).
+        assert "relapse only when it follows" in text.split("[nephrotic]")[0].splitlines()[-2]
+        assert load_definitions(name).format_version == 2
 
 
 def _broken(tmp_path, old: str, new: str):  # type: ignore[no-untyped-def]
@@ -81,6 +95,34 @@ def _broken(tmp_path, old: str, new: str):  # type: ignore[no-untyped-def]
             'streams = ["upcr", "dipstick"]',
             'streams = ["upcr"]',
             "complete_remission.thresholds.dipstick reads dipstick, which is not in streams (upcr)",
+        ),
+        (
+            'dipstick = { ge = "3+" }',
+            'dipstick = { ge = "5+" }',
+            "nephrotic.thresholds.dipstick: '5+' is not a dipstick level; "
+            "use neg, negative, trace, 1+, 2+, 3+, 4+",
+        ),
+        (
+            'dipstick = { ge = "3+" }',
+            "dipstick = { ge = 3 }",
+            'nephrotic: thresholds.dipstick: write the level as on the strip ("trace", "3+"), '
+            "not the number 3",
+        ),
+        (
+            "upcr_mg_mmol = { ge = 200 }",
+            'upcr_mg_mmol = { ge = "3+" }',
+            "nephrotic: thresholds.upcr_mg_mmol: a number is needed, not '3+'",
+        ),
+        (
+            "format_version = 2 ",
+            "format_version = 3 ",
+            "format_version: 3 is not a version srnskit reads (1 or 2)",
+        ),
+        (
+            "rituximab_active_days = 180 ",
+            "rituximab_active_days = 180\n[kidney]\nsevere_below = 60 ",
+            "[kidney] belongs in a study file (--study) from format_version 2 on; move them there "
+            "(docs/definitions.md)",
         ),
         (
             "window_days = 28 ",

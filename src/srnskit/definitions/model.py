@@ -1,28 +1,31 @@
 """Definition sets as data: the pydantic model that loads and checks a definition TOML file.
 
-The engine implements a closed set of rule kinds (``threshold_run``, ``window_after_exposure``,
-``sustained_egfr``), each parameterised here; adding a definition set needs no Python
-(ARCHITECTURE.md principle 1). A file with a typo, a missing key or an impossible value is
-refused with the file, the key and the reason.
+A definition set holds a guideline's states and thresholds only, written as the guideline
+writes them (``dipstick = { le = "trace" }``); who is studied and how kidney function is staged
+are the study's (``studies/``). The engine implements a closed set of rule kinds
+(``threshold_run``, ``window_after_exposure``), each parameterised here and named by its
+``kind`` key; adding a definition set needs no Python (ARCHITECTURE.md principle 1). A file
+with a typo, a missing key or an impossible value is refused with the file, the key and the
+reason. Files of format 1 (before ``format_version = 2``) are read through
+``definitions/migrate.py``, which says what it read and how (docs/definitions.md).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from srnskit.definitions.migrate import FORMAT_VERSION, MOVED_TO_STUDY, to_current_format
 from srnskit.rulefile import load_rule_file, shipped_rule_files
-from srnskit.studies.model import Eligibility, Kidney, StandardDose
+from srnskit.schema import DIPSTICK_LEVELS
 
 __all__ = [
+    "FORMAT_VERSION",
     "THRESHOLD_STREAMS",
     "Comparison",
     "DefinitionSet",
-    "Eligibility",
-    "Kidney",
-    "StandardDose",
     "ThresholdRun",
     "WindowAfterExposure",
     "load_definitions",
@@ -39,6 +42,7 @@ THRESHOLD_STREAMS: dict[str, Stream] = {
     "uprot_24h_mg_kg_24h": "uprot_24h",
     "dipstick": "dipstick",
 }
+_OPERATORS = ("le", "lt", "ge", "gt")
 
 
 class _Rule(BaseModel):
@@ -46,28 +50,50 @@ class _Rule(BaseModel):
 
 
 class Comparison(_Rule):
-    """One comparison with a threshold: exactly one of ``le``, ``lt``, ``ge``, ``gt``."""
+    """One comparison with a threshold: exactly one of ``le``, ``lt``, ``ge``, ``gt``.
 
-    le: float | None = None
-    lt: float | None = None
-    ge: float | None = None
-    gt: float | None = None
+    The threshold is a number in the key's unit, or for a dipstick the level as written on the
+    strip (``"neg"``, ``"negative"``, ``"trace"``, ``"1+"`` … ``"4+"``, cohort-format.md §2).
+    """
+
+    le: float | str | None = None
+    lt: float | str | None = None
+    ge: float | str | None = None
+    gt: float | str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        given = [k for k in ("le", "lt", "ge", "gt") if getattr(self, k) is not None]
+        given = [k for k in _OPERATORS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of le, lt, ge, gt")
-        if getattr(self, given[0]) < 0:
+        threshold = getattr(self, given[0])
+        if isinstance(threshold, str):
+            if threshold.lower() not in DIPSTICK_LEVELS:
+                raise ValueError(
+                    f"'{threshold}' is not a dipstick level; use {', '.join(DIPSTICK_LEVELS)}"
+                )
+        elif threshold < 0:
             raise ValueError("a proteinuria threshold cannot be negative")
         return self
 
     @property
     def operator(self) -> str:
-        return next(k for k in ("le", "lt", "ge", "gt") if getattr(self, k) is not None)
+        """``le``, ``lt``, ``ge`` or ``gt``."""
+        return next(k for k in _OPERATORS if getattr(self, k) is not None)
+
+    @property
+    def level(self) -> str | None:
+        """The dipstick level as written in the file (``"trace"``), or None for a number."""
+        threshold = getattr(self, self.operator)
+        return threshold.lower() if isinstance(threshold, str) else None
 
     @property
     def value(self) -> float:
+        """The number the engine compares: the threshold, or a dipstick level's reading
+        (neg 0, trace 0.5, 1+ … 4+ as 1 … 4: ``schema.DIPSTICK_LEVELS``)."""
+        level = self.level
+        if level is not None:
+            return DIPSTICK_LEVELS[level]
         threshold: float = getattr(self, self.operator)
         return threshold
 
@@ -93,6 +119,14 @@ class ThresholdRun(_Rule):
             raise ValueError(
                 f"unknown threshold {', '.join(unknown)}; use {', '.join(THRESHOLD_STREAMS)}"
             )
+        for key, comparison in self.thresholds.items():
+            if key == "dipstick" and comparison.level is None:
+                raise ValueError(
+                    'thresholds.dipstick: write the level as on the strip ("trace", "3+"), '
+                    f"not the number {comparison.value:g}"
+                )
+            if key != "dipstick" and comparison.level is not None:
+                raise ValueError(f"thresholds.{key}: a number is needed, not '{comparison.level}'")
         return self
 
 
@@ -118,8 +152,13 @@ class WindowAfterExposure(_Rule):
 
 
 class DefinitionSet(_Rule):
-    """A definition set: every threshold, confirmation, window and eligibility step."""
+    """A guideline's definition set: its proteinuria streams, states, thresholds and windows.
 
+    ``nephrotic`` opens a nephrotic episode; that episode is a relapse only when it follows one
+    of the states in ``relapse_after`` (clinical.md §3).
+    """
+
+    format_version: Literal[2]
     name: str
     title: str
     source: str
@@ -132,12 +171,23 @@ class DefinitionSet(_Rule):
     complete_remission: ThresholdRun
     partial_remission: ThresholdRun
     nephrotic: ThresholdRun
-    standard_dose: StandardDose
     steroid_resistance: WindowAfterExposure
     cni_resistance: WindowAfterExposure
     multidrug_resistance: WindowAfterExposure | None = None
-    kidney: Kidney
-    eligibility: Eligibility
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_study_sections(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            here = [section for section in MOVED_TO_STUDY if section in data]
+            if here:
+                sections = ", ".join(f"[{section}]" for section in here)
+                verb = "belongs" if len(here) == 1 else "belong"
+                raise ValueError(
+                    f"{sections} {verb} in a study file (--study) from format_version 2 on; "
+                    "move them there (docs/definitions.md)"
+                )
+        return data
 
     @model_validator(mode="after")
     def _thresholds_read_the_sets_streams(self) -> Self:
@@ -153,6 +203,7 @@ class DefinitionSet(_Rule):
 
     @property
     def confirmation_period_days(self) -> int | None:
+        """The steroid-resistance confirmation period in days (ipna2020: 42), or None."""
         return self.steroid_resistance.confirmation_period_days
 
 
@@ -162,7 +213,17 @@ def shipped_definitions() -> list[str]:
 
 
 def load_definitions(name_or_path: str | Path) -> DefinitionSet:
-    """A shipped definition set by name (``kdigo2021``) or a definition TOML file, checked."""
+    """A shipped definition set by name (``kdigo2021``) or a definition TOML file, checked.
+
+    A file of format 1 (no ``format_version``, or 1) is read in format 2's terms, with a
+    ``srnskit.errors.SrnskitWarning`` for each moved or rewritten key (``migrate.py``). Raises
+    ``UsageError`` for an unknown name or a missing file and ``DefinitionError`` for a file
+    that is not TOML or fails its checks (one line per problem: file, key, reason).
+    """
     return load_rule_file(
-        DefinitionSet, name_or_path, package="srnskit.definitions", kind="definition set"
+        DefinitionSet,
+        name_or_path,
+        package="srnskit.definitions",
+        kind="definition set",
+        migrate=to_current_format,
     )

@@ -20,8 +20,9 @@ from srnskit.rulefile import load_rule_file, shipped_rule_files
 from srnskit.schema import REGIMEN_AGENTS
 
 __all__ = [
+    "FORMAT_VERSION",
     "AtDiagnosis",
-    "Comparison",
+    "ComparisonGroup",
     "Eligibility",
     "Kidney",
     "StandardDose",
@@ -30,7 +31,7 @@ __all__ = [
     "shipped_studies",
 ]
 
-STUDY_FORMAT_VERSION = 2
+FORMAT_VERSION = 2  # study files began with format 2 of the rule files (docs/definitions.md)
 
 
 class _Part(BaseModel):
@@ -88,17 +89,28 @@ class Eligibility(_Part):
         return self
 
 
-class Comparison(_Part):
-    """The comparison group: each patient's first evaluable course of ``regimen`` alone."""
+class ComparisonGroup(_Part):
+    """The comparison group: each patient's first evaluable course of ``regimen`` alone.
+
+    ``regimen`` is a course name as derive writes it: agents joined by ``+`` in the declared
+    order of ``schema.REGIMEN_AGENTS`` (``"cyclosporine"``, ``"cyclosporine+mmf"``).
+    """
 
     regimen: str
     source: str
 
     @model_validator(mode="after")
     def _known_regimen(self) -> Self:
-        unknown = sorted(set(self.regimen.split("+")) - set(REGIMEN_AGENTS))
+        agents = self.regimen.split("+")
+        unknown = sorted(set(agents) - set(REGIMEN_AGENTS))
         if unknown:
             raise ValueError(f"unknown agent {', '.join(unknown)}; use {', '.join(REGIMEN_AGENTS)}")
+        in_order = sorted(set(agents), key=REGIMEN_AGENTS.index)
+        if agents != in_order:
+            raise ValueError(
+                f"write the regimen as courses are named: '{'+'.join(in_order)}' "
+                f"(agents once each, in the order {', '.join(REGIMEN_AGENTS)})"
+            )
         return self
 
 
@@ -118,7 +130,7 @@ class StudyDesign(_Part):
     title: str
     source: str
     eligibility: Eligibility
-    comparison: Comparison
+    comparison: ComparisonGroup
     at_diagnosis: AtDiagnosis
     standard_dose: StandardDose
     kidney: Kidney
