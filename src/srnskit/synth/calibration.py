@@ -53,6 +53,8 @@ FOLLOWUP_DATES = (
 
 @dataclass(frozen=True)
 class FigureResult:
+    """A figure's target (× its scale) and the value generated (None: nothing to compute on)."""
+
     figure: Figure
     target: float
     value: float | None
