@@ -27,9 +27,11 @@ from srnskit.synth.profile import Profile
 __all__ = [
     "CALIBRATED_SET",
     "FIGURES",
+    "FOLLOWUP_DATES",
     "Figure",
     "FigureResult",
     "calibrate",
+    "connect",
     "last_followup_sql",
     "register",
     "relapses_sql",
