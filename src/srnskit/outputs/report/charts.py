@@ -12,11 +12,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from srnskit.outputs.report.study import Study
+from srnskit.analysis.study import Study
 
 __all__ = ["egfr_paired", "egfr_trajectories", "figures", "remission_curves", "toxicity"]
 
-GROUP_COLOURS = {"cyclosporine alone": "#1f77b4", "combined": "#d62728"}
+GROUP_COLOURS = ("#1f77b4", "#d62728")  # the comparison group, then the combined group
 WIDTH = 520
 RISK_EVERY_MONTHS = 3
 MAX_LINES = 300  # per-child lines drawn; more are unreadable, so a fixed random sample is drawn
@@ -43,15 +43,15 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return spec
 
 
-def _group_scale() -> alt.Scale:
-    return alt.Scale(domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values()))
+def _group_scale(study: Study) -> alt.Scale:
+    return alt.Scale(domain=list(study.groups), range=list(GROUP_COLOURS))
 
 
-def _colour() -> alt.Color:
+def _colour(study: Study) -> alt.Color:
     return alt.Color(
         "group:N",
         title="regimen",
-        scale=_group_scale(),
+        scale=_group_scale(study),
         legend=alt.Legend(orient="right", labelLimit=200),
     )
 
@@ -92,7 +92,7 @@ def remission_curves(study: Study) -> dict[str, Any]:
     subtitle = f"log-rank p = {p:.3f}" if p is not None else study.tests["logrank"].reason
     base = alt.Chart(data).encode(
         x=alt.X("time:Q", title="months from course start", scale=alt.Scale(nice=False)),
-        color=_colour(),
+        color=_colour(study),
     )
     step = base.mark_line(interpolate="step-after").encode(
         y=alt.Y(
@@ -140,14 +140,14 @@ def remission_curves(study: Study) -> dict[str, Any]:
             y=alt.Y(
                 "group:N",
                 title=None,
-                sort=list(GROUP_COLOURS),
+                sort=list(study.groups),
                 axis=alt.Axis(labelLimit=200, labelPadding=8, domain=False, ticks=False),
             ),
             text="n:Q",
             color=alt.Color(
                 "group:N",
                 legend=None,
-                scale=_group_scale(),
+                scale=_group_scale(study),
             ),
         )
         .properties(

@@ -26,7 +26,7 @@ SECTIONS = [
     "sensitivity",
 ]
 SEED = json.loads(
-    (Path(__file__).parents[2] / "src/srnskit/studies/seed2023_targets.json").read_text()
+    (Path(__file__).parents[3] / "src/srnskit/studies/seed2023_targets.json").read_text()
 )
 runner = CliRunner()
 
@@ -132,7 +132,7 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
 
 
 def test_a_tiny_cohort_gets_a_report_that_says_why_tests_were_not_run(tmp_path: Path) -> None:
-    small = Path(__file__).parents[2] / "src/srnskit/examples/small"
+    small = Path(__file__).parents[3] / "src/srnskit/examples/small"
     out = tmp_path / "small.html"
     result = runner.invoke(app, ["report", str(small), "--out", str(out), "--today", "2026-11-28"])
     assert result.exit_code == 0, result.output
@@ -146,7 +146,7 @@ import os, datetime as dt
 import srnskit.outputs.report.build as build
 from srnskit.definitions import load_definitions
 from srnskit.errors import SrnskitError
-def dies(folder, names):  # the worker dies (out of memory, say)
+def dies(*arguments):  # the worker dies (out of memory, say)
     os._exit(3)
 dies.__qualname__ = "_headlines_in_worker"  # submitted by name: the patched one is found
 dies.__module__ = "srnskit.outputs.report.build"
@@ -169,3 +169,25 @@ def test_a_dead_sensitivity_worker_stops_the_report_with_a_message() -> None:
     )
     assert "stopped: the process deriving the other definition sets" in result.stdout
     assert "SRNSKIT_MEMORY_LIMIT" in result.stdout
+
+
+def test_the_report_reads_no_table_of_the_cohort_itself(monkeypatch, small_cohort: Path) -> None:  # type: ignore[no-untyped-def]
+    """Only the engine reads the cohort: the report orders, the study computes from Derived."""
+    import datetime as dt
+
+    from srnskit.cohort.load import Cohort, read_cohort
+    from srnskit.definitions import load_definitions
+    from srnskit.outputs.report.build import build_report
+
+    cohort = read_cohort(small_cohort, today=dt.date(2026, 11, 28))
+    patients = cohort.to_arrow("patients").num_rows
+
+    def refuse(self: Cohort, *args: object, **kwargs: object) -> None:
+        raise AssertionError("the report read the cohort")
+
+    monkeypatch.setattr(Cohort, "query", refuse)
+    monkeypatch.setattr(Cohort, "table", refuse)
+    report = build_report(
+        cohort, load_definitions("kdigo2021"), today=dt.date(2026, 11, 28), parallel=False
+    )
+    assert report.study.n_patients == patients

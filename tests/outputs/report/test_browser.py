@@ -16,7 +16,7 @@ import pytest
 from srnskit.outputs.report.build import Report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parents[2] / "out" / "test-artifacts"
+ARTIFACTS = Path(__file__).parents[3] / "out" / "test-artifacts"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,169 @@
+"""The study: every number of the source article's Results, computed from ``Derived`` alone.
+
+Input: the engine's derived tables with its analysis tables (``derive(..., analysis=True)``,
+see ``inputs.DerivedTables``), the definition set they were derived under, the study design
+(``studies/seed2023.toml``: the comparison regimen, the combination agents) and the protocol.
+Output: a ``Study`` of small tables (pandas) and test results, each section following
+clinical.md §9. Nothing here reads a cohort, runs SQL, draws or formats: ``outputs.report``
+renders. Sections that the data cannot support carry the reason instead of a number
+(``TestLine.reason``), never a NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from srnskit.analysis.study.adherence import adherence, adherence_summary
+from srnskit.analysis.study.comparison import (
+    competing,
+    group_names,
+    groups,
+    logrank_line,
+    remission,
+    remission_tests,
+    table2,
+)
+from srnskit.analysis.study.exposure import cyclosporine, second_agent
+from srnskit.analysis.study.inputs import DerivedTables, frame, study_data
+from srnskit.analysis.study.kidney import kidney
+from srnskit.analysis.study.summary import Summary, TestLine, finite, pct
+from srnskit.analysis.study.table1 import table1
+from srnskit.analysis.study.toxicity import toxicity
+from srnskit.definitions.model import DefinitionSet
+from srnskit.protocols import Protocol
+from srnskit.studies import StudyDesign
+
+__all__ = ["DerivedTables", "Study", "Summary", "TestLine", "headline", "study"]
+
+
+@dataclass
+class Study:
+    """Every section of the study, computed for one cohort under one definition set."""
+
+    definitions: str
+    definitions_title: str
+    n_patients: int
+    flow: dict[str, Any]
+    groups: tuple[str, str]  # the comparison group's name, then "combined"
+    table1: pd.DataFrame  # characteristic, kind, n, of, pct (counts) or unit, summary
+    cyclosporine: dict[str, Any]
+    second_agent: Summary
+    table2: pd.DataFrame
+    regimens: pd.DataFrame
+    remission_courses: pd.DataFrame  # group, patient_id, days, event, months
+    km: pd.DataFrame
+    km_medians: pd.DataFrame
+    tests: dict[str, TestLine]
+    warnings: list[str]
+    competing: pd.DataFrame
+    toxicity: pd.DataFrame
+    kidney: dict[str, Any]
+    egfr_pairs: pd.DataFrame
+    egfr_trajectories: pd.DataFrame
+    adherence: pd.DataFrame
+    adherence_summary: pd.DataFrame
+    headline: dict[str, Any] = field(default_factory=dict)
+
+
+def study(
+    derived: DerivedTables,
+    definitions: DefinitionSet,
+    design: StudyDesign,
+    protocol: Protocol,
+) -> Study:
+    """The study of ``derived`` (derived under ``definitions`` with its analysis tables).
+
+    Raises ``UsageError`` when ``derived`` lacks an analysis table (derived without
+    ``analysis=True``).
+    """
+    data = study_data(derived)
+    included = data.included
+    tests: dict[str, TestLine] = {}
+    warnings: list[str] = []
+    adherence_rows = adherence(data.exposures, data.troughs, data.proteinuria_dates, protocol)
+    csa, tests["csa_delay_by_type"] = cyclosporine(
+        included, data.exposures, data.troughs, data.relapses, adherence_rows, protocol
+    )
+    names = group_names(design)
+    grouped = groups(data.courses, data.outcomes, design)
+    t2, regimens = table2(grouped, names)
+    courses, km, km_medians = remission(grouped)
+    tests.update(remission_tests(courses, names, warnings))
+    figures, tests["egfr_first_last"], pairs, trajectories = kidney(included, data.egfr)
+    return Study(
+        definitions=definitions.name,
+        definitions_title=definitions.title,
+        n_patients=len(data.outcomes),
+        flow=derived.flow,
+        groups=names,
+        table1=table1(included, data.presentation),
+        cyclosporine=csa,
+        second_agent=second_agent(included, data.courses),
+        table2=t2,
+        regimens=regimens,
+        remission_courses=courses,
+        km=km,
+        km_medians=km_medians,
+        tests=tests,
+        warnings=warnings,
+        competing=competing(courses, data.outcomes),
+        toxicity=toxicity(
+            included, data.exposures, data.adverse_events, design.eligibility.combination_agents
+        ),
+        kidney=figures,
+        egfr_pairs=pairs,
+        egfr_trajectories=trajectories,
+        adherence=adherence_rows,
+        adherence_summary=adherence_summary(adherence_rows),
+        headline=_headline(included, t2, km_medians, tests["logrank"], figures, names),
+    )
+
+
+def headline(derived: DerivedTables, design: StudyDesign) -> dict[str, Any]:
+    """Only the sensitivity table's results (``Study.headline``), without the rest of the study.
+
+    Reads the derived ``patient_outcomes`` and ``courses`` only (no analysis table needed).
+    """
+    outcomes = frame(derived.patient_outcomes)
+    included = outcomes[outcomes.eligible.fillna(False).astype(bool)]
+    names = group_names(design)
+    grouped = groups(frame(derived.courses), outcomes, design)
+    t2, _ = table2(grouped, names)
+    courses, _, km_medians = remission(grouped)
+    figures = {
+        "severe_ckd": int(included.severe_ckd_date.notna().sum()),
+        "kidney_failure": int(included.kidney_failure_date.notna().sum()),
+    }
+    logrank = logrank_line(courses, "log-rank")
+    return _headline(included, t2, km_medians, logrank, figures, names)
+
+
+def _headline(
+    included: pd.DataFrame,
+    t2: pd.DataFrame,
+    medians: pd.DataFrame,
+    logrank: TestLine,
+    figures: dict[str, Any],
+    names: tuple[str, str],
+) -> dict[str, Any]:
+    """The few results compared across definition sets (the sensitivity table)."""
+    alone_name, combined_name = names
+    combined = t2.set_index("group").loc[combined_name]
+    resistant = int(included.resistance_type.notna().sum())
+    initial = int((included.resistance_type == "initial").sum())
+    median = medians.set_index("group")["median"] if len(medians) else pd.Series(dtype=float)
+    return {
+        "included": len(included),
+        "initial_resistance_pct": pct(initial, resistant),
+        "combined_courses": int(combined.courses),
+        "combined_complete_pct": pct(int(combined.complete), int(combined.courses)),
+        "combined_none_pct": pct(int(combined.none), int(combined.courses)),
+        "median_months_alone": finite(median.get(alone_name)),
+        "median_months_combined": finite(median.get(combined_name)),
+        "logrank_p": logrank.p_value,
+        "severe_ckd": figures["severe_ckd"],
+        "kidney_failure": figures["kidney_failure"],
+    }

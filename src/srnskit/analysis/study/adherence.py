@@ -1,0 +1,163 @@
+"""Protocol adherence, per treatment course (clinical.md §7), from the engine's analysis tables.
+
+For each course (treatment row) of an immunosuppressant that the protocol doses daily per m²:
+the starting dose per m² (the recorded mg/m²/day, or mg/day ÷ BSA, or mg/kg/day × weight ÷ BSA,
+the BSA by the protocol's formula from the height and weight the engine found for the start:
+the one weight rule, clinical.md §1, and the study's height window) against the protocol's
+range; the troughs of its drug measured while it was active against the target; and, for a
+course active until the assessment day, whether a proteinuria value was recorded within
+±window days of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from srnskit.protocols import Phase, Protocol
+from srnskit.schema import REGIMEN_AGENTS
+
+__all__ = ["ADHERENCE_COLUMNS", "adherence", "adherence_summary"]
+
+ADHERENCE_COLUMNS = [
+    "patient_id",
+    "drug",
+    "start_date",
+    "dose_mg_m2",
+    "dose_min",
+    "dose_max",
+    "dose_in_range",
+    "troughs",
+    "troughs_in_target",
+    "assessment_done",
+]
+DOSE_DECIMALS = 1  # the dose per m² is compared with the range as printed, to 0.1 mg/m²
+
+
+def _dosed_phases(protocol: Protocol) -> dict[str, Phase]:
+    """Each immunosuppressant the protocol doses daily, with its first such phase."""
+    phases: dict[str, Phase] = {}
+    for phase in protocol.phase:
+        if phase.per == "day" and phase.drug in REGIMEN_AGENTS:
+            phases.setdefault(phase.drug, phase)
+    return phases
+
+
+def _per_m2(rows: pd.DataFrame, protocol: Protocol) -> pd.Series:
+    """The starting dose in mg/m²/day of each row (NaN when its unit or body size is missing)."""
+    known = rows.height_cm.notna() & rows.weight_kg.notna()
+    bsa = pd.Series(np.nan, index=rows.index)
+    bsa[known] = [
+        protocol.bsa_m2(height_cm=h, weight_kg=w)
+        for h, w in zip(rows.height_cm[known], rows.weight_kg[known], strict=True)
+    ]
+    dose = rows.dose.astype(float)
+    per_m2 = pd.Series(np.nan, index=rows.index)
+    unit = rows.dose_unit
+    per_m2[unit == "mg/m2/day"] = dose
+    per_m2[unit == "mg/day"] = dose / bsa
+    per_m2[unit == "mg/kg/day"] = dose * rows.weight_kg / bsa
+    return per_m2.where(unit.isin(["mg/m2/day", "mg/day", "mg/kg/day"]))
+
+
+def _troughs(rows: pd.DataFrame, troughs: pd.DataFrame, phases: dict[str, Phase]) -> pd.DataFrame:
+    """Per row: the troughs of its drug between its start and active end, and those in target."""
+    on = rows.reset_index()[["index", "patient_id", "drug", "start_date", "active_end"]].merge(
+        troughs[["patient_id", "drug", "date", "value"]], on=["patient_id", "drug"]
+    )
+    on = on[(on.date >= on.start_date) & (on.date <= on.active_end)]
+    targets = {drug: phase.trough_ng_ml for drug, phase in phases.items()}
+    low = on.drug.map({d: t.min for d, t in targets.items() if t is not None})
+    high = on.drug.map({d: t.max for d, t in targets.items() if t is not None})
+    on = on.assign(in_target=(on.value >= low) & (on.value <= high))
+    counted = on.groupby("index").agg(troughs=("value", "size"), in_target=("in_target", "sum"))
+    return counted.reindex(rows.index, fill_value=0)
+
+
+def _assessed(rows: pd.DataFrame, dates: pd.DataFrame, protocol: Protocol) -> pd.Series:
+    """Per row: is there a proteinuria date within ±window days of start + response_day?"""
+    assessment = protocol.assessment
+    due = rows.start_date + pd.Timedelta(days=assessment.response_day)
+    lo = due - pd.Timedelta(days=assessment.window_days)
+    hi = due + pd.Timedelta(days=assessment.window_days)
+    probe = pd.DataFrame({"row": rows.index, "patient_id": rows.patient_id, "lo": lo, "hi": hi})
+    probe = probe.sort_values("lo", kind="stable")
+    found = pd.merge_asof(
+        probe,
+        dates[["patient_id", "date"]].sort_values("date", kind="stable"),
+        left_on="lo",
+        right_on="date",
+        by="patient_id",
+        direction="forward",
+    )
+    return pd.Series((found.date <= found.hi).to_numpy(), index=found.row).reindex(rows.index)
+
+
+def adherence(
+    exposures: pd.DataFrame,
+    troughs: pd.DataFrame,
+    proteinuria_dates: pd.DataFrame,
+    protocol: Protocol,
+) -> pd.DataFrame:
+    """One row per course (``exposures`` row) of a drug the protocol doses daily per m².
+
+    ``exposures``, ``troughs`` and ``proteinuria_dates`` are the engine's analysis tables (dates
+    as datetime64). Columns ``ADHERENCE_COLUMNS``: the dose per m² rounded to 0.1 (None when
+    unknown), the protocol's range and whether the dose lies in it (None when unknown), the
+    number of troughs and of troughs in target, and whether the assessment was done (None when
+    the course was not active until ``assessment.response_day``). Ordered by patient and start.
+    """
+    phases = _dosed_phases(protocol)
+    rows = exposures[exposures.drug.isin(list(phases))]
+    rows = rows.sort_values(["patient_id", "start_date"], kind="stable").reset_index(drop=True)
+    if rows.empty:
+        return pd.DataFrame(columns=ADHERENCE_COLUMNS)
+    per_m2 = _per_m2(rows, protocol)
+    counted = _troughs(rows, troughs, phases)
+    assessed = _assessed(rows, proteinuria_dates, protocol)
+    lasted = (rows.active_end - rows.start_date).dt.days >= protocol.assessment.response_day
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows.itertuples()):
+        phase = phases[row.drug]
+        dose = None if np.isnan(per_m2[i]) else round(float(per_m2[i]), DOSE_DECIMALS)
+        out.append(
+            {
+                "patient_id": row.patient_id,
+                "drug": row.drug,
+                "start_date": row.start_date,
+                "dose_mg_m2": dose,
+                "dose_min": phase.dose_mg_m2.min,
+                "dose_max": phase.dose_mg_m2.max,
+                "dose_in_range": None
+                if dose is None
+                else bool(phase.dose_mg_m2.min <= dose <= phase.dose_mg_m2.max),
+                "troughs": int(counted.troughs[i]),
+                "troughs_in_target": int(counted.in_target[i]),
+                "assessment_done": bool(assessed[i]) if lasted[i] else None,
+            }
+        )
+    return pd.DataFrame(out, columns=ADHERENCE_COLUMNS)
+
+
+def adherence_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per drug: courses, doses known and in range, troughs and in target, assessments due and
+    done (the report's adherence table)."""
+    out = []
+    for drug, g in rows.groupby("drug"):
+        dose_known = g.dose_in_range.notna()
+        assessed = g.assessment_done.notna()
+        out.append(
+            {
+                "drug": drug,
+                "courses": len(g),
+                "dose_known": int(dose_known.sum()),
+                "dose_in_range": int(g.dose_in_range[dose_known].astype(bool).sum()),
+                "troughs": int(g.troughs.sum()),
+                "troughs_in_target": int(g.troughs_in_target.sum()),
+                "assessment_due": int(assessed.sum()),
+                "assessment_done": int(g.assessment_done[assessed].astype(bool).sum()),
+            }
+        )
+    return pd.DataFrame(out)

@@ -1,0 +1,116 @@
+"""What the study reads: the engine's derived tables, as a small structural type, and as pandas.
+
+The study computes from ``Derived`` alone (the engine's handed-on type): its three derived
+tables, the inclusion flow and the analysis tables of ``schema.ANALYSIS_TABLES``, which the
+engine computes when asked (``derive(..., analysis=True)``). ``DerivedTables`` names just that,
+so a study can be computed (and tested) on tables written by hand, with no cohort and no engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+
+from srnskit.errors import UsageError
+from srnskit.schema import ANALYSIS_TABLES
+
+__all__ = ["DerivedTables", "StudyData", "frame", "study_data"]
+
+
+class DerivedTables(Protocol):
+    """The part of the engine's ``Derived`` that a study reads."""
+
+    @property
+    def patient_outcomes(self) -> pa.Table: ...
+
+    @property
+    def courses(self) -> pa.Table: ...
+
+    @property
+    def flow(self) -> dict[str, Any]: ...
+
+    @property
+    def analysis(self) -> Mapping[str, pa.Table] | None: ...
+
+
+def frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas, dates as datetime64[ns] (so that date arithmetic is vectorised
+    and every date column is of one type)."""
+    out = table.to_pandas(date_as_object=False)
+    for name in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].astype("datetime64[ns]")
+    return out
+
+
+def _analysis_table(derived: DerivedTables, name: str) -> pd.DataFrame:
+    """The analysis table ``name`` as pandas; refused when missing or short of a column."""
+    tables = derived.analysis or {}
+    if name not in tables:
+        raise UsageError(
+            f"the study needs the analysis table '{name}', which the engine computes only when "
+            "asked: derive(cohort, definitions, study, analysis=True)"
+        )
+    table = tables[name]
+    declared = [c.name for c in ANALYSIS_TABLES[name]]
+    missing = [c for c in declared if c not in table.column_names]
+    if missing:
+        raise UsageError(f"the analysis table '{name}' has no column {', '.join(missing)}")
+    return frame(table.select(declared))
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """The derived tables as pandas, restricted where the study only reads the included patients.
+
+    ``people``: every patient (analysis ``patients``) with their outcomes; ``included``: the
+    eligible ones; the other frames are the analysis tables of the included patients only (the
+    article's population), except ``courses`` and ``outcomes``, which the comparison group reads
+    for every patient.
+    """
+
+    outcomes: pd.DataFrame
+    courses: pd.DataFrame
+    people: pd.DataFrame
+    included: pd.DataFrame
+    exposures: pd.DataFrame
+    relapses: pd.DataFrame
+    troughs: pd.DataFrame
+    presentation: pd.DataFrame
+    egfr: pd.DataFrame
+    adverse_events: pd.DataFrame
+    proteinuria_dates: pd.DataFrame
+
+
+def study_data(derived: DerivedTables) -> StudyData:
+    """``derived`` as the frames the study's sections read (``StudyData``).
+
+    Raises ``UsageError`` when an analysis table is missing (the engine was not asked for them).
+    """
+    outcomes = frame(derived.patient_outcomes)
+    patients = _analysis_table(derived, "patients")
+    people = patients.merge(outcomes, on="patient_id", how="left")
+    included = people[people.eligible.fillna(False).astype(bool)].reset_index(drop=True)
+    ids = set(included.patient_id)
+
+    def of_included(name: str) -> pd.DataFrame:
+        table = _analysis_table(derived, name)
+        return table[table.patient_id.isin(ids)].reset_index(drop=True)
+
+    return StudyData(
+        outcomes=outcomes,
+        courses=frame(derived.courses),
+        people=people,
+        included=included,
+        exposures=of_included("exposures"),
+        relapses=of_included("relapses"),
+        troughs=of_included("troughs"),
+        presentation=of_included("presentation"),
+        egfr=of_included("egfr"),
+        adverse_events=of_included("adverse_events"),
+        proteinuria_dates=of_included("proteinuria_dates"),
+    )
