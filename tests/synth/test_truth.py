@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from srnskit.synth import truth
-from srnskit.synth.model import CR, CYCLOSPORINE, MMF, NEPHROTIC, PR, RITUXIMAB, Latent
+from srnskit.synth.latent import CR, CYCLOSPORINE, MMF, NEPHROTIC, PR, RITUXIMAB, Latent
 
 
 def _latent(

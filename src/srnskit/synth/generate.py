@@ -18,18 +18,19 @@ import pyarrow as pa
 
 from srnskit.atomic import atomic_directory
 from srnskit.clinical.bsa import bsa_mosteller
+from srnskit.constants import DAYS_PER_YEAR
 from srnskit.schema import COHORT_TABLES, DERIVED_TABLES
 from srnskit.synth import observe, truth
 from srnskit.synth.growth import height_cm_at, weight_kg_at
-from srnskit.synth.model import (
+from srnskit.synth.latent import (
     ADVERSE_EVENT_CODES,
     DRUG_CODES,
     EVENT_CODES,
     PREDNISONE,
     SECONDARY_CAUSES,
     Latent,
-    simulate,
 )
+from srnskit.synth.model import simulate
 from srnskit.synth.profile import Profile
 from srnskit.synth.truth import STATE_NAMES
 from srnskit.writer import TableWriter, cohort_schema, derived_schema
@@ -158,7 +159,7 @@ def _treatments(latent: Latent, ids: pa.Array, profile: Profile) -> pa.Table:
     single = t["schedule"] == 2
     # Centre B writes prednisone in mg/day, from the BSA at the course start, rounded up to the
     # next 5 mg as tablets are given (so it stays ≥ the per-m² dose) and capped at 60 mg.
-    age = (latent.onset[pid] - latent.birth[pid] + t["start"]) / 365.25
+    age = (latent.onset[pid] - latent.birth[pid] + t["start"]) / DAYS_PER_YEAR
     male = latent.male[pid]
     bsa = bsa_mosteller(
         height_cm=height_cm_at(age_years=age, male=male, z=latent.height_z[pid]),

@@ -18,8 +18,9 @@ import numpy.typing as npt
 
 from srnskit.clinical.egfr import SCHWARTZ_BEDSIDE_K
 from srnskit.clinical.units import CREATININE_UMOL_L_PER_MG_DL, UPCR_MG_MMOL_PER_MG_MG
+from srnskit.constants import DAYS_PER_YEAR
 from srnskit.synth.growth import height_cm_at, weight_kg_at
-from srnskit.synth.model import CYCLOSPORINE, PREDNISONE, Latent
+from srnskit.synth.latent import CYCLOSPORINE, PREDNISONE, Latent
 from srnskit.synth.profile import Profile
 from srnskit.synth.truth import egfr_at
 
@@ -116,7 +117,7 @@ def measurements(
     o = profile.observation
     pid, day = _visits(latent, rng, o.missed_visit)
     b = latent.centre_b[pid]
-    age = (latent.onset[pid] - latent.birth[pid] + day) / 365.25
+    age = (latent.onset[pid] - latent.birth[pid] + day) / DAYS_PER_YEAR
     male = latent.male[pid]
     height = height_cm_at(age_years=age, male=male, z=latent.height_z[pid])
     weight = weight_kg_at(age_years=age, male=male, z=latent.weight_z[pid])

@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from srnskit.clinical.ckd import ckd_stage
+from srnskit.constants import DAYS_PER_YEAR
 from srnskit.schema import EXCLUSION_STEPS
-from srnskit.synth.model import (
+from srnskit.synth.latent import (
     CR,
     CYCLOSPORINE,
     ENTER_CR,
@@ -330,7 +331,7 @@ def patient_outcomes(
     return {
         "eligible": reasons == "",
         "exclusion_reasons": reasons,
-        "onset_age_years": (latent.onset - latent.birth) / 365.25,
+        "onset_age_years": (latent.onset - latent.birth) / DAYS_PER_YEAR,
         "steroid_response": np.where(resistant, "resistant", "sensitive"),
         "resistance_type": np.choose(latent.resistance, ["", "initial", "late"]),
         "resistance_day": latent.resistance_day,
