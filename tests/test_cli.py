@@ -127,3 +127,73 @@ def test_unknown_flag_is_a_usage_error(cli) -> None:
 
 def test_version(cli) -> None:
     assert cli("--version").stdout.startswith("srnskit ")
+
+
+# --- --study and the definition files' format (derive, explain, report) -----------------------
+
+SMALL = "src/srnskit/examples/small"
+
+
+def _study(tmp_path, old: str, new: str):
+    from importlib import resources
+
+    text = resources.files("srnskit.studies").joinpath("seed2023.toml").read_text()
+    assert old in text
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text.replace(old, new, 1))
+    return mine
+
+
+def test_derive_reads_the_study_it_is_given(cli, tmp_path) -> None:
+    # seed2023 includes 6 of the 12 small children (P01, P02, P04, P09, P10, P12); asking for
+    # 100,000 days (274 years) of follow-up after the combination course excludes every one.
+    mine = _study(tmp_path, "min_followup_days = 365", "min_followup_days = 100000")
+    shipped = cli("derive", SMALL, "--out", tmp_path / "a")
+    assert "12 patients (6 included)" in shipped.stdout
+    result = cli("derive", SMALL, "--study", mine, "--out", tmp_path / "b")
+    assert result.exit_code == 0
+    assert "12 patients (0 included)" in result.stdout
+
+
+def test_explain_reads_the_study_it_is_given(cli, tmp_path) -> None:
+    mine = _study(tmp_path, "min_followup_days = 365", "min_followup_days = 100000")
+    assert cli("explain", SMALL, "P01").stdout.splitlines()[-1] == "  study: included"
+    result = cli("explain", SMALL, "P01", "--study", mine)
+    assert result.stdout.splitlines()[-1] == "  study: excluded: followup_under_1y"
+
+
+@pytest.mark.parametrize("command", ["derive", "explain", "report"])
+def test_an_unknown_study_is_a_usage_error_before_anything_is_written(
+    cli, tmp_path, command
+) -> None:
+    out = tmp_path / "out"
+    arguments = {"derive": [SMALL, "--out", out], "explain": [SMALL, "P01"]}
+    result = cli(command, *arguments.get(command, [SMALL, "--out", out]), "--study", "nope")
+    assert result.exit_code == 2
+    assert "srnskit: error: no study named 'nope'; shipped: seed2023" in result.stderr
+    assert not out.exists()
+
+
+def test_a_study_file_with_a_typo_is_refused_with_exit_1(cli, tmp_path) -> None:
+    mine = _study(tmp_path, "min_followup_days = 365", "min_followup_dayz = 365")
+    result = cli("derive", SMALL, "--study", mine, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"{mine}: eligibility.min_followup_dayz: unknown key (a typo?)" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_definition_file_of_format_1_loads_and_says_what_moved(cli, tmp_path) -> None:
+    from importlib import resources
+
+    text = resources.files("srnskit.definitions").joinpath("kdigo2021.toml").read_text()
+    assert 'dipstick = { le = "trace" }' in text
+    old = tmp_path / "old.toml"
+    # format 1: no format_version, the dipstick as the number it was read as (trace = 0.5)
+    lines = [line for line in text.splitlines() if not line.startswith("format_version")]
+    old.write_text("\n".join(lines).replace('{ le = "trace" }', "{ le = 0.5 }"))
+    result = cli("derive", SMALL, "--definitions", old, "--out", tmp_path / "out")
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("srnskit: warning")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"srnskit: warning: {old}: ")
+    assert '{ le = "trace" }' in warnings[0]

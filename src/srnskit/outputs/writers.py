@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from srnskit.atomic import atomic_directory
-from srnskit.engine.derived import Derived
+from srnskit.engine import Derived
 from srnskit.writer import TableWriter, derived_schema
 
 __all__ = ["write_derived"]

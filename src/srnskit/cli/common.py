@@ -1,0 +1,148 @@
+"""What every command shares: the application, the one error handler, the common options.
+
+Exit codes (cohort-format.md §4): 0 done; 1 invalid input (the problems are printed first);
+2 usage; 3 a missing optional component. ``reports_errors`` turns a ``SrnskitError`` into its
+message on stderr and its exit code; a bug is not a ``SrnskitError`` and still shows its
+traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from srnskit import __version__
+from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning
+
+if TYPE_CHECKING:
+    from srnskit.definitions.model import DefinitionSet
+    from srnskit.studies import StudyDesign
+
+__all__ = [
+    "CohortPath",
+    "DefinitionsOption",
+    "StudyOption",
+    "TodayOption",
+    "app",
+    "echo_warnings",
+    "load_rules",
+    "reference_date",
+    "reports_errors",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="srnskit",
+    help="Clinical research toolkit for childhood steroid-resistant nephrotic syndrome.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def reports_errors(command: F) -> F:
+    """Turn a SrnskitError into its message on stderr and its exit code (never a traceback).
+
+    An ``InvalidCohortError`` prints each problem on stdout first, then the verdict on stderr.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InvalidCohortError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem))
+            typer.echo(f"srnskit: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except SrnskitError as exc:
+            typer.echo(f"srnskit: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"srnskit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Clinical research toolkit for childhood steroid-resistant nephrotic syndrome."""
+
+
+CohortPath = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        metavar="COHORT",
+        help="A folder of CSV/Parquet tables, an .xlsx workbook or a .duckdb file.",
+    ),
+]
+TodayOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        help="Reference date for 'in the future' (YYYY-MM-DD; default: today).",
+    ),
+]
+DefinitionsOption = Annotated[
+    str, typer.Option("--definitions", help="seed2023, kdigo2021, ipna2020 or a .toml file.")
+]
+StudyOption = Annotated[
+    str,
+    typer.Option(
+        "--study",
+        help="The study design (eligibility, comparison group, windows): seed2023 or a .toml file.",
+    ),
+]
+
+
+def reference_date(today: dt.datetime | None) -> dt.date:
+    """The date that counts as today: ``--today`` when given, else the system date."""
+    return today.date() if today else dt.date.today()
+
+
+def echo_warnings(warnings: Iterable[object]) -> None:
+    """Print each warning (a loaded cohort's, a definition file's) on its own line of stderr."""
+    for warning in warnings:
+        typer.echo(str(warning), err=True)
+
+
+def load_rules(definitions: str, study: str) -> tuple[DefinitionSet, StudyDesign]:
+    """The definition set and the study design a command was given (a shipped name or a .toml
+    file), loaded and checked.
+
+    A file of an older format is read in the current one's terms; each ``SrnskitWarning`` it
+    gives (a moved or renamed key) is printed on stderr as ``srnskit: warning: FILE: …``, also
+    when the file then fails its checks. Raises ``UsageError`` for an unknown name or a missing
+    file and ``DefinitionError`` for a file that fails its checks.
+    """
+    from srnskit.definitions.model import load_definitions
+    from srnskit.studies import load_study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SrnskitWarning)
+        try:
+            return load_definitions(definitions), load_study(study)
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, SrnskitWarning):
+                    typer.echo(f"srnskit: warning: {warning.message}", err=True)
+                else:
+                    warnings.showwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )

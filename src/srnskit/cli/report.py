@@ -1,0 +1,74 @@
+"""``srnskit report``: the study report, the article's Results for a cohort (docs/report.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from srnskit.cli.common import (
+    DefinitionsOption,
+    StudyOption,
+    TodayOption,
+    app,
+    echo_warnings,
+    load_rules,
+    reference_date,
+    reports_errors,
+)
+from srnskit.errors import UsageError
+
+__all__: list[str] = []
+
+
+@app.command("report")
+@reports_errors
+def _report(
+    cohort: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A cohort folder, workbook or DuckDB file (default: the bundled demo cohort).",
+            exists=True,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="The HTML report to write.")] = Path("report.html"),
+    definitions: DefinitionsOption = "kdigo2021",
+    study: StudyOption = "seed2023",
+    pdf: Annotated[Path | None, typer.Option(help="Also write the report as PDF.")] = None,
+    figures: Annotated[
+        Path | None, typer.Option(help="A folder for the figures (SVG and 300-dpi PNG).")
+    ] = None,
+    tables: Annotated[Path | None, typer.Option(help="A folder for the tables (CSV).")] = None,
+    compare_seed: Annotated[
+        bool,
+        typer.Option(
+            "--compare-seed", help="Set each published figure of the article beside this cohort's."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    today: TodayOption = None,
+) -> None:
+    """The study report: the article's Results for this cohort (HTML, optional PDF)."""
+    from srnskit.atomic import check_output_directory
+    from srnskit.outputs.report.build import build_report, load_for_report, write_report
+
+    chosen, design = load_rules(definitions, study)
+    for folder in (figures, tables):
+        if folder is not None:
+            check_output_directory(folder, force=force)
+    for file in (out, pdf):
+        if file is not None and file.exists() and not force:
+            raise UsageError(f"{file} already exists; use --force to replace it")
+    reference = reference_date(today)
+    loaded, demo = load_for_report(cohort, reference)
+    echo_warnings(loaded.warnings)
+    report = build_report(
+        loaded, chosen, study=design, today=reference, compare_seed=compare_seed or demo
+    )
+    write_report(report, out, pdf=pdf, figures_dir=figures, tables_dir=tables, force=force)
+    included = report.study.flow["steps"][-1]["remaining"]
+    typer.echo(f"report of {loaded.name} ({included} children included, {chosen.name}):")
+    for path in (out, pdf, figures, tables):
+        if path is not None:
+            typer.echo(f"  {path.resolve()}")
