@@ -3,10 +3,9 @@
 Every module of ``src/srnskit`` is read with ``ast`` (nothing is imported or run) and every
 import of srnskit in it is checked: at module level, inside functions, and under ``if
 TYPE_CHECKING:``. A type-only import still says what a module knows about, so it obeys the same
-rules, with one exception: ``analysis`` may name the engine's handed-on type, ``Derived``, from
-the ``srnskit.engine`` package under ``TYPE_CHECKING`` (it computes from ``Derived`` and never
-runs the engine). ``importlib.import_module("srnskit...")`` with a literal name counts as an
-import too.
+rules, without exception (``analysis`` names what it reads of ``Derived`` by a protocol of its
+own, ``analysis.study.DerivedTables``, not by importing the engine's class).
+``importlib.import_module("srnskit...")`` with a literal name counts as an import too.
 
 The rules, left to right (docs/architecture.md, "The layering test"):
 
@@ -55,8 +54,6 @@ LEAVES = frozenset(
 RANK = {"sources": 0, "synth": 0, "cohort": 1, "engine": 2, "analysis": 3, "outputs": 4, "cli": 5}
 SCHEMA_MAY_IMPORT = frozenset({"constants"})
 ANALYSIS_MAY_NOT_IMPORT = frozenset({"engine", "cohort"})
-# What analysis may name for its annotations only: the type the engine hands on.
-ANALYSIS_TYPE_ONLY = frozenset({("srnskit.engine", "Derived")})
 
 
 @dataclass(frozen=True)
@@ -79,6 +76,7 @@ class Violation:
     def __str__(self) -> str:
         a = self.arrow
         what = a.imported + (f" ({', '.join(a.names)})" if a.names else "")
+        what += " under TYPE_CHECKING" if a.type_only else ""
         return f"{a.file}:{a.line}: {a.importer} imports {what}: {self.rule}"
 
 
@@ -191,12 +189,7 @@ def violation(arrow: Arrow) -> str | None:
     if target not in RANK:
         return f"{target} is in no layer: add it to docs/architecture.md and this test"
     if source == "analysis" and target in ANALYSIS_MAY_NOT_IMPORT:
-        allowed = arrow.type_only and all(
-            (arrow.imported, name) in ANALYSIS_TYPE_ONLY for name in arrow.names
-        )
-        if not (allowed and arrow.names):
-            return f"analysis computes from Derived alone: it imports no {target}"
-        return None
+        return f"analysis computes from Derived alone: it imports no {target}"
     if RANK[target] >= RANK[source]:
         return f"{source} imports only layers to its left and leaves, not {target}"
     if (
@@ -290,14 +283,14 @@ def test_a_wrong_import_is_caught_with_its_line_and_rule(module: str, text: str,
     assert str(found[0]).startswith(f"fake.py:{text.count(chr(10))}: {module} imports srnskit.")
 
 
-def test_analysis_may_name_derived_for_its_annotations_only() -> None:
+def test_a_type_only_import_obeys_the_same_rules() -> None:
     typed = (
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
         "    from srnskit.engine import Derived\n"
     )
-    assert check(typed, module="srnskit.analysis.study", file="s.py") == []
-    at_run_time = "from srnskit.engine import Derived\n"
-    assert len(check(at_run_time, module="srnskit.analysis.study", file="s.py")) == 1
+    found = check(typed, module="srnskit.analysis.study", file="s.py")
+    assert [(v.arrow.line, v.arrow.type_only) for v in found] == [(3, True)]
+    assert "it imports no engine" in found[0].rule
 
 
 def test_a_relative_import_is_resolved_from_its_package() -> None:
