@@ -12,6 +12,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
     "UPCR_MG_MMOL_PER_MG_MG",
+    "WEIGHT_WITHIN_DAYS",
 ]
 
 # The mean Julian year: ages in years = days / 365.25 (clinical.md §8, onset_age_years).
@@ -24,3 +25,8 @@ CREATININE_UMOL_L_PER_MG_DL = 88.4
 # 1 mg protein / 1 mg creatinine = 1 mg / (1/113.12 mmol) = 113.12 mg/mmol, for display only
 # (cohort-format.md §2: UPCR thresholds are compared in their own unit family, never converted).
 UPCR_MG_MMOL_PER_MG_MG = 113.12
+# The one weight rule (clinical.md §1, changed 2026-11-30): a day's weight is the latest within
+# 365 days on or before it, else the earliest within 365 days after it; none → no weight. A
+# data-handling window, not a guideline threshold: every weight lookup (24-hour protein in mg/kg,
+# standard dose, the body size of drug exposures) reads it here.
+WEIGHT_WITHIN_DAYS = 365

@@ -1,7 +1,10 @@
 """The derived tables as expressions, and ``Derived``, the one type the engine hands on.
 
 ``derive_expressions`` builds the three derived tables (cohort-format.md §3) as Ibis
-expressions on any backend; ``Derived`` holds their results (Arrow) and the inclusion flow.
+expressions on any backend, under a definition set (how each day is classified) and a study
+(eligibility, standard dose, kidney function, the window at diagnosis); asked for the analysis,
+also the tables the analysis reads (``schema/derived.py`` ANALYSIS_TABLES). ``Derived`` holds
+their results (Arrow) and the inclusion flow.
 """
 
 from __future__ import annotations
@@ -14,32 +17,46 @@ import pyarrow as pa
 
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, materialise
+from srnskit.engine.rules import analysis_tables
 from srnskit.engine.rules.courses import course_responses, courses
+from srnskit.engine.rules.eligibility import eligibility
 from srnskit.engine.rules.episodes import classify_days, episodes
+from srnskit.engine.rules.exposure import exposure_intervals
 from srnskit.engine.rules.followup import last_followup
-from srnskit.engine.rules.kidney import kidney_outcomes
+from srnskit.engine.rules.kidney import egfr_series, kidney_outcomes
+from srnskit.engine.rules.kinds import interpret
 from srnskit.engine.rules.outcomes import (
     cni_response,
-    eligibility,
     first_remission,
     multidrug_resistance,
     steroid_response,
 )
 from srnskit.engine.rules.proteinuria import proteinuria_days
-from srnskit.schema import DERIVED_TABLES, EXCLUSION_STEPS
-from srnskit.writer import derived_schema
+from srnskit.schema import ANALYSIS_TABLES, DERIVED_TABLES, EXCLUSION_STEPS
+from srnskit.studies import StudyDesign, load_study
+from srnskit.writer import ARROW_TYPES, derived_schema
 
-__all__ = ["Derived", "declared", "derive_expressions", "derived_from", "flow"]
+__all__ = [
+    "Derived",
+    "analysis_schema",
+    "declared",
+    "derive_expressions",
+    "derived_from",
+    "flow",
+]
 
 
 @dataclass
 class Derived:
-    """The derived tables as Arrow, and the inclusion flow."""
+    """The derived tables as Arrow, and the inclusion flow; ``analysis``: the tables the analysis
+    reads (``ANALYSIS_TABLES``, each in its declared schema), when asked for (else None)."""
 
     patient_outcomes: pa.Table
     courses: pa.Table
     episodes: pa.Table
     flow: dict[str, Any]
+    analysis: dict[str, pa.Table] | None = None
+    cohort_name: str = ""
 
     def tables(self) -> dict[str, pa.Table]:
         return {
@@ -49,21 +66,37 @@ class Derived:
         }
 
 
-def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, ibis.Table]:
-    """The three derived tables (and the per-patient first failed step) as Ibis expressions.
+def derive_expressions(
+    tables: Tables,
+    definitions: DefinitionSet,
+    study: StudyDesign | None = None,
+    *,
+    analysis: bool = False,
+) -> dict[str, ibis.Table]:
+    """The three derived tables (and the per-patient first failed step) as Ibis expressions,
+    under ``definitions`` and ``study`` (None: the shipped ``seed2023``); with ``analysis``, also
+    one expression per table of ``ANALYSIS_TABLES``, under the same names.
 
     Intermediate tables that several outputs read are materialised once on the backend
-    (``materialise``), so no step is computed twice.
+    (``materialise``), so no step is computed twice. Raises ``DefinitionError`` for a rule of a
+    kind the engine has no function for (``rules/kinds.py``).
     """
+    study = load_study("seed2023") if study is None else study
+    height_within_days = study.kidney.height_within_days
     followup = materialise(tables, last_followup(tables))
-    days = proteinuria_days(tables, definitions)
+    days = proteinuria_days(tables, definitions, height_within_days=height_within_days)
     events = classify_days(tables, days, definitions)
     episode = materialise(tables, episodes(tables.patients, events, days, followup, definitions))
     course = materialise(
         tables, course_responses(courses(tables.treatments, followup, definitions), episode, days)
     )
-    steroid = materialise(tables, steroid_response(tables, episode, days, definitions))
-    eligible = eligibility(tables, steroid, course, followup, definitions)
+    steroid = materialise(tables, steroid_response(tables, episode, days, definitions, study))
+    eligible = eligibility(tables, steroid, course, followup, study.eligibility)
+    series = egfr_series(tables, study.kidney)
+    if analysis:  # read twice: by the outcomes and as a table of its own
+        series = materialise(tables, series)
+    onset = tables.patients.select("patient_id", "onset_date")
+    egfr = interpret(study.kidney)(series.join(onset, "patient_id"), study.kidney)
     outcome = tables.patients.select("patient_id")
     for part in (
         eligible,
@@ -71,12 +104,12 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
         cni_response(tables, episode, days, course, definitions),
         multidrug_resistance(tables, episode, followup, definitions),
         first_remission(tables, episode),
-        kidney_outcomes(tables, definitions),
+        kidney_outcomes(tables, egfr),
     ):
         outcome = outcome.left_join(part, "patient_id").drop("patient_id_right")
     columns = [c.name for c in DERIVED_TABLES["patient_outcomes"]]
     named = tables.named
-    return {
+    out = {
         "patient_outcomes": named(outcome.select(*columns, "first_failed")).order_by("patient_id"),
         "courses": named(course.select(*[c.name for c in DERIVED_TABLES["courses"]])).order_by(
             ["patient_id", "course_no"]
@@ -85,11 +118,56 @@ def derive_expressions(tables: Tables, definitions: DefinitionSet) -> dict[str, 
             ["patient_id", "start_date"]
         ),
     }
+    if not analysis:
+        return out
+    intervals = materialise(tables, exposure_intervals(tables.treatments, followup, definitions))
+    extra = {
+        "patients": tables.patients.select(*_names("patients")),
+        "exposures": analysis_tables.exposures(
+            tables, intervals, height_within_days=height_within_days
+        ),
+        "relapses": analysis_tables.relapses(episode),
+        "troughs": analysis_tables.troughs(tables, intervals),
+        "presentation": analysis_tables.presentation(tables, study.at_diagnosis),
+        "egfr": series.select(*_names("egfr")),
+        "adverse_events": analysis_tables.attributed_adverse_events(tables, intervals),
+        "proteinuria_dates": analysis_tables.proteinuria_dates(tables),
+    }
+    for name, expression in extra.items():
+        keys = [k for k in _ORDER[name] if k in expression.columns]
+        out[name] = named(expression).order_by(keys)
+    return out
+
+
+# The row order of each analysis table: its leading keys, then every other column (a stable
+# order whatever the backend).
+_LEADING = {
+    "exposures": ["patient_id", "start_date", "drug"],
+    "troughs": ["patient_id", "date", "drug"],
+    "adverse_events": ["patient_id", "date", "event", "drug"],
+}
+_ORDER = {
+    name: [
+        *_LEADING.get(name, []),
+        *[c.name for c in columns if c.name not in _LEADING.get(name, [])],
+    ]
+    for name, columns in ANALYSIS_TABLES.items()
+}
+
+
+def _names(name: str) -> list[str]:
+    return [c.name for c in ANALYSIS_TABLES[name]]
+
+
+def analysis_schema(name: str) -> pa.Schema:
+    """The declared Arrow schema of an analysis table (``exposures``, ``relapses``, …)."""
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in ANALYSIS_TABLES[name]])
 
 
 def declared(table: pa.Table, name: str) -> pa.Table:
-    """Cast a backend's result to the declared schema (DuckDB and Spark differ in types)."""
-    schema = derived_schema(name)
+    """Cast a backend's result to the declared schema (DuckDB and Spark differ in types), a
+    derived table's (``DERIVED_TABLES``) or an analysis table's (``ANALYSIS_TABLES``)."""
+    schema = analysis_schema(name) if name in ANALYSIS_TABLES else derived_schema(name)
     result = pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
     for column in table.column_names:
         if column not in schema.names:
@@ -109,11 +187,18 @@ def flow(outcomes: pa.Table, definitions: DefinitionSet) -> dict[str, Any]:
     return {"definitions": definitions.name, "start": len(first_failed), "steps": steps}
 
 
-def derived_from(results: dict[str, pa.Table], definitions: DefinitionSet) -> Derived:
+def derived_from(
+    results: dict[str, pa.Table], definitions: DefinitionSet, *, cohort_name: str = ""
+) -> Derived:
+    """``Derived`` from the results of ``derive_expressions`` (declared), with the flow; the
+    analysis tables when the results hold them."""
     outcomes = results["patient_outcomes"]
+    analysis = {name: results[name] for name in ANALYSIS_TABLES if name in results}
     return Derived(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),
         courses=results["courses"],
         episodes=results["episodes"],
         flow=flow(outcomes, definitions),
+        analysis=analysis or None,
+        cohort_name=cohort_name,
     )

@@ -1,10 +1,11 @@
 """Courses (clinical.md §4): follow-up cut into intervals with a constant set of active agents.
 
-Each treatment row adds +1 for its agent on its first day and −1 the day after its last (a
-rituximab infusion is active for the set's ``rituximab_active_days``; an ongoing course runs to
-the last follow-up; nothing runs past it). Running sums give the active set on each boundary
-day; a course is a maximal interval of one non-empty set, named by its agents in the declared
-order. Its response comes from the episodes that start within it.
+Each treatment row adds +1 for its agent on its first day and −1 the day after its last active
+day (``rules/exposure.py``: a rituximab infusion is active for the set's
+``rituximab_active_days``; an ongoing course runs to the last follow-up; nothing runs past it).
+Running sums give the active set on each boundary day; a course is a maximal interval of one
+non-empty set, named by its agents in the declared order. Its response comes from the episodes
+that start within it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ibis
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import days_after
 from srnskit.engine.rules.episodes import COMPLETE, NEPHROTIC
+from srnskit.engine.rules.exposure import exposure_intervals
 from srnskit.schema import REGIMEN_AGENTS
 
 __all__ = ["course_responses", "courses"]
@@ -24,16 +26,10 @@ def courses(
 ) -> ibis.Table:
     """patient_id, course_no, regimen, n_agents, start_date, end_date, days, evaluable, and one
     boolean per agent (``has_cyclosporine`` …)."""
-    t = treatments.filter(treatments.drug.isin(REGIMEN_AGENTS)).join(last_followup, "patient_id")
-    end = ibis.cases(
-        (
-            t.drug == "rituximab",
-            days_after(t.start_date, definitions.rituximab_active_days),
-        ),
-        (t.end_date.isnull(), t.last_followup),
-        else_=t.end_date,
+    t = exposure_intervals(
+        treatments.filter(treatments.drug.isin(REGIMEN_AGENTS)), last_followup, definitions
     )
-    t = t.mutate(stop=ibis.least(end, t.last_followup))
+    t = t.rename(stop="active_end")
     starts = t.select(
         "patient_id",
         day=t.start_date,

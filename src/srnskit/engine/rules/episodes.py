@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import ibis
 
-from srnskit.definitions.model import DefinitionSet, ThresholdRun
+from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, days_after, materialise
+from srnskit.engine.rules.body_size import daily
+from srnskit.engine.rules.kinds import interpret
 from srnskit.engine.rules.proteinuria import (
     UPCR_MG_MG,
     UPCR_MG_MMOL,
     UPROT_G_24H,
     UPROT_MG_M2_H,
-    daily,
     evidence_text,
     meets_thresholds,
     qualifies,
 )
+from srnskit.engine.rules.runs import ORDERED as _ORDERED
+from srnskit.engine.rules.runs import runs
+from srnskit.engine.rules.states import COMPLETE, NEPHROTIC, PARTIAL, STATES
 
 __all__ = [
     "COMPLETE",
@@ -38,17 +42,12 @@ __all__ = [
     "STATES",
     "classify_days",
     "episodes",
-    "run_starts",
-    "runs",
     "with_evidence",
 ]
 
-NEPHROTIC, PARTIAL, COMPLETE = 0, 1, 2
-STATES = ("nephrotic", "partial_remission", "complete_remission")
 _RULES = ("nephrotic", "partial_remission", "complete_remission")
 
 
-_ORDERED = ibis.window(group_by="patient_id", order_by=["date"])
 # After every date a cohort holds: the end of the last anchor's interval.
 _NEVER = ibis.date(9999, 12, 31)
 # The baseline's family (clinical.md §3): a stream and, for UPCR, its unit family; the
@@ -61,53 +60,6 @@ _KEY_FAMILY = {
     "uprot_24h_mg_kg_24h": _UPROT_FAMILY,
     "dipstick": _DIPSTICK_FAMILY,
 }
-
-
-def run_starts(
-    days: ibis.Table, flag: str, rule: ThresholdRun, *, among: bool = False
-) -> dict[str, ibis.Value]:
-    """Columns marking confirmed runs of ``flag`` days, in one ordered pass over each patient's
-    days: ``{flag}_start``, true on a run's first day (the flag holds on it and on the next
-    ``confirm_count - 1`` days in a row, each at most ``max_gap_days`` after the one before, and
-    not on the day before, or that day lies beyond the gap), and ``day_K``, the date of the
-    K-th next day (the run's evidence; the same column whatever the flag).
-
-    ``among``: ``days`` holds the ``flag`` days alone, each with ``n``, its number among all
-    the patient's proteinuria days; a day follows another in a run when their numbers follow
-    (no other day between them).
-    """
-    on = ibis.literal(True) if among else days[flag].fill_null(False)
-    if among:
-        previous = (days.n.lag().over(_ORDERED) == days.n - 1).fill_null(False)
-    else:
-        previous = on.lag().over(_ORDERED).fill_null(False)
-    gap = rule.max_gap_days
-    if gap is not None:
-        before = days.date.delta(days.date.lag().over(_ORDERED), unit="day")
-        previous = previous & (before <= gap).fill_null(False)
-    start = on & ~previous
-    date: ibis.DateValue = days.date
-    columns: dict[str, ibis.Value] = {}
-    for k in range(1, rule.confirm_count):
-        following = days.date.lead(k).over(_ORDERED)
-        if among:
-            follows = days.n.lead(k).over(_ORDERED) == days.n + k
-        else:
-            follows = on.lead(k).over(_ORDERED)
-        start = start & follows.fill_null(False)
-        if gap is not None:
-            start = start & (following.delta(date, unit="day") <= gap).fill_null(False)
-        columns[f"day_{k}"] = following
-        date = following
-    return {f"{flag}_start": start, **columns}
-
-
-def runs(marked: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.Table:
-    """Confirmed runs from days marked by ``run_starts``: patient_id, date (the run's first
-    day), kind, and day_0 … day_{n-1}, the dates of its first ``confirm_count`` days."""
-    first = marked.filter(marked[f"{flag}_start"])
-    days = {f"day_{k}": first[f"day_{k}"] for k in range(1, rule.confirm_count)}
-    return first.select("patient_id", "date", kind=ibis.literal(kind, "int64"), **days)
 
 
 def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Table:
@@ -199,8 +151,8 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         n=ibis.row_number().over(_ORDERED),
         # The day_K columns are the same for both (the dates of the next days).
         **{
-            **run_starts(flags, "nephrotic", nephrotic_rule),
-            **run_starts(flags, "complete", complete_rule),
+            **interpret(nephrotic_rule)(flags, "nephrotic", nephrotic_rule),
+            **interpret(complete_rule)(flags, "complete", complete_rule),
         },
     )
     # Only the days read again are kept: the run starts, the complete-remission days, the
@@ -315,7 +267,7 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         .union(candidates.filter(passed.fill_null(False)).select("patient_id", "date", "n"))
     )
     partial_runs = runs(
-        partial_days.mutate(**run_starts(partial_days, "partial", rule, among=True)),
+        partial_days.mutate(**interpret(rule)(partial_days, "partial", rule, among=True)),
         "partial",
         rule,
         PARTIAL,

@@ -1,9 +1,10 @@
 """Kidney function (clinical.md §6): eGFR on creatinine days, CKD stage, sustained decline.
 
 eGFR uses the bedside Schwartz equation of ``clinical/`` on columns, with the nearest height
-within the set's ``height_within_days`` (the earlier wins a tie). A decline is **sustained** from
-the first day d with eGFR below the threshold such that every eGFR from d up to and including the
-first eGFR after d + ``sustained_days`` is below it too (no eGFR after that → not yet).
+within the study's ``[kidney].height_within_days`` (the earlier wins a tie). A decline is
+**sustained** from the first day d with eGFR below the threshold such that every eGFR from d up to
+and including the first eGFR after d + ``sustained_days`` is below it too (no eGFR after that →
+not yet).
 """
 
 from __future__ import annotations
@@ -12,23 +13,21 @@ import ibis
 
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.clinical.egfr import egfr_bedside_schwartz
-from srnskit.definitions.model import DefinitionSet, Kidney
 from srnskit.engine.backends import Tables, days_after
-from srnskit.engine.rules.nearest import nearest_value
-from srnskit.engine.rules.proteinuria import daily, daily_step
+from srnskit.engine.rules.body_size import daily, height_as_of
+from srnskit.studies.model import Kidney
 
 __all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "egfr_summary", "kidney_outcomes"]
 
 KIDNEY_FAILURE_EVENTS = ("dialysis_start", "transplant")  # clinical.md §6
 
 
-def egfr_series(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
-    """patient_id, date, creatinine_umol_l, height_cm, egfr: one row per creatinine day."""
+def egfr_series(tables: Tables, kidney: Kidney) -> ibis.Table:
+    """patient_id, date, creatinine_umol_l (the day's highest), height_cm (nearest within
+    ``kidney.height_within_days``), egfr (mL/min/1.73 m²): one row per creatinine day with a
+    height in reach."""
     creatinine = daily(tables.measurements, "creatinine", "max").rename(creatinine_umol_l="value")
-    height = daily_step(tables, "height", "mean")
-    with_height = nearest_value(
-        creatinine, height, name="height_cm", within_days=definitions.kidney.height_within_days
-    )
+    with_height = height_as_of(tables, creatinine, height_within_days=kidney.height_within_days)
     egfr = egfr_bedside_schwartz(
         height_cm=with_height.height_cm, creatinine_umol_l=with_height.creatinine_umol_l
     )
@@ -81,13 +80,10 @@ def egfr_summary(series: ibis.Table, kidney: Kidney) -> ibis.Table:
     )
 
 
-def kidney_outcomes(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
-    """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date."""
-    k = definitions.kidney
-    series = egfr_series(tables, definitions).join(
-        tables.patients.select("patient_id", "onset_date"), "patient_id"
-    )
-    summary = egfr_summary(series, k)
+def kidney_outcomes(tables: Tables, summary: ibis.Table) -> ibis.Table:
+    """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date,
+    from ``summary`` (``egfr_summary`` of the study's ``[kidney]`` rule) and the kidney failure
+    events (dialysis start, transplant)."""
     ev = tables.events.filter(tables.events.event.isin(KIDNEY_FAILURE_EVENTS))
     replacement = ev.group_by("patient_id").aggregate(failure_by_event=ev.date.min())
     out = tables.patients.select("patient_id")

@@ -2,8 +2,9 @@
 
 A day's proteinuria is read from the first present of upcr (mass/mass before mass/mol),
 uprot_24h and dipstick among the set's streams; several values of one stream on one day reduce
-to the highest. 24-hour protein is converted with the day's weight (and BSA from the nearest
-height) into every unit a threshold asks for. Albumin for a day is the nearest within ±14 days;
+to the highest. 24-hour protein is converted with the day's weight (the one weight rule) and BSA
+(with the height within the study's window, ``rules/body_size.py``) into every unit a threshold
+asks for. Albumin for a day is the nearest within ±14 days;
 oedema is the day's record.
 """
 
@@ -17,22 +18,23 @@ import ibis
 from srnskit.clinical.bsa import bsa_mosteller
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, materialise
+from srnskit.engine.rules.body_size import daily, with_body_size
 from srnskit.engine.rules.nearest import nearest_value
+from srnskit.studies import load_study
 
 __all__ = [
     "ALBUMIN_WITHIN_DAYS",
     "HEIGHT_WITHIN_DAYS",
-    "daily",
-    "daily_step",
     "evidence_text",
     "meets_thresholds",
     "proteinuria_days",
     "qualifies",
-    "with_body_size",
 ]
 
 ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
-HEIGHT_WITHIN_DAYS = 90  # clinical.md §6, also for the BSA of mg/m2/h
+# Read by protocols/adherence.py alone, until adherence reads the engine's exposures (their
+# body size as of each start); the engine reads the study's [kidney].height_within_days.
+HEIGHT_WITHIN_DAYS = load_study("seed2023").kidney.height_within_days
 # A day's reading as a level: the order in which it is read (clinical.md §1), quantitative
 # first.
 UPCR_MG_MG, UPCR_MG_MMOL, UPROT_G_24H, UPROT_MG_KG_24H, UPROT_MG_M2_H, DIPSTICK = range(6)
@@ -48,24 +50,14 @@ HOURS_PER_DAY = 24.0
 MG_PER_G = 1000.0
 
 
-def daily(measurements: ibis.Table, analyte: str, reduce: str = "max") -> ibis.Table:
-    """One value of ``analyte`` per patient and day (highest, lowest or mean)."""
-    rows = measurements.filter(measurements.analyte == analyte)
-    value = getattr(rows.value, reduce)()
-    return rows.group_by(["patient_id", "date"]).aggregate(value=value)
-
-
-def daily_step(tables: Tables, analyte: str, reduce: str) -> ibis.Table:
-    """``daily`` as a step of its own, computed once for all its readers (the day's height serves
-    steroid doses, 24-hour protein and eGFR)."""
-    return materialise(tables, daily(tables.measurements, analyte, reduce))
-
-
-def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
+def proteinuria_days(
+    tables: Tables, definitions: DefinitionSet, *, height_within_days: int
+) -> ibis.Table:
     """The set's proteinuria days from onset: patient_id, date, level (the
     reading's stream and unit as a code of _PRIORITY), stream, unit, value, one column per
     threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin, edema, weight_kg
-    and height_cm."""
+    and height_cm (on 24-hour protein days: the one weight rule, the height nearest within
+    ``height_within_days``, the study's ``[kidney]``)."""
     m = tables.measurements
     p = tables.patients.select("patient_id", "onset_date")
     streams = list(definitions.streams)
@@ -107,7 +99,7 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     # carry NULL, so the days have the same columns under every set.
     looked_up = "uprot_24h" in streams
     if looked_up:
-        days = _with_body_size(tables, days)
+        days = _with_body_size(tables, days, height_within_days)
     else:
         days = days.mutate(weight_kg=ibis.null("float64"), height_cm=ibis.null("float64"))
     rules = (definitions.complete_remission, definitions.partial_remission, definitions.nephrotic)
@@ -153,30 +145,14 @@ def proteinuria_days(tables: Tables, definitions: DefinitionSet) -> ibis.Table:
     )
 
 
-def with_body_size(tables: Tables, rows: ibis.Table) -> ibis.Table:
-    """``rows`` (patient_id, date, …) with weight_kg (the latest on or before the day, else the
-    earliest after, clinical.md §1) and height_cm (the nearest within 90 days, §6)."""
-    rows = nearest_value(
-        rows,
-        daily_step(tables, "weight", "mean"),
-        name="weight_kg",
-        within_days=None,
-        prefer="latest_before",
-    )
-    return nearest_value(
-        rows,
-        daily_step(tables, "height", "mean"),
-        name="height_cm",
-        within_days=HEIGHT_WITHIN_DAYS,
-    )
-
-
-def _with_body_size(tables: Tables, days: ibis.Table) -> ibis.Table:
+def _with_body_size(tables: Tables, days: ibis.Table, height_within_days: int) -> ibis.Table:
     """``days`` with weight_kg and height_cm on the 24-hour protein days, the only ones that
     convert."""
     uprot = days.filter(days.level.between(UPROT_G_24H, UPROT_MG_M2_H))
     uprot = uprot.select("patient_id", "date")
-    uprot = materialise(tables, with_body_size(tables, uprot))
+    uprot = materialise(
+        tables, with_body_size(tables, uprot, height_within_days=height_within_days)
+    )
     joined = days.left_join(uprot, [days.patient_id == uprot.patient_id, days.date == uprot.date])
     return joined.drop("patient_id_right", "date_right")
 

@@ -1,0 +1,109 @@
+"""``Derived.analysis``: the tables the analysis reads, computed only when asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine import derive
+from srnskit.engine.derived import analysis_schema, declared
+from srnskit.schema import ANALYSIS_TABLES
+from tests.engine.conftest import TODAY, upcr, write_cohort
+from tests.engine.rules.helpers import D, derive_analysis, rows
+
+CHILD = [("P1", "F", "2014-01-01", "2020-01-01")]
+
+
+def test_derive_alone_computes_no_analysis_tables(tmp_path: Path) -> None:
+    write_cohort(tmp_path, patients=CHILD, measurements=upcr("P1", "2020-01-01", [5]))
+    derived = derive(read_cohort(tmp_path, today=TODAY), load_definitions("kdigo2021"))
+    assert derived.analysis is None
+
+
+def test_every_analysis_table_in_its_declared_schema(tmp_path: Path) -> None:
+    derived = derive_analysis(
+        tmp_path / "c", patients=CHILD, measurements=upcr("P1", "2020-01-01", [5])
+    )
+    assert derived.analysis is not None
+    assert set(derived.analysis) == set(ANALYSIS_TABLES)
+    for name, table in derived.analysis.items():
+        assert table.schema.equals(analysis_schema(name)), name
+    assert rows(derived, "patients", "patient_id", "sex", "onset_date") == [
+        ("P1", "F", D("2020-01-01"))
+    ]
+
+
+def test_relapses_are_the_engines_relapse_episodes(tmp_path: Path) -> None:
+    # kdigo2021: nephrotic from onset, complete remission from 2020-01-10 (3 days ≤ 0.2), relapse
+    # from 2020-03-01 (3 days ≥ 2), complete remission again from 2020-04-01: one relapse,
+    # 2020-03-01 … 2020-03-31 (the day before the next state).
+    values = (
+        upcr("P1", "2020-01-01", [5, 5, 5])
+        + upcr("P1", "2020-01-10", [0.1, 0.1, 0.1])
+        + upcr("P1", "2020-03-01", [3, 3, 3])
+        + upcr("P1", "2020-04-01", [0.1, 0.1, 0.1])
+    )
+    derived = derive_analysis(tmp_path / "c", patients=CHILD, measurements=values)
+    assert rows(derived, "relapses", "start_date", "end_date") == [
+        (D("2020-03-01"), D("2020-03-31"))
+    ]
+
+
+def test_presentation_is_the_first_value_of_each_analyte_in_the_studys_window(
+    tmp_path: Path,
+) -> None:
+    # The study's window: onset − 7 … onset + 30 = 2019-12-25 … 2020-01-31.
+    # UPCR: 2019-12-20 is before it; the first in it is 2019-12-28, in mg/mmol (both units that
+    # day: mg/mg is read first, clinical.md §1 → 4.0 mg/mg). Albumin: 2020-01-02, two values that
+    # day → the lowest, 18. Creatinine: 2020-02-01 is after the window → none. 24-hour protein:
+    # 2020-01-31, the window's last day → 2.5 g/24h.
+    values = [
+        ("P1", "2019-12-20", "upcr", 9.0, "mg/mg"),
+        ("P1", "2019-12-28", "upcr", 400.0, "mg/mmol"),
+        ("P1", "2019-12-28", "upcr", 4.0, "mg/mg"),
+        ("P1", "2020-01-05", "upcr", 6.0, "mg/mg"),
+        ("P1", "2020-01-02", "albumin", 21, "g/L"),
+        ("P1", "2020-01-02", "albumin", 18, "g/L"),
+        ("P1", "2020-01-20", "albumin", 15, "g/L"),
+        ("P1", "2020-02-01", "creatinine", 40, "umol/L"),
+        ("P1", "2020-01-31", "uprot_24h", 2.5, "g/24h"),
+    ]
+    derived = derive_analysis(tmp_path / "c", patients=CHILD, measurements=values)
+    assert rows(derived, "presentation", "analyte", "value", "unit") == [
+        ("albumin", 18.0, "g/L"),
+        ("upcr", 4.0, "mg/mg"),
+        ("uprot_24h", 2.5, "g/24h"),
+    ]
+
+
+def test_proteinuria_dates_are_the_distinct_days_of_any_stream(tmp_path: Path) -> None:
+    # Two UPCR and a dipstick on 2020-01-01 (one day), a 24-hour protein on 2020-01-03, an
+    # albumin on 2020-01-02 (not proteinuria).
+    values = [
+        ("P1", "2020-01-01", "upcr", 5, "mg/mg"),
+        ("P1", "2020-01-01", "upcr", 6, "mg/mg"),
+        ("P1", "2020-01-01", "dipstick", 3, ""),
+        ("P1", "2020-01-02", "albumin", 20, "g/L"),
+        ("P1", "2020-01-03", "uprot_24h", 2, "g/24h"),
+    ]
+    derived = derive_analysis(tmp_path / "c", patients=CHILD, measurements=values)
+    assert rows(derived, "proteinuria_dates", "date") == [(D("2020-01-01"),), (D("2020-01-03"),)]
+
+
+def test_the_analysis_tables_cast_like_the_derived_ones() -> None:
+    # A backend's int32 value (Spark narrows literals) comes back as the declared float64.
+    raw = pa.table(
+        {
+            "patient_id": ["P1"],
+            "date": pa.array([dt.date(2020, 1, 1)], pa.date32()),
+            "value": pa.array([1], pa.int32()),
+            "drug": ["cyclosporine"],
+        }
+    )
+    troughs = declared(raw.select(["patient_id", "drug", "date", "value"]), "troughs")
+    assert troughs.schema.equals(analysis_schema("troughs"))
+    assert troughs.column("value").to_pylist() == [1.0]
