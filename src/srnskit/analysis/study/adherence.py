@@ -11,8 +11,6 @@ course active until the assessment day, whether a proteinuria value was recorded
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -118,27 +116,35 @@ def adherence(
     counted = _troughs(rows, troughs, phases)
     assessed = _assessed(rows, proteinuria_dates, protocol)
     lasted = (rows.active_end - rows.start_date).dt.days >= protocol.assessment.response_day
-    out: list[dict[str, Any]] = []
-    for i, row in enumerate(rows.itertuples()):
-        phase = phases[row.drug]
-        dose = None if np.isnan(per_m2[i]) else round(float(per_m2[i]), DOSE_DECIMALS)
-        out.append(
-            {
-                "patient_id": row.patient_id,
-                "drug": row.drug,
-                "start_date": row.start_date,
-                "dose_mg_m2": dose,
-                "dose_min": phase.dose_mg_m2.min,
-                "dose_max": phase.dose_mg_m2.max,
-                "dose_in_range": None
-                if dose is None
-                else bool(phase.dose_mg_m2.min <= dose <= phase.dose_mg_m2.max),
-                "troughs": int(counted.troughs[i]),
-                "troughs_in_target": int(counted.in_target[i]),
-                "assessment_done": bool(assessed[i]) if lasted[i] else None,
-            }
-        )
-    return pd.DataFrame(out, columns=ADHERENCE_COLUMNS)
+    dose = pd.Series(
+        [None if np.isnan(v) else round(float(v), DOSE_DECIMALS) for v in per_m2.to_numpy()],
+        index=rows.index,
+        dtype=object,
+    )
+    low = rows.drug.map({d: p.dose_mg_m2.min for d, p in phases.items()})
+    high = rows.drug.map({d: p.dose_mg_m2.max for d, p in phases.items()})
+    known = dose.notna()
+    in_range = pd.Series(None, index=rows.index, dtype=object)
+    in_range[known] = (low[known] <= dose[known].astype(float)) & (
+        dose[known].astype(float) <= high[known]
+    )
+    done = pd.Series(None, index=rows.index, dtype=object)
+    done[lasted] = assessed[lasted].astype(bool)
+    out = pd.DataFrame(
+        {
+            "patient_id": rows.patient_id,
+            "drug": rows.drug,
+            "start_date": rows.start_date,
+            "dose_mg_m2": dose,
+            "dose_min": low,
+            "dose_max": high,
+            "dose_in_range": in_range,
+            "troughs": counted.troughs.astype(int),
+            "troughs_in_target": counted.in_target.astype(int),
+            "assessment_done": done,
+        }
+    )
+    return out[ADHERENCE_COLUMNS]
 
 
 def adherence_summary(rows: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from srnskit.errors import UsageError
 from srnskit.schema import ANALYSIS_TABLES
@@ -47,7 +48,9 @@ def frame(table: pa.Table) -> pd.DataFrame:
     return out
 
 
-def _analysis_table(derived: DerivedTables, name: str) -> pd.DataFrame:
+def _analysis_table(
+    derived: DerivedTables, name: str, only: pa.Array | None = None
+) -> pd.DataFrame:
     """The analysis table ``name`` as pandas; refused when missing or short of a column."""
     tables = derived.analysis or {}
     if name not in tables:
@@ -60,7 +63,10 @@ def _analysis_table(derived: DerivedTables, name: str) -> pd.DataFrame:
     missing = [c for c in declared if c not in table.column_names]
     if missing:
         raise UsageError(f"the analysis table '{name}' has no column {', '.join(missing)}")
-    return frame(table.select(declared))
+    table = table.select(declared)
+    if only is not None:  # in Arrow, before pandas: most rows are not the included patients'
+        table = table.filter(pc.is_in(table.column("patient_id"), value_set=only))
+    return frame(table)
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,10 @@ def study_data(derived: DerivedTables) -> StudyData:
     patients = _analysis_table(derived, "patients")
     people = patients.merge(outcomes, on="patient_id", how="left")
     included = people[people.eligible.fillna(False).astype(bool)].reset_index(drop=True)
-    ids = set(included.patient_id)
+    ids = pa.array(included.patient_id, pa.string())
 
     def of_included(name: str) -> pd.DataFrame:
-        table = _analysis_table(derived, name)
-        return table[table.patient_id.isin(ids)].reset_index(drop=True)
+        return _analysis_table(derived, name, ids)
 
     return StudyData(
         outcomes=outcomes,
