@@ -185,8 +185,9 @@ def test_the_report_reads_no_table_of_the_cohort_itself(monkeypatch, small_cohor
     def refuse(self: Cohort, *args: object, **kwargs: object) -> None:
         raise AssertionError("the report read the cohort")
 
-    monkeypatch.setattr(Cohort, "query", refuse)
+    # the cohort's reading API: the engine's backend is handed the database instead
     monkeypatch.setattr(Cohort, "table", refuse)
+    monkeypatch.setattr(Cohort, "to_arrow", refuse)
     report = build_report(
         cohort, load_definitions("kdigo2021"), today=dt.date(2026, 11, 28), parallel=False
     )

@@ -45,6 +45,8 @@ class Study:
 
     definitions: str
     definitions_title: str
+    design: StudyDesign  # the study file it was computed under
+    protocol: Protocol  # the protocol adherence was measured against
     n_patients: int
     flow: dict[str, Any]
     groups: tuple[str, str]  # the comparison group's name, then "combined"
@@ -96,6 +98,8 @@ def study(
     return Study(
         definitions=definitions.name,
         definitions_title=definitions.title,
+        design=design,
+        protocol=protocol,
         n_patients=len(data.outcomes),
         flow=derived.flow,
         groups=names,

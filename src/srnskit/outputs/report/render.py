@@ -23,6 +23,7 @@ import pandas as pd
 from srnskit.analysis.study import Study, Summary, TestLine
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
 from srnskit.cache import read_cached, write_cached
+from srnskit.constants import UPCR_MG_MMOL_PER_MG_MG, WEIGHT_WITHIN_DAYS
 
 __all__ = [
     "PNG_PPI",
@@ -203,6 +204,8 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         bundle="" if print_version else vega_bundle(),
         generated=(report.generated or dt.date.today()).isoformat(),
         shared=", ".join(w for w in report.study.warnings),
+        upcr_factor=f"{UPCR_MG_MMOL_PER_MG_MG:g}",
+        weight_days=WEIGHT_WITHIN_DAYS,
     )
 
 
