@@ -1,5 +1,6 @@
-"""Named numbers with their sources: the one home of every conversion factor and calendar
-constant srnskit computes with (a leaf: it imports nothing of srnskit).
+"""Named numbers with their sources: the one home of every conversion factor, calendar constant
+and data-handling window (clinical.md §1: which weight or albumin stands for a day) srnskit
+computes with (a leaf: it imports nothing of srnskit).
 
 Clinical thresholds are not here: they are rules, and live in the definition, study and
 protocol files; formula coefficients stay atop their ``clinical/`` module beside their paper.
@@ -8,6 +9,7 @@ protocol files; formula coefficients stay atop their ``clinical/`` module beside
 from __future__ import annotations
 
 __all__ = [
+    "ALBUMIN_WITHIN_DAYS",
     "CREATININE_UMOL_L_PER_MG_DL",
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
@@ -30,3 +32,7 @@ UPCR_MG_MMOL_PER_MG_MG = 113.12
 # data-handling window, not a guideline threshold: every weight lookup (24-hour protein in mg/kg,
 # standard dose, the body size of drug exposures) reads it here.
 WEIGHT_WITHIN_DAYS = 365
+# A day's albumin is the nearest albumin within ±14 days, the earlier winning a tie (clinical.md
+# §1): the albumin conditions of complete and partial remission (seed2023's "normal serum
+# albumin", ipna2020's "≥ 30 g/L when available") read it.
+ALBUMIN_WITHIN_DAYS = 14

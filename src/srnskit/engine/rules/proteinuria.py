@@ -16,25 +16,19 @@ import operator
 import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
+from srnskit.constants import ALBUMIN_WITHIN_DAYS
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, materialise
 from srnskit.engine.rules.body_size import daily, with_body_size
 from srnskit.engine.rules.nearest import nearest_value
-from srnskit.studies import load_study
 
 __all__ = [
-    "ALBUMIN_WITHIN_DAYS",
-    "HEIGHT_WITHIN_DAYS",
     "evidence_text",
     "meets_thresholds",
     "proteinuria_days",
     "qualifies",
 ]
 
-ALBUMIN_WITHIN_DAYS = 14  # clinical.md §1
-# Read by protocols/adherence.py alone, until adherence reads the engine's exposures (their
-# body size as of each start); the engine reads the study's [kidney].height_within_days.
-HEIGHT_WITHIN_DAYS = load_study("seed2023").kidney.height_within_days
 # A day's reading as a level: the order in which it is read (clinical.md §1), quantitative
 # first.
 UPCR_MG_MG, UPCR_MG_MMOL, UPROT_G_24H, UPROT_MG_KG_24H, UPROT_MG_M2_H, DIPSTICK = range(6)
