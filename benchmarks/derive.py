@@ -104,8 +104,9 @@ def pandas_episodes(folder: Path) -> tuple[float, pd.DataFrame]:
     rules = load_definitions("kdigo2021")
     cohort = read_cohort(folder, today=TODAY)
     started = time.perf_counter()
-    m = cohort.table("measurements").filter("analyte IN ('upcr', 'dipstick')").to_df()
-    onset = cohort.table("patients").to_df()[["patient_id", "onset_date"]]
+    measurements = cohort.table("measurements")
+    m = measurements.filter(measurements.analyte.isin(["upcr", "dipstick"])).to_pandas()
+    onset = cohort.table("patients").to_pandas()[["patient_id", "onset_date"]]
     m = m.merge(onset, on="patient_id")
     m = m[m.date >= m.onset_date]
     m["priority"] = m.unit.map({"mg/mg": 0, "mg/mmol": 1}).fillna(5)

@@ -53,8 +53,8 @@ def test_mg_dl_creatinine_becomes_umol_l(small_cohort) -> None:
 
 def test_missing_tables_are_empty_tables_with_declared_columns(data) -> None:
     cohort = read_cohort(data / "valid" / "bom", today=TODAY)
-    assert cohort.table("events").shape == (0, 3)
-    assert cohort.table("events").columns == ["patient_id", "date", "event"]
+    assert cohort.to_arrow("events").shape == (0, 3)
+    assert cohort.to_arrow("events").column_names == ["patient_id", "date", "event"]
 
 
 def test_center_id_defaults_to_the_cohort_setting(tmp_path) -> None:

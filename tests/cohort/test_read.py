@@ -91,9 +91,9 @@ def test_every_format_loads_the_same_canonical_tables(small_cohort, tmp_path, co
 def test_canonical_tables_have_the_declared_row_counts(small_cohort) -> None:
     cohort = read_cohort(small_cohort, today=TODAY)
     # The example folder: 12 patients, 399 measurements, 34 treatments (counted in the CSVs).
-    assert cohort.table("patients").shape[0] == 12
-    assert cohort.table("measurements").shape[0] == 399
-    assert cohort.table("treatments").shape[0] == 34
+    assert cohort.to_arrow("patients").num_rows == 12
+    assert cohort.to_arrow("measurements").num_rows == 399
+    assert cohort.to_arrow("treatments").num_rows == 34
 
 
 def test_workbook_rows_are_spreadsheet_rows(tmp_path) -> None:

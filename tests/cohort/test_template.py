@@ -49,7 +49,7 @@ def test_a_filled_template_validates_and_loads(cli, tmp_path) -> None:
     workbook.save(out)
     cohort = read_cohort(out, today=TODAY)
     assert cohort.con.execute("SELECT patient_id, sex FROM patients").fetchall() == [("P1", "F")]
-    assert cohort.table("measurements").shape[0] == 1
+    assert cohort.to_arrow("measurements").num_rows == 1
 
 
 def test_an_empty_template_says_patients_has_no_rows(cli, tmp_path) -> None:

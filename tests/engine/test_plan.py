@@ -11,8 +11,9 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
-from srnskit.engine.backends.plan import plan_key, replay
-from srnskit.engine.derive import derive
+from srnskit.engine.backends.duckdb import plan_key, replay
+from srnskit.engine.derive import build_key, derive
+from srnskit.studies import load_study
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -37,18 +38,24 @@ def test_replayed_plan_equals_a_fresh_compile(small_cohort: Path, name: str) -> 
     assert temporary.fetchone() == (0,)
 
 
-def test_plan_key_depends_on_the_definitions_and_the_schema(
+def test_plan_key_depends_on_the_definitions_the_study_the_analysis_and_the_schema(
     small_cohort: Path, tmp_path: Path
 ) -> None:
     cohort = read_cohort(small_cohort, today=TODAY)
     kdigo = load_definitions("kdigo2021")
+    study = load_study("seed2023")
     changed = kdigo.model_copy(update={"rituximab_active_days": 181})
-    assert plan_key(cohort.con, kdigo.model_dump_json()) == plan_key(
-        cohort.con, kdigo.model_dump_json()
+    other_study = study.model_copy(
+        update={"kidney": study.kidney.model_copy(update={"height_within_days": 60})}
     )
-    assert plan_key(cohort.con, kdigo.model_dump_json()) != plan_key(
-        cohort.con, changed.model_dump_json()
-    )
+    key = build_key(kdigo, study, False)
+    assert plan_key(cohort.con, key) == plan_key(cohort.con, build_key(kdigo, study, False))
+    for differing in (
+        build_key(changed, study, False),
+        build_key(kdigo, other_study, False),
+        build_key(kdigo, study, True),
+    ):
+        assert plan_key(cohort.con, differing) != plan_key(cohort.con, key)
     # an extra (passed-through) column changes the tables' schema, hence the plan
     (tmp_path / "c").mkdir()
     for f in small_cohort.iterdir():
@@ -58,9 +65,7 @@ def test_plan_key_depends_on_the_definitions_and_the_schema(
     patients = [patients[0] + ",ward"] + [line + ",A" for line in patients[1:]]
     (tmp_path / "c" / "patients.csv").write_text("\n".join(patients) + "\n")
     other = read_cohort(tmp_path / "c", today=TODAY)
-    assert plan_key(other.con, kdigo.model_dump_json()) != plan_key(
-        cohort.con, kdigo.model_dump_json()
-    )
+    assert plan_key(other.con, key) != plan_key(cohort.con, key)
 
 
 def _step(n: int) -> str:

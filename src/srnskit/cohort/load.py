@@ -8,11 +8,15 @@ mg/kg/24h, because the engine compares each with thresholds of its own family.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import pyarrow as pa
 
 from srnskit.cohort.parse import (
@@ -58,38 +62,62 @@ CANONICAL_TYPES = {
 
 @dataclass
 class Cohort:
-    """A validated cohort: canonical tables in an in-process DuckDB database, and its warnings."""
+    """A validated cohort: canonical tables in an in-process DuckDB database, and its warnings.
+
+    Callers read tables (``table``, ``to_arrow``); an engine backend is handed where they lie
+    (``location``). ``close`` (or the end of a ``with`` block) frees the database and any
+    Parquet copy ``location`` wrote.
+    """
 
     path: Path
     name: str
     con: duckdb.DuckDBPyConnection
     warnings: list[Problem] = field(default_factory=list)
+    _ibis: ibis.BaseBackend | None = field(default=None, init=False, repr=False)
+    _parquet: Path | None = field(default=None, init=False, repr=False)
+    _cleanup: weakref.finalize[Any, Any] | None = field(default=None, init=False, repr=False)
 
-    def table(self, name: str) -> duckdb.DuckDBPyRelation:
-        """One canonical table (``patients``, ``measurements``, …) as a DuckDB relation."""
+    def table(self, name: str) -> ibis.Table:
+        """One canonical table (``patients``, ``measurements``, …) as an Ibis table on the
+        cohort's database. Raises ``KeyError`` for a name not in ``COHORT_TABLES``."""
         if name not in COHORT_TABLES:
             raise KeyError(name)
-        return self.con.table(name)
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis.table(name)
 
     def to_arrow(self, name: str) -> pa.Table:
-        return self.table(name).to_arrow_table()
+        """One canonical table as Arrow. Raises ``KeyError`` for an unknown name."""
+        if name not in COHORT_TABLES:
+            raise KeyError(name)
+        return self.con.table(name).to_arrow_table()
 
-    def query(self, sql: str, **frames: Any) -> Any:
-        """Run ``sql`` with pandas ``frames`` visible under their names; a pandas result.
+    def location(self) -> dict[str, str]:
+        """Where each canonical table lies as Parquet: table name → file path.
 
-        Date-time columns of the frames are passed as dates, as the cohort's own columns are.
+        The in-process tables are written once, on the first call (DuckDB's ``COPY``), to a
+        temporary folder removed by ``close`` (or when the cohort is garbage-collected, or at
+        exit). An engine that reads files itself (Spark) reads them there, not through Python.
         """
-        for name, frame in frames.items():
-            frame = frame.copy()
-            for column in frame.columns:
-                if str(frame[column].dtype).startswith("datetime64"):
-                    frame[column] = frame[column].dt.date
-            self.con.register(name, frame)
-        try:
-            return self.con.execute(sql).df()
-        finally:
-            for name in frames:
-                self.con.unregister(name)
+        if self._parquet is None:
+            folder = Path(tempfile.mkdtemp(prefix="srnskit-cohort-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            export_canonical(self, folder)
+            self._parquet = folder
+        return {name: str(self._parquet / f"{name}.parquet") for name in COHORT_TABLES}
+
+    def close(self) -> None:
+        """Close the database and remove the Parquet copy, if any (idempotent)."""
+        if self._cleanup is not None:
+            self._cleanup()
+        self._parquet = None
+        self.con.close()
+
+    def __enter__(self) -> Cohort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def export_canonical(cohort: Cohort, folder: Path) -> None:

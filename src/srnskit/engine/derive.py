@@ -1,20 +1,24 @@
 """Derive: a cohort's outcomes under a definition set (cohort-format.md §3) on a backend.
 
-Runs the expressions of ``engine.derived`` on the chosen backend and hands on ``Derived``;
-writing is an output's job (``outputs.writers``).
+Opens the chosen backend (``engine.backends``), runs the expressions of ``engine.derived`` on it
+and hands on ``Derived``; writing is an output's job (``outputs.writers``).
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
+import json
+from collections.abc import Mapping
+from functools import partial
+
+import ibis
 
 from srnskit.cohort.load import Cohort
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backends import Engine, connect
-from srnskit.engine.backends.plan import drop_steps, load_plan, plan_key, replay, save_plan
+from srnskit.engine.backends import Backend, Engine, Tables, open_backend
 from srnskit.engine.derived import Derived, declared, derive_expressions, derived_from
+from srnskit.studies import StudyDesign, load_study
 
-__all__ = ["derive", "derive_many"]
+__all__ = ["build_key", "derive", "derive_many", "derive_on"]
 
 
 def derive(
@@ -24,62 +28,71 @@ def derive(
     engine: Engine = "duckdb",
     patient_id: str | None = None,
     spark_master: str | None = None,
+    study: StudyDesign | None = None,
+    analysis: bool = False,
 ) -> Derived:
-    """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions``."""
-    if engine == "duckdb" and patient_id is None:
-        results, _ = _on_duckdb(cohort, definitions)
-    else:
-        tables = connect(
-            cohort, engine, patient_id=patient_id, spark_master=spark_master, keyed=True
+    """Compute the derived tables of ``cohort`` (or of one patient) under ``definitions`` and
+    ``study`` (None: the shipped ``seed2023``); with ``analysis``, also ``Derived.analysis``.
+
+    ``engine``: the backend's name (``duckdb`` or ``spark``; ``spark_master`` its master URL).
+    Raises ``MissingComponentError`` when Spark is asked for and PySpark or Java is missing.
+    """
+    with open_backend(engine, cohort, spark_master=spark_master) as backend:
+        return derive_on(
+            backend,
+            definitions,
+            study=study,
+            analysis=analysis,
+            patient_id=patient_id,
+            cohort_name=cohort.name,
         )
-        expressions = derive_expressions(tables, definitions)
-        results = {
-            name: declared(tables.backend.to_pyarrow(expr), name)
-            for name, expr in expressions.items()
-        }
-        if engine == "duckdb":
-            drop_steps(cohort.con, [name for name, _ in tables.steps])
-    return derived_from(results, definitions)
 
 
-def _on_duckdb(
-    cohort: Cohort, definitions: DefinitionSet, *, keep_steps: bool = False
-) -> tuple[dict[str, pa.Table], list[str]]:
-    """The derived tables on DuckDB (a cached SQL plan replayed, or compiled, run and cached),
-    and the names of the step tables it made; they are dropped unless ``keep_steps``."""
-    key = plan_key(cohort.con, definitions.model_dump_json())
-    plan = load_plan(key)
-    if plan is None:
-        # Compiled on empty step tables (only their schemas are needed), then replayed.
-        tables = connect(cohort, "duckdb", keyed=True, schema_only=True)
-        try:
-            expressions = derive_expressions(tables, definitions)
-            outputs = {
-                name: str(tables.backend.compile(expr)) for name, expr in expressions.items()
-            }
-        finally:
-            drop_steps(cohort.con, tables.empty_steps)
-        plan = {"steps": tables.steps, "outputs": outputs}
-        save_plan(key, plan)
-    steps = [name for name, _ in plan["steps"]]
-    try:
-        replayed = replay(cohort.con, plan, keep_steps=keep_steps)
-        results = {name: declared(table, name) for name, table in replayed.items()}
-    finally:
-        if not keep_steps:
-            drop_steps(cohort.con, steps)
-    return results, steps
+def derive_many(
+    cohort: Cohort,
+    definition_sets: list[DefinitionSet],
+    study: StudyDesign | None = None,
+    *,
+    analysis: bool = False,
+    engine: Engine = "duckdb",
+    spark_master: str | None = None,
+) -> list[Derived]:
+    """``derive`` under several sets on one backend; the steps they share are computed once
+    (on DuckDB: the step tables are kept until the last set is derived)."""
+    study = load_study("seed2023") if study is None else study
+    with open_backend(engine, cohort, spark_master=spark_master) as backend:
+        backend.share_steps = True
+        return [
+            derive_on(backend, d, study=study, analysis=analysis, cohort_name=cohort.name)
+            for d in definition_sets
+        ]
 
 
-def derive_many(cohort: Cohort, definition_sets: list[DefinitionSet]) -> list[Derived]:
-    """``derive`` under several sets on DuckDB; the steps they share are computed once."""
-    made: list[str] = []
-    out = []
-    try:
-        for definitions in definition_sets:
-            results, steps = _on_duckdb(cohort, definitions, keep_steps=True)
-            made += steps
-            out.append(derived_from(results, definitions))
-    finally:
-        drop_steps(cohort.con, list(dict.fromkeys(made)))
-    return out
+def derive_on(
+    backend: Backend,
+    definitions: DefinitionSet,
+    *,
+    study: StudyDesign | None = None,
+    analysis: bool = False,
+    patient_id: str | None = None,
+    cohort_name: str = "",
+) -> Derived:
+    """``derive`` on a backend already open (say, ``DuckDBBackend.from_arrow`` on in-memory
+    tables); ``cohort_name`` names the cohort in ``Derived``."""
+    study = load_study("seed2023") if study is None else study
+    build = partial(_build, definitions=definitions, study=study, analysis=analysis)
+    results = backend.run(build, key=build_key(definitions, study, analysis), patient_id=patient_id)
+    declared_results = {name: declared(table, name) for name, table in results.items()}
+    return derived_from(declared_results, definitions, cohort_name=cohort_name)
+
+
+def _build(
+    tables: Tables, *, definitions: DefinitionSet, study: StudyDesign, analysis: bool
+) -> Mapping[str, ibis.Table]:
+    return derive_expressions(tables, definitions, study, analysis=analysis)
+
+
+def build_key(definitions: DefinitionSet, study: StudyDesign, analysis: bool) -> str:
+    """Every input of ``derive_expressions`` that changes the SQL it compiles to, as text: the
+    backend's plan cache key (with the cohort's schema and the code's version, added there)."""
+    return json.dumps([definitions.model_dump_json(), study.model_dump_json(), analysis])
