@@ -121,7 +121,7 @@ class DuckDBBackend(Backend):
         """The cached plan of ``build`` under ``key`` on these tables' schemas; compiled (on
         empty step tables, dropped afterwards) and cached when there is none."""
         full_key = plan_key(self.con, key)
-        plan = load_plan(full_key)
+        plan = _load_plan(full_key)
         if plan is not None:
             return plan
         self._steps, self._empty, self._schema_only = [], [], True
@@ -132,12 +132,12 @@ class DuckDBBackend(Backend):
             self._schema_only = False
             _drop(self.con, self._empty)
         plan = {"steps": self._steps, "outputs": outputs}
-        save_plan(full_key, plan)
+        _save_plan(full_key, plan)
         return plan
 
     def cached_steps(self, key: str) -> set[str] | None:
         """The step names of the plan cached under ``key`` on these tables, or None."""
-        plan = load_plan(plan_key(self.con, key))
+        plan = _load_plan(plan_key(self.con, key))
         return None if plan is None else {name for name, _ in plan["steps"]}
 
     def close(self) -> None:
@@ -185,7 +185,7 @@ def plan_key(con: duckdb.DuckDBPyConnection, key: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def load_plan(key: str) -> Plan | None:
+def _load_plan(key: str) -> Plan | None:
     if not plan_cache_enabled():
         return None
     text = read_cached(f"plans/{key}.json")
@@ -196,7 +196,7 @@ def load_plan(key: str) -> Plan | None:
     return plan
 
 
-def save_plan(key: str, plan: Plan) -> None:
+def _save_plan(key: str, plan: Plan) -> None:
     if not plan_cache_enabled():
         return
     write_cached(f"plans/{key}.json", json.dumps(plan))
