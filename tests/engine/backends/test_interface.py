@@ -108,11 +108,11 @@ def _key(definitions: object) -> str:
     return build_key(definitions, load_study("seed2023"), False)  # type: ignore[arg-type]
 
 
-class _Views(Backend):
-    """A backend of the interface's two required methods only: DuckDB views for the steps, the
-    generic ``run`` (no plan cache) — what a new backend starts from."""
+class _Plain(Backend):
+    """A backend of the interface's required methods only: a DuckDB table per step, named in
+    order, and the generic ``run`` (no plan cache) — what a new backend starts from."""
 
-    name = "views"
+    name = "plain"
     _names = itertools.count()
 
     def __init__(self, tables: dict[str, pa.Table]) -> None:
@@ -122,15 +122,15 @@ class _Views(Backend):
         super().__init__(ibis.duckdb.from_connection(self.con))
 
     @classmethod
-    def for_cohort(cls, cohort: Cohort, *, master: str | None = None) -> _Views:
+    def for_cohort(cls, cohort: Cohort, *, master: str | None = None) -> _Plain:
         return cls({name: cohort.to_arrow(name) for name in COHORT_TABLES})
 
     def source(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
 
     def materialise(self, sql: str) -> str:
-        name = f"view_{next(self._names)}"
-        self.con.execute(f"CREATE VIEW {name} AS {sql}")
+        name = f"step_{next(self._names)}"
+        self.con.execute(f"CREATE TABLE {name} AS {sql}")
         return name
 
 
@@ -140,7 +140,7 @@ def test_a_backend_of_source_and_materialise_alone_gives_the_same_tables(
     seed = load_definitions("seed2023")
     with read_cohort(small_cohort, today=TODAY) as cohort:
         expected = derive(cohort, seed)
-        with _Views.for_cohort(cohort) as backend:
+        with _Plain.for_cohort(cohort) as backend:
             _assert_same(derive_on(backend, seed, cohort_name=cohort.name), expected)
             # one patient: the same rows as the whole cohort's for that patient
             one = derive_on(backend, seed, patient_id="P01", cohort_name=cohort.name)
