@@ -1,8 +1,9 @@
 """The user's cache folder: things srnskit derives from its own code, never from patient data.
 
-Compiled SQL plans (engine/plan.py) and the chart runtime bundle (report/build.py) live in
-``$XDG_CACHE_HOME/srnskit`` (default ``~/.cache/srnskit``). Reading or writing the cache never
-fails a command: a missing, broken or read-only cache only means computing the thing again.
+Compiled SQL plans (engine/backends/duckdb.py) and the chart runtime bundle
+(outputs/report/render.py) live in ``$XDG_CACHE_HOME/srnskit`` (default ``~/.cache/srnskit``).
+Reading or writing the cache never fails a command: a missing, broken or read-only cache only
+means computing the thing again.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and hands on ``Derived``; writing is an output's job (``outputs.writers``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import partial
 
 import ibis
@@ -53,17 +53,22 @@ def derive_many(
     definition_sets: list[DefinitionSet],
     study: StudyDesign | None = None,
     *,
-    analysis: bool = False,
+    analysis: bool | Collection[str] = False,
     engine: Engine = "duckdb",
     spark_master: str | None = None,
 ) -> list[Derived]:
     """``derive`` under several sets on one backend; the steps they share are computed once
-    (on DuckDB: the step tables are kept until the last set is derived)."""
+    (on DuckDB: the step tables are kept until the last set is derived).
+
+    ``analysis``: True for every set's analysis tables, or the names of the sets that need them
+    (the report's chosen set, not the sets of its sensitivity table).
+    """
     study = load_study("seed2023") if study is None else study
+    wanted = {d.name for d in definition_sets} if analysis is True else set(analysis or ())
     with open_backend(engine, cohort, spark_master=spark_master) as backend:
         backend.share_steps = True
         return [
-            derive_on(backend, d, study=study, analysis=analysis, cohort_name=cohort.name)
+            derive_on(backend, d, study=study, analysis=d.name in wanted, cohort_name=cohort.name)
             for d in definition_sets
         ]
 

@@ -151,6 +151,7 @@ def dies(*arguments):  # the worker dies (out of memory, say)
 dies.__qualname__ = "_headlines_in_worker"  # submitted by name: the patched one is found
 dies.__module__ = "srnskit.outputs.report.build"
 build._headlines_in_worker = dies
+build.PARALLEL_CORES = 1  # the worker runs on a machine of any size
 cohort, _ = build.load_for_report(None, dt.date(2026, 11, 28))
 try:
     build.build_report(cohort, load_definitions("kdigo2021"), today=dt.date(2026, 11, 28))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import sys
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,7 +23,7 @@ from srnskit.analysis.study import headline
 from srnskit.analysis.study import study as compute_study
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
-from srnskit.engine import derive, derive_many
+from srnskit.engine import Derived, derive, derive_many
 from srnskit.errors import SrnskitError
 from srnskit.outputs.report.charts import figures
 from srnskit.outputs.report.render import (
@@ -41,6 +42,14 @@ __all__ = ["Report", "build_report", "demo_cohort_path", "load_for_report", "wri
 
 PROTOCOL = "sfnp"  # the protocol the source article applied (clinical.md §7)
 DEFAULT_STUDY = "seed2023"
+# The sensitivity worker pays off only with cores to spare: on two, it and the main derive slow
+# each other (100,000 children: 101 s with the worker, 58 s in one process, sharing steps).
+PARALLEL_CORES = 4
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def demo_cohort_path() -> Path:
@@ -60,6 +69,16 @@ def _headlines(cohort: Cohort, names: list[str], design: StudyDesign) -> list[di
     sets = [load_definitions(name) for name in names]
     derived = derive_many(cohort, sets, design)
     return [headline(d, design) for d in derived]
+
+
+def _derive_all(
+    cohort: Cohort, definitions: DefinitionSet, others: list[str], design: StudyDesign
+) -> tuple[Derived, list[dict[str, Any]]]:
+    """The chosen set with its analysis tables and the others' headlines, in this process: the
+    sets share their common steps (the proteinuria days, the courses), computed once."""
+    sets = [definitions, *(load_definitions(name) for name in others)]
+    derived = derive_many(cohort, sets, design, analysis=[definitions.name])
+    return derived[0], [headline(d, design) for d in derived[1:]]
 
 
 def _headlines_in_worker(
@@ -100,17 +119,19 @@ def build_report(
     study design; None: the shipped ``seed2023``).
 
     The sensitivity section derives the cohort under every other shipped set too (their
-    headline results only). With ``parallel`` (on Linux) a forked worker derives those sets,
-    sharing their common steps, while this process derives the chosen set with its analysis
-    tables and computes the study; the worker receives the validated tables as Parquet, so the
-    cohort is not validated again. Raises ``SrnskitError`` when the worker dies.
+    headline results only). With ``parallel``, on Linux with at least ``PARALLEL_CORES`` cores,
+    a forked worker derives those sets, sharing their common steps, while this process derives
+    the chosen set with its analysis tables and computes the study; the worker receives the
+    validated tables as Parquet, so the cohort is not validated again. Otherwise every set is
+    derived here, one after the other, sharing their steps. Raises ``SrnskitError`` when the
+    worker dies.
     """
     design = load_study(DEFAULT_STUDY) if study is None else study
     protocol = load_protocol(PROTOCOL)
     others = [name for name in shipped_definitions() if name != definitions.name]
     with ExitStack() as stack:
         pending = None
-        if others and parallel and sys.platform == "linux":
+        if others and parallel and sys.platform == "linux" and _cores() >= PARALLEL_CORES:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="srnskit-")))
             export_canonical(cohort, scratch)
             # An executor, not a Pool: a worker that dies (out of memory, say) raises
@@ -118,12 +139,16 @@ def build_report(
             worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             stack.callback(_stop, worker)
             pending = worker.submit(_headlines_in_worker, scratch, others, design)
-        derived = derive(cohort, definitions, study=design, analysis=True)
+        if pending is None:
+            derived, done = _derive_all(cohort, definitions, others, design)
+        else:
+            derived = derive(cohort, definitions, study=design, analysis=True)
         main = compute_study(derived, definitions, design, protocol)
         charts = figures(main)
         source = against_source(main) if compare_seed else None
         vega_bundle()
-        done = _headlines(cohort, others, design) if pending is None else _result(pending)
+        if pending is not None:
+            done = _result(pending)
     headlines = {definitions.name: main.headline, **dict(zip(others, done, strict=True))}
     report = Report(
         study=main,
