@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from srnskit.schema import ANALYSIS_TABLES
+from srnskit.schema import ANALYSIS_TABLES, COMPARED_COURSES
 from srnskit.writer import ARROW_TYPES, derived_schema
 
 
@@ -40,6 +40,7 @@ class HandDerived:
     patient_outcomes: pa.Table
     courses: pa.Table
     flow: dict[str, Any]
+    compared_courses: pa.Table
     analysis: dict[str, pa.Table] | None = field(default_factory=dict)
 
 
@@ -47,11 +48,17 @@ def hand_derived(
     outcomes: Sequence[Mapping[str, Any]],
     courses: Sequence[Mapping[str, Any]],
     analysis: Mapping[str, Sequence[tuple[Any, ...]]],
+    compared: Sequence[tuple[str, int, str]] = (),
 ) -> HandDerived:
-    """``HandDerived`` from rows; every analysis table not in ``analysis`` is empty."""
+    """``HandDerived`` from rows; every analysis table not in ``analysis`` is empty;
+    ``compared``: the engine's compared courses, (patient_id, course_no, group)."""
+    schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in COMPARED_COURSES])
     return HandDerived(
         patient_outcomes=derived_table("patient_outcomes", outcomes),
         courses=derived_table("courses", courses),
         flow={"definitions": "kdigo2021", "start": len(outcomes), "steps": []},
+        compared_courses=pa.Table.from_pylist(
+            [dict(zip(schema.names, row, strict=True)) for row in compared], schema=schema
+        ),
         analysis={name: analysis_table(name, analysis.get(name, [])) for name in ANALYSIS_TABLES},
     )

@@ -199,7 +199,12 @@ def four_children() -> HandDerived:
             ("B", D(2015, 8, 30)),  # B's both courses: day 90 = day 120 − 30
         ],
     }
-    return hand_derived(outcomes, courses, analysis)
+    # the engine's comparison (tests/engine/rules/test_comparison.py): A's and C's first
+    # cyclosporine-only courses; the included A's and B's first combination courses; D, excluded
+    # for a secondary cause, in no group
+    compared = [("A", 1, "comparison"), ("C", 1, "comparison"), ("A", 2, "combined")]
+    compared.append(("B", 1, "combined"))
+    return hand_derived(outcomes, courses, analysis, compared)
 
 
 @pytest.fixture(scope="module")
@@ -224,16 +229,15 @@ def test_table2_groups_follow_the_comparison_rule(result: Study) -> None:
     assert (combined.courses, combined.complete, combined.partial, combined.none) == (2, 1, 0, 1)
 
 
-def test_the_comparison_regimen_comes_from_the_study_file() -> None:
+def test_the_comparison_group_is_named_after_the_study_files_regimen() -> None:
     design = load_study("seed2023")
     mmf_design = design.model_copy(
         update={"comparison": design.comparison.model_copy(update={"regimen": "mmf"})}
     )
     s = study(four_children(), load_definitions("kdigo2021"), mmf_design, load_protocol("sfnp"))
-    t2 = s.table2.set_index("group")
     assert s.groups == ("mmf alone", "combined")
-    assert t2.loc["mmf alone"].courses == 0  # nobody has an MMF-only course
-    assert t2.loc["combined"].courses == 2
+    # which courses are compared is the engine's (Derived.compared_courses), not re-decided here
+    assert s.table2.set_index("group").loc["mmf alone"].courses == 2
 
 
 def test_a_course_without_remission_is_censored_at_its_end(result: Study) -> None:

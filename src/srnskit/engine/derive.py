@@ -88,7 +88,7 @@ def derive_on(
     build = partial(_build, definitions=definitions, study=study, analysis=analysis)
     results = backend.run(build, key=build_key(definitions, study, analysis), patient_id=patient_id)
     declared_results = {name: declared(table, name) for name, table in results.items()}
-    return derived_from(declared_results, definitions, cohort_name=cohort_name)
+    return derived_from(declared_results, definitions, study=study, cohort_name=cohort_name)
 
 
 def _build(

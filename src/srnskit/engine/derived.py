@@ -18,6 +18,7 @@ import pyarrow as pa
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, materialise
 from srnskit.engine.rules import analysis_tables
+from srnskit.engine.rules.comparison import compared_courses
 from srnskit.engine.rules.courses import course_responses, courses
 from srnskit.engine.rules.eligibility import eligibility
 from srnskit.engine.rules.episodes import classify_days, episodes
@@ -32,7 +33,13 @@ from srnskit.engine.rules.outcomes import (
     steroid_response,
 )
 from srnskit.engine.rules.proteinuria import proteinuria_days
-from srnskit.schema import ANALYSIS_TABLES, DERIVED_TABLES, EXCLUSION_STEPS
+from srnskit.schema import (
+    ANALYSIS_TABLES,
+    COMPARED_COURSES,
+    DERIVED_TABLES,
+    EXCLUSION_STEPS,
+    DerivedColumn,
+)
 from srnskit.studies import StudyDesign, load_study
 from srnskit.writer import ARROW_TYPES, derived_schema
 
@@ -55,6 +62,8 @@ class Derived:
     courses: pa.Table
     episodes: pa.Table
     flow: dict[str, Any]
+    # The study's two compared groups, one course per patient and group (COMPARED_COURSES)
+    compared_courses: pa.Table
     analysis: dict[str, pa.Table] | None = None
     cohort_name: str = ""
 
@@ -91,7 +100,9 @@ def derive_expressions(
         tables, course_responses(courses(tables.treatments, followup, definitions), episode, days)
     )
     steroid = materialise(tables, steroid_response(tables, episode, days, definitions, study))
-    eligible = eligibility(tables, steroid, course, followup, study.eligibility)
+    eligible = materialise(
+        tables, eligibility(tables, steroid, course, followup, study.eligibility)
+    )
     series = egfr_series(tables, study.kidney)
     if analysis:  # read twice: by the outcomes and as a table of its own
         series = materialise(tables, series)
@@ -109,7 +120,9 @@ def derive_expressions(
         outcome = outcome.left_join(part, "patient_id").drop("patient_id_right")
     columns = [c.name for c in DERIVED_TABLES["patient_outcomes"]]
     named = tables.named
+    compared = compared_courses(course, eligible, study)
     out = {
+        "compared_courses": named(compared).order_by(["patient_id", "group"]),
         "patient_outcomes": named(outcome.select(*columns, "first_failed")).order_by("patient_id"),
         "courses": named(course.select(*[c.name for c in DERIVED_TABLES["courses"]])).order_by(
             ["patient_id", "course_no"]
@@ -161,13 +174,22 @@ def _names(name: str) -> list[str]:
 
 def analysis_schema(name: str) -> pa.Schema:
     """The declared Arrow schema of an analysis table (``exposures``, ``relapses``, …)."""
-    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in ANALYSIS_TABLES[name]])
+    return _schema(ANALYSIS_TABLES[name])
+
+
+def _schema(columns: tuple[DerivedColumn, ...]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in columns])
 
 
 def declared(table: pa.Table, name: str) -> pa.Table:
     """Cast a backend's result to the declared schema (DuckDB and Spark differ in types), a
     derived table's (``DERIVED_TABLES``) or an analysis table's (``ANALYSIS_TABLES``)."""
-    schema = analysis_schema(name) if name in ANALYSIS_TABLES else derived_schema(name)
+    if name == "compared_courses":
+        schema = _schema(COMPARED_COURSES)
+    elif name in ANALYSIS_TABLES:
+        schema = analysis_schema(name)
+    else:
+        schema = derived_schema(name)
     result = pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
     for column in table.column_names:
         if column not in schema.names:
@@ -175,8 +197,12 @@ def declared(table: pa.Table, name: str) -> pa.Table:
     return result
 
 
-def flow(outcomes: pa.Table, definitions: DefinitionSet) -> dict[str, Any]:
-    """The inclusion flow: patients left after each step, each counted at its first failure."""
+def flow(
+    outcomes: pa.Table, definitions: DefinitionSet, study: StudyDesign | None = None
+) -> dict[str, Any]:
+    """The inclusion flow (cohort-format.md §3, flow.json): the definition set and the study it
+    was derived under, and the patients left after each step, each counted at its first
+    failure."""
     first_failed = outcomes.column("first_failed").to_pylist()
     remaining = len(first_failed)
     steps = []
@@ -184,11 +210,18 @@ def flow(outcomes: pa.Table, definitions: DefinitionSet) -> dict[str, Any]:
         excluded = sum(1 for f in first_failed if f == step)
         remaining -= excluded
         steps.append({"step": step, "excluded": excluded, "remaining": remaining})
-    return {"definitions": definitions.name, "start": len(first_failed), "steps": steps}
+    named = {"definitions": definitions.name}
+    if study is not None:
+        named["study"] = study.name
+    return {**named, "start": len(first_failed), "steps": steps}
 
 
 def derived_from(
-    results: dict[str, pa.Table], definitions: DefinitionSet, *, cohort_name: str = ""
+    results: dict[str, pa.Table],
+    definitions: DefinitionSet,
+    *,
+    study: StudyDesign | None = None,
+    cohort_name: str = "",
 ) -> Derived:
     """``Derived`` from the results of ``derive_expressions`` (declared), with the flow; the
     analysis tables when the results hold them."""
@@ -198,7 +231,8 @@ def derived_from(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),
         courses=results["courses"],
         episodes=results["episodes"],
-        flow=flow(outcomes, definitions),
+        flow=flow(outcomes, definitions, study),
+        compared_courses=results["compared_courses"],
         analysis=analysis or None,
         cohort_name=cohort_name,
     )

@@ -13,12 +13,19 @@ from srnskit.schema.analytes import (
     normalise_unit,
     unit_key,
 )
-from srnskit.schema.derived import ANALYSIS_TABLES, DERIVED_TABLES, DerivedColumn, DerivedType
+from srnskit.schema.derived import (
+    ANALYSIS_TABLES,
+    COMPARED_COURSES,
+    DERIVED_TABLES,
+    DerivedColumn,
+    DerivedType,
+)
 from srnskit.schema.problems import Problem, Severity, did_you_mean
 from srnskit.schema.tables import COHORT_TABLES, FORMAT_VERSION, Column, ColumnKind, Table
 from srnskit.schema.vocabulary import (
     ADVERSE_EVENTS,
     AGENT_CLASSES,
+    COMPARED_GROUPS,
     DRUGS,
     EXCLUSION_STEPS,
     REGIMEN_AGENTS,
@@ -30,6 +37,8 @@ __all__ = [
     "ANALYSIS_TABLES",
     "ANALYTES",
     "COHORT_TABLES",
+    "COMPARED_COURSES",
+    "COMPARED_GROUPS",
     "DERIVED_TABLES",
     "DIPSTICK_LEVELS",
     "DRUGS",

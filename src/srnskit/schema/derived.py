@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["ANALYSIS_TABLES", "DERIVED_TABLES", "DerivedColumn", "DerivedType"]
+__all__ = ["ANALYSIS_TABLES", "COMPARED_COURSES", "DERIVED_TABLES", "DerivedColumn", "DerivedType"]
 
 DerivedType = Literal["string", "date", "bool", "int64", "float64"]
 
@@ -155,4 +155,16 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("date", "date"),
         ),
     }
+)
+
+
+# The study's compared courses (``Derived.compared_courses``, always computed): one course per
+# patient and group, the study's comparison (clinical.md §8, comparison group) decided once, in
+# the engine. group: ``combined`` (an included patient's first evaluable combination course with
+# a response) or ``comparison`` (the first evaluable course of the study's [comparison].regimen
+# alone with a response, of a patient passing inclusion steps 1–4 and 6).
+COMPARED_COURSES: tuple[DerivedColumn, ...] = _derived(
+    ("patient_id", "string"),
+    ("course_no", "int64"),
+    ("group", "string"),
 )

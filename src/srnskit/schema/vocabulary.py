@@ -9,6 +9,7 @@ from types import MappingProxyType
 __all__ = [
     "ADVERSE_EVENTS",
     "AGENT_CLASSES",
+    "COMPARED_GROUPS",
     "DRUGS",
     "EXCLUSION_STEPS",
     "REGIMEN_AGENTS",
@@ -66,3 +67,7 @@ EXCLUSION_STEPS = (
     "followup_under_1y",
     "outside_period",
 )
+
+# The two groups a study compares (``Derived.compared_courses``, clinical.md §8): the comparison
+# regimen alone, and the combination courses.
+COMPARED_GROUPS = ("comparison", "combined")

@@ -73,6 +73,7 @@ class Eligibility(_Part):
     min_onset_age_years: int = Field(ge=0)
     congenital_days: int = Field(ge=0)
     combination_agents: tuple[str, ...] = Field(min_length=2)
+    combination_min_agents: int = Field(default=2, ge=2)
     min_followup_days: int = Field(ge=0)
     study_period: tuple[dt.date, dt.date] | None = None
     source: str
@@ -84,6 +85,11 @@ class Eligibility(_Part):
         unknown = sorted(set(self.combination_agents) - set(REGIMEN_AGENTS))
         if unknown:
             raise ValueError(f"unknown agent {', '.join(unknown)}; use {', '.join(REGIMEN_AGENTS)}")
+        if self.combination_min_agents > len(self.combination_agents):
+            raise ValueError(
+                f"combination_min_agents ({self.combination_min_agents}) is more than the "
+                f"{len(self.combination_agents)} combination_agents"
+            )
         if self.study_period and self.study_period[0] > self.study_period[1]:
             raise ValueError("the study period ends before it starts")
         return self

@@ -90,7 +90,7 @@ def study(
         included, data.exposures, data.troughs, data.relapses, adherence_rows, protocol
     )
     names = group_names(design)
-    grouped = groups(data.courses, data.outcomes, design)
+    grouped = groups(data.courses, data.compared_courses, design)
     t2, regimens = table2(grouped, names)
     courses, km, km_medians = remission(grouped)
     tests.update(remission_tests(courses, names, warnings))
@@ -134,7 +134,7 @@ def headline(derived: DerivedTables, design: StudyDesign) -> dict[str, Any]:
     outcomes = frame(derived.patient_outcomes)
     included = outcomes[outcomes.eligible.fillna(False).astype(bool)]
     names = group_names(design)
-    grouped = groups(frame(derived.courses), outcomes, design)
+    grouped = groups(frame(derived.courses), frame(derived.compared_courses), design)
     t2, _ = table2(grouped, names)
     courses, _, km_medians = remission(grouped)
     figures = {

@@ -15,6 +15,7 @@ import pandas as pd
 from srnskit import analysis
 from srnskit.analysis.study.summary import Summary, TestLine, run_test, ttest_line
 from srnskit.constants import DAYS_PER_MONTH
+from srnskit.schema import COMPARED_GROUPS
 from srnskit.studies import StudyDesign
 
 __all__ = [
@@ -28,11 +29,7 @@ __all__ = [
     "table2",
 ]
 
-COMBINED = "combined"
-# The comparison group passes inclusion steps 1–4 and 6 (clinical.md §8): it may fail these.
-COMPARISON_MAY_FAIL = frozenset({"no_combination", "outside_period"})
-# A combination course has two or more of the study's combination agents (clinical.md §8 step 5).
-COMBINATION_AT_LEAST = 2
+COMPARISON, COMBINED = COMPARED_GROUPS
 REMITTED = ("complete", "partial")
 COMPETING_AT_MONTHS = (3, 6, 12)  # the Aalen–Johansen estimates the report prints
 
@@ -43,37 +40,19 @@ def group_names(design: StudyDesign) -> tuple[str, str]:
     return f"{design.comparison.regimen.replace('+', ' + ')} alone", COMBINED
 
 
-def groups(courses: pd.DataFrame, outcomes: pd.DataFrame, design: StudyDesign) -> pd.DataFrame:
-    """The two compared groups, one course per patient (clinical.md §8, comparison group).
-
-    ``combined``: each included patient's first evaluable course with two or more of the
-    study's ``combination_agents`` that has a response; ``cyclosporine alone``: each patient
-    passing steps 1–4 and 6 with an evaluable course of the study's ``[comparison].regimen``
-    alone, its first such course with a response. Returns those courses with a ``group`` column
-    (``group_names``).
-    """
+def groups(courses: pd.DataFrame, compared: pd.DataFrame, design: StudyDesign) -> pd.DataFrame:
+    """The two compared groups, one course per patient: the engine's ``compared_courses``
+    (which course of which patient each group analyses, clinical.md §8) with their courses'
+    columns and the groups' names (``group_names``: the comparison regimen "alone" first, then
+    "combined"), in that order and by patient."""
     alone_name, combined_name = group_names(design)
-    reasons = outcomes.set_index("patient_id").exclusion_reasons.fillna("")
-    passing = {
-        pid
-        for pid, text in reasons.items()
-        if set(filter(None, str(text).split(";"))) <= COMPARISON_MAY_FAIL
-    }
-    eligible = set(outcomes.patient_id[outcomes.eligible.fillna(False).astype(bool)])
-    usable = courses[courses.evaluable.fillna(False).astype(bool)]
-    usable = usable[usable.response != "not_evaluable"]
-    usable = usable.sort_values(["patient_id", "start_date"], kind="stable")
-    agents = set(design.eligibility.combination_agents)
-    n_agents = usable.regimen.str.split("+").map(lambda a: sum(x in agents for x in a))
-    combination = usable[(n_agents >= COMBINATION_AT_LEAST) & usable.patient_id.isin(eligible)]
-    alone = usable[(usable.regimen == design.comparison.regimen) & usable.patient_id.isin(passing)]
-    return pd.concat(
-        [
-            alone.groupby("patient_id").head(1).assign(group=alone_name),
-            combination.groupby("patient_id").head(1).assign(group=combined_name),
-        ],
-        ignore_index=True,
+    named = compared.assign(
+        group=compared.group.map({COMPARISON: alone_name, COMBINED: combined_name}),
+        order=compared.group.map({COMPARISON: 0, COMBINED: 1}),
     )
+    joined = named.merge(courses, on=["patient_id", "course_no"], how="inner")
+    ordered = joined.sort_values(["order", "patient_id"], kind="stable")
+    return ordered.drop(columns="order").reset_index(drop=True)
 
 
 def table2(grouped: pd.DataFrame, names: tuple[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:

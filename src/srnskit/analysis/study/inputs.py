@@ -35,6 +35,9 @@ class DerivedTables(Protocol):
     def flow(self) -> dict[str, Any]: ...
 
     @property
+    def compared_courses(self) -> pa.Table: ...
+
+    @property
     def analysis(self) -> Mapping[str, pa.Table] | None: ...
 
 
@@ -81,6 +84,7 @@ class StudyData:
 
     outcomes: pd.DataFrame
     courses: pd.DataFrame
+    compared_courses: pd.DataFrame
     people: pd.DataFrame
     included: pd.DataFrame
     exposures: pd.DataFrame
@@ -109,6 +113,7 @@ def study_data(derived: DerivedTables) -> StudyData:
     return StudyData(
         outcomes=outcomes,
         courses=frame(derived.courses),
+        compared_courses=frame(derived.compared_courses),
         people=people,
         included=included,
         exposures=of_included("exposures"),

@@ -8,6 +8,9 @@ shipped study has none).
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import ibis
 
 from srnskit.constants import DAYS_PER_YEAR
@@ -15,7 +18,20 @@ from srnskit.engine.backends import Tables, days_after
 from srnskit.schema import EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.studies.model import Eligibility
 
-__all__ = ["eligibility"]
+__all__ = ["COMPARISON_MAY_FAIL", "combination_courses", "eligibility"]
+
+# The comparison group passes inclusion steps 1–4 and 6 (clinical.md §8, comparison group): of
+# the steps, it may fail only these.
+COMPARISON_MAY_FAIL = ("no_combination", "outside_period")
+
+
+def combination_courses(course: ibis.Table, rule: Eligibility) -> ibis.Table:
+    """The evaluable courses with at least ``rule.combination_min_agents`` of the study's
+    ``combination_agents`` at the same time (clinical.md §8 step 5; the article: two or more of
+    cyclosporine, MMF and rituximab). ``course``: the courses with their ``has_AGENT`` flags."""
+    agents = [a for a in REGIMEN_AGENTS if a in rule.combination_agents]
+    held = sum(course[f"has_{a}"].cast("int64") for a in agents)
+    return course.filter(course.evaluable & (held >= rule.combination_min_agents))
 
 
 def eligibility(
@@ -25,18 +41,19 @@ def eligibility(
     last_followup: ibis.Table,
     rule: Eligibility,
 ) -> ibis.Table:
-    """patient_id, onset_age_years (days from birth to onset / 365.25), followup_days,
-    exclusion_reasons (every failing step, ``;``-joined; NULL when none), eligible, first_failed
-    (the first failing step of ``EXCLUSION_STEPS``), under the study's ``[eligibility]``
-    (clinical.md §8). ``outside_period`` can fail only when the study sets a ``study_period``.
+    """patient_id, onset_age_years (days from birth to onset / 365.25), followup_days (last
+    follow-up − onset), exclusion_reasons (every failing step, ``;``-joined; NULL when none),
+    eligible, first_failed (the first failing step of ``EXCLUSION_STEPS``) and comparable (fails
+    no step but ``COMPARISON_MAY_FAIL``), under the study's ``[eligibility]`` (clinical.md §8).
+
+    Step 6 counts the year of follow-up from the start of the patient's first evaluable
+    combination course, from onset when there is none (clinical.md §8, changed 2026-11-30).
+    ``outside_period`` can fail only when the study sets a ``study_period``.
     """
     p = tables.patients.join(steroid, "patient_id").join(last_followup, "patient_id")
-    agents = [a for a in REGIMEN_AGENTS if a in rule.combination_agents]
-    combination = course.filter(
-        course.evaluable & (sum(course[f"has_{a}"].cast("int64") for a in agents) >= 2)
-    )
+    combination = combination_courses(course, rule)
     has_combination = combination.group_by("patient_id").aggregate(
-        n_combination=combination.days.count()
+        n_combination=combination.days.count(), first_combination=combination.start_date.min()
     )
     in_period = combination
     if rule.study_period is not None:
@@ -51,6 +68,8 @@ def eligibility(
     first_birthday = p.birth_date + ibis.interval(years=rule.min_onset_age_years)
     congenital = days_after(p.birth_date, rule.congenital_days)
     followup_days = p.last_followup.delta(p.onset_date, unit="day")
+    followup_from = p.first_combination.fill_null(p.onset_date)
+    followup_studied = p.last_followup.delta(followup_from, unit="day")
     failing = {
         "age_over_18": p.onset_date >= adult,
         "congenital": p.onset_date < congenital,
@@ -58,8 +77,7 @@ def eligibility(
         "secondary": p.secondary_cause.notnull(),
         "not_steroid_resistant": p.steroid_response != "resistant",
         "no_combination": p.n_combination.fill_null(0) == 0,
-        "followup_under_1y": followup_days < rule.min_followup_days,
-        # No study period in the set: the step cannot fail (clinical.md §8 step 7).
+        "followup_under_1y": followup_studied < rule.min_followup_days,
         # Only a patient with an evaluable combination course, none starting within the
         # period, fails it (clinical.md §8 step 7); no period in the study: it cannot fail.
         "outside_period": (
@@ -83,4 +101,8 @@ def eligibility(
         exclusion_reasons=ibis.ifelse(reasons == "", ibis.null("string"), reasons.substr(1)),
         eligible=reasons == "",
         first_failed=first_failed,
+        comparable=~functools.reduce(
+            operator.or_,
+            [failing[s] for s in EXCLUSION_STEPS if s not in COMPARISON_MAY_FAIL],
+        ),
     )
