@@ -16,6 +16,7 @@ import numpy.typing as npt
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.constants import DAYS_PER_YEAR
 from srnskit.schema import EXCLUSION_STEPS
+from srnskit.studies import load_study
 from srnskit.synth.latent import (
     CR,
     CYCLOSPORINE,
@@ -293,12 +294,21 @@ def patient_outcomes(
     cr_in_window = cr_at_s2 | ((cr_pid == pid) & (cr_start <= s2 + 365))
     multidrug = np.where(enough, np.where(cr_in_window, "false", "true"), "")
 
-    # Eligibility (clinical.md §8).
+    # Eligibility (clinical.md §8), under the shipped study's thresholds.
+    rule = load_study("seed2023").eligibility
     combination_course = response["evaluable"] & (
-        np.bitwise_count(course["mask"] & COMBINATION_BITS) >= 2
+        np.bitwise_count(course["mask"] & COMBINATION_BITS) >= rule.combination_min_agents
     )
     has_combination = np.zeros(n, dtype=bool)
     has_combination[course["pid"][combination_course]] = True
+    # Step 6: a year of follow-up from the first combination course's start (onset without one).
+    first_combination = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(
+        first_combination,
+        course["pid"][combination_course].astype(np.int64),
+        course["start"][combination_course].astype(np.int64),
+    )
+    followup_from = np.where(has_combination, first_combination, 0)
     in_period = np.zeros(n, dtype=bool)
     if study_period is not None:
         starts = latent.onset[course["pid"]] + course["start"]
@@ -314,8 +324,9 @@ def patient_outcomes(
         "secondary": latent.secondary_cause >= 0,
         "not_steroid_resistant": ~resistant,
         "no_combination": ~has_combination,
-        "followup_under_1y": latent.end < 365,
-        "outside_period": ~in_period,
+        "followup_under_1y": latent.end - followup_from < rule.min_followup_days,
+        # only a child with a combination course, none starting in the period, fails step 7
+        "outside_period": has_combination & ~in_period,
     }
     reasons = np.full(n, "", dtype=object)
     for step in EXCLUSION_STEPS:
