@@ -3,7 +3,9 @@
 Definition sets, protocols and synthetic profiles are all rule files. A file that fails its
 checks is refused with one line per problem, ``file: key.path: reason``. A kind of file whose
 format changed passes a ``migrate`` function that reads an older version in the new one's terms
-(saying so with a ``SrnskitWarning`` per moved or renamed key) before the checks.
+(saying so with a ``SrnskitWarning`` per moved or renamed key) before the checks. A study file
+given where a definition set is expected, or the other way round, is named for what it is, with
+the option that takes it, instead of a line for each key that does not fit.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ __all__ = ["load_rule_file", "shipped_rule_files"]
 M = TypeVar("M", bound=BaseModel)
 # Reads a file's parsed TOML (and its label, for messages) in the current version's terms.
 Migrate = Callable[[dict[str, Any], str], dict[str, Any]]
+# The two kinds of rule file that are easily swapped on the command line, each told by the
+# top-level keys only it has: what to call it and the option that takes it.
+_TOLD_BY: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "study": (("comparison", "at_diagnosis"), "a study file", "--study"),
+    "definition set": (("complete_remission",), "a definition set", "--definitions"),
+}
 
 
 def shipped_rule_files(package: str, folder: str = "") -> list[str]:
@@ -47,7 +55,8 @@ def load_rule_file(
     ``migrate``, when given, receives the parsed file and its label (``my.toml``) and returns it
     in the current format's terms; it may raise ``DefinitionError`` and warn. Raises
     ``UsageError`` for an unknown name or a missing file and ``DefinitionError`` for a file that
-    is not TOML or fails the model's checks.
+    is not TOML, that is a study file where a definition set is expected or the other way round
+    (one line saying which option takes it), or that fails the model's checks.
     """
     path = Path(name_or_path)
     if path.suffix == ".toml":
@@ -72,12 +81,23 @@ def load_rule_file(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError(f"{label}: not valid TOML: {exc}") from exc
+    _refuse_the_other_kind(data, label, kind)
     if migrate is not None:
         data = migrate(data, label)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise DefinitionError(_describe(label, exc)) from exc
+
+
+def _refuse_the_other_kind(data: dict[str, Any], label: str, kind: str) -> None:
+    """Raise ``DefinitionError`` when a file loaded as ``kind`` has the keys of the other kind
+    of ``_TOLD_BY`` and none of its own (a file with both is checked as ``kind``)."""
+    if kind not in _TOLD_BY or any(key in data for key in _TOLD_BY[kind][0]):
+        return
+    for other, (keys, called, option) in _TOLD_BY.items():
+        if other != kind and any(key in data for key in keys):
+            raise DefinitionError(f"{label}: this looks like {called}; pass it with {option}")
 
 
 def _describe(label: str, error: ValidationError) -> str:

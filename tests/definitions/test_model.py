@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,22 @@ def test_a_broken_definition_file_is_refused_with_file_key_and_reason(tmp_path, 
 def test_an_unknown_set_name_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no definition set named 'kdigo'"):
         load_definitions("kdigo")
+
+
+def test_a_study_file_given_as_a_definition_set_is_named_for_what_it_is() -> None:
+    study = Path(str(resources.files("srnskit.studies").joinpath("seed2023.toml")))
+    with pytest.raises(DefinitionError) as caught:
+        load_definitions(study)
+    # one line, not one per key that a definition set lacks or does not know
+    assert str(caught.value) == f"{study}: this looks like a study file; pass it with --study"
+
+
+def test_a_definition_file_with_a_study_section_is_still_checked_as_a_definition_set(
+    tmp_path,
+) -> None:
+    text = resources.files("srnskit.definitions").joinpath("kdigo2021.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text + '\n[comparison]\nregimen = "cyclosporine"\n')
+    with pytest.raises(DefinitionError) as caught:
+        load_definitions(path)
+    assert str(caught.value) == f"{path}: comparison: unknown key (a typo?)"

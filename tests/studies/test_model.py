@@ -122,3 +122,24 @@ def test_a_broken_study_file_is_refused_with_file_key_and_reason(
 def test_an_unknown_study_name_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no study named 'seed'; shipped: seed2023"):
         load_study("seed")
+
+
+def test_a_definition_set_given_as_a_study_is_named_for_what_it_is() -> None:
+    kdigo = Path(str(resources.files("srnskit.definitions").joinpath("kdigo2021.toml")))
+    with pytest.raises(DefinitionError) as caught:
+        load_study(kdigo)
+    # one line, not one per key that a study lacks or does not know
+    assert str(caught.value) == (
+        f"{kdigo}: this looks like a definition set; pass it with --definitions"
+    )
+
+
+def test_a_study_file_with_a_definition_section_is_still_checked_as_a_study(
+    tmp_path: Path,
+) -> None:
+    text = resources.files("srnskit.studies").joinpath("seed2023.toml").read_text()
+    path = tmp_path / "my-study.toml"
+    path.write_text(text + "\n[complete_remission]\nconfirm_count = 3\n")
+    with pytest.raises(DefinitionError) as caught:
+        load_study(path)
+    assert str(caught.value) == f"{path}: complete_remission: unknown key (a typo?)"
