@@ -106,3 +106,57 @@ def test_explain_tells_the_story_with_evidence(cli, tmp_path) -> None:
         "2020-01-12 upcr=0.1 mg/mg"
     ) in lines
     assert cli("explain", folder, "P9").exit_code == 2
+
+
+def _one_child(tmp_path):
+    """P1: nephrotic from 2020-01-01 (UPCR 5 mg/mg on three days), in complete remission from
+    2020-01-10 (0.1 mg/mg on three days), never treated."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    rows = [("P1", f"2020-01-0{d}", "upcr", 5, "mg/mg") for d in (1, 2, 3)]
+    rows += [("P1", f"2020-01-1{d}", "upcr", 0.1, "mg/mg") for d in (0, 1, 2)]
+    write_cohort(folder, patients=[("P1", "F", "2015-01-01", "2020-01-01")], measurements=rows)
+    return folder
+
+
+def test_derive_names_the_study_and_counts_one_of_each_in_the_singular(cli, tmp_path) -> None:
+    out = tmp_path / "derived"
+    result = cli("derive", _one_child(tmp_path), "--out", out)
+    assert result.exit_code == 0
+    # one patient, excluded (never treated: not steroid resistant); no course; two episodes,
+    # nephrotic 2020-01-01 → 01-09 and complete remission from 2020-01-10
+    assert result.stdout == (
+        f"wrote {out}: 1 patient (0 included), 0 courses, 2 episodes under kdigo2021, "
+        "study seed2023\n"
+    )
+
+
+def test_explain_names_the_study_in_its_header(cli, tmp_path) -> None:
+    result = cli("explain", _one_child(tmp_path), "P1", "--definitions", "ipna2020")
+    assert result.stdout.splitlines()[0].endswith("), study seed2023")
+    assert result.stdout.startswith("Patient P1 under ipna2020 (")
+
+
+def test_a_study_file_given_as_definitions_is_named_for_what_it_is(cli, tmp_path) -> None:
+    study = "src/srnskit/studies/seed2023.toml"
+    result = cli(
+        "derive", "src/srnskit/examples/small", "--definitions", study, "--out", tmp_path / "out"
+    )
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+    assert result.stderr == (
+        f"srnskit: error: {study}: this looks like a study file; pass it with --study\n"
+    )
+
+
+def test_a_definition_set_given_as_study_is_named_for_what_it_is(cli, tmp_path) -> None:
+    definitions = "src/srnskit/definitions/kdigo2021.toml"
+    result = cli(
+        "derive", "src/srnskit/examples/small", "--study", definitions, "--out", tmp_path / "out"
+    )
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+    assert result.stderr == (
+        f"srnskit: error: {definitions}: this looks like a definition set; pass it with "
+        "--definitions\n"
+    )

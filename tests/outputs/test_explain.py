@@ -12,7 +12,7 @@ from srnskit.definitions.model import load_definitions
 from srnskit.engine import Derived
 from srnskit.errors import UsageError
 from srnskit.outputs.explain import explain
-from srnskit.schema import ANALYSIS_TABLES, DERIVED_TABLES
+from srnskit.schema import ANALYSIS_TABLES, COMPARED_COURSES, DERIVED_TABLES
 from srnskit.studies import load_study
 from srnskit.writer import ARROW_TYPES
 
@@ -125,6 +125,7 @@ def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
         courses=_table(DERIVED_TABLES["courses"], courses),
         episodes=_table(DERIVED_TABLES["episodes"], episodes),
         flow={},
+        compared_courses=_table(COMPARED_COURSES, []),
         analysis={"patients": _table(ANALYSIS_TABLES["patients"], patients)} if analysis else None,
     )
 
@@ -138,7 +139,7 @@ def test_the_story_is_told_from_derived_alone(rules) -> None:
     definitions, study = rules
     lines = explain(_derived(), "P1", definitions, study)
     assert lines == [
-        f"Patient P1 under kdigo2021 ({definitions.title})",
+        f"Patient P1 under kdigo2021 ({definitions.title}), study seed2023",
         # 4.999 years shown to one decimal: 5.0
         "  girl, born 2015-01-01, nephrotic syndrome from 2020-01-01 (age 5.0 years), "
         "biopsy FSGS, NPHS2 variant",
@@ -164,6 +165,21 @@ def test_the_story_is_told_from_derived_alone(rules) -> None:
         "  severe CKD (eGFR < 60, sustained) from 2021-03-01",
         "  study: included",
     ]
+
+
+def test_the_header_gives_the_study_period_when_the_study_has_one(rules) -> None:
+    definitions, study = rules
+    period = (D(2008, 1, 1), D(2020, 12, 31))
+    dated = study.model_copy(
+        update={
+            "name": "centre2024",
+            "eligibility": study.eligibility.model_copy(update={"study_period": period}),
+        }
+    )
+    assert explain(_derived(), "P1", definitions, dated)[0] == (
+        f"Patient P1 under kdigo2021 ({definitions.title}), study centre2024 "
+        "(study period 2008-01-01 to 2020-12-31)"
+    )
 
 
 def test_another_patients_rows_stay_out_of_the_story(rules) -> None:

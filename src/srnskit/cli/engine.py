@@ -51,6 +51,7 @@ def _derive(
     from srnskit.atomic import check_output_directory
     from srnskit.cohort.load import read_cohort
     from srnskit.engine import derive
+    from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
     chosen, design = load_rules(definitions, study)
@@ -61,9 +62,10 @@ def _derive(
     write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
     typer.echo(
-        f"wrote {out}: {derived.patient_outcomes.num_rows} patients ({included} included), "
-        f"{derived.courses.num_rows} courses, {derived.episodes.num_rows} episodes under "
-        f"{chosen.name}"
+        f"wrote {out}: {counted(derived.patient_outcomes.num_rows, 'patient')} "
+        f"({included} included), {counted(derived.courses.num_rows, 'course')}, "
+        f"{counted(derived.episodes.num_rows, 'episode')} under {chosen.name}, "
+        f"study {design.name}"
     )
 
 

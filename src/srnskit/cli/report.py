@@ -52,6 +52,7 @@ def _report(
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
     from srnskit.atomic import check_output_directory
     from srnskit.outputs.report.build import build_report, load_for_report, write_report
+    from srnskit.outputs.words import counted
 
     chosen, design = load_rules(definitions, study)
     for folder in (figures, tables):
@@ -68,7 +69,10 @@ def _report(
     )
     write_report(report, out, pdf=pdf, figures_dir=figures, tables_dir=tables, force=force)
     included = report.study.flow["steps"][-1]["remaining"]
-    typer.echo(f"report of {loaded.name} ({included} children included, {chosen.name}):")
+    typer.echo(
+        f"report of {loaded.name} ({counted(included, 'child', 'children')} included, "
+        f"{chosen.name}, study {design.name}):"
+    )
     for path in (out, pdf, figures, tables):
         if path is not None:
             typer.echo(f"  {path.resolve()}")

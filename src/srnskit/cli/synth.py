@@ -44,6 +44,7 @@ def _synth(
     ] = False,
 ) -> None:
     """Generate a synthetic SRNS cohort (invented children), or its calibration report."""
+    from srnskit.outputs.words import counted
     from srnskit.synth.calibration import calibrate
     from srnskit.synth.generate import write_synthetic_cohort
     from srnskit.synth.profile import load_profile
@@ -71,7 +72,8 @@ def _synth(
             on_chunk=advance,
         )
     typer.echo(
-        f"wrote {out}: {summary.patients} children, {summary.measurements} measurements "
+        f"wrote {out}: {counted(summary.patients, 'child', 'children')}, "
+        f"{counted(summary.measurements, 'measurement')} "
         f"({summary.rows_per_patient:.1f} a child){' and the truth' if truth else ''} "
         f"in {summary.seconds:.1f} s"
     )

@@ -31,9 +31,10 @@ _STATE_WORDS = {
 def explain(
     derived: Derived, patient_id: str, definitions: DefinitionSet, study: StudyDesign
 ) -> list[str]:
-    """The lines of ``patient_id``'s story: who, the disease course with its evidence, the
-    treatment courses with their responses, and the labels (ages in years, eGFR in
-    mL/min/1.73 m², the severe-CKD threshold from the study's ``[kidney]``).
+    """The lines of ``patient_id``'s story: who (under which definition set and study, with the
+    study period when it has one), the disease course with its evidence, the treatment courses
+    with their responses, and the labels (ages in years, eGFR in mL/min/1.73 m², the severe-CKD
+    threshold from the study's ``[kidney]``).
 
     ``derived`` is the engine's result with its analysis tables (``analysis=True``), for this
     patient or for a cohort holding them. Raises ``UsageError`` when ``patient_id`` is not in
@@ -47,7 +48,8 @@ def explain(
         raise UsageError(f"no patient '{patient_id}' in the derived tables")
     outcome = outcomes[0]
     lines = [
-        f"Patient {patient_id} under {definitions.name} ({definitions.title})",
+        f"Patient {patient_id} under {definitions.name} ({definitions.title}), "
+        f"study {study.name}{_period(study)}",
         _characteristics(patients[0], outcome),
         f"  follow-up {outcome['followup_days']} days",
         "",
@@ -64,6 +66,12 @@ def explain(
     lines += [_course(course) for course in _of(derived.courses, patient_id)]
     lines += ["", "Labels:", *_labels(outcome, study)]
     return lines
+
+
+def _period(study: StudyDesign) -> str:
+    """The header's ' (study period FIRST to LAST)' (ISO dates) when the study has one, else ''."""
+    period = study.eligibility.study_period
+    return f" (study period {period[0]} to {period[1]})" if period else ""
 
 
 def _of(table: pa.Table, patient_id: str) -> list[dict[str, Any]]:

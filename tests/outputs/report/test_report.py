@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from srnskit.cli import app
 from srnskit.outputs.report.build import Report, write_report
+from srnskit.outputs.report.render import render_html
 
 SECTIONS = [
     "flow",
@@ -136,9 +139,50 @@ def test_a_tiny_cohort_gets_a_report_that_says_why_tests_were_not_run(tmp_path: 
     out = tmp_path / "small.html"
     result = runner.invoke(app, ["report", str(small), "--out", str(out), "--today", "2026-11-28"])
     assert result.exit_code == 0, result.output
+    # seed2023 includes 6 of the 12 small children (P01, P02, P04, P09, P10, P12)
+    assert result.output.startswith(
+        "report of srnskit small example (6 children included, kdigo2021, study seed2023):\n"
+    )
     text = _text(out.read_text())
     assert "not run:" in text
     assert not re.search(r"\bnan\b", text, flags=re.I)
+
+
+def _words(html: str) -> str:
+    """The report's text without its tags, every run of white space as one space."""
+    return " ".join(re.sub(r"<[^>]+>", "", _text(html)).split())
+
+
+def test_the_header_names_the_study_and_its_period_when_it_has_one(demo_report: Report) -> None:
+    design = demo_report.study.design
+    shipped = _words(demo_report.html)
+    assert f"study {design.name} ({design.title}) · protocol SFNP" in shipped
+    assert "study period" not in shipped  # seed2023 has none
+    period = (dt.date(2008, 1, 1), dt.date(2020, 12, 31))
+    dated = design.model_copy(
+        update={
+            "name": "centre2024",
+            "eligibility": design.eligibility.model_copy(update={"study_period": period}),
+        }
+    )
+    text = _words(render_html(replace(demo_report, study=replace(demo_report.study, design=dated))))
+    assert (
+        f"study centre2024 ({design.title}), study period 2008-01-01 to 2020-12-31 · protocol"
+        in text
+    )
+    assert "with the inclusion, comparison and windows of the study centre2024;" in text
+
+
+def test_one_child_is_counted_in_the_singular(demo_report: Report) -> None:
+    flow = {"start": 1, "steps": [{"step": "age_over_18", "remaining": 1, "excluded": 0}]}
+    one = replace(demo_report, study=replace(demo_report.study, flow=flow, n_patients=1))
+    text = _words(render_html(one))
+    assert "(1 patient) ·" in text
+    assert "1 child in the cohort" in text
+    assert "1 child was included (the combined-therapy group)." in text
+    included = demo_report.study.flow["steps"][-1]["remaining"]
+    assert included > 1
+    assert f"{included} children were included" in _words(demo_report.html)
 
 
 WORKER_DIES = """

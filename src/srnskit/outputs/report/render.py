@@ -24,6 +24,7 @@ from srnskit.analysis.study import Study, Summary, TestLine
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
 from srnskit.cache import read_cached, write_cached
 from srnskit.constants import UPCR_MG_MMOL_PER_MG_MG, WEIGHT_WITHIN_DAYS
+from srnskit.outputs.words import counted
 
 __all__ = [
     "PNG_PPI",
@@ -186,7 +187,12 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         lstrip_blocks=True,
     )
     env.filters.update(
-        number=fmt_number, summary=fmt_summary, p=fmt_p, count=fmt_count, test=fmt_test
+        number=fmt_number,
+        summary=fmt_summary,
+        p=fmt_p,
+        count=fmt_count,
+        test=fmt_test,
+        counted=counted,
     )
     charts: dict[str, str]
     if print_version:
