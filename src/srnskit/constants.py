@@ -10,9 +10,14 @@ from __future__ import annotations
 
 __all__ = [
     "ALBUMIN_WITHIN_DAYS",
+    "CM_PER_M",
     "CREATININE_UMOL_L_PER_MG_DL",
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
+    "G_L_PER_G_DL",
+    "G_PER_KG",
+    "HOURS_PER_DAY",
+    "MG_PER_G",
     "UPCR_MG_MMOL_PER_MG_MG",
     "WEIGHT_WITHIN_DAYS",
 ]
@@ -27,6 +32,16 @@ CREATININE_UMOL_L_PER_MG_DL = 88.4
 # 1 mg protein / 1 mg creatinine = 1 mg / (1/113.12 mmol) = 113.12 mg/mmol, for display only
 # (cohort-format.md §2: UPCR thresholds are compared in their own unit family, never converted).
 UPCR_MG_MMOL_PER_MG_MG = 113.12
+# SI: 1 g = 1000 mg (24-hour protein g/24h ↔ mg/kg/24h and mg/m2/h; UPCR mg/g → mg/mg).
+MG_PER_G = 1000.0
+# SI: 1 kg = 1000 g (a weight recorded in g, cohort-format.md §2).
+G_PER_KG = 1000.0
+# SI: 1 m = 100 cm (a height recorded in m; the height in metres of the eGFR equations).
+CM_PER_M = 100.0
+# SI: 1 dL = 0.1 L, so 1 g/dL = 10 g/L (serum albumin, cohort-format.md §2).
+G_L_PER_G_DL = 10.0
+# A day is 24 hours: 24-hour protein in mg/m2/h × BSA m² × 24 h = mg/24h (clinical.md §1).
+HOURS_PER_DAY = 24.0
 # The one weight rule (clinical.md §1, changed 2026-11-30): a day's weight is the latest within
 # 365 days on or before it, else the earliest within 365 days after it; none → no weight. A
 # data-handling window, not a guideline threshold: every weight lookup (24-hour protein in mg/kg,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from srnskit.clinical.numeric import Num, missing_in_missing_out, piecewise
 from srnskit.clinical.units import CREATININE_UMOL_L_PER_MG_DL
+from srnskit.constants import CM_PER_M
 
 __all__ = [
     "EGFR_EQUATIONS",
@@ -107,7 +108,7 @@ def egfr_ckid_u25_creatinine(
 ) -> Num:
     """eGFR by CKiD U25 (creatinine), K × height_m / SCr_mg_dL [U25]. Valid for ages 1–25."""
     k = _u25_k(_U25_CREATININE, age_years, sex)
-    return k * (height_cm / 100.0) / (creatinine_umol_l / CREATININE_UMOL_L_PER_MG_DL)
+    return k * (height_cm / CM_PER_M) / (creatinine_umol_l / CREATININE_UMOL_L_PER_MG_DL)
 
 
 @missing_in_missing_out

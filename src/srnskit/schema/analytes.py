@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from srnskit.constants import CREATININE_UMOL_L_PER_MG_DL
+from srnskit.constants import (
+    CM_PER_M,
+    CREATININE_UMOL_L_PER_MG_DL,
+    G_L_PER_G_DL,
+    G_PER_KG,
+    MG_PER_G,
+)
 
 __all__ = ["ANALYTES", "DIPSTICK_LEVELS", "Analyte", "Unit", "normalise_unit", "unit_key"]
 
@@ -39,10 +45,6 @@ class Analyte:
     def unitless(self) -> bool:
         return not self.units
 
-    @property
-    def canonical_unit(self) -> str | None:
-        return self.units[0].canonical if self.units else None
-
 
 def _units(*units: Unit) -> tuple[Unit, ...]:
     return units
@@ -57,8 +59,8 @@ DIPSTICK_LEVELS: Mapping[str, float] = MappingProxyType(
     {"neg": 0.0, "negative": 0.0, "trace": 0.5, "1+": 1.0, "2+": 2.0, "3+": 3.0, "4+": 4.0}
 )
 
-# Conversion factors (creatinine: clinical/units.py); 1 g/dL = 10 g/L; 1 m = 100 cm;
-# 1 g/g = 1 mg/mg = 1000 mg/g; 1 g/mmol = 1000 mg/mmol (cohort-format.md §2, clinical.md §1).
+# Conversion factors, each from constants.py (cohort-format.md §2, clinical.md §1): 1 g/dL =
+# 10 g/L; 1 m = 100 cm; 1 g/g = 1 mg/mg = 1000 mg/g; 1 g/mmol = 1000 mg/mmol; 1 kg = 1000 g.
 
 
 ANALYTES: Mapping[str, Analyte] = MappingProxyType(
@@ -71,8 +73,8 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
                 _units(
                     Unit("mg/mg", "mg/mg", 1.0, ("g/g",)),
                     Unit("mg/mmol", "mg/mmol", 1.0),
-                    Unit("mg/g", "mg/mg", 0.001),
-                    Unit("g/mmol", "mg/mmol", 1000.0),
+                    Unit("mg/g", "mg/mg", 1 / MG_PER_G),
+                    Unit("g/mmol", "mg/mmol", MG_PER_G),
                 ),
                 _ranges(**{"mg/mg": (0.0, 60.0), "mg/mmol": (0.0, 6800.0)}),
             ),
@@ -82,7 +84,7 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
                 "day's weight and height",
                 _units(
                     Unit("g/24h", "g/24h", 1.0, ("g/d", "g/day")),
-                    Unit("mg/24h", "g/24h", 0.001, ("mg/d", "mg/day")),
+                    Unit("mg/24h", "g/24h", 1 / MG_PER_G, ("mg/d", "mg/day")),
                     Unit("mg/m2/h", "mg/m2/h", 1.0, ("mg/m²/h",)),
                     Unit("mg/kg/24h", "mg/kg/24h", 1.0, ("mg/kg/d", "mg/kg/day")),
                 ),
@@ -99,7 +101,7 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
             Analyte(
                 "albumin",
                 "serum albumin",
-                _units(Unit("g/L", "g/L", 1.0), Unit("g/dL", "g/L", 10.0)),
+                _units(Unit("g/L", "g/L", 1.0), Unit("g/dL", "g/L", G_L_PER_G_DL)),
                 _ranges(**{"g/L": (5.0, 60.0)}),
             ),
             Analyte(
@@ -120,13 +122,13 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
             Analyte(
                 "height",
                 "height (or length)",
-                _units(Unit("cm", "cm", 1.0), Unit("m", "cm", 100.0)),
+                _units(Unit("cm", "cm", 1.0), Unit("m", "cm", CM_PER_M)),
                 _ranges(**{"cm": (30.0, 220.0)}),
             ),
             Analyte(
                 "weight",
                 "body weight",
-                _units(Unit("kg", "kg", 1.0), Unit("g", "kg", 0.001)),
+                _units(Unit("kg", "kg", 1.0), Unit("g", "kg", 1 / G_PER_KG)),
                 _ranges(**{"kg": (1.0, 200.0)}),
             ),
             Analyte(

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from srnskit.clinical.egfr import SCHWARTZ_BEDSIDE_K
 from srnskit.clinical.units import CREATININE_UMOL_L_PER_MG_DL, UPCR_MG_MMOL_PER_MG_MG
-from srnskit.constants import DAYS_PER_YEAR
+from srnskit.constants import DAYS_PER_YEAR, G_L_PER_G_DL
 from srnskit.synth.growth import height_cm_at, weight_kg_at
 from srnskit.synth.latent import CYCLOSPORINE, PREDNISONE, Latent
 from srnskit.synth.profile import Profile
@@ -150,7 +150,7 @@ def measurements(
     take(
         o.albumin,
         _A["albumin"],
-        np.where(b, np.round(albumin / 10, 1), np.round(albumin)),
+        np.where(b, np.round(albumin / G_L_PER_G_DL, 1), np.round(albumin)),
         np.where(b, _U["g/dL"], _U["g/L"]),
     )
     take(o.edema, _A["edema"], (nephrotic & (rng.random(len(pid)) < 0.8)).astype(float), _U[""])

@@ -16,7 +16,7 @@ import operator
 import ibis
 
 from srnskit.clinical.bsa import bsa_mosteller
-from srnskit.constants import ALBUMIN_WITHIN_DAYS
+from srnskit.constants import ALBUMIN_WITHIN_DAYS, HOURS_PER_DAY, MG_PER_G
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, materialise
 from srnskit.engine.rules.body_size import daily, with_body_size
@@ -40,8 +40,6 @@ _PRIORITY = {
     ("uprot_24h", "mg/m2/h"): UPROT_MG_M2_H,
     ("dipstick", None): DIPSTICK,
 }
-HOURS_PER_DAY = 24.0
-MG_PER_G = 1000.0
 
 
 def proteinuria_days(
