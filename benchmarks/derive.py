@@ -26,10 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from against import worktree
 
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
@@ -192,23 +192,6 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         reference = stack.enter_context(worktree(arguments.against)) if arguments.against else None
         run(arguments, reference)
-
-
-@contextlib.contextmanager
-def worktree(revision: str) -> Iterator[Path]:
-    """A temporary detached git worktree of ``revision``; yields its ``src`` folder."""
-    root = Path(__file__).resolve().parents[1]
-    folder = Path(tempfile.mkdtemp(prefix="srnskit-against-")) / "tree"
-    subprocess.run(
-        ["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(folder), revision],
-        check=True,
-    )
-    try:
-        yield folder / "src"
-    finally:
-        subprocess.run(
-            ["git", "-C", str(root), "worktree", "remove", "--force", str(folder)], check=True
-        )
 
 
 def run(arguments: argparse.Namespace, reference: Path | None) -> None:

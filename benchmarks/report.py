@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+
+from against import worktree
 
 from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
@@ -51,23 +52,6 @@ def timed_report(args: list[str], cache: Path | None = None, src: Path | None = 
 def peak_mb() -> float:
     """The largest resident set of any process run so far (report and its workers), in MB."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-@contextlib.contextmanager
-def worktree(revision: str) -> Iterator[Path]:
-    """A temporary detached git worktree of ``revision``; yields its ``src`` folder."""
-    root = Path(__file__).resolve().parents[1]
-    folder = Path(tempfile.mkdtemp(prefix="srnskit-against-")) / "tree"
-    subprocess.run(
-        ["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(folder), revision],
-        check=True,
-    )
-    try:
-        yield folder / "src"
-    finally:
-        subprocess.run(
-            ["git", "-C", str(root), "worktree", "remove", "--force", str(folder)], check=True
-        )
 
 
 def differing_tables(ours: Path, theirs: Path) -> list[str]:
