@@ -15,7 +15,8 @@ import numpy.typing as npt
 
 from srnskit.clinical.ckd import ckd_stage
 from srnskit.constants import DAYS_PER_YEAR
-from srnskit.schema import EXCLUSION_STEPS
+from srnskit.definitions.model import load_definitions
+from srnskit.schema import EXCLUSION_STEPS, REGIMEN_AGENTS
 from srnskit.studies import load_study
 from srnskit.synth.latent import (
     CR,
@@ -46,10 +47,16 @@ STATE_NAMES = np.array(["nephrotic", "partial_remission", "complete_remission"])
 KEY = 1_000_000  # pid × KEY + day orders (patient, day) in one int64 key
 # Bits of the regimen agents, in the order a regimen name joins them (cohort-format.md §3).
 AGENT_BITS = {CYCLOSPORINE: 1, MMF: 4, RITUXIMAB: 8}
-AGENT_NAMES = ("cyclosporine", "tacrolimus", "mmf", "rituximab", "cyclophosphamide")
-COMBINATION_BITS = 1 | 4 | 8  # cyclosporine, mmf, rituximab (clinical.md §8 step 5)
-RITUXIMAB_ACTIVE_DAYS = 180  # clinical.md §4
-MIN_COURSE_DAYS = 60  # the article recorded response after ≥ 2 months [S]
+# Bit i of a course's mask stands for REGIMEN_AGENTS[i] (AGENT_BITS above).
+AGENT_NAMES = REGIMEN_AGENTS
+# The truth follows the rules of the shipped files it is calibrated to, read from them: the
+# article's definition set (rituximab's active window, clinical.md §4; the shortest evaluable
+# course, [S] "recorded for 2 or more months") and study (the combination agents, §8 step 5).
+_DEFINITIONS = load_definitions("seed2023")
+_ELIGIBILITY = load_study("seed2023").eligibility
+COMBINATION_BITS = sum(1 << REGIMEN_AGENTS.index(a) for a in _ELIGIBILITY.combination_agents)
+RITUXIMAB_ACTIVE_DAYS = _DEFINITIONS.rituximab_active_days
+MIN_COURSE_DAYS = _DEFINITIONS.min_course_days
 
 
 def kept_segments(latent: Latent) -> dict[str, Array]:
@@ -295,9 +302,8 @@ def patient_outcomes(
     multidrug = np.where(enough, np.where(cr_in_window, "false", "true"), "")
 
     # Eligibility (clinical.md §8), under the shipped study's thresholds.
-    rule = load_study("seed2023").eligibility
     combination_course = response["evaluable"] & (
-        np.bitwise_count(course["mask"] & COMBINATION_BITS) >= rule.combination_min_agents
+        np.bitwise_count(course["mask"] & COMBINATION_BITS) >= _ELIGIBILITY.combination_min_agents
     )
     has_combination = np.zeros(n, dtype=bool)
     has_combination[course["pid"][combination_course]] = True
@@ -324,7 +330,7 @@ def patient_outcomes(
         "secondary": latent.secondary_cause >= 0,
         "not_steroid_resistant": ~resistant,
         "no_combination": ~has_combination,
-        "followup_under_1y": latent.end - followup_from < rule.min_followup_days,
+        "followup_under_1y": latent.end - followup_from < _ELIGIBILITY.min_followup_days,
         # only a child with a combination course, none starting in the period, fails step 7
         "outside_period": has_combination & ~in_period,
     }
