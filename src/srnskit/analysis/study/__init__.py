@@ -30,7 +30,7 @@ from srnskit.analysis.study.exposure import cyclosporine, second_agent
 from srnskit.analysis.study.inputs import DerivedTables, frame, study_data
 from srnskit.analysis.study.kidney import kidney
 from srnskit.analysis.study.summary import Summary, TestLine, finite, pct
-from srnskit.analysis.study.table1 import table1
+from srnskit.analysis.study.table1 import SummaryChoice, table1
 from srnskit.analysis.study.toxicity import toxicity
 from srnskit.definitions.model import DefinitionSet
 from srnskit.protocols import Protocol
@@ -68,6 +68,17 @@ class Study:
     adherence: pd.DataFrame
     adherence_summary: pd.DataFrame
     headline: dict[str, Any] = field(default_factory=dict)
+    # what the data cannot support: the engine's warnings, then the study's own "left out" notes
+    data_warnings: list[str] = field(default_factory=list)
+    # Aalen–Johansen: group, time_months, state, estimate, ci_low, ci_high (CUMULATIVE_INCIDENCE)
+    cumulative_incidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # each section's n and what it left out, by section ("table1", "km", "kidney", ...)
+    notes: dict[str, str] = field(default_factory=dict)
+    # the key in ``tests`` of the test whose p Figure 1 may show ("" when none is valid)
+    km_test: str = ""
+    # what the Kaplan–Meier curve and the cumulative incidence each estimate ("km", "cif")
+    estimands: dict[str, str] = field(default_factory=dict)
+    table1_n: int = 0  # the number of children Table 1 describes (its column header's N)
 
 
 def study(
@@ -75,8 +86,13 @@ def study(
     definitions: DefinitionSet,
     design: StudyDesign,
     protocol: Protocol,
+    *,
+    summary: SummaryChoice = "auto",
 ) -> Study:
     """The study of ``derived`` (derived under ``definitions`` with its analysis tables).
+
+    ``summary``: how Table 1 summarises continuous variables — "auto" (mean ± SD when roughly
+    symmetric, median [IQR] otherwise: ``table1.summary_kind``), "mean_sd" or "median_iqr".
 
     Raises ``UsageError`` when ``derived`` lacks an analysis table (derived without
     ``analysis=True``).
@@ -103,7 +119,7 @@ def study(
         n_patients=len(data.outcomes),
         flow=derived.flow,
         groups=names,
-        table1=table1(included, data.presentation),
+        table1=table1(included, data.presentation, summary),
         cyclosporine=csa,
         second_agent=second_agent(included, data.courses),
         table2=t2,
@@ -123,6 +139,8 @@ def study(
         adherence=adherence_rows,
         adherence_summary=adherence_summary(adherence_rows),
         headline=_headline(included, t2, km_medians, tests["logrank"], figures, names),
+        data_warnings=list(getattr(derived, "warnings", ())),
+        table1_n=len(included),
     )
 
 

@@ -52,7 +52,14 @@ class Summary:
 
 @dataclass(frozen=True)
 class TestLine:
-    """One test as the report prints it: which test, why, the result, or why it was not run."""
+    """One test as the report prints it: which test, why, the result, or why it was not run.
+
+    Journals print a test as its estimate with the 95% CI, then the statistic and p (clinical.md
+    §9, AMA style): ``estimate`` (e.g. a difference in means, a hazard ratio) is labelled by
+    ``estimate_label``, says which group minus (or over) which in ``contrast`` and is in
+    ``unit`` ("" for a ratio); ``ci`` is the estimate's 95% CI; ``statistic_label`` is the
+    statistic's letter ("t", "χ²", "z", "W"). ``reason`` says why this test, or why no test.
+    """
 
     name: str
     test: str = ""
@@ -61,6 +68,11 @@ class TestLine:
     p_value: float | None = None
     ci: tuple[float, float] | None = None
     reason: str = ""  # why this test, or why no test
+    statistic_label: str = ""
+    estimate: float | None = None
+    estimate_label: str = ""
+    contrast: str = ""
+    unit: str = ""
 
     @property
     def ran(self) -> bool:
