@@ -85,6 +85,38 @@ aalen_johansen <- obj(name = str_("mgus2: pcm vs death"), times = num(at),
                       cif_event = num(sa$pstate[, which(sa$states == "pcm")]),
                       cif_competing = num(sa$pstate[, which(sa$states == "death")]))
 
+# ---- Aalen-Johansen with four competing states and its interval (srnskit's cumulative incidence
+# of remission, clinical.md section 9): multi-state survfit with a factor status whose first
+# level is censoring; std.err by the infinitesimal jackknife, conf.type = "log" (the default):
+#     survfit(Surv(time, status) ~ 1, data = competing)   and   ~ group, data = competing_groups
+# Hand-written data: 1 remission, 2 course_end, 3 kidney_failure, 4 death, 0 censored; ties of
+# an event with a censoring (time 2, 8), two events at one time (4, 8); in group b the last
+# course at risk remits (the event-free probability reaches 0).
+competing_states <- c("censored", "remission", "course_end", "kidney_failure", "death")
+competing <- data.frame(time = c(1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 8, 9, 10, 11, 12),
+                        status = c(1, 2, 0, 1, 3, 1, 0, 4, 1, 2, 1, 0, 2, 1, 0))
+competing_groups <- data.frame(
+  group = c(rep("a", 8), rep("b", 7)),
+  time = c(0.5, 1.5, 1.5, 2, 3, 3.5, 4, 6, 1, 1, 2.5, 3, 3, 4.5, 5),
+  status = c(1, 1, 0, 2, 4, 1, 3, 0, 2, 1, 0, 1, 1, 2, 1))
+csv(competing, "competing.csv")
+csv(competing_groups, "competing_groups.csv")
+cif <- function(fit, label) {
+  st <- fit$states[-1]  # the first is the event-free state "(s0)"
+  strata <- if (is.null(fit$strata)) rep("all", length(fit$time)) else
+    rep(sub(".*=", "", names(fit$strata)), fit$strata)
+  col <- function(m) num(as.vector(m[, -1, drop = FALSE]))  # state by state, times within
+  obj(name = str_(label), states = arr(str_(st)), group = arr(str_(strata)),
+      time = num(fit$time), n_risk = num(fit$n.risk[, 1]), estimate = col(fit$pstate),
+      std_err = col(fit$std.err), lower = col(fit$lower), upper = col(fit$upper),
+      conf_type = str_(fit$conf.type))
+}
+status_factor <- function(x) factor(x, 0:4, labels = competing_states)
+cumulative_incidence <- arr(list(
+  cif(survfit(Surv(time, status_factor(status)) ~ 1, data = competing), "four states"),
+  cif(survfit(Surv(time, status_factor(status)) ~ group, data = competing_groups),
+      "four states by group")))
+
 # ---- t tests: Student, Welch, paired ----
 csv(sleep, "sleep.csv")
 tt <- function(t, kind) obj(kind = str_(kind), statistic = num(unname(t$statistic)),
@@ -134,8 +166,9 @@ wilson <- arr(list(wl(8, 22), wl(0, 5), wl(17, 26), wl(26, 26)))
 
 writeLines(paste0("{\n", paste(sprintf('"%s": %s', c(
   "r_version", "survival_version", "kaplan_meier", "logrank", "cox_cluster", "aalen_johansen",
-  "ttest", "mann_whitney", "contingency", "wilson"), c(
+  "cumulative_incidence", "ttest", "mann_whitney", "contingency", "wilson"), c(
   str_(R.version.string), str_(as.character(packageVersion("survival"))), kaplan_meier,
-  logrank, cox_ref, aalen_johansen, ttests, mann_whitney, contingency, wilson)), collapse = ",\n"),
+  logrank, cox_ref, aalen_johansen, cumulative_incidence, ttests, mann_whitney, contingency,
+  wilson)), collapse = ",\n"),
   "\n}"), file.path(out_dir, "r_reference.json"))
 cat("wrote", file.path(out_dir, "r_reference.json"), "\n")

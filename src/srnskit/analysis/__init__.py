@@ -2,7 +2,7 @@
 
 Thin, tested layers over SciPy and lifelines that follow R's defaults, so every number can be
 re-checked in R: t-tests, Mann–Whitney, chi-square / Fisher, Wilson intervals, Kaplan–Meier,
-log-rank, Aalen–Johansen and a Cox model with cluster-robust errors.
+log-rank, Aalen–Johansen (with each state's interval) and a Cox model with cluster-robust errors.
 """
 
 from srnskit.analysis.stats.compare import (
@@ -17,6 +17,7 @@ from srnskit.analysis.stats.compare import (
     ttest_from_summary,
     wilson,
 )
+from srnskit.analysis.stats.competing import CIF_COLUMNS, cumulative_incidence
 from srnskit.analysis.stats.survival import (
     CoxResult,
     LogrankResult,
@@ -28,6 +29,7 @@ from srnskit.analysis.stats.survival import (
 )
 
 __all__ = [
+    "CIF_COLUMNS",
     "ContingencyResult",
     "CoxResult",
     "LogrankResult",
@@ -37,6 +39,7 @@ __all__ = [
     "aalen_johansen",
     "contingency",
     "cox_cluster",
+    "cumulative_incidence",
     "fisher_exact",
     "kaplan_meier",
     "km_median",
