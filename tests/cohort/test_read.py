@@ -216,7 +216,10 @@ def test_problems_in_later_chunks_name_their_rows(tmp_path, two_row_chunks) -> N
     with pytest.raises(InvalidCohortError) as caught:
         read_cohort(tmp_path, today=TODAY)
     assert [str(p) for p in caught.value.problems] == [
-        "measurements:5:value: error: '4,5' is not a number; use '.' as the decimal mark",
+        # 4.5 umol/L is below the plausible 5 umol/L; 4,5 has no thousands reading.
+        "measurements:5:value: error: '4,5' is not a number: it reads as 4.5 umol/L with a "
+        "decimal comma (implausible for creatinine); check the value and its unit, and write "
+        "it with '.' as the decimal mark",
         "measurements:6:-: warning: the row repeats row 2 exactly",
     ]
 

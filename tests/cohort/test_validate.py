@@ -33,14 +33,18 @@ CASES = {
     ],
     "empty_required_cell": ["patients:2:birth_date: error: birth_date is empty; it is required"],
     "date_day_month_year": [
-        "patients:4:onset_date: error: '14/03/2019' is not an ISO date; write dates as "
-        "YYYY-MM-DD (day/month/year is ambiguous and is not guessed)"
+        # 14 cannot be a month: only the day-first reading exists.
+        "patients:4:onset_date: error: 1 date is written with the year last ('14/03/2019' on "
+        "row 4); srnskit reads YYYY-MM-DD and does not guess the order: '14/03/2019' is "
+        "2019-03-14 read day-first (--date-order dmy); write YYYY-MM-DD, or give --date-order"
     ],
     "date_no_such_day": [
         "patients:4:onset_date: error: '2014-02-30' is not a valid date (no such day)"
     ],
     "number_decimal_comma": [
-        "measurements:2:value: error: '1,5' is not a number; use '.' as the decimal mark"
+        # 1,5 has no thousands reading; 1.5 g/dL × 10 = 15 g/L is within 5–60 g/L.
+        "measurements:2:value: error: '1,5' is not a number: it reads as 1.5 g/dL with a "
+        "decimal comma (plausible for albumin); write 1.5"
     ],
     "bool_unreadable": [
         "patients:2:family_history: error: 'maybe' is not true or false "
@@ -108,7 +112,7 @@ CASES = {
     "row_field_count": ["patients:4:-: error: the row has 5 fields; the header has 4"],
     "dose_without_unit": [
         "treatments:2:dose_unit: error: a dose needs a dose_unit: mg/day, mg/m2/day, "
-        "mg/kg/day, mg, mg/m2"
+        "mg/kg/day, mg, mg/m2, mg/kg"
     ],
     "grade_out_of_range": ["adverse_events:2:grade: error: grade 7 must be between 1 and 5"],
     "grade_not_whole": ["adverse_events:2:grade: error: '2.5' is not a whole number"],
@@ -117,8 +121,8 @@ CASES = {
         "(did you mean 'measurements'?)"
     ],
     "format_version": [
-        "cohort.toml:-:format_version: error: format_version 2 is not supported; this srnskit "
-        "reads version 1"
+        "cohort.toml:-:format_version: error: format_version 3 is not supported; this srnskit "
+        "reads versions 1 and 2"
     ],
     "variant_without_testing": [
         "patients:2:genetic_variant: warning: a genetic_variant is given but genetic_testing "

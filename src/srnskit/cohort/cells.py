@@ -11,15 +11,24 @@ from typing import Any
 
 import duckdb
 
+from srnskit.cohort.forms import DAY_MONTH_YEAR
 from srnskit.cohort.parse import bool_sql, date_sql, enum_sql, number_sql, quote
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean
+from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable
 
-__all__ = ["check_cells", "check_columns", "check_duplicate_rows", "not_a_number"]
+__all__ = [
+    "check_cells",
+    "check_columns",
+    "check_duplicate_rows",
+    "comma_readings",
+    "not_a_number",
+]
 
 _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CELL = "__cell__"  # stands for the cell in a parse expression until the column is known
 
 
@@ -45,7 +54,19 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
                 )
             )
     for name in raw.columns:
-        if name not in table.column_names:
+        if name not in table.column_names and looks_like_identifier(name):
+            problems.append(
+                Problem(
+                    table.name,
+                    None,
+                    name,
+                    f"'{name}' looks like a direct identifier (a name, a record or national "
+                    "number, an address, a phone number, an e-mail): it is never written to an "
+                    "output; keep identifiers out of research data, use study identifiers",
+                    "warning",
+                )
+            )
+        elif name not in table.column_names:
             hint = did_you_mean(name, table.column_names)
             problems.append(
                 Problem(
@@ -85,10 +106,16 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
         if check is None:
             continue
         readable_sql, explain = check(column)
+        # Text dates with the year last are grouped per column (forms.check_text_dates).
+        grouped = (
+            f" AND NOT regexp_full_match({cell}, '{DAY_MONTH_YEAR}')"
+            if column.kind == "date"
+            else ""
+        )
         bad = _rows(
             con,
             f"SELECT {ROW_COLUMN}, {cell} FROM {view} "
-            f"WHERE {cell} IS NOT NULL AND ({readable_sql.replace(_CELL, cell)}) IS NULL",
+            f"WHERE {cell} IS NOT NULL AND ({readable_sql.replace(_CELL, cell)}) IS NULL{grouped}",
         )
         problems += [Problem(table.name, row, column.name, explain(text)) for row, text in bad]
         if column.minimum is not None or column.maximum is not None:
@@ -198,8 +225,31 @@ def check_duplicate_rows(
     ]
 
 
+def comma_readings(text: str) -> tuple[float | None, float | None]:
+    """The two numbers a comma can make of ``text``: (a thousands separator, a decimal
+    comma), each None when the text cannot be read that way (``1,5`` has no thousands reading,
+    ``1,200.5`` no decimal one)."""
+    thousands = float(text.replace(",", "")) if _THOUSANDS.match(text) else None
+    decimal = float(text.replace(",", ".")) if _DECIMAL_COMMA.match(text) else None
+    return thousands, decimal
+
+
 def not_a_number(text: str) -> str:
-    """The message for a value that does not read as a number (a decimal comma named)."""
-    if _DECIMAL_COMMA.match(text):
-        return f"'{text}' is not a number; use '.' as the decimal mark"
+    """The message for a value that does not read as a number: a comma's readings named, an
+    underscore, an exponent or a word said for what it is (cohort-format.md §2)."""
+    thousands, decimal = comma_readings(text)
+    plain = "write plain decimal numbers with '.' as the decimal mark and no separators"
+    if thousands is not None and decimal is not None:
+        return (
+            f"'{text}' is not a number: the comma makes it {thousands:g} (a thousands "
+            f"separator) or {decimal:g} (a decimal comma); {plain}"
+        )
+    if decimal is not None:
+        return f"'{text}' is not a number: with a decimal comma it is {decimal:g}; {plain}"
+    if thousands is not None:
+        return f"'{text}' is not a number: with a thousands separator it is {thousands:g}; {plain}"
+    if "_" in text:
+        return f"'{text}' is not a number: '_' is not read as part of a number; {plain}"
+    if re.match(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$", text):
+        return f"'{text}' is not a number: no exponents; {plain}"
     return f"'{text}' is not a number"

@@ -27,6 +27,7 @@ from srnskit.cohort.parse import (
     enum_sql,
     measurement_value_sql,
     number_sql,
+    qualifier_sql,
     quote,
     unit_key_sql,
 )
@@ -34,6 +35,7 @@ from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES, Column
 from srnskit.schema.problems import Problem
+from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
 
 __all__ = [
@@ -169,7 +171,13 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             extra = ", source_row BIGINT" if name == "measurements" else ""
             con.execute(f"CREATE TABLE {name} ({columns}{extra})")
             continue
-        extras = [f"r.{quote(c)}" for c in raw.tables[name].columns if c not in table.column_names]
+        # Unknown columns pass through, except those named like a direct identifier: they are
+        # never loaded, so no output can write them (cohort-format.md §1).
+        extras = [
+            f"r.{quote(c)}"
+            for c in raw.tables[name].columns
+            if c not in table.column_names and not looks_like_identifier(c)
+        ]
         if name == "measurements":
             select = _measurements_select()
         else:
@@ -218,11 +226,13 @@ def _analyte() -> str:
 
 def _measurements_select() -> list[str]:
     value = measurement_value_sql(_analyte(), "r.value")
+    qualifier = COHORT_TABLES["measurements"].column("qualifier")
     return [
         "r.patient_id AS patient_id",
         f"{date_sql('r.date')} AS date",
         f"{_analyte()} AS analyte",
         f"({value}) * COALESCE(u.factor, 1.0) AS value",
         "u.canonical AS unit",
+        f"{qualifier_sql('r.value', 'r.qualifier', qualifier)} AS qualifier",
         f"r.{ROW_COLUMN} AS source_row",
     ]

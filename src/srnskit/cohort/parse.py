@@ -6,15 +6,20 @@ expressions, so a cohort that validates loads exactly as validation read it.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import duckdb
 
-from srnskit.schema import ANALYTES, DIPSTICK_LEVELS, Column, unit_key
+from srnskit.schema import ANALYTES, Column, unit_key
+from srnskit.schema.analytes import DIPSTICK_SPELLINGS
 from srnskit.settings import memory_limit
 
 __all__ = [
+    "BOUND",
+    "ISO_DATE",
+    "PLAIN_NUMBER",
     "UNITS_TABLE",
     "bool_sql",
     "connect",
@@ -22,6 +27,8 @@ __all__ = [
     "enum_sql",
     "measurement_value_sql",
     "number_sql",
+    "plain_number",
+    "qualifier_sql",
     "quote",
     "register_units",
     "unit_key_sql",
@@ -29,7 +36,14 @@ __all__ = [
 
 UNITS_TABLE = "_srnskit_units"
 # ISO 8601 date, optionally followed by a time (truncated to the date, cohort-format.md §1).
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+# A number as the format writes it (cohort-format.md §2): plain decimal notation, '.' as the
+# decimal mark, no thousands separators, no '_' (Python's float() and DuckDB read '1_9' as 19),
+# no exponent, no 'nan' or 'inf'.
+PLAIN_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
+# A laboratory result beyond a limit: '<', '>' (or ≤, <=, ≥, >=), then a plain number.
+BOUND = r"^(<=|>=|≤|≥|<|>) *"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 
@@ -67,15 +81,25 @@ def _literal(text: str) -> str:
 def date_sql(cell: str) -> str:
     """The DATE in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL."""
     return (
-        f"CASE WHEN regexp_matches({cell}, '{_ISO_DATE}') "
+        f"CASE WHEN regexp_matches({cell}, '{ISO_DATE}') "
         f"THEN TRY_CAST(substr({cell}, 1, 10) AS DATE) END"
     )
 
 
 def number_sql(cell: str) -> str:
-    """The finite DOUBLE in ``cell``, else NULL (``nan`` and ``inf`` are not numbers here)."""
-    value = f"TRY_CAST({cell} AS DOUBLE)"
-    return f"CASE WHEN isfinite({value}) THEN {value} END"
+    """The DOUBLE that ``cell`` writes in plain decimal notation (``PLAIN_NUMBER``), else NULL:
+    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here."""
+    plain = f"regexp_full_match({cell}, '{PLAIN_NUMBER}')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({cell} AS DOUBLE) END"
+
+
+def plain_number(text: str) -> float:
+    """The number that ``text`` writes in plain decimal notation (``PLAIN_NUMBER``), as the
+    cohort reads numbers; raises ``ValueError`` for anything else (``1_37``, ``1,5``, ``1e3``)."""
+    cleaned = text.strip()
+    if not _PLAIN_NUMBER.match(cleaned):
+        raise ValueError(f"'{text}' is not a plain decimal number (such as 137 or 0.5)")
+    return float(cleaned)
 
 
 def bool_sql(cell: str) -> str:
@@ -102,12 +126,26 @@ def unit_key_sql(cell: str) -> str:
 
 
 def measurement_value_sql(analyte: str, value: str) -> str:
-    """A measurement's number: dipstick words read as levels (neg = 0 … 4+ = 4)."""
-    levels = " ".join(f"WHEN {_literal(k)} THEN {v}" for k, v in DIPSTICK_LEVELS.items())
+    """A measurement's number: dipstick words read as levels (neg = 0 … 4+ = 4, also ± and
+    + … ++++), a bound (``<0.1``) as its number (0.1; ``qualifier_sql`` keeps the '<')."""
+    levels = " ".join(f"WHEN {_literal(k)} THEN {v}" for k, v in DIPSTICK_SPELLINGS.items())
+    bare = f"regexp_replace({value}, '{BOUND}', '')"
     return (
         f"CASE WHEN {analyte} = 'dipstick' AND lower({value}) IN "
-        f"({', '.join(map(_literal, DIPSTICK_LEVELS))}) THEN CASE lower({value}) {levels} END "
+        f"({', '.join(map(_literal, DIPSTICK_SPELLINGS))}) THEN CASE lower({value}) {levels} END "
+        f"WHEN regexp_matches({value}, '{BOUND}') THEN {number_sql(bare)} "
         f"ELSE {number_sql(value)} END"
+    )
+
+
+def qualifier_sql(value: str, qualifier: str, column: Column) -> str:
+    """A measurement's qualifier: ``<`` or ``>`` from a bound written in the value (``<0.1``,
+    ``≤0.05``), else the qualifier column's (``column``), else NULL."""
+    prefix = f"regexp_extract({value}, '{BOUND}', 1)"
+    return (
+        f"CASE WHEN regexp_matches({value}, '{BOUND}') THEN "
+        f"CASE WHEN {prefix} IN ('<', '<=', '≤') THEN '<' ELSE '>' END "
+        f"ELSE {enum_sql(qualifier, column)} END"
     )
 
 

@@ -4,12 +4,13 @@ analyte's plausible range, with the likely mix-up named (a creatinine in mg/dL w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from srnskit.cohort.cells import not_a_number
+from srnskit.cohort.cells import comma_readings, not_a_number
 from srnskit.cohort.parse import UNITS_TABLE, enum_sql, measurement_value_sql, unit_key_sql
 from srnskit.schema import ANALYTES, COHORT_TABLES
 from srnskit.schema.problems import Problem
@@ -109,9 +110,45 @@ def _explain_measurement(m: _Measurement) -> list[Problem]:
             )
         ]
     if m.value is None:
-        return [Problem(*at, "value", not_a_number(m.value_text))]
+        return [Problem(*at, "value", _unreadable_number(m.analyte, m.value_text, m.unit))]
     message = implausible_value_message(m.analyte, m.value, m.unit)
+    if message and _DOT_THOUSANDS.match(m.value_text.lstrip("<>≤≥=")):
+        # 1.200 umol/L: the '.' may be a thousands separator (a European 1.200 = 1200).
+        thousands = float(m.value_text.lstrip("<>≤≥=").replace(".", ""))
+        if implausible_value_message(m.analyte, thousands, m.unit) is None:
+            message += (
+                f"; if '.' separates thousands here, it is {thousands:g} {m.unit} "
+                f"(plausible): write {thousands:g}"
+            )
     return [Problem(*at, "value", message)] if message else []
+
+
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+
+
+def _unreadable_number(analyte: str, text: str, unit: str) -> str:
+    """Why ``text`` is no number, and with a comma which of its two readings is plausible for
+    the analyte in ``unit`` (cohort-format.md §2: issue 16, creatinine 1,200)."""
+    thousands, decimal = comma_readings(text)
+    ways = ((thousands, "a thousands separator"), (decimal, "a decimal comma"))
+    readings = [(r, how) for r, how in ways if r is not None]
+    if not readings:
+        return not_a_number(text)
+    said = []
+    plausible = []
+    for reading, how in readings:
+        fits = implausible_value_message(analyte, reading, unit) is None
+        verdict = "plausible" if fits else "implausible"
+        said.append(f"{reading:g} {unit} with {how} ({verdict} for {analyte})")
+        if fits:
+            plausible.append(reading)
+    if len(plausible) == 1:
+        advice = f"write {plausible[0]:g}"
+    elif plausible:
+        advice = "write the one meant, with '.' as the decimal mark and no separators"
+    else:
+        advice = "check the value and its unit, and write it with '.' as the decimal mark"
+    return f"'{text}' is not a number: it reads as " + " or as ".join(said) + f"; {advice}"
 
 
 def _in_range(value: float, low: float, high: float) -> bool:

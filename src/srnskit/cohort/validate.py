@@ -16,6 +16,8 @@ import duckdb
 import pyarrow as pa
 
 from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows
+from srnskit.cohort.chronology import check_impossible_dates
+from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
 from srnskit.cohort.links import check_patient_links, check_patients, check_treatments
 from srnskit.cohort.parse import connect, quote, register_units
 from srnskit.cohort.plausibility import check_measurements, implausible_value_message
@@ -27,12 +29,19 @@ __all__ = ["implausible_value_message", "register_raw_tables", "validate_raw_coh
 
 
 def validate_raw_cohort(
-    cohort: RawCohort, *, today: dt.date, con: duckdb.DuckDBPyConnection | None = None
+    cohort: RawCohort,
+    *,
+    today: dt.date,
+    con: duckdb.DuckDBPyConnection | None = None,
+    date_order: DateOrder | None = None,
 ) -> list[Problem]:
     """Every problem in ``cohort`` (file, column and cell level), sorted by table, row, column.
 
     ``today`` is the reference date for "in the future"; the caller decides it (the command
     line's ``--today``, default the system date), so validation never reads the clock.
+    ``date_order`` (``"dmy"``, ``"mdy"``) reads text dates with the year last in that order
+    (``--date-order``); without it they are errors. Placeholders that read as empty and dates
+    so read are rewritten in ``con``'s raw tables, which loading then reads.
     """
     con = con or connect()
     problems = list(cohort.problems)
@@ -44,6 +53,8 @@ def validate_raw_cohort(
         problems += column_problems
         readable[name] = not any(p.severity == "error" for p in column_problems)
         if readable[name]:
+            problems += check_placeholders(con, table)
+            problems += check_text_dates(con, table, date_order)
             problems += check_cells(con, table)
             problems += check_duplicate_rows(con, table, raw)
     if readable.get("patients"):
@@ -51,8 +62,10 @@ def validate_raw_cohort(
         for name in ("measurements", "treatments", "adverse_events", "events"):
             if readable.get(name):
                 problems += check_patient_links(con, COHORT_TABLES[name], today)
+    problems += check_impossible_dates(con, {n for n, ok in readable.items() if ok}, today)
     if readable.get("measurements"):
         problems += check_measurements(con)
+        problems += check_qualifiers(con)
     if readable.get("treatments"):
         problems += check_treatments(con)
     return sorted(problems, key=_order)
@@ -100,6 +113,8 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> li
 
 
 def _order(problem: Problem) -> tuple[int, int, int]:
+    """Problems in table order, then row, then column; the sort is stable, so one cell's
+    problems keep the order the checks found them in."""
     tables = list(COHORT_TABLES)
     table = tables.index(problem.table) if problem.table in tables else len(tables)
     columns = COHORT_TABLES[problem.table].column_names if problem.table in COHORT_TABLES else ()

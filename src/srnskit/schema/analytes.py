@@ -15,7 +15,15 @@ from srnskit.constants import (
     MG_PER_G,
 )
 
-__all__ = ["ANALYTES", "DIPSTICK_LEVELS", "Analyte", "Unit", "normalise_unit", "unit_key"]
+__all__ = [
+    "ANALYTES",
+    "DIPSTICK_LEVELS",
+    "DIPSTICK_SPELLINGS",
+    "Analyte",
+    "Unit",
+    "normalise_unit",
+    "unit_key",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,13 @@ DIPSTICK_LEVELS: Mapping[str, float] = MappingProxyType(
     {"neg": 0.0, "negative": 0.0, "trace": 0.5, "1+": 1.0, "2+": 2.0, "3+": 3.0, "4+": 4.0}
 )
 
+# Every spelling a dipstick reading is accepted in, lower case (cohort-format.md §2, version 2):
+# the levels above, and the notations laboratories and home diaries write: + … ++++ for 1+ … 4+,
+# ± for trace. Definition files name levels by DIPSTICK_LEVELS alone.
+DIPSTICK_SPELLINGS: Mapping[str, float] = MappingProxyType(
+    {**DIPSTICK_LEVELS, "±": 0.5, "+": 1.0, "++": 2.0, "+++": 3.0, "++++": 4.0}
+)
+
 # Conversion factors, each from constants.py (cohort-format.md §2, clinical.md §1): 1 g/dL =
 # 10 g/L; 1 m = 100 cm; 1 g/g = 1 mg/mg = 1000 mg/g; 1 g/mmol = 1000 mg/mmol; 1 kg = 1000 g.
 
@@ -94,7 +109,8 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
             ),
             Analyte(
                 "dipstick",
-                "urine protein by dipstick: neg, trace, 1+, 2+, 3+, 4+ (or 0, 0.5, 1 … 4)",
+                "urine protein by dipstick: neg, trace, 1+, 2+, 3+, 4+ (also negative, ±, + … "
+                "++++, or 0, 0.5, 1 … 4)",
                 (),
                 _ranges(**{"": (0.0, 4.0)}),
             ),
@@ -136,6 +152,12 @@ ANALYTES: Mapping[str, Analyte] = MappingProxyType(
                 "cyclosporine trough (C0) level",
                 _units(Unit("ng/mL", "ng/mL", 1.0, ("ug/L", "µg/L", "μg/L"))),
                 _ranges(**{"ng/mL": (0.0, 2000.0)}),
+            ),
+            Analyte(
+                "tac_trough",
+                "tacrolimus trough (C0) level",
+                _units(Unit("ng/mL", "ng/mL", 1.0, ("ug/L", "µg/L", "μg/L"))),
+                _ranges(**{"ng/mL": (0.0, 100.0)}),
             ),
             Analyte(
                 "sbp",

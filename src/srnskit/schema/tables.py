@@ -6,6 +6,8 @@ the synthetic generator read them from here.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -14,9 +16,63 @@ from typing import Literal
 from srnskit.schema.analytes import ANALYTES
 from srnskit.schema.vocabulary import ADVERSE_EVENTS, DRUGS
 
-__all__ = ["COHORT_TABLES", "FORMAT_VERSION", "Column", "ColumnKind", "Table"]
+__all__ = [
+    "COHORT_TABLES",
+    "EARLIEST_DATE",
+    "FORMAT_VERSION",
+    "FORMAT_VERSIONS_READ",
+    "MAX_MEASUREMENT_AGE_YEARS",
+    "MAX_ONSET_AGE_YEARS",
+    "PLACEHOLDERS",
+    "Column",
+    "ColumnKind",
+    "PlaceholderRule",
+    "Table",
+    "looks_like_identifier",
+]
 
-FORMAT_VERSION = 1
+# Version 2 (cohort-format.md, 2026-11-30) adds steroid_response_recorded, qualifier, tac_trough,
+# dipstick + … ++++ and ±, and the dose unit mg/kg; a version-1 cohort reads unchanged.
+FORMAT_VERSION = 2
+FORMAT_VERSIONS_READ = (1, 2)
+
+# Dates no childhood cohort can hold, each the sign of a typo (issue 16: a birth year 0012 or
+# 1700 gave onset ages of 2004 and 316 years): a date before 1900, onset more than 25 years
+# after birth (the format is for childhood-onset disease; 25 leaves room for a late referral
+# while catching a wrong century), a measurement more than 30 years after birth.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+MAX_ONSET_AGE_YEARS = 25
+MAX_MEASUREMENT_AGE_YEARS = 30
+
+# Words that people write for "nothing" (compared in lower case, after trimming). In an optional
+# column they read as empty, with a warning; where an empty cell means something the word does
+# not say (an empty end_date is "ongoing"), they are an error (``Column.placeholder``).
+PLACEHOLDERS = (
+    "none",
+    "-",
+    "--",
+    "—",
+    "n/a",
+    "na",
+    "n.a.",
+    "#n/a",
+    "nan",
+    "null",
+    "nil",
+    "unknown",
+    "unk",
+    "not known",
+    "nk",
+    "negative",
+    "not done",
+    "nd",
+    "not applicable",
+    "not tested",
+    "missing",
+    "?",
+)
+
+PlaceholderRule = Literal["empty", "error"]
 
 ColumnKind = Literal["text", "date", "number", "integer", "bool", "enum", "value"]
 
@@ -26,6 +82,9 @@ class Column:
     """A column of a cohort table.
 
     ``aliases`` maps accepted spellings (lower case) to the canonical value of an enum column.
+    ``empty`` says what an empty cell means; ``placeholder`` whether a placeholder for nothing
+    (``PLACEHOLDERS``) reads as empty (``"empty"``, a warning) or is an error because an empty
+    cell would say something the placeholder does not (``"error"``).
     """
 
     name: str
@@ -36,6 +95,8 @@ class Column:
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     minimum: float | None = None
     maximum: float | None = None
+    empty: str = "no value"
+    placeholder: PlaceholderRule = "empty"
 
 
 @dataclass(frozen=True)
@@ -58,6 +119,8 @@ class Table:
 
 
 _SEX_ALIASES = MappingProxyType({"female": "F", "male": "M", "f": "F", "m": "M"})
+# cohort-format.md §2: ≤, <=, ≥, >= read as <, >.
+_QUALIFIER_ALIASES = MappingProxyType({"≤": "<", "<=": "<", "≥": ">", ">=": ">"})
 
 COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
     {
@@ -68,7 +131,12 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                 "one row per child",
                 (
                     Column("patient_id", "text", "unique identifier in the cohort", required=True),
-                    Column("center_id", "text", "centre (default 'default')"),
+                    Column(
+                        "center_id",
+                        "text",
+                        "centre (default 'default')",
+                        empty="the cohort's centre (cohort.toml, else 'default')",
+                    ),
                     Column(
                         "sex",
                         "enum",
@@ -84,11 +152,17 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "first diagnosis of nephrotic syndrome",
                         required=True,
                     ),
-                    Column("family_history", "bool", "family history of nephrotic syndrome"),
+                    Column(
+                        "family_history",
+                        "bool",
+                        "family history of nephrotic syndrome",
+                        empty="not recorded",
+                    ),
                     Column(
                         "secondary_cause",
                         "enum",
                         "empty = primary (idiopathic) nephrotic syndrome",
+                        empty="primary (idiopathic) nephrotic syndrome",
                         allowed=(
                             "systemic_disease",
                             "vasculitis",
@@ -105,13 +179,26 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "MCD, FSGS, DMP (diffuse mesangial proliferation), MN, other; empty = "
                         "no biopsy",
                         allowed=("MCD", "FSGS", "DMP", "MN", "other"),
+                        empty="no biopsy",
                     ),
-                    Column("biopsy_date", "date", "date of the kidney biopsy"),
-                    Column("genetic_testing", "bool", "was a gene panel done"),
+                    Column("biopsy_date", "date", "date of the kidney biopsy", empty="no biopsy"),
+                    Column(
+                        "genetic_testing", "bool", "was a gene panel done", empty="not recorded"
+                    ),
                     Column(
                         "genetic_variant",
                         "text",
                         "HGNC symbol of a causative variant (e.g. NPHS2); empty = none found",
+                        empty="no causative variant found",
+                    ),
+                    Column(
+                        "steroid_response_recorded",
+                        "enum",
+                        "sensitive or resistant: the response to the first steroid course as "
+                        "documented elsewhere (a referral letter), for a child whose onset course "
+                        "is not in the data",
+                        allowed=("sensitive", "resistant"),
+                        empty="no documented response",
                     ),
                 ),
             ),
@@ -131,10 +218,25 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                     Column(
                         "value",
                         "value",
-                        "a number; dipstick also neg, trace, 1+ … 4+",
+                        "a plain decimal number; dipstick also neg, trace (±), 1+ … 4+ (+ … "
+                        "++++); a result beyond a laboratory limit as <0.1 or >2000",
                         required=True,
                     ),
-                    Column("unit", "text", "unit of the value (see the analyte table)"),
+                    Column(
+                        "unit",
+                        "text",
+                        "unit of the value (see the analyte table)",
+                        empty="no unit (dipstick, edema)",
+                    ),
+                    Column(
+                        "qualifier",
+                        "enum",
+                        "< or >: the value is a bound (below a detection limit, above a range); "
+                        "filled from a <0.1-style value",
+                        allowed=("<", ">"),
+                        aliases=_QUALIFIER_ALIASES,
+                        empty="the value is exact",
+                    ),
                 ),
             ),
             Table(
@@ -149,19 +251,23 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "date",
                         "last day; empty = ongoing at last follow-up; a single infusion = "
                         "start_date",
+                        empty="the course is ongoing at last follow-up",
+                        placeholder="error",
                     ),
                     Column("dose", "number", "dose, in dose_unit", minimum=0.0),
                     Column(
                         "dose_unit",
                         "enum",
                         "required with a dose",
-                        allowed=("mg/day", "mg/m2/day", "mg/kg/day", "mg", "mg/m2"),
+                        allowed=("mg/day", "mg/m2/day", "mg/kg/day", "mg", "mg/m2", "mg/kg"),
                     ),
                     Column(
                         "schedule",
                         "enum",
                         "daily (default), alternate_day or single",
                         allowed=("daily", "alternate_day", "single"),
+                        empty="daily",
+                        placeholder="error",
                     ),
                 ),
             ),
@@ -177,8 +283,16 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "enum",
                         "drug the event is attributed to; empty = not attributed",
                         allowed=DRUGS,
+                        empty="not attributed to a drug",
                     ),
-                    Column("grade", "integer", "CTCAE grade 1–5 (optional)", minimum=1, maximum=5),
+                    Column(
+                        "grade",
+                        "integer",
+                        "CTCAE grade 1–5 (optional)",
+                        minimum=1,
+                        maximum=5,
+                        empty="not graded",
+                    ),
                 ),
             ),
             Table(
@@ -205,3 +319,82 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
         )
     }
 )
+
+
+# Column names that hold a direct identifier (cohort-format.md §1): compared after folding to
+# lower case with every run of other characters as one "_". Whole names, or these words as a
+# part of a name ("patient_name", "mother_phone").
+_IDENTIFIER_NAMES = frozenset(
+    {
+        "name",
+        "mrn",
+        "dob",
+        "ssn",
+        "nhs",
+        "nhi",
+        "chi",
+        "address",
+        "postcode",
+        "zip",
+        "zipcode",
+        "phone",
+        "telephone",
+        "mobile",
+        "email",
+        "e_mail",
+        "fax",
+        "surname",
+        "forename",
+        "firstname",
+        "lastname",
+        "fullname",
+    }
+)
+_IDENTIFIER_WORDS = frozenset(
+    {
+        "mrn",
+        "ssn",
+        "nhs",
+        "address",
+        "postcode",
+        "zip",
+        "phone",
+        "telephone",
+        "mobile",
+        "email",
+        "surname",
+        "forename",
+        "firstname",
+        "lastname",
+    }
+)
+_IDENTIFIER_PAIRS = (
+    ("first", "name"),
+    ("last", "name"),
+    ("given", "name"),
+    ("family", "name"),
+    ("full", "name"),
+    ("patient", "name"),
+    ("child", "name"),
+    ("mother", "name"),
+    ("father", "name"),
+    ("medical", "record"),
+    ("hospital", "number"),
+    ("national", "number"),
+    ("national", "id"),
+    ("social", "security"),
+    ("insurance", "number"),
+    ("street",),
+)
+
+
+def looks_like_identifier(column_name: str) -> bool:
+    """Whether a column's name says it holds a direct identifier (a name, a medical record or
+    national number, an address, a phone number, an e-mail), cohort-format.md §1."""
+    folded = re.sub(r"[^a-z0-9]+", "_", column_name.lower()).strip("_")
+    if folded in _IDENTIFIER_NAMES:
+        return True
+    words = folded.split("_")
+    if _IDENTIFIER_WORDS.intersection(words):
+        return True
+    return any(all(w in words for w in pair) for pair in _IDENTIFIER_PAIRS)

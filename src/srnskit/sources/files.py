@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
+from srnskit.schema.tables import FORMAT_VERSIONS_READ
 from srnskit.schema.problems import Problem, did_you_mean
 from srnskit.sources.duckdb_file import read_duckdb
 from srnskit.sources.raw import (
@@ -237,14 +238,15 @@ def _read_settings(path: Path, cohort: RawCohort) -> None:
             Problem("cohort.toml", None, key, f"unknown setting '{key}' is ignored", "warning")
         )
     version = settings.get("format_version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
+    if version not in FORMAT_VERSIONS_READ or isinstance(version, bool):
+        read = " and ".join(str(v) for v in FORMAT_VERSIONS_READ)
         cohort.problems.append(
             Problem(
                 "cohort.toml",
                 None,
                 "format_version",
-                f"format_version {version!r} is not supported; this srnskit reads version "
-                f"{FORMAT_VERSION}",
+                f"format_version {version!r} is not supported; this srnskit reads versions "
+                f"{read}",
             )
         )
     for key in ("name", "center_id"):

@@ -1,0 +1,106 @@
+"""Validation of dates no childhood cohort can hold (issue 16), as Ibis expressions over the raw
+text tables: a date before 1900, onset more than 25 years after birth, a measurement more than
+30 years after birth (the limits: ``schema.tables``). Each is the sign of a typo (a birth year
+0012 or 1700 gave onset ages of 2004 and 316 years), and each message names the likely one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import ibis
+
+from srnskit.cohort.parse import ISO_DATE
+from srnskit.schema import COHORT_TABLES
+from srnskit.schema.problems import Problem
+from srnskit.schema.tables import EARLIEST_DATE, MAX_MEASUREMENT_AGE_YEARS, MAX_ONSET_AGE_YEARS
+from srnskit.sources.files import ROW_COLUMN
+
+__all__ = ["check_impossible_dates", "date_expr"]
+
+
+def date_expr(cell: ibis.StringValue) -> ibis.DateValue:
+    """The date in a text cell as ``parse.date_sql`` reads it (ISO 8601, a date-time truncated
+    to its date), else NULL, as an Ibis expression."""
+    return cell.re_search(ISO_DATE).ifelse(cell.substr(0, 10).try_cast("date"), ibis.null())
+
+
+def _year_hint(day: dt.date, today: dt.date) -> str:
+    """The likely typo behind a date before 1900."""
+    if day.year < 100:  # a two-digit year padded with zeros: 0012 for 2012 (or 1912)
+        century = 2000 if 2000 + day.year <= today.year else 1900
+        return f"the year {day.year:04d} looks like a two-digit year: {century + day.year}?"
+    return (
+        f"no child in a cohort was born or treated before {EARLIEST_DATE.year}: "
+        "is the year mistyped?"
+    )
+
+
+def check_impossible_dates(
+    con: duckdb.DuckDBPyConnection, present: set[str], today: dt.date
+) -> list[Problem]:
+    """Dates in the raw tables named in ``present`` that no childhood cohort holds: before
+    ``EARLIEST_DATE`` (every date column), onset more than ``MAX_ONSET_AGE_YEARS`` after birth,
+    a measurement more than ``MAX_MEASUREMENT_AGE_YEARS`` after birth (both skipped for a birth
+    date already reported as before 1900). ``today`` only dates a two-digit year's century."""
+    backend = ibis.duckdb.from_connection(con)
+    problems: list[Problem] = []
+    for name in sorted(present, key=list(COHORT_TABLES).index):
+        raw = backend.table(f"raw_{name}")
+        for column in (c for c in COHORT_TABLES[name].columns if c.kind == "date"):
+            day = date_expr(raw[column.name])
+            early = raw.filter(day < ibis.literal(EARLIEST_DATE)).select(
+                row=raw[ROW_COLUMN], day=day
+            )
+            for r in early.order_by("row").to_pyarrow().to_pylist():
+                message = (
+                    f"{column.name} {r['day'].isoformat()} is before {EARLIEST_DATE.year}; "
+                    f"{_year_hint(r['day'], today)}"
+                )
+                problems.append(Problem(name, r["row"], column.name, message))
+    if "patients" not in present:
+        return problems
+    patients = backend.table("raw_patients")
+    birth, onset = date_expr(patients.birth_date), date_expr(patients.onset_date)
+    plausible_birth = birth >= ibis.literal(EARLIEST_DATE)
+    late = patients.filter(
+        plausible_birth & (onset > birth + ibis.interval(years=MAX_ONSET_AGE_YEARS))
+    ).select(row=patients[ROW_COLUMN], birth=birth, onset=onset)
+    for r in late.order_by("row").to_pyarrow().to_pylist():
+        years = (r["onset"] - r["birth"]).days // 365.25
+        message = (
+            f"onset ({r['onset']}) is {years:.0f} years after birth ({r['birth']}); nephrotic "
+            f"syndrome beginning after age {MAX_ONSET_AGE_YEARS} is not in a childhood cohort: "
+            "is the year of birth or of onset mistyped?"
+        )
+        problems.append(Problem("patients", r["row"], "onset_date", message))
+    if "measurements" in present:
+        problems += _late_measurements(backend, birth, plausible_birth)
+    return problems
+
+
+def _late_measurements(
+    backend: ibis.BaseBackend, birth: ibis.DateValue, plausible_birth: ibis.BooleanValue
+) -> list[Problem]:
+    patients = backend.table("raw_patients")
+    born = (
+        patients.filter(plausible_birth)
+        .group_by(patient=patients.patient_id)
+        .aggregate(birth=birth.min())
+    )
+    m = backend.table("raw_measurements")
+    day = date_expr(m.date)
+    joined = m.join(born, m.patient_id == born.patient)
+    late = joined.filter(day > joined.birth + ibis.interval(years=MAX_MEASUREMENT_AGE_YEARS))
+    rows = late.select(row=joined[ROW_COLUMN], day=day, birth=joined.birth)
+    problems = []
+    for r in rows.order_by("row").to_pyarrow().to_pylist():
+        years = (r["day"] - r["birth"]).days // 365.25
+        message = (
+            f"date {r['day']} is {years:.0f} years after the patient's birth ({r['birth']}), "
+            f"more than {MAX_MEASUREMENT_AGE_YEARS}: is the year of the measurement or of "
+            "birth mistyped?"
+        )
+        problems.append(Problem("measurements", r["row"], "date", message))
+    return problems

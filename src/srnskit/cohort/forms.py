@@ -1,0 +1,314 @@
+"""Validation of the forms clinics and laboratories write (issue 16), as Ibis expressions over
+the raw text tables that ``validate.register_raw_tables`` made (``raw_NAME``).
+
+Placeholders for "nothing" (``none``, ``N/A``, ``-``), text dates written day- or month-first,
+and measurement qualifiers. Each check is an expression over a whole table returning only the
+offending rows, so a later engine (DuckDB or Spark) can run it unchanged; a problem repeated in
+one column is one line with its count and first rows (cohort-format.md §1).
+
+Two checks also prepare the text for loading, in the same database: a placeholder that reads as
+empty is set to NULL, and with ``date_order`` a day- or month-first date is rewritten as ISO, so
+that loading reads exactly what validation reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import ibis
+
+from srnskit.cohort.parse import BOUND, quote
+from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
+from srnskit.schema.problems import Problem
+from srnskit.schema.tables import PLACEHOLDERS
+from srnskit.sources.files import ROW_COLUMN
+
+__all__ = [
+    "DAY_MONTH_YEAR",
+    "DateOrder",
+    "check_placeholders",
+    "check_qualifiers",
+    "check_text_dates",
+    "grouped_rows",
+]
+
+DateOrder = Literal["dmy", "mdy"]
+# A text date with the year last (18/01/2014, 01-18-2014, 18.01.2014): day- or month-first.
+DAY_MONTH_YEAR = r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$"
+_DAY_MONTH_YEAR = re.compile(DAY_MONTH_YEAR)
+_FIRST_ROWS = 5  # rows named in a grouped problem
+
+
+def _backend(con: duckdb.DuckDBPyConnection) -> ibis.BaseBackend:
+    return ibis.duckdb.from_connection(con)
+
+
+def grouped_rows(rows: list[int], count: int) -> str:
+    """``row 3`` / ``rows 3, 5, 9`` / ``rows 3, 5, 9, 11, 12 and 40 more``: the first rows of a
+    problem repeated ``count`` times (``rows`` holds the first of them, in order)."""
+    shown = ", ".join(str(r) for r in rows)
+    more = f" and {count - len(rows)} more" if count > len(rows) else ""
+    return f"{'row' if count == 1 else 'rows'} {shown}{more}"
+
+
+# --- placeholders for nothing --------------------------------------------------------------
+
+
+def _placeholders_for(column: Column) -> list[str]:
+    """The placeholder words that are not a value of ``column`` (``no`` is a bool, ``-`` …)."""
+    own = {v.lower() for v in column.allowed} | set(column.aliases)
+    return [word for word in PLACEHOLDERS if word not in own]
+
+
+def check_placeholders(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
+    """Placeholders for "nothing" in the optional columns of ``raw_<table>``: read as empty with
+    a warning (and set to NULL in the raw table, so loading reads them empty), or an error
+    where an empty cell means something the placeholder does not say (``Column.placeholder``).
+    One problem per column, on the first row, with the count and the first rows."""
+    columns = [c for c in table.columns if not c.required]
+    raw = _backend(con).table(f"raw_{table.name}")
+    present = [c for c in columns if c.name in raw.columns]
+    if not present:
+        return []
+    flags = {
+        c.name: raw[c.name].lower().isin(_placeholders_for(c)).fill_null(False) for c in present
+    }
+    counts = raw.aggregate(**{name: flag.cast("int64").sum() for name, flag in flags.items()})
+    totals = counts.to_pyarrow().to_pylist()[0]
+    problems: list[Problem] = []
+    for column in present:
+        count = totals[column.name] or 0
+        if not count:
+            continue
+        hits = raw.filter(flags[column.name]).order_by(ROW_COLUMN).limit(_FIRST_ROWS)
+        found = hits.select(row=raw[ROW_COLUMN], text=raw[column.name]).to_pyarrow().to_pylist()
+        rows = [r["row"] for r in found]
+        words = ", ".join(dict.fromkeys(f"'{r['text']}'" for r in found))
+        where = grouped_rows(rows, count)
+        if column.placeholder == "error":
+            message = (
+                f"{words} on {where} stands for nothing, but an empty {column.name} means "
+                f"{column.empty}; write the value, or leave the cell empty only when it means that"
+            )
+            problems.append(Problem(table.name, rows[0], column.name, message))
+        else:
+            message = (
+                f"{words} on {where} is read as empty: an empty {column.name} means {column.empty}"
+            )
+            problems.append(Problem(table.name, rows[0], column.name, message, "warning"))
+        # Both kinds leave the cell NULL: an error stops loading anyway, and no other check
+        # reports the same cell again ("'unknown' is not a date").
+        words_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in _placeholders_for(column))
+        cell = quote(column.name)
+        con.execute(
+            f"UPDATE raw_{table.name} SET {cell} = NULL WHERE lower({cell}) IN ({words_sql})"
+        )
+    return problems
+
+
+# --- text dates written day- or month-first ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reading:
+    day_first: dt.date | None
+    month_first: dt.date | None
+
+
+def _readings(text: str) -> _Reading:
+    match = _DAY_MONTH_YEAR.match(text)
+    if not match:
+        return _Reading(None, None)
+    a, b, year = (int(g) for g in match.groups())
+
+    def date(day: int, month: int) -> dt.date | None:
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
+
+    return _Reading(date(a, b), date(b, a))
+
+
+def _how_it_reads(text: str) -> str:
+    reading = _readings(text)
+    both = []
+    if reading.day_first:
+        both.append(f"{reading.day_first} read day-first (--date-order dmy)")
+    if reading.month_first:
+        both.append(f"{reading.month_first} read month-first (--date-order mdy)")
+    if not both:
+        return f"'{text}' is no date in either order"
+    return f"'{text}' is " + " or ".join(both)
+
+
+def check_text_dates(
+    con: duckdb.DuckDBPyConnection, table: Table, date_order: DateOrder | None
+) -> list[Problem]:
+    """Text dates with the year last (``18/01/2014``) in the date columns of ``raw_<table>``.
+
+    Without ``date_order`` they are an error, one per column: the count, the first rows and
+    how the first reads in each order. With it they are read in that order (rewritten as ISO in
+    the raw table) and reported as one warning per column; those that are no date in that
+    order (``31/02/2014`` day-first) stay an error, one per column.
+    """
+    raw = _backend(con).table(f"raw_{table.name}")
+    problems: list[Problem] = []
+    for column in (c for c in table.columns if c.kind == "date"):
+        match = raw[column.name].re_search(DAY_MONTH_YEAR).fill_null(False)
+        count = _count(raw, match)
+        if not count:
+            continue
+        if date_order is None:
+            found = _first(raw, column, match)
+            problems.append(_unread_dates(table, column, found, count))
+            continue
+        iso = _iso(raw[column.name], date_order)
+        readable = match & iso.try_cast("date").notnull()
+        problems += _read_dates(raw, table, column, date_order, readable, count)
+        problems += _unreadable_dates(raw, table, column, date_order, match & ~readable)
+        cell = quote(column.name)
+        con.execute(
+            f"UPDATE raw_{table.name} SET {cell} = {_iso_sql(cell, date_order)} "
+            f"WHERE regexp_full_match({cell}, '{DAY_MONTH_YEAR}') "
+            f"AND TRY_CAST({_iso_sql(cell, date_order)} AS DATE) IS NOT NULL"
+        )
+    return problems
+
+
+def _count(raw: ibis.Table, condition: ibis.Value) -> int:
+    return int(raw.filter(condition).count().to_pyarrow().as_py())
+
+
+def _first(raw: ibis.Table, column: Column, condition: ibis.Value) -> list[tuple[int, str]]:
+    hits = raw.filter(condition).order_by(ROW_COLUMN).limit(_FIRST_ROWS)
+    found = hits.select(row=raw[ROW_COLUMN], text=raw[column.name]).to_pyarrow().to_pylist()
+    return [(int(r["row"]), str(r["text"])) for r in found]
+
+
+def _unread_dates(
+    table: Table, column: Column, found: list[tuple[int, str]], count: int
+) -> Problem:
+    rows = [row for row, _ in found]
+    first = found[0][1]
+    dates = "1 date is" if count == 1 else f"{count} dates are"
+    message = (
+        f"{dates} written with the year last ('{first}' on {grouped_rows(rows, count)}); "
+        f"srnskit reads YYYY-MM-DD and does not guess the order: {_how_it_reads(first)}; "
+        "write YYYY-MM-DD, or give --date-order"
+    )
+    return Problem(table.name, rows[0], column.name, message)
+
+
+def _read_dates(
+    raw: ibis.Table,
+    table: Table,
+    column: Column,
+    date_order: DateOrder,
+    readable: ibis.Value,
+    count: int,
+) -> list[Problem]:
+    read = _count(raw, readable)
+    if not read:
+        return []
+    found = _first(raw, column, readable)
+    rows = [row for row, _ in found]
+    first = found[0][1]
+    reading = _readings(first)
+    as_iso = reading.day_first if date_order == "dmy" else reading.month_first
+    order = "day-first" if date_order == "dmy" else "month-first"
+    dates = "1 date" if read == 1 else f"{read} dates"
+    message = (
+        f"{dates} written with the year last, read {order} (--date-order {date_order}) on "
+        f"{grouped_rows(rows, read)}: '{first}' as {as_iso}"
+    )
+    return [Problem(table.name, rows[0], column.name, message, "warning")]
+
+
+def _unreadable_dates(
+    raw: ibis.Table,
+    table: Table,
+    column: Column,
+    date_order: DateOrder,
+    condition: ibis.Value,
+) -> list[Problem]:
+    count = _count(raw, condition)
+    if not count:
+        return []
+    found = _first(raw, column, condition)
+    rows = [row for row, _ in found]
+    order = "day-first" if date_order == "dmy" else "month-first"
+    dates = "1 date is" if count == 1 else f"{count} dates are"
+    message = (
+        f"{dates} no date read {order} ('{found[0][1]}' on {grouped_rows(rows, count)}): "
+        "is the day or the month mistyped?"
+    )
+    return [Problem(table.name, rows[0], column.name, message)]
+
+
+def _iso(cell: ibis.StringValue, date_order: DateOrder) -> ibis.StringValue:
+    day, month = (1, 2) if date_order == "dmy" else (2, 1)
+
+    def part(index: int, width: int) -> ibis.StringValue:
+        return cell.re_extract(DAY_MONTH_YEAR, index).lpad(width, "0")
+
+    return part(3, 4) + "-" + part(month, 2) + "-" + part(day, 2)
+
+
+def _iso_sql(cell: str, date_order: DateOrder) -> str:
+    """``_iso`` as DuckDB SQL, for the rewrite (an UPDATE, which Ibis does not express)."""
+    day, month = ("1", "2") if date_order == "dmy" else ("2", "1")
+    part = f"regexp_extract({cell}, '{DAY_MONTH_YEAR}', {{}})"
+    return (
+        f"printf('%04d-%02d-%02d', CAST({part.format(3)} AS INTEGER), "
+        f"CAST({part.format(month)} AS INTEGER), CAST({part.format(day)} AS INTEGER))"
+    )
+
+
+# --- qualifiers ------------------------------------------------------------------------------
+
+
+def check_qualifiers(con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """Bounds in ``raw_measurements`` (``<0.1`` or a qualifier column, cohort-format.md §2): a
+    bound on a dipstick or oedema reading (an error: they are levels, not laboratory results),
+    a value's '<' or '>' that the qualifier column contradicts (an error)."""
+    raw = _backend(con).table("raw_measurements")
+    analyte = raw.analyte.lower()
+    unitless = [a.name for a in ANALYTES.values() if a.unitless]
+    prefix = raw.value.re_extract(BOUND, 1)
+    bound = raw.value.re_search(BOUND).fill_null(False)
+    given = raw.qualifier.notnull()
+    value_says = bound.ifelse(prefix.isin(["<", "<=", "≤"]).ifelse("<", ">"), ibis.null())
+    column = COHORT_TABLES["measurements"].column("qualifier")
+    column_says = raw.qualifier.substitute(dict(column.aliases))
+    level = analyte.isin(unitless) & (bound | given)
+    conflict = bound & given & (value_says != column_says)
+    bad = raw.filter(level | conflict).select(
+        row=raw[ROW_COLUMN],
+        analyte=analyte,
+        value=raw.value,
+        qualifier=raw.qualifier,
+        level=level,
+    )
+    problems = []
+    for r in bad.order_by("row").to_pyarrow().to_pylist():
+        if r["level"]:
+            text = f"'{r['value']}'" + (
+                f" with qualifier '{r['qualifier']}'" if r["qualifier"] else ""
+            )
+            message = (
+                f"{text}: a {r['analyte']} reading is a level, never a bound beyond a limit; "
+                "write the level without '<' or '>'"
+            )
+            problems.append(Problem("measurements", r["row"], "qualifier", message))
+        else:
+            message = (
+                f"the value '{r['value']}' and the qualifier '{r['qualifier']}' disagree; "
+                "keep one of them"
+            )
+            problems.append(Problem("measurements", r["row"], "qualifier", message))
+    return problems
