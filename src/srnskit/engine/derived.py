@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, materialise
+from srnskit.engine.coverage import COVERAGE, coverage, data_warnings
 from srnskit.engine.rules import analysis_tables
 from srnskit.engine.rules.comparison import compared_courses
 from srnskit.engine.rules.courses import course_responses, courses
@@ -66,6 +67,9 @@ class Derived:
     compared_courses: pa.Table
     analysis: dict[str, pa.Table] | None = None
     cohort_name: str = ""
+    # Plain sentences about what the data cannot support (``engine/coverage.py``): no value of
+    # the set's proteinuria streams, creatinine without a height; counts, never patient ids.
+    warnings: tuple[str, ...] = ()
 
     def tables(self) -> dict[str, pa.Table]:
         return {
@@ -103,11 +107,11 @@ def derive_expressions(
     eligible = materialise(
         tables, eligibility(tables, steroid, course, followup, study.eligibility)
     )
-    series = egfr_series(tables, study.kidney)
-    if analysis:  # read twice: by the outcomes and as a table of its own
-        series = materialise(tables, series)
+    # read by the native summary, the graft's stage and (asked) as a table of its own
+    series = materialise(tables, egfr_series(tables, study.kidney))
     onset = tables.patients.select("patient_id", "onset_date")
-    egfr = interpret(study.kidney)(series.join(onset, "patient_id"), study.kidney)
+    native = series.filter(series.native)
+    egfr = interpret(study.kidney)(native.join(onset, "patient_id"), study.kidney)
     outcome = tables.patients.select("patient_id")
     for part in (
         eligible,
@@ -115,13 +119,14 @@ def derive_expressions(
         cni_response(tables, episode, days, course, definitions),
         multidrug_resistance(tables, episode, followup, definitions),
         first_remission(tables, episode),
-        kidney_outcomes(tables, egfr),
+        kidney_outcomes(tables, egfr, series),
     ):
         outcome = outcome.left_join(part, "patient_id").drop("patient_id_right")
     columns = [c.name for c in DERIVED_TABLES["patient_outcomes"]]
     named = tables.named
     compared = compared_courses(course, eligible, study)
     out = {
+        "coverage": coverage(tables, series),
         "compared_courses": named(compared).order_by(["patient_id", "group"]),
         "patient_outcomes": named(outcome.select(*columns, "first_failed")).order_by("patient_id"),
         "courses": named(course.select(*[c.name for c in DERIVED_TABLES["courses"]])).order_by(
@@ -145,6 +150,7 @@ def derive_expressions(
         "egfr": series.select(*_names("egfr")),
         "adverse_events": analysis_tables.attributed_adverse_events(tables, intervals),
         "proteinuria_dates": analysis_tables.proteinuria_dates(tables),
+        "events": tables.events.select(*_names("events")),
     }
     for name, expression in extra.items():
         keys = [k for k in _ORDER[name] if k in expression.columns]
@@ -157,6 +163,7 @@ def derive_expressions(
 _LEADING = {
     "exposures": ["patient_id", "start_date", "drug"],
     "troughs": ["patient_id", "date", "drug"],
+    "events": ["patient_id", "date", "event"],
     "adverse_events": ["patient_id", "date", "event", "drug"],
 }
 _ORDER = {
@@ -186,6 +193,8 @@ def declared(table: pa.Table, name: str) -> pa.Table:
     derived table's (``DERIVED_TABLES``) or an analysis table's (``ANALYSIS_TABLES``)."""
     if name == "compared_courses":
         schema = _schema(COMPARED_COURSES)
+    elif name == "coverage":
+        schema = _schema(COVERAGE)
     elif name in ANALYSIS_TABLES:
         schema = analysis_schema(name)
     else:
@@ -227,6 +236,7 @@ def derived_from(
     analysis tables when the results hold them."""
     outcomes = results["patient_outcomes"]
     analysis = {name: results[name] for name in ANALYSIS_TABLES if name in results}
+    design = load_study("seed2023") if study is None else study
     return Derived(
         patient_outcomes=outcomes.drop_columns(["first_failed"]),
         courses=results["courses"],
@@ -235,4 +245,5 @@ def derived_from(
         compared_courses=results["compared_courses"],
         analysis=analysis or None,
         cohort_name=cohort_name,
+        warnings=data_warnings(results["coverage"], definitions, design),
     )

@@ -27,7 +27,10 @@ from srnskit.schema.vocabulary import (
     AGENT_CLASSES,
     COMPARED_GROUPS,
     DRUGS,
+    EVENTS,
     EXCLUSION_STEPS,
+    EXCLUSION_WORDS,
+    KRT_EVENTS,
     REGIMEN_AGENTS,
 )
 
@@ -42,8 +45,11 @@ __all__ = [
     "DERIVED_TABLES",
     "DIPSTICK_LEVELS",
     "DRUGS",
+    "EVENTS",
     "EXCLUSION_STEPS",
+    "EXCLUSION_WORDS",
     "FORMAT_VERSION",
+    "KRT_EVENTS",
     "REGIMEN_AGENTS",
     "Analyte",
     "Column",

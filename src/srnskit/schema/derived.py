@@ -43,6 +43,8 @@ DERIVED_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("egfr_first", "float64"),
             ("egfr_last", "float64"),
             ("ckd_stage_last", "string"),
+            ("krt", "string"),
+            ("krt_date", "date"),
             ("severe_ckd_date", "date"),
             ("kidney_failure_date", "date"),
             ("followup_days", "int64"),
@@ -131,13 +133,22 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("value", "float64"),
             ("unit", "string"),
         ),
-        # Every eGFR the engine computes (clinical.md §6): creatinine day, its height, eGFR.
+        # Every eGFR the engine computes (clinical.md §6): creatinine day, its height, eGFR;
+        # native: the day is before the patient's first kidney replacement therapy event (the
+        # native kidneys' value, not the dialysis's or the graft's).
         "egfr": _derived(
             ("patient_id", "string"),
             ("date", "date"),
             ("creatinine_umol_l", "float64"),
             ("height_cm", "float64"),
             ("egfr", "float64"),
+            ("native", "bool"),
+        ),
+        # The cohort's events rows, as loaded (dialysis, transplant, death, loss to follow-up).
+        "events": _derived(
+            ("patient_id", "string"),
+            ("date", "date"),
+            ("event", "string"),
         ),
         # Adverse events with the drug each is attributed to (clinical.md §9): the recorded drug,
         # or, when none is recorded, every drug active on its date (one row per drug; none

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from srnskit.schema.analytes import ANALYTES
-from srnskit.schema.vocabulary import ADVERSE_EVENTS, DRUGS
+from srnskit.schema.vocabulary import ADVERSE_EVENTS, DRUGS, EVENTS
 
 __all__ = [
     "COHORT_TABLES",
@@ -306,13 +306,7 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "enum",
                         "the event",
                         required=True,
-                        allowed=(
-                            "dialysis_start",
-                            "transplant",
-                            "death",
-                            "lost_to_followup",
-                            "last_visit",
-                        ),
+                        allowed=EVENTS,
                     ),
                 ),
             ),

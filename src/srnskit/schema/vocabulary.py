@@ -1,5 +1,6 @@
 """The format's clinical vocabulary: drugs, regimen agents and their classes, adverse events,
-and the inclusion steps (cohort-format.md §2–3, clinical.md §4, §8)."""
+events, and the inclusion steps with their reasons in words (cohort-format.md §2–3, clinical.md
+§4, §6, §8)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ __all__ = [
     "AGENT_CLASSES",
     "COMPARED_GROUPS",
     "DRUGS",
+    "EVENTS",
     "EXCLUSION_STEPS",
+    "EXCLUSION_WORDS",
+    "KRT_EVENTS",
     "REGIMEN_AGENTS",
 ]
 
@@ -56,16 +60,57 @@ ADVERSE_EVENTS = (
     "other",
 )
 
+# The events table's events (cohort-format.md §2). ``dialysis_acute``: acute dialysis the child
+# came off, which is neither kidney replacement therapy nor kidney failure (clinical.md §6).
+EVENTS = (
+    "dialysis_start",
+    "dialysis_acute",
+    "transplant",
+    "death",
+    "lost_to_followup",
+    "last_visit",
+)
+# Kidney replacement therapy (clinical.md §6): maintenance dialysis for kidney failure, or a
+# transplant; the first of them also dates kidney failure.
+KRT_EVENTS = ("dialysis_start", "transplant")
 
+
+# The inclusion steps, in the order flow.json counts them (clinical.md §8).
 EXCLUSION_STEPS = (
     "age_over_18",
     "congenital",
     "infantile",
     "secondary",
     "not_steroid_resistant",
+    "steroid_response_unknown",
     "no_combination",
     "followup_under_1y",
     "outside_period",
+)
+
+# Each step's reason in plain words: the one home of the wording that derive's summary, explain
+# and the report's flow print (clinical.md §8). A sentence fragment: "excluded: <words>".
+EXCLUSION_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "age_over_18": "nephrotic syndrome began on or after the 18th birthday",
+        "congenital": "congenital nephrotic syndrome (onset within 90 days of birth)",
+        "infantile": "infantile nephrotic syndrome (onset before the first birthday)",
+        "secondary": "secondary nephrotic syndrome (a cause was recorded)",
+        "not_steroid_resistant": "steroid sensitive: not steroid resistant, initially or later",
+        "steroid_response_unknown": (
+            "steroid response unknown: no standard-dose steroid course near onset, or none of "
+            "the definition set's proteinuria measurements"
+        ),
+        "no_combination": (
+            "never received two or more of cyclosporine, MMF and rituximab at the same time, "
+            "for at least the set's minimum course length"
+        ),
+        "followup_under_1y": (
+            "less than a year of follow-up after the first combination course (after onset "
+            "when there is none)"
+        ),
+        "outside_period": "no combination course started within the study period",
+    }
 )
 
 # The two groups a study compares (``Derived.compared_courses``, clinical.md §8): the comparison

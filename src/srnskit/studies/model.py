@@ -33,6 +33,10 @@ __all__ = [
 
 FORMAT_VERSION = 2  # study files began with format 2 of the rule files (docs/definitions.md)
 
+# Agents as a sentence names them (the file names them as the format does).
+_AGENT_WORDS = {"mmf": "MMF"}
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -140,6 +144,21 @@ class StudyDesign(_Part):
     at_diagnosis: AtDiagnosis
     standard_dose: StandardDose
     kidney: Kidney
+
+    @property
+    def design_sentence(self) -> str:
+        """The study's design in one sentence, for the flow figure: who it studies, from its
+        ``[eligibility]`` combination rule ("children treated with two or more of cyclosporine,
+        MMF and rituximab at the same time")."""
+        rule = self.eligibility
+        agents = [_AGENT_WORDS.get(a, a) for a in REGIMEN_AGENTS if a in rule.combination_agents]
+        listed = ", ".join(agents[:-1]) + (" and " if len(agents) > 1 else "") + agents[-1]
+        if rule.combination_min_agents == len(agents):
+            how_many = "both" if len(agents) == 2 else "all of"
+        else:
+            least = rule.combination_min_agents
+            how_many = f"{_NUMBER_WORDS.get(least, least)} or more of"
+        return f"children treated with {how_many} {listed} at the same time"
 
 
 def shipped_studies() -> list[str]:

@@ -21,12 +21,14 @@ from srnskit.studies import load_study
 from srnskit.synth.latent import (
     CR,
     CYCLOSPORINE,
+    DIALYSIS,
     ENTER_CR,
     ENTER_NEPHROTIC,
     ENTER_PR,
     MMF,
     NEPHROTIC,
     RITUXIMAB,
+    TRANSPLANT,
     Latent,
 )
 
@@ -37,6 +39,7 @@ __all__ = [
     "egfr_at",
     "episodes",
     "kept_segments",
+    "kidney_replacement",
     "nth_birthday",
     "patient_outcomes",
     "regimen_names",
@@ -208,6 +211,31 @@ def egfr_at(latent: Latent, pid: Array, day: Array) -> Array:
     return value
 
 
+def kidney_replacement(latent: Latent) -> dict[str, Array]:
+    """Kidney replacement therapy per child (clinical.md §6) from the latent events: krt
+    (``dialysis`` | ``transplant`` | ""), the first KRT event, krt_day (its day, -1 = none) and
+    last_krt, the latest (on one day a dialysis start counts before a transplant, as in the
+    engine)."""
+    n = latent.n
+    ev = latent.events
+    none = np.iinfo(np.int64).max
+    first: dict[int, Array] = {}
+    last: dict[int, Array] = {}
+    for code in (DIALYSIS, TRANSPLANT):
+        rows = ev["event"] == code
+        first[code] = np.full(n, none)
+        np.minimum.at(first[code], ev["pid"][rows].astype(np.int64), ev["day"][rows])
+        last[code] = np.full(n, -1)
+        np.maximum.at(last[code], ev["pid"][rows].astype(np.int64), ev["day"][rows])
+    dialysis_first = first[DIALYSIS] <= first[TRANSPLANT]
+    krt_day = np.minimum(first[DIALYSIS], first[TRANSPLANT])
+    has = krt_day < none
+    krt = np.where(has, np.where(dialysis_first, "dialysis", "transplant"), "").astype(object)
+    transplant_last = last[TRANSPLANT] >= last[DIALYSIS]
+    last_krt = np.where(has, np.where(transplant_last, "transplant", "dialysis"), "")
+    return {"krt": krt, "krt_day": np.where(has, krt_day, -1), "last_krt": last_krt}
+
+
 def nth_birthday(birth_day: Array, years: int) -> Array:
     """The day number of the ``years``-th birthday; 29 February → 28 February (clinical.md §8)."""
     born = birth_day.astype("datetime64[D]")
@@ -329,6 +357,9 @@ def patient_outcomes(
         "infantile": (onset >= latent.birth + 90) & (onset < nth_birthday(latent.birth, 1)),
         "secondary": latent.secondary_cause >= 0,
         "not_steroid_resistant": ~resistant,
+        # the latent course always has a steroid response (the generator records every onset
+        # course), so no child's is unknown
+        "steroid_response_unknown": np.zeros(n, dtype=bool),
         "no_combination": ~has_combination,
         "followup_under_1y": latent.end - followup_from < _ELIGIBILITY.min_followup_days,
         # only a child with a combination course, none starting in the period, fails step 7
@@ -340,11 +371,20 @@ def patient_outcomes(
             failing[step], np.where(reasons == "", step, reasons + ";" + step), reasons
         )
 
-    last_creatinine_day = np.where(
-        latent.transplant_day >= 0, np.minimum(latent.end, latent.transplant_day - 1), latent.end
+    krt = kidney_replacement(latent)
+    # The native kidneys' last eGFR: the day before the first KRT event (clinical.md §6).
+    last_native_day = np.where(
+        krt["krt_day"] >= 0, np.minimum(latent.end, krt["krt_day"] - 1), latent.end
     )
     egfr_first = egfr_at(latent, pid, np.zeros(n))
-    egfr_last = egfr_at(latent, pid, last_creatinine_day)
+    egfr_last = egfr_at(latent, pid, last_native_day)
+    # ckd_stage_last follows the latest KRT event: G5D after a dialysis start; after a transplant
+    # the stage of the graft's last eGFR with "T" — the generator models no graft function and
+    # observes no creatinine after a transplant (observe.py), so none follows it and the stage is
+    # empty, as the engine's rule gives; without KRT the stage of egfr_last.
+    stage = np.asarray(ckd_stage(egfr_ml_min_1_73m2=egfr_last)).astype(object)
+    stage = np.where(krt["last_krt"] == "dialysis", "G5D", stage)
+    stage = np.where(krt["last_krt"] == "transplant", "", stage)
     return {
         "eligible": reasons == "",
         "exclusion_reasons": reasons,
@@ -358,7 +398,9 @@ def patient_outcomes(
         "first_remission_type": first_remission_type,
         "egfr_first": egfr_first,
         "egfr_last": egfr_last,
-        "ckd_stage_last": ckd_stage(egfr_ml_min_1_73m2=egfr_last),
+        "ckd_stage_last": stage,
+        "krt": krt["krt"],
+        "krt_day": krt["krt_day"],
         "severe_ckd_day": latent.severe_ckd_day,
         "kidney_failure_day": latent.kidney_failure_day,
         "followup_days": latent.end,

@@ -75,7 +75,12 @@ def eligibility(
         "congenital": p.onset_date < congenital,
         "infantile": (p.onset_date >= congenital) & (p.onset_date < first_birthday),
         "secondary": p.secondary_cause.notnull(),
-        "not_steroid_resistant": p.steroid_response != "resistant",
+        # Step 4 in two (clinical.md §8): sensitive, then unknown (no standard course near
+        # onset, or none of the set's proteinuria streams measured).
+        "not_steroid_resistant": (p.steroid_response == "sensitive").fill_null(False),
+        "steroid_response_unknown": ~p.steroid_response.isin(["sensitive", "resistant"]).fill_null(
+            False
+        ),
         "no_combination": p.n_combination.fill_null(0) == 0,
         "followup_under_1y": followup_studied < rule.min_followup_days,
         # Only a patient with an evaluable combination course, none starting within the

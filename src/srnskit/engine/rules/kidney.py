@@ -1,10 +1,20 @@
-"""Kidney function (clinical.md §6): eGFR on creatinine days, CKD stage, sustained decline.
+"""Kidney function (clinical.md §6): eGFR on creatinine days, CKD stage, sustained decline, and
+kidney replacement therapy (KRT).
 
 eGFR uses the bedside Schwartz equation of ``clinical/`` on columns, with the nearest height
 within the study's ``[kidney].height_within_days`` (the earlier wins a tie). A decline is
 **sustained** from the first day d with eGFR below the threshold such that every eGFR from d up to
 and including the first eGFR after d + ``sustained_days`` is below it too (no eGFR after that →
 not yet).
+
+KRT (``schema.KRT_EVENTS``: ``dialysis_start``, ``transplant``; ``dialysis_acute`` is neither KRT
+nor kidney failure) changes what a creatinine means: on dialysis it is the dialysis's, after a
+transplant the graft's. An eGFR is **native** when its day is before the first KRT event; the
+first and last eGFR and the sustained declines read native eGFRs only. ``ckd_stage_last`` follows
+the latest KRT event: ``G5D`` after a dialysis start, the stage of the last eGFR after a transplant
+with the suffix ``T`` (none after it: empty), without KRT the stage of ``egfr_last``. Two KRT
+events on one day count as the dialysis start first, then the transplant (a transplant is not
+followed by maintenance dialysis on its own day).
 """
 
 from __future__ import annotations
@@ -15,16 +25,49 @@ from srnskit.clinical.ckd import ckd_stage
 from srnskit.clinical.egfr import egfr_bedside_schwartz
 from srnskit.engine.backends import Tables, days_after
 from srnskit.engine.rules.body_size import daily, height_as_of
+from srnskit.schema import KRT_EVENTS
 from srnskit.studies.model import Kidney
 
-__all__ = ["KIDNEY_FAILURE_EVENTS", "egfr_series", "egfr_summary", "kidney_outcomes"]
+__all__ = [
+    "KIDNEY_FAILURE_EVENTS",
+    "egfr_series",
+    "egfr_summary",
+    "kidney_outcomes",
+    "krt_events",
+]
 
-KIDNEY_FAILURE_EVENTS = ("dialysis_start", "transplant")  # clinical.md §6
+KIDNEY_FAILURE_EVENTS = KRT_EVENTS  # clinical.md §6: the first KRT event dates kidney failure
+
+
+def krt_events(tables: Tables) -> ibis.Table:
+    """patient_id, krt (``dialysis`` | ``transplant``: the first KRT event), krt_date (its date),
+    last_krt (the latest KRT event's name), last_krt_date: one row per patient with a KRT event
+    (``schema.KRT_EVENTS``; ``dialysis_acute`` is not one). On one day a dialysis start counts
+    before a transplant."""
+    ev = tables.events.filter(tables.events.event.isin(KRT_EVENTS))
+    dialysis = ev.event == "dialysis_start"
+    # krt names the event as cohort-format.md §3 does; rank orders two on one day.
+    ev = ev.select(
+        "patient_id",
+        "date",
+        krt=ibis.ifelse(dialysis, "dialysis", "transplant"),
+        rank=ibis.ifelse(dialysis, 0, 1),
+    )
+    first = ibis.window(group_by="patient_id", order_by=[ev.date, ev.rank])
+    last = ibis.window(group_by="patient_id", order_by=[ev.date.desc(), ev.rank.desc()])
+    ranked = ev.mutate(k_first=ibis.row_number().over(first), k_last=ibis.row_number().over(last))
+    earliest = ranked.filter(ranked.k_first == 0).select("patient_id", "krt", krt_date="date")
+    latest = ranked.filter(ranked.k_last == 0).select(
+        patient_id_l="patient_id", last_krt="krt", last_krt_date="date"
+    )
+    joined = earliest.join(latest, earliest.patient_id == latest.patient_id_l)
+    return joined.select("patient_id", "krt", "krt_date", "last_krt", "last_krt_date")
 
 
 def egfr_series(tables: Tables, kidney: Kidney) -> ibis.Table:
     """patient_id, date, creatinine_umol_l (the day's highest), height_cm (nearest within
-    ``kidney.height_within_days``), egfr (mL/min/1.73 m²): one row per creatinine day with a
+    ``kidney.height_within_days``), egfr (mL/min/1.73 m²), native (the day is before the
+    patient's first KRT event, or the patient has none): one row per creatinine day with a
     height in reach."""
     creatinine = daily(tables.measurements, "creatinine", "max").rename(creatinine_umol_l="value")
     with_height = height_as_of(tables, creatinine, height_within_days=kidney.height_within_days)
@@ -32,7 +75,13 @@ def egfr_series(tables: Tables, kidney: Kidney) -> ibis.Table:
         height_cm=with_height.height_cm, creatinine_umol_l=with_height.creatinine_umol_l
     )
     series = with_height.mutate(egfr=egfr)
-    return series.filter(series.egfr.notnull())
+    series = series.filter(series.egfr.notnull())
+    krt = krt_events(tables).select(patient_id_k="patient_id", first_krt="krt_date")
+    series = series.left_join(krt, series.patient_id == krt.patient_id_k)
+    native = (series.date < series.first_krt).fill_null(True)
+    return series.select(
+        "patient_id", "date", "creatinine_umol_l", "height_cm", "egfr", native=native
+    )
 
 
 def egfr_summary(series: ibis.Table, kidney: Kidney) -> ibis.Table:
@@ -80,25 +129,53 @@ def egfr_summary(series: ibis.Table, kidney: Kidney) -> ibis.Table:
     )
 
 
-def kidney_outcomes(tables: Tables, summary: ibis.Table) -> ibis.Table:
-    """patient_id, egfr_first, egfr_last, ckd_stage_last, severe_ckd_date, kidney_failure_date,
-    from ``summary`` (``egfr_summary`` of the study's ``[kidney]`` rule) and the kidney failure
-    events (dialysis start, transplant)."""
-    ev = tables.events.filter(tables.events.event.isin(KIDNEY_FAILURE_EVENTS))
-    replacement = ev.group_by("patient_id").aggregate(failure_by_event=ev.date.min())
+def _graft_egfr(series: ibis.Table, krt: ibis.Table) -> ibis.Table:
+    """patient_id, graft_egfr: the last eGFR dated after the patient's latest KRT event when
+    that event is a transplant."""
+    grafted = krt.filter(krt.last_krt == "transplant").select(
+        patient_id_k="patient_id", transplant_date="last_krt_date"
+    )
+    after = series.join(
+        grafted,
+        [series.patient_id == grafted.patient_id_k, series.date > grafted.transplant_date],
+    )
+    latest = ibis.window(group_by="patient_id", order_by=after.date.desc())
+    ranked = after.mutate(k=ibis.row_number().over(latest))
+    return ranked.filter(ranked.k == 0).select("patient_id", graft_egfr="egfr")
+
+
+def kidney_outcomes(tables: Tables, summary: ibis.Table, series: ibis.Table) -> ibis.Table:
+    """patient_id, egfr_first, egfr_last, ckd_stage_last, krt, krt_date, severe_ckd_date,
+    kidney_failure_date (clinical.md §6), from ``summary`` (``egfr_summary`` of the study's
+    ``[kidney]`` rule on the native eGFRs), ``series`` (``egfr_series``: every eGFR, for the
+    graft's after a transplant) and the KRT events (``krt_events``).
+
+    Kidney failure is the earliest of the first KRT event and a sustained native eGFR below
+    ``failure_below``; severe CKD the earliest of a sustained native eGFR below ``severe_below``
+    and kidney failure.
+    """
+    krt = krt_events(tables)
     out = tables.patients.select("patient_id")
-    for part in (summary, replacement):
+    for part in (summary, krt, _graft_egfr(series, krt)):
         out = out.left_join(part, "patient_id").drop("patient_id_right")
-    kidney_failure = ibis.least(out.failure_by_egfr, out.failure_by_event)
-    kidney_failure = ibis.coalesce(kidney_failure, out.failure_by_egfr, out.failure_by_event)
+    kidney_failure = ibis.least(out.failure_by_egfr, out.krt_date)
+    kidney_failure = ibis.coalesce(kidney_failure, out.failure_by_egfr, out.krt_date)
     severe_date = ibis.coalesce(
         ibis.least(out.severe_by_egfr, kidney_failure), out.severe_by_egfr, kidney_failure
+    )
+    graft_stage = ckd_stage(egfr_ml_min_1_73m2=out.graft_egfr).cast("string")
+    stage = ibis.cases(
+        (out.last_krt == "dialysis", ibis.literal("G5D")),
+        (out.last_krt == "transplant", graft_stage + "T"),
+        else_=ckd_stage(egfr_ml_min_1_73m2=out.egfr_last).cast("string"),
     )
     return out.select(
         "patient_id",
         egfr_first="egfr_first",
         egfr_last="egfr_last",
-        ckd_stage_last=ckd_stage(egfr_ml_min_1_73m2=out.egfr_last),
+        ckd_stage_last=stage,
+        krt="krt",
+        krt_date="krt_date",
         severe_ckd_date=severe_date,
         kidney_failure_date=kidney_failure,
     )

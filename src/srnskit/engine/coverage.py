@@ -1,0 +1,81 @@
+"""What the data cannot support: the cohort's coverage of the measurements the rules read, and the
+plain sentences ``Derived.warnings`` holds.
+
+- A definition set reads only its own proteinuria streams and never converts one into another
+  (clinical.md §2): a cohort with no value of any of them leaves every steroid response
+  ``unknown``.
+- An eGFR needs a height within the study's ``[kidney].height_within_days`` of the creatinine
+  (clinical.md §6): a child with creatinine but no such height has no eGFR on that day.
+
+The sentences count children and never name one (a warning may be printed or published).
+"""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from srnskit.definitions.model import DefinitionSet
+from srnskit.engine.backends import Tables
+from srnskit.engine.rules.body_size import daily
+from srnskit.schema import DerivedColumn, DerivedType
+from srnskit.studies import StudyDesign
+
+__all__ = ["COVERAGE", "STREAM_WORDS", "coverage", "data_warnings"]
+
+# The streams a set may read (clinical.md §1), as people call them.
+STREAM_WORDS = {"upcr": "UPCR", "uprot_24h": "24-hour proteinuria", "dipstick": "dipstick"}
+
+_COLUMNS: tuple[tuple[str, DerivedType], ...] = (
+    *((f"n_{stream}", "int64") for stream in STREAM_WORDS),
+    ("children_creatinine_without_egfr", "int64"),
+    ("children_creatinine_no_egfr", "int64"),
+)
+# The one-row result of ``coverage``, in the engine's declared form.
+COVERAGE = tuple(DerivedColumn(name, kind) for name, kind in _COLUMNS)
+
+
+def coverage(tables: Tables, series: ibis.Table) -> ibis.Table:
+    """One row: n_upcr, n_uprot_24h, n_dipstick (the cohort's values of each proteinuria
+    stream); children_creatinine_without_egfr (children with a creatinine day that has no eGFR:
+    no height within reach of it) and children_creatinine_no_egfr (of them, those with no eGFR
+    on any day). ``series``: ``egfr_series``, one row per creatinine day with an eGFR."""
+    m = tables.measurements
+    streams = m.aggregate(**{f"n_{s}": m.analyte.count(where=m.analyte == s) for s in STREAM_WORDS})
+    creatinine = daily(m, "creatinine", "max")
+    per_child = creatinine.group_by("patient_id").aggregate(days=creatinine.date.count())
+    computed = series.group_by("patient_id").aggregate(egfr_days=series.date.count())
+    both = per_child.left_join(computed, per_child.patient_id == computed.patient_id)
+    egfr_days = both.egfr_days.fill_null(0)
+    children = both.aggregate(
+        children_creatinine_without_egfr=both.days.count(where=egfr_days < both.days),
+        children_creatinine_no_egfr=both.days.count(where=egfr_days == 0),
+    )
+    return streams.cross_join(children)
+
+
+def data_warnings(row: pa.Table, definitions: DefinitionSet, study: StudyDesign) -> tuple[str, ...]:
+    """The plain sentences ``row`` (``coverage``'s one row) calls for, under ``definitions`` and
+    ``study``: none of the set's proteinuria streams measured (the set cannot classify steroid
+    response), and children whose creatinine has no height within reach (eGFR not computed)."""
+    first = row.to_pylist()[0] if row.num_rows else {}
+    values = {column.name: first.get(column.name) or 0 for column in COVERAGE}
+    warnings: list[str] = []
+    if all(values[f"n_{stream}"] == 0 for stream in definitions.streams):
+        named = " or ".join(STREAM_WORDS[stream] for stream in definitions.streams)
+        warnings.append(
+            f"this cohort has no {named}: {definitions.name} cannot classify steroid response"
+        )
+    without = values["children_creatinine_without_egfr"]
+    if without:
+        days = study.kidney.height_within_days
+        none = values["children_creatinine_no_egfr"]
+        children = "1 child has" if without == 1 else f"{without} children have"
+        sentence = (
+            f"{children} creatinine without a height within "
+            f"{days} days of it: eGFR not computed on those days"
+        )
+        if none:
+            sentence += f" ({none} of them with no eGFR at all)"
+        warnings.append(sentence)
+    return tuple(warnings)
