@@ -153,16 +153,18 @@ def test_unknown_columns_are_kept_and_passed_through(tmp_path) -> None:
     ]
 
 
-def test_csv_rows_follow_the_lines_even_past_blank_lines_and_quoted_line_breaks(tmp_path):
+def test_csv_rows_are_records_as_a_spreadsheet_shows_them(tmp_path):
+    # cohort-format.md §1 (version 2): the header is row 1, the two-line quoted record row 2,
+    # the blank line row 3 (a spreadsheet shows it), P2 row 4 (its file line is 5).
     (tmp_path / "patients.csv").write_text(
         "patient_id,sex,birth_date,onset_date,note\n"
-        'P1,F,2010-01-01,2014-01-01,"two\nlines"\n'  # lines 2–3
-        "\n"  # line 4, blank
-        "P2,X,2011-01-01,2015-01-01,\n"  # line 5
+        'P1,F,2010-01-01,2014-01-01,"two\nlines"\n'
+        "\n"
+        "P2,X,2011-01-01,2015-01-01,\n"
     )
     with pytest.raises(InvalidCohortError) as caught:
         read_cohort(tmp_path, today=TODAY)
-    assert "patients:5:sex: error: 'X' is not an allowed sex; allowed: F, M" in [
+    assert "patients:4:sex: error: 'X' is not an allowed sex; allowed: F, M" in [
         str(p) for p in caught.value.problems
     ]
 

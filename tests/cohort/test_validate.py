@@ -117,8 +117,8 @@ CASES = {
     "grade_out_of_range": ["adverse_events:2:grade: error: grade 7 must be between 1 and 5"],
     "grade_not_whole": ["adverse_events:2:grade: error: '2.5' is not a whole number"],
     "unknown_table_file": [
-        "measurement:-:-: warning: measurement.csv is not a cohort table and is ignored "
-        "(did you mean 'measurements'?)"
+        "measurements:-:-: error: measurement.csv is not read: the measurements table must be "
+        "named 'measurements.csv'; rename it"
     ],
     "format_version": [
         "cohort.toml:-:format_version: error: format_version 3 is not supported; this srnskit "

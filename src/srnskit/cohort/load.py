@@ -19,6 +19,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import (
     UNITS_TABLE,
     bool_sql,
@@ -138,20 +139,25 @@ def import_canonical(folder: Path, *, path: Path, name: str) -> Cohort:
     return Cohort(path=path, name=name, con=con)
 
 
-def check_cohort(path: Path, *, today: dt.date) -> list[Problem]:
-    """Every problem of the cohort at ``path`` (errors and warnings), without loading it."""
-    return validate_raw_cohort(read_raw_cohort(path), today=today)
+def check_cohort(
+    path: Path, *, today: dt.date, date_order: DateOrder | None = None
+) -> list[Problem]:
+    """Every problem of the cohort at ``path`` (errors and warnings), without loading it.
+    ``date_order`` as for ``read_cohort``."""
+    return validate_raw_cohort(read_raw_cohort(path), today=today, date_order=date_order)
 
 
-def read_cohort(path: Path, *, today: dt.date) -> Cohort:
+def read_cohort(path: Path, *, today: dt.date, date_order: DateOrder | None = None) -> Cohort:
     """Read, validate and load the cohort at ``path``.
 
-    Raises ``InvalidCohortError`` (with every problem) when validation finds an error, and
-    ``UsageError`` when ``path`` is not a cohort at all.
+    ``date_order`` (``"dmy"`` or ``"mdy"``, the command line's ``--date-order``) reads text
+    dates with the year last (``18/01/2014``) in that order, each column's a warning; without
+    it they are errors. Raises ``InvalidCohortError`` (with every problem) when validation
+    finds an error, and ``UsageError`` when ``path`` is not a cohort at all.
     """
     raw = read_raw_cohort(path)
     con = connect()
-    problems = validate_raw_cohort(raw, today=today, con=con)
+    problems = validate_raw_cohort(raw, today=today, con=con, date_order=date_order)
     if any(p.severity == "error" for p in problems):
         con.close()
         raise InvalidCohortError(problems)

@@ -45,30 +45,32 @@ def validate_raw_cohort(
     """
     con = con or connect()
     problems = list(cohort.problems)
-    problems += register_raw_tables(con, cohort)
+    found = register_raw_tables(con, cohort)
     readable: dict[str, bool] = {}
     for name, raw in cohort.tables.items():
         table = COHORT_TABLES[name]
         column_problems = check_columns(table, raw)
-        problems += column_problems
+        found += column_problems
         readable[name] = not any(p.severity == "error" for p in column_problems)
         if readable[name]:
-            problems += check_placeholders(con, table)
-            problems += check_text_dates(con, table, date_order)
-            problems += check_cells(con, table)
-            problems += check_duplicate_rows(con, table, raw)
+            found += check_placeholders(con, table)
+            found += check_text_dates(con, table, date_order)
+            found += check_cells(con, table)
+            found += check_duplicate_rows(con, table, raw)
     if readable.get("patients"):
-        problems += check_patients(con, today)
+        found += check_patients(con, today)
         for name in ("measurements", "treatments", "adverse_events", "events"):
             if readable.get(name):
-                problems += check_patient_links(con, COHORT_TABLES[name], today)
-    problems += check_impossible_dates(con, {n for n, ok in readable.items() if ok}, today)
+                found += check_patient_links(con, COHORT_TABLES[name], today)
+    found += check_impossible_dates(con, {n for n, ok in readable.items() if ok}, today)
     if readable.get("measurements"):
-        problems += check_measurements(con)
-        problems += check_qualifiers(con)
+        found += check_measurements(con)
+        found += check_qualifiers(con)
     if readable.get("treatments"):
-        problems += check_treatments(con)
-    return sorted(problems, key=_order)
+        found += check_treatments(con)
+    # A cell a reader already explained (a formula with no saved result) is not also "empty".
+    found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
+    return sorted(problems + found, key=_order)
 
 
 def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> list[Problem]:

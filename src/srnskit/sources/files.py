@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,8 @@ import pyarrow.parquet as pq
 
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
+from srnskit.schema.problems import Problem
 from srnskit.schema.tables import FORMAT_VERSIONS_READ
-from srnskit.schema.problems import Problem, did_you_mean
 from srnskit.sources.duckdb_file import read_duckdb
 from srnskit.sources.raw import (
     ROW_COLUMN,
@@ -33,10 +34,11 @@ from srnskit.sources.raw import (
     add_table,
     arrow_column_as_text,
     header_columns,
+    header_row_below,
     text_table,
     to_raw_table,
 )
-from srnskit.sources.workbook import read_workbook
+from srnskit.sources.workbook import read_workbook, table_meant
 
 # ROW_COLUMN, RawCohort and RawTable (sources/raw.py) are offered here too: the cohort layer
 # takes what it reads from this one entry point.
@@ -101,16 +103,25 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
     for lower, file in sorted(files.items()):
         if lower.endswith((".csv", ".parquet")) and lower not in known:
             stem = lower.rsplit(".", 1)[0]
-            hint = did_you_mean(stem, COHORT_TABLES)
-            cohort.problems.append(
-                Problem(
-                    stem,
-                    None,
-                    None,
-                    f"{file.name} is not a cohort table and is ignored{hint}",
-                    "warning",
+            meant = table_meant(stem)
+            if meant is not None:
+                # Named like a table: never ignored while the cohort is called valid (issue 16).
+                extension = lower.rsplit(".", 1)[1]
+                message = (
+                    f"{file.name} is not read: the {meant} table must be named "
+                    f"'{meant}.{extension}'; rename it"
                 )
-            )
+                cohort.problems.append(Problem(meant, None, None, message))
+            else:
+                cohort.problems.append(
+                    Problem(
+                        stem,
+                        None,
+                        None,
+                        f"{file.name} is not a cohort table and is ignored",
+                        "warning",
+                    )
+                )
     if "cohort.toml" in files:
         _read_settings(files["cohort.toml"], cohort)
 
@@ -140,16 +151,24 @@ def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     fast = _read_regular_csv(data, text, name, path.name)
     if fast is not None:
         return fast, []
+    first_rows = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), 12))
+    below = header_row_below(name, first_rows)
+    if below is not None:
+        above = "row" if below == 1 else "rows"
+        message = (
+            f"the header is on row {below + 1}: remove the {above} above it (a title or "
+            "notes above the column names)"
+        )
+        return None, [Problem(name, below + 1, None, message)]
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     records: list[list[str]] = []
     rows: list[int] = []
     problems: list[Problem] = []
-    previous_line = reader.line_num
     width = len(header)
-    for record in reader:
-        line = previous_line + 1
-        previous_line = reader.line_num
+    # A row is a record, as a spreadsheet shows it (cohort-format.md §1): a quoted cell's line
+    # breaks do not start a row, and a blank line is a row of its own.
+    for line, record in enumerate(reader, start=2):
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
         if len(record) != width:
@@ -245,8 +264,7 @@ def _read_settings(path: Path, cohort: RawCohort) -> None:
                 "cohort.toml",
                 None,
                 "format_version",
-                f"format_version {version!r} is not supported; this srnskit reads versions "
-                f"{read}",
+                f"format_version {version!r} is not supported; this srnskit reads versions {read}",
             )
         )
     for key in ("name", "center_id"):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 
 __all__ = [
@@ -24,6 +27,8 @@ __all__ = [
     "add_table",
     "arrow_column_as_text",
     "header_columns",
+    "header_row_below",
+    "plain_decimal",
     "text_table",
     "to_raw_table",
 ]
@@ -54,13 +59,18 @@ class RawTable:
 
 @dataclass
 class RawCohort:
-    """A cohort as read from disk, before validation."""
+    """A cohort as read from disk, before validation.
+
+    ``reported_cells`` holds (table, row, column) of cells whose problem a reader already
+    reported (a formula with no saved result): validation says nothing more about them.
+    """
 
     path: Path
     tables: dict[str, RawTable] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     name: str | None = None
     center_id: str | None = None
+    reported_cells: set[tuple[str, int, str]] = field(default_factory=set)
 
 
 def add_table(cohort: RawCohort, result: tuple[RawTable | None, list[Problem]]) -> None:
@@ -71,12 +81,54 @@ def add_table(cohort: RawCohort, result: tuple[RawTable | None, list[Problem]]) 
         cohort.tables[table.name] = table
 
 
+def plain_decimal(value: float) -> str:
+    """A number as plain decimal text (cohort-format.md §2): 137.0 as '137', 1e-05 as
+    '0.00001', never an exponent; 'nan' and 'inf' as they are (validation refuses them)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def arrow_column_as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | list[str | None]:
-    """A typed column as the text its CSV export would hold (dates ISO, 137.0 as '137')."""
+    """A typed column as the text its CSV export would hold (dates ISO, 137.0 as '137',
+    numbers in plain decimal notation: Arrow writes 1e+20 and 2.5e-7 with exponents)."""
     try:
-        return column.cast(pa.string())
+        text = column.cast(pa.string())
     except pa.ArrowException:  # a type with no text cast (nested, binary): as Python text
         return [None if v is None else str(v) for v in column.to_pylist()]
+    if (
+        pa.types.is_floating(column.type)
+        and pc.any(pc.match_substring(text, "e", ignore_case=True)).as_py()
+    ):
+        return [None if v is None else plain_decimal(v) for v in column.to_pylist()]
+    return text
+
+
+# Rows looked at below the first when the first row holds no column of the table.
+_HEADER_SEARCH_ROWS = 10
+
+
+def header_row_below(name: str, rows: Sequence[Sequence[Any]]) -> int | None:
+    """When the first of ``rows`` (a sheet's or file's first rows, the first row the would-be
+    header) names no column of the table ``name`` but a later one names a required column:
+    that row's position from 0 (a title above the header, issue 16). Else None."""
+    table = COHORT_TABLES.get(name)
+    if table is None or not rows:
+        return None
+
+    def names(row: Sequence[Any]) -> set[str]:
+        return {str(v).strip().lower() for v in row if v is not None}
+
+    if names(rows[0]) & set(table.column_names):
+        return None
+    required = {c.name for c in table.columns if c.required}
+    for index, row in enumerate(rows[1 : _HEADER_SEARCH_ROWS + 1], start=1):
+        if names(row) & required:
+            return index
+    return None
 
 
 def header_columns(name: str, header: Sequence[Any]) -> tuple[list[tuple[int, str]], list[Problem]]:
