@@ -6,7 +6,8 @@ import csv
 import json
 from importlib import resources
 
-from tests.engine.conftest import write_cohort
+from srnskit.schema import EXCLUSION_WORDS
+from tests.engine.conftest import upcr, write_cohort
 
 INVALID = "tests/data/invalid/unit_unknown"
 
@@ -33,6 +34,7 @@ def test_derive_writes_the_three_tables_and_the_flow(cli, tmp_path) -> None:
         "infantile",
         "secondary",
         "not_steroid_resistant",
+        "steroid_response_unknown",
         "no_combination",
         "followup_under_1y",
         "outside_period",
@@ -108,6 +110,101 @@ def test_explain_tells_the_story_with_evidence(cli, tmp_path) -> None:
     assert cli("explain", folder, "P9").exit_code == 2
 
 
+def _treated_child(tmp_path):
+    """P1, a girl with nephrotic syndrome from 2020-01-01 (UPCR 5 mg/mg on three days):
+    prednisone 60 mg/m²/day for six weeks without remission (resistant, initial), then
+    cyclosporine (trough 120 ng/mL, hypertension grade 2), in complete remission from
+    2020-05-10 (UPCR 0.1 on three days), then one rituximab infusion. Never two agents at
+    once: excluded for no combination."""
+    folder = tmp_path / "treated"
+    folder.mkdir()
+    measurements = upcr("P1", "2020-01-01", [5, 5, 5])
+    measurements += upcr("P1", "2020-05-10", [0.1, 0.1, 0.1])
+    measurements += [("P1", "2020-03-01", "csa_trough", 120, "ng/mL")]
+    treatments = [
+        ("P1", "prednisone", "2020-01-01", "2020-02-12", 60, "mg/m2/day", "daily"),
+        ("P1", "cyclosporine", "2020-02-13", "2020-08-13", 150, "mg/m2/day", "daily"),
+        ("P1", "rituximab", "2020-09-01", "2020-09-01", 375, "mg/m2", "single"),
+    ]
+    write_cohort(
+        folder,
+        patients=[("P1", "F", "2012-01-01", "2020-01-01")],
+        measurements=measurements,
+        treatments=treatments,
+        events=[("P1", "2021-06-30", "last_visit")],
+    )
+    (folder / "adverse_events.csv").write_text(
+        "patient_id,date,event,drug,grade\nP1,2020-03-15,hypertension,cyclosporine,2\n"
+    )
+    return folder
+
+
+def test_explain_tells_the_treatments_troughs_and_adverse_events_in_date_order(
+    cli, tmp_path
+) -> None:
+    result = cli("explain", _treated_child(tmp_path), "P1")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    story = lines[lines.index("Story, in date order:") + 1 : lines.index("Labels:") - 1]
+    day = " " * 15  # a one-day entry padded to the width of "DATE → DATE"
+    assert story == [
+        # the onset episode, opened by the onset date itself (no evidence needed)
+        "  2020-01-01 → 2020-05-09  nephrotic (rule: onset)",
+        "  2020-01-01 → 2020-02-12  prednisone 60 mg/m2/day daily",
+        "  2020-02-13 → 2020-08-13  cyclosporine 150 mg/m2/day daily",
+        # 2020-02-13 … 2020-08-13: 17 + 31 + 30 + 31 + 30 + 31 + 13 = 183 days; the first
+        # remission day 2020-05-10 is 87 days after the start
+        "  2020-02-13 → 2020-08-13  course 1, cyclosporine (183 days): complete remission "
+        "from 2020-05-10 (day 87)",
+        f"  2020-03-01{day}cyclosporine trough 120 ng/mL",
+        f"  2020-03-15{day}adverse event: hypertension, grade 2, attributed to cyclosporine",
+        "  2020-05-10 → 2021-06-30  complete remission (rule: complete_remission)",
+        "      evidence: 2020-05-10 upcr=0.1 mg/mg; 2020-05-11 upcr=0.1 mg/mg; "
+        "2020-05-12 upcr=0.1 mg/mg",
+        # 2020-09-01 + 180 days (kdigo2021's rituximab_active_days) = 2021-02-28
+        f"  2020-09-01{day}rituximab infusion 375 mg/m2, counted active to 2021-02-28",
+        # the infusion's course starts in remission: not evaluable
+        "  2020-09-01 → 2021-02-28  course 2, rituximab (181 days): not evaluable",
+        f"  2021-06-30{day}last visit",
+    ]
+    labels = lines[lines.index("Labels:") + 1 :]
+    # resistance dated course start + 28 days: 2020-01-29
+    assert labels[0] == "  steroid response: resistant (initial, from 2020-01-29)"
+    assert "  first remission (complete) from 2020-05-10" in labels
+    assert labels[-2:] == ["  study: excluded", f"    - {EXCLUSION_WORDS['no_combination']}"]
+
+
+def test_an_unknown_patient_is_a_usage_error_that_names_the_nearest_id(cli, tmp_path) -> None:
+    folder = _treated_child(tmp_path)
+    result = cli("explain", folder, "p1")
+    assert result.exit_code == 2
+    assert result.stderr == (f'srnskit: error: no patient "p1" in {folder}; did you mean "P1"?\n')
+    assert result.stdout == ""
+
+
+def test_derive_names_each_exclusion_in_words(cli, tmp_path) -> None:
+    out = tmp_path / "derived"
+    result = cli("derive", _treated_child(tmp_path), "--out", out)
+    assert result.exit_code == 0
+    # one patient, two courses (cyclosporine, rituximab), two episodes
+    assert result.stdout == (
+        f"1 child excluded: {EXCLUSION_WORDS['no_combination']}\n"
+        f"wrote {out}: 1 patient (0 included), 2 courses, 2 episodes under kdigo2021, "
+        "study seed2023\n"
+    )
+
+
+def test_derive_and_explain_warn_when_the_set_reads_no_stream_of_the_cohort(cli, tmp_path) -> None:
+    folder = _treated_child(tmp_path)
+    # the cohort has UPCR only; seed2023 reads 24-hour proteinuria alone
+    expected = "warning: this cohort has no 24-hour proteinuria: seed2023 cannot classify"
+    derived = cli("derive", folder, "--definitions", "seed2023", "--out", tmp_path / "out")
+    told = cli("explain", folder, "P1", "--definitions", "seed2023")
+    for result in (derived, told):
+        assert result.exit_code == 0
+        assert f"{expected} steroid response" in result.stderr.splitlines()
+
+
 def _one_child(tmp_path):
     """P1: nephrotic from 2020-01-01 (UPCR 5 mg/mg on three days), in complete remission from
     2020-01-10 (0.1 mg/mg on three days), never treated."""
@@ -123,9 +220,11 @@ def test_derive_names_the_study_and_counts_one_of_each_in_the_singular(cli, tmp_
     out = tmp_path / "derived"
     result = cli("derive", _one_child(tmp_path), "--out", out)
     assert result.exit_code == 0
-    # one patient, excluded (never treated: not steroid resistant); no course; two episodes,
-    # nephrotic 2020-01-01 → 01-09 and complete remission from 2020-01-10
+    # one patient, excluded (never treated: no steroid course near onset, so the steroid
+    # response is unknown); no course; two episodes, nephrotic 2020-01-01 → 01-09 and complete
+    # remission from 2020-01-10
     assert result.stdout == (
+        f"1 child excluded: {EXCLUSION_WORDS['steroid_response_unknown']}\n"
         f"wrote {out}: 1 patient (0 included), 0 courses, 2 episodes under kdigo2021, "
         "study seed2023\n"
     )

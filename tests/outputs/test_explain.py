@@ -12,7 +12,8 @@ from srnskit.definitions.model import load_definitions
 from srnskit.engine import Derived
 from srnskit.errors import UsageError
 from srnskit.outputs.explain import explain
-from srnskit.schema import ANALYSIS_TABLES, COMPARED_COURSES, DERIVED_TABLES
+from srnskit.outputs.words import nearest
+from srnskit.schema import ANALYSIS_TABLES, COMPARED_COURSES, DERIVED_TABLES, EXCLUSION_WORDS
 from srnskit.studies import load_study
 from srnskit.writer import ARROW_TYPES
 
@@ -39,7 +40,23 @@ def _outcome(patient_id: str, **values: Any) -> dict[str, Any]:
     return base | values
 
 
+def _exposure(drug: str, start: dt.date, end: dt.date | None, active_end: dt.date, **row: Any):
+    return {
+        "patient_id": "P1",
+        "drug": drug,
+        "start_date": start,
+        "end_date": end,
+        "active_end": active_end,
+    } | row
+
+
 def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
+    """P1, a girl with nephrotic syndrome from 2020-01-01: prednisone for six weeks without
+    remission (initially resistant, as the outcome row says), then cyclosporine (complete
+    remission from 2020-05-10, day 87), a rituximab infusion counted active for 180 days
+    (2020-09-01 + 180 = 2021-02-28), MMF ongoing from 2021-06-01 and an ACE inhibitor; two
+    cyclosporine troughs, two adverse events, a last visit. P2, a boy whose rows must stay out
+    of P1's story."""
     patients = [
         {
             "patient_id": "P1",
@@ -58,7 +75,7 @@ def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
             steroid_response="resistant",
             resistance_type="initial",
             resistance_date=D(2020, 2, 12),
-            cni_response="complete_remission",
+            cni_response="responsive",
             multidrug_resistant=False,
             first_remission_date=D(2020, 5, 10),
             first_remission_type="complete",
@@ -101,32 +118,117 @@ def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
         {
             "patient_id": "P1",
             "course_no": 1,
-            "regimen": "steroids",
-            "start_date": D(2020, 1, 1),
-            "end_date": D(2020, 2, 12),
-            "days": 42,
-            "response": "no_remission",
-        },
-        {
-            "patient_id": "P1",
-            "course_no": 2,
             "regimen": "cyclosporine",
             "start_date": D(2020, 2, 13),
             "end_date": D(2020, 8, 13),
-            "days": 182,
-            "response": "complete_remission",
+            "days": 183,
+            "response": "complete",
             "response_date": D(2020, 5, 10),
             "days_to_remission": 87,
             "relapses": 2,
         },
+        {
+            "patient_id": "P1",
+            "course_no": 2,
+            "regimen": "rituximab",
+            "start_date": D(2020, 9, 1),
+            "end_date": D(2021, 2, 28),
+            "days": 181,
+            "response": "not_evaluable",
+        },
+        {
+            "patient_id": "P1",
+            "course_no": 3,
+            "regimen": "mmf",
+            "start_date": D(2021, 6, 1),
+            "end_date": D(2021, 12, 31),
+            "days": 214,
+            "response": "partial",
+            "response_date": D(2021, 7, 1),
+            "days_to_remission": 30,
+            "relapses": 1,
+        },
     ]
+    exposures = [
+        _exposure(
+            "prednisone",
+            D(2020, 1, 1),
+            D(2020, 2, 12),
+            D(2020, 2, 12),
+            dose=60.0,
+            dose_unit="mg/m2/day",
+            schedule="daily",
+        ),
+        _exposure(
+            "cyclosporine",
+            D(2020, 2, 13),
+            D(2020, 8, 13),
+            D(2020, 8, 13),
+            dose=150.0,
+            dose_unit="mg/m2/day",
+            schedule="daily",
+        ),
+        _exposure(
+            "rituximab",
+            D(2020, 9, 1),
+            D(2020, 9, 1),
+            D(2021, 2, 28),
+            dose=375.0,
+            dose_unit="mg/m2",
+            schedule="single",
+        ),
+        _exposure(
+            "mmf",
+            D(2021, 6, 1),
+            None,
+            D(2021, 12, 31),
+            dose=600.0,
+            dose_unit="mg/m2/day",
+            schedule="daily",
+        ),
+        _exposure("acei", D(2020, 1, 1), D(2020, 12, 31), D(2020, 12, 31)),
+        _exposure("prednisone", D(2012, 6, 1), D(2012, 7, 1), D(2012, 7, 1)) | {"patient_id": "P2"},
+    ]
+    troughs = [
+        {"patient_id": "P1", "drug": "cyclosporine", "date": D(2020, 4, 1), "value": 250.5},
+        {"patient_id": "P1", "drug": "cyclosporine", "date": D(2020, 3, 1), "value": 120.0},
+        {"patient_id": "P2", "drug": "cyclosporine", "date": D(2012, 7, 1), "value": 99.0},
+    ]
+    adverse_events = [
+        # recorded without a drug: the engine attributes it to each drug active that day
+        {"patient_id": "P1", "date": D(2020, 9, 15), "event": "infection", "drug": "acei"},
+        {"patient_id": "P1", "date": D(2020, 9, 15), "event": "infection", "drug": "rituximab"},
+        {
+            "patient_id": "P1",
+            "date": D(2020, 3, 15),
+            "event": "hypertension",
+            "drug": "cyclosporine",
+            "grade": 2,
+        },
+        {"patient_id": "P2", "date": D(2012, 6, 5), "event": "other", "grade": 1},
+    ]
+    events = [
+        {"patient_id": "P1", "date": D(2021, 12, 31), "event": "last_visit"},
+        {"patient_id": "P2", "date": D(2012, 6, 20), "event": "lost_to_followup"},
+    ]
+    tables = {
+        "patients": patients,
+        "exposures": exposures,
+        "troughs": troughs,
+        "adverse_events": adverse_events,
+        "events": events,
+    }
     return Derived(
         patient_outcomes=_table(DERIVED_TABLES["patient_outcomes"], outcomes),
         courses=_table(DERIVED_TABLES["courses"], courses),
         episodes=_table(DERIVED_TABLES["episodes"], episodes),
         flow={},
         compared_courses=_table(COMPARED_COURSES, []),
-        analysis={"patients": _table(ANALYSIS_TABLES["patients"], patients)} if analysis else None,
+        analysis=(
+            {name: _table(ANALYSIS_TABLES[name], rows) for name, rows in tables.items()}
+            if analysis
+            else None
+        ),
     )
 
 
@@ -135,7 +237,12 @@ def rules() -> tuple[Any, Any]:
     return load_definitions("kdigo2021"), load_study("seed2023")
 
 
-def test_the_story_is_told_from_derived_alone(rules) -> None:
+# A one-day entry is padded to the width of "YYYY-MM-DD → YYYY-MM-DD" (23 characters): the
+# date (10) and 13 spaces, then the two spaces before the text.
+DAY = " " * 15
+
+
+def test_the_story_is_told_in_date_order_from_derived_alone(rules) -> None:
     definitions, study = rules
     lines = explain(_derived(), "P1", definitions, study)
     assert lines == [
@@ -145,25 +252,63 @@ def test_the_story_is_told_from_derived_alone(rules) -> None:
         "biopsy FSGS, NPHS2 variant",
         "  follow-up 730 days",
         "",
-        "Disease course:",
+        "Story, in date order:",
+        # on one day: the state, then what was given (in the table's order), then the course
         "  2020-01-01 → 2020-05-09  nephrotic (rule: nephrotic)",
         "      evidence: 2020-01-01 upcr=5 mg/mg",
+        "  2020-01-01 → 2020-02-12  prednisone 60 mg/m2/day daily",
+        "  2020-01-01 → 2020-12-31  acei",
+        "  2020-02-13 → 2020-08-13  cyclosporine 150 mg/m2/day daily",
+        "  2020-02-13 → 2020-08-13  course 1, cyclosporine (183 days): complete remission "
+        "from 2020-05-10 (day 87), 2 relapses",
+        # the troughs by date, whatever their order in the table
+        f"  2020-03-01{DAY}cyclosporine trough 120 ng/mL",
+        f"  2020-03-15{DAY}adverse event: hypertension, grade 2, attributed to cyclosporine",
+        f"  2020-04-01{DAY}cyclosporine trough 250.5 ng/mL",
         "  2020-05-10 → 2021-12-31  complete remission (rule: complete_remission)",
-        "",
-        "Treatment courses:",
-        "  1. steroids  2020-01-01 → 2020-02-12 (42 days): no remission",
-        "  2. cyclosporine  2020-02-13 → 2020-08-13 (182 days): complete remission "
-        "from 2020-05-10 (day 87), 2 relapse(s)",
+        # 2020-09-01 + 180 days = 2021-02-28, the set's rituximab_active_days as the engine
+        # counted them
+        f"  2020-09-01{DAY}rituximab infusion 375 mg/m2, counted active to 2021-02-28",
+        "  2020-09-01 → 2021-02-28  course 2, rituximab (181 days): not evaluable",
+        # one event, two rows in the table (one per drug active that day): told once
+        f"  2020-09-15{DAY}adverse event: infection, attributed to acei, rituximab",
+        # no end date: ongoing, to the last follow-up the engine counted
+        "  2021-06-01 → 2021-12-31  mmf 600 mg/m2/day daily, ongoing",
+        "  2021-06-01 → 2021-12-31  course 3, mmf (214 days): partial remission from "
+        "2021-07-01 (day 30), 1 relapse",
+        f"  2021-12-31{DAY}last visit",
         "",
         "Labels:",
         "  steroid response: resistant (initial, from 2020-02-12)",
-        "  CNI response: complete remission",
+        "  CNI response: responsive",
         "  multidrug resistant: no",
-        "  first remission: complete on 2020-05-10",
+        "  first remission (complete) from 2020-05-10",
         # 101.26 → 101.3 and 55.04 → 55.0, to one decimal
         "  eGFR first 101.3, last 55.0 mL/min/1.73 m² (G3a)",
         "  severe CKD (eGFR < 60, sustained) from 2021-03-01",
         "  study: included",
+    ]
+
+
+def test_a_partial_first_remission_reads_as_one(rules) -> None:
+    derived = _derived(first_remission_type="partial", first_remission_date=D(2020, 4, 2))
+    assert "  first remission (partial) from 2020-04-02" in explain(derived, "P1", *rules)
+
+
+def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(rules) -> None:
+    derived = _derived(
+        egfr_last=12.0,
+        ckd_stage_last="G2T",
+        krt="transplant",
+        krt_date=D(2021, 9, 1),
+        kidney_failure_date=D(2021, 9, 1),
+    )
+    lines = explain(derived, "P1", *rules)
+    assert lines[lines.index("Labels:") + 5 :][:4] == [
+        "  eGFR first 101.3, last 12.0 mL/min/1.73 m² (G2T)",
+        "  kidney replacement therapy: transplant from 2021-09-01",
+        "  severe CKD (eGFR < 60, sustained) from 2021-03-01",
+        "  kidney failure from 2021-09-01",
     ]
 
 
@@ -185,11 +330,16 @@ def test_the_header_gives_the_study_period_when_the_study_has_one(rules) -> None
 def test_another_patients_rows_stay_out_of_the_story(rules) -> None:
     lines = explain(_derived(), "P2", *rules)
     assert lines[1] == "  boy, born 2010-06-01, nephrotic syndrome from 2012-06-01 (age 5.0 years)"
-    assert lines[5:7] == [
+    assert lines[lines.index("Story, in date order:") + 1 : lines.index("Labels:")] == [
         "  2012-06-01 → 2012-06-20  nephrotic (rule: nephrotic)",
         "      evidence: 2012-06-01 upcr=4 mg/mg",
+        "  2012-06-01 → 2012-07-01  prednisone",
+        # an event with no drug recorded and none active
+        f"  2012-06-05{DAY}adverse event: other, grade 1, no drug active",
+        f"  2012-06-20{DAY}lost to followup",
+        f"  2012-07-01{DAY}cyclosporine trough 99 ng/mL",
+        "",
     ]
-    assert lines[lines.index("Treatment courses:") + 1] == ""
 
 
 def test_the_severe_ckd_threshold_is_the_studys(rules) -> None:
@@ -200,14 +350,32 @@ def test_the_severe_ckd_threshold_is_the_studys(rules) -> None:
     assert "  severe CKD (eGFR < 45, sustained) from 2021-03-01" in lines
 
 
-def test_an_excluded_patient_shows_each_reason(rules) -> None:
+def test_an_excluded_patient_shows_each_reason_in_words(rules) -> None:
     derived = _derived(eligible=False, exclusion_reasons="infantile;followup_under_1y")
-    assert explain(derived, "P1", *rules)[-1] == "  study: excluded: infantile, followup_under_1y"
+    assert explain(derived, "P1", *rules)[-3:] == [
+        "  study: excluded",
+        f"    - {EXCLUSION_WORDS['infantile']}",
+        f"    - {EXCLUSION_WORDS['followup_under_1y']}",
+    ]
 
 
-def test_an_unknown_patient_is_a_usage_error(rules) -> None:
-    with pytest.raises(UsageError, match="no patient 'P9'"):
-        explain(_derived(), "P9", *rules)
+def test_an_unknown_patient_is_a_usage_error_naming_the_nearest(rules) -> None:
+    with pytest.raises(
+        UsageError, match=r'^no patient "p1" in the derived tables; did you mean "P1"\?$'
+    ):
+        explain(_derived(), "p1", *rules)
+    with pytest.raises(UsageError, match=r'^no patient "XYZ" in the derived tables$'):
+        explain(_derived(), "XYZ", *rules)
+
+
+def test_the_nearest_name_ignores_case_first_then_spelling() -> None:
+    ids = ["P001", "P002", "SYN0000020"]
+    assert nearest("p001", ids) == "P001"  # the same id in another case wins outright
+    # "syn0000002" against "syn0000020": 9 of 10 characters in order, ratio 2·9/20 = 0.9
+    assert nearest("SYN0000002", ids) == "SYN0000020"
+    assert nearest("P001", ids) is None  # an existing id needs no suggestion
+    # "q9" has no character in common with any of them: ratio 0 < 0.6
+    assert nearest("Q9", ids) is None
 
 
 def test_explain_needs_the_analysis_tables(rules) -> None:

@@ -2,13 +2,16 @@
 study design, written to files or told for one child (cohort-format.md §3, §4).
 
 The engine computes (``srnskit.engine.derive``), an output writes or renders
-(``outputs.writers``, ``outputs.explain``); these commands only choose and print.
+(``outputs.writers``, ``outputs.explain``); these commands only choose and print. Both print on
+stderr, as ``warning: …``, what the data cannot support (``Derived.warnings``); derive's summary
+counts the children excluded at each inclusion step, with the reason in words
+(``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -23,7 +26,9 @@ from srnskit.cli.common import (
     reference_date,
     reports_errors,
 )
-from srnskit.errors import UsageError
+
+if TYPE_CHECKING:
+    from srnskit.engine import Derived
 
 __all__: list[str] = []
 
@@ -59,8 +64,11 @@ def _derive(
     loaded = read_cohort(cohort, today=reference_date(today))
     echo_warnings(loaded.warnings)
     derived = derive(loaded, chosen, study=design, engine=engine, spark_master=spark_master)
+    _echo_data_warnings(derived)
     write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
+    for line in _excluded_lines(derived):
+        typer.echo(line)
     typer.echo(
         f"wrote {out}: {counted(derived.patient_outcomes.num_rows, 'patient')} "
         f"({included} included), {counted(derived.courses.num_rows, 'course')}, "
@@ -81,13 +89,35 @@ def _explain(
     """One patient's story, in order, with the evidence for every label."""
     from srnskit.cohort.load import read_cohort
     from srnskit.engine import derive
-    from srnskit.outputs.explain import explain
+    from srnskit.outputs.explain import explain, no_such_patient
 
     chosen, design = load_rules(definitions, study)
     loaded = read_cohort(cohort, today=reference_date(today))
+    echo_warnings(loaded.warnings)
+    known = loaded.to_arrow("patients").column("patient_id").to_pylist()
+    if patient_id not in known:
+        raise no_such_patient(patient_id, known, cohort)
     derived = derive(loaded, chosen, study=design, patient_id=patient_id, analysis=True)
-    patients = derived.analysis["patients"] if derived.analysis else None
-    if patients is None or patients.num_rows == 0:
-        raise UsageError(f"no patient '{patient_id}' in {loaded.path}")
+    _echo_data_warnings(derived)
     for line in explain(derived, patient_id, chosen, design):
         typer.echo(line)
+
+
+def _echo_data_warnings(derived: Derived) -> None:
+    """Each of ``derived.warnings`` (what the data cannot support) on stderr as ``warning: …``."""
+    for warning in derived.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _excluded_lines(derived: Derived) -> list[str]:
+    """One line per inclusion step that excluded anyone, in the flow's order: '3 children
+    excluded: <the reason in words>' (each child counted at the first step failed)."""
+    from srnskit.outputs.words import counted
+    from srnskit.schema import EXCLUSION_WORDS
+
+    return [
+        f"{counted(step['excluded'], 'child', 'children')} excluded: "
+        f"{EXCLUSION_WORDS.get(step['step'], step['step'])}"
+        for step in derived.flow["steps"]
+        if step["excluded"]
+    ]

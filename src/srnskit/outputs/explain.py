@@ -1,71 +1,100 @@
-"""One patient's story, in order, with the evidence for every label (``srnskit explain``).
+"""One patient's story, in date order, with the evidence for every label (``srnskit explain``).
 
-Renders what the engine derived for one patient (``Derived`` with its analysis tables: the
-patient's characteristics come from ``analysis["patients"]``); it computes nothing clinical and
-reads no cohort.
+Renders what the engine derived for one patient (``Derived`` with its analysis tables): the
+patient's characteristics from ``analysis["patients"]``, the treatment rows as given (drug, dose,
+schedule, and the days a rituximab infusion counts as active) from ``analysis["exposures"]``,
+the troughs measured while their drug was active from ``analysis["troughs"]``, the adverse
+events with the drug each is attributed to from ``analysis["adverse_events"]``, the events
+(dialysis, transplant, death) from ``analysis["events"]``. It computes nothing clinical and
+reads no cohort: every date, state, response and attribution is the engine's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from srnskit.errors import UsageError
+from srnskit.outputs.words import counted, nearest
+from srnskit.schema import ANALYTES, EXCLUSION_WORDS
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
     from srnskit.engine import Derived
     from srnskit.studies import StudyDesign
 
-__all__ = ["explain"]
+__all__ = ["explain", "no_such_patient"]
 
 _STATE_WORDS = {
     "nephrotic": "nephrotic",
     "partial_remission": "partial remission",
     "complete_remission": "complete remission",
 }
+# A course's response (cohort-format.md §3) in words.
+_RESPONSE_WORDS = {
+    "complete": "complete remission",
+    "partial": "partial remission",
+    "none": "no remission",
+    "not_evaluable": "not evaluable",
+}
+_SCHEDULE_WORDS = {"daily": "daily", "alternate_day": "on alternate days", "single": "once"}
+# The unit every trough analyte is stored in (its canonical unit, cohort-format.md §2).
+_TROUGH_UNITS = {a.units[0].name for a in ANALYTES.values() if a.name.endswith("_trough")}
+# What comes first on one day: the state, then what was given, the course it forms, the
+# troughs, the adverse events and the events.
+_EPISODE, _TREATMENT, _COURSE, _TROUGH, _ADVERSE, _EVENT = range(6)
+# The width of "YYYY-MM-DD → YYYY-MM-DD", so that a one-day entry lines up with a period.
+_WHEN_WIDTH = 23
 
 
 def explain(
     derived: Derived, patient_id: str, definitions: DefinitionSet, study: StudyDesign
 ) -> list[str]:
     """The lines of ``patient_id``'s story: who (under which definition set and study, with the
-    study period when it has one), the disease course with its evidence, the treatment courses
-    with their responses, and the labels (ages in years, eGFR in mL/min/1.73 m², the severe-CKD
-    threshold from the study's ``[kidney]``).
+    study period when it has one), then the story in date order (the disease states with their
+    evidence, each treatment row with its dose and schedule, the regimen courses with their
+    responses, the troughs, the adverse events with their attributed drug, the events), then the
+    labels (ages in years, eGFR in mL/min/1.73 m², the severe-CKD threshold from the study's
+    ``[kidney]``, each exclusion reason in words).
 
     ``derived`` is the engine's result with its analysis tables (``analysis=True``), for this
     patient or for a cohort holding them. Raises ``UsageError`` when ``patient_id`` is not in
-    it, and ``ValueError`` when ``derived`` has no analysis tables.
+    it (naming the nearest id when one is close), and ``ValueError`` when ``derived`` has no
+    analysis tables.
     """
     if derived.analysis is None:
         raise ValueError("explain needs the analysis tables: derive(..., analysis=True)")
-    patients = _of(derived.analysis["patients"], patient_id)
+    analysis = derived.analysis
+    patients = _of(analysis["patients"], patient_id)
     outcomes = _of(derived.patient_outcomes, patient_id)
     if not patients or not outcomes:
-        raise UsageError(f"no patient '{patient_id}' in the derived tables")
+        known = derived.patient_outcomes.column("patient_id").to_pylist()
+        raise no_such_patient(patient_id, known, "the derived tables")
     outcome = outcomes[0]
-    lines = [
+    return [
         f"Patient {patient_id} under {definitions.name} ({definitions.title}), "
         f"study {study.name}{_period(study)}",
         _characteristics(patients[0], outcome),
         f"  follow-up {outcome['followup_days']} days",
         "",
-        "Disease course:",
+        "Story, in date order:",
+        *_story(derived, analysis, patient_id),
+        "",
+        "Labels:",
+        *_labels(outcome, study),
     ]
-    for episode in _of(derived.episodes, patient_id):
-        lines.append(
-            f"  {episode['start_date']} → {episode['end_date']}  "
-            f"{_STATE_WORDS[episode['state']]} (rule: {episode['rule']})"
-        )
-        if episode["evidence"]:
-            lines.append(f"      evidence: {episode['evidence']}")
-    lines += ["", "Treatment courses:"]
-    lines += [_course(course) for course in _of(derived.courses, patient_id)]
-    lines += ["", "Labels:", *_labels(outcome, study)]
-    return lines
+
+
+def no_such_patient(patient_id: str, known: Iterable[str], where: object) -> UsageError:
+    """The usage error for an unknown ``patient_id``: ``no patient "p001" in WHERE; did you mean
+    "P001"?`` when one of ``known`` is near it (``words.nearest``: the same id in another case,
+    else the closest spelling), else without the question."""
+    text = f'no patient "{patient_id}" in {where}'
+    close = nearest(patient_id, known)
+    return UsageError(text + (f'; did you mean "{close}"?' if close else ""))
 
 
 def _period(study: StudyDesign) -> str:
@@ -96,23 +125,102 @@ def _characteristics(patient: dict[str, Any], outcome: dict[str, Any]) -> str:
     )
 
 
+def _story(derived: Derived, analysis: dict[str, pa.Table], patient_id: str) -> list[str]:
+    """Every dated entry of the patient, by date, then by kind (``_EPISODE`` … ``_EVENT``),
+    then in each table's order; an entry may span several lines (an episode's evidence)."""
+    entries: list[tuple[Any, int, list[str]]] = []
+    for episode in _of(derived.episodes, patient_id):
+        text = [_when(episode["start_date"], episode["end_date"]) + _episode(episode)]
+        if episode["evidence"]:
+            text.append(f"      evidence: {episode['evidence']}")
+        entries.append((episode["start_date"], _EPISODE, text))
+    for row in _of(analysis["exposures"], patient_id):
+        entries.append((row["start_date"], _TREATMENT, [_treatment(row)]))
+    for course in _of(derived.courses, patient_id):
+        when = _when(course["start_date"], course["end_date"])
+        entries.append((course["start_date"], _COURSE, [when + _course(course)]))
+    for trough in _of(analysis["troughs"], patient_id):
+        value = f"{trough['drug']} trough {trough['value']:g}{_trough_unit()}"
+        entries.append((trough["date"], _TROUGH, [_when(trough["date"]) + value]))
+    for date, told in _adverse_events(_of(analysis["adverse_events"], patient_id)):
+        entries.append((date, _ADVERSE, [_when(date) + told]))
+    for event in _of(analysis["events"], patient_id):
+        what = event["event"].replace("_", " ")
+        entries.append((event["date"], _EVENT, [_when(event["date"]) + what]))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))  # stable: each table's order kept
+    return [line for _, _, text in entries for line in text]
+
+
+def _when(start: Any, end: Any = None) -> str:
+    """'  START → END  ' for a period, '  DATE' padded to the same width for one day."""
+    when = f"{start} → {end}" if end is not None and end != start else f"{start}"
+    return f"  {when:<{_WHEN_WIDTH}}  "
+
+
+def _episode(episode: dict[str, Any]) -> str:
+    return f"{_STATE_WORDS[episode['state']]} (rule: {episode['rule']})"
+
+
+def _treatment(row: dict[str, Any]) -> str:
+    """A treatment row: 'prednisone 60 mg/m2/day daily', 'cyclosporine … daily, ongoing' (to the
+    last follow-up), 'rituximab infusion 375 mg/m2, counted active to DATE' (the definition
+    set's active days after an infusion, as the engine counts them)."""
+    infusion = row["drug"] == "rituximab"
+    text = str(row["drug"]) + (" infusion" if infusion else "")
+    if row["dose"] is not None:
+        text += f" {row['dose']:g} {row['dose_unit']}"
+    schedule = row["schedule"]
+    if schedule and not (infusion and schedule == "single"):
+        text += f" {_SCHEDULE_WORDS.get(schedule, schedule)}"
+    if infusion:
+        if row["active_end"] is not None and row["active_end"] != row["start_date"]:
+            text += f", counted active to {row['active_end']}"
+        return _when(row["start_date"]) + text
+    if row["end_date"] is None:
+        return _when(row["start_date"], row["active_end"]) + text + ", ongoing"
+    return _when(row["start_date"], row["end_date"]) + text
+
+
 def _course(course: dict[str, Any]) -> str:
-    response = course["response"].replace("_", " ")
     text = (
-        f"  {course['course_no']}. {course['regimen']}  {course['start_date']} → "
-        f"{course['end_date']} ({course['days']} days): {response}"
+        f"course {course['course_no']}, {course['regimen']} ({course['days']} days): "
+        f"{_RESPONSE_WORDS.get(course['response'], course['response'])}"
     )
     if course["response_date"]:
         text += f" from {course['response_date']} (day {course['days_to_remission']})"
     if course["relapses"]:
-        text += f", {course['relapses']} relapse(s)"
+        text += f", {counted(course['relapses'], 'relapse')}"
     return text
+
+
+def _trough_unit() -> str:
+    """' ng/mL': the one unit troughs are stored in (empty should trough analytes ever differ)."""
+    return f" {next(iter(_TROUGH_UNITS))}" if len(_TROUGH_UNITS) == 1 else ""
+
+
+def _adverse_events(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+    """Each adverse event once, with every drug the engine attributes it to (one row per drug
+    in the table): 'hypertension, grade 2, attributed to cyclosporine, mmf'."""
+    drugs: dict[tuple[Any, str, Any], list[str]] = {}
+    for row in rows:
+        attributed = drugs.setdefault((row["date"], row["event"], row["grade"]), [])
+        if row["drug"] and row["drug"] not in attributed:
+            attributed.append(row["drug"])
+    told = []
+    for (date, event, grade), names in drugs.items():
+        text = "adverse event: " + event.replace("_", " ")
+        if grade is not None:
+            text += f", grade {grade}"
+        text += f", attributed to {', '.join(names)}" if names else ", no drug active"
+        told.append((date, text))
+    return told
 
 
 def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
     resistance = outcome["steroid_response"]
     if outcome["resistance_type"]:
-        resistance += f" ({outcome['resistance_type']}, from {outcome['resistance_date']})"
+        resistance += f" ({outcome['resistance_type']}"
+        resistance += f", from {outcome['resistance_date']})" if outcome["resistance_date"] else ")"
     lines = [
         f"  steroid response: {resistance}",
         f"  CNI response: {outcome['cni_response'].replace('_', ' ')}",
@@ -121,14 +229,32 @@ def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
         lines.append(f"  multidrug resistant: {'yes' if outcome['multidrug_resistant'] else 'no'}")
     if outcome["first_remission_date"]:
         lines.append(
-            f"  first remission: {outcome['first_remission_type']} on "
-            f"{outcome['first_remission_date']}"
+            f"  first remission ({outcome['first_remission_type']}) "
+            f"from {outcome['first_remission_date']}"
         )
+    lines += _kidney(outcome, study)
+    if outcome["eligible"]:
+        lines.append("  study: included")
+    else:
+        lines.append("  study: excluded")
+        reasons = [r for r in outcome["exclusion_reasons"].split(";") if r]
+        lines += [f"    - {EXCLUSION_WORDS.get(r, r)}" for r in reasons]
+    return lines
+
+
+def _kidney(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
+    """eGFR first and last (the native kidneys' last), the stage after the latest kidney
+    replacement therapy, severe CKD and kidney failure, as the engine derived them."""
+    lines = []
     if outcome["egfr_first"] is not None:
         lines.append(
             f"  eGFR first {outcome['egfr_first']:.1f}, last {outcome['egfr_last']:.1f} "
             f"mL/min/1.73 m² ({outcome['ckd_stage_last']})"
         )
+    elif outcome["ckd_stage_last"]:
+        lines.append(f"  CKD stage {outcome['ckd_stage_last']}")
+    if outcome["krt"]:
+        lines.append(f"  kidney replacement therapy: {outcome['krt']} from {outcome['krt_date']}")
     if outcome["severe_ckd_date"]:
         lines.append(
             f"  severe CKD (eGFR < {study.kidney.severe_below:g}, sustained) "
@@ -136,10 +262,4 @@ def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
         )
     if outcome["kidney_failure_date"]:
         lines.append(f"  kidney failure from {outcome['kidney_failure_date']}")
-    included = (
-        "included"
-        if outcome["eligible"]
-        else ("excluded: " + outcome["exclusion_reasons"].replace(";", ", "))
-    )
-    lines.append(f"  study: {included}")
     return lines
