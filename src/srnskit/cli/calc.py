@@ -21,6 +21,7 @@ from srnskit.clinical.egfr import (
     egfr_ckid_u25_cystatin_c,
     egfr_validity_warnings,
 )
+from srnskit.cohort.parse import plain_number
 from srnskit.cohort.validate import implausible_value_message
 from srnskit.errors import UsageError
 from srnskit.outputs.doses import dose_lines, dose_records
@@ -34,9 +35,19 @@ calc_app = typer.Typer(
 )
 app.add_typer(calc_app, name="calc")
 
+
+def _number(text: str) -> float:
+    """An option's number, read as the cohort reads numbers: plain decimal notation only
+    (``1_37`` is not 137, ``1,37`` not 1.37; cohort-format.md §2)."""
+    try:
+        return plain_number(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
-HeightOption = Annotated[float, typer.Option("--height-cm", help="Height in cm.")]
-WeightOption = Annotated[float, typer.Option("--weight-kg", help="Weight in kg.")]
+HeightOption = Annotated[float, typer.Option("--height-cm", help="Height in cm.", parser=_number)]
+WeightOption = Annotated[float, typer.Option("--weight-kg", help="Weight in kg.", parser=_number)]
 Equation = Literal["bedside-schwartz", "schwartz-1976", "ckid-u25"]
 Formula = Literal["mosteller", "haycock", "dubois", "gehan-george"]
 Sex = Literal["F", "M"]
@@ -83,16 +94,18 @@ def _calc_bsa(
 @calc_app.command("egfr")
 @reports_errors
 def _calc_egfr(
-    creatinine: Annotated[float, typer.Option(help="Serum creatinine.")],
+    creatinine: Annotated[float, typer.Option(help="Serum creatinine.", parser=_number)],
     height_cm: HeightOption,
     creatinine_unit: Annotated[str, typer.Option(help="umol/L or mg/dL.")] = "umol/L",
     equation: Annotated[Equation, typer.Option(help="eGFR equation.")] = "bedside-schwartz",
     sex: Annotated[Sex | None, typer.Option(help="F or M (ckid-u25, schwartz-1976).")] = None,
     age_years: Annotated[
-        float | None, typer.Option(help="Age in years (ckid-u25, schwartz-1976).")
+        float | None,
+        typer.Option(help="Age in years (ckid-u25, schwartz-1976).", parser=_number),
     ] = None,
     cystatin_c: Annotated[
-        float | None, typer.Option(help="Cystatin C in mg/L, IFCC (ckid-u25 only).")
+        float | None,
+        typer.Option(help="Cystatin C in mg/L, IFCC (ckid-u25 only).", parser=_number),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -145,7 +158,7 @@ def _calc_egfr(
 @calc_app.command("ckd-stage")
 @reports_errors
 def _calc_ckd_stage(
-    egfr: Annotated[float, typer.Option(help="eGFR in mL/min/1.73 m².")],
+    egfr: Annotated[float, typer.Option(help="eGFR in mL/min/1.73 m².", parser=_number)],
     as_json: JsonOption = False,
 ) -> None:
     """KDIGO GFR category (G1–G5) of an eGFR."""
