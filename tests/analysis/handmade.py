@@ -6,6 +6,7 @@ the flow and the analysis tables, each in its declared schema (``schema/derived.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ class HandDerived:
     flow: dict[str, Any]
     compared_courses: pa.Table
     analysis: dict[str, pa.Table] | None = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 def hand_derived(
@@ -49,6 +51,7 @@ def hand_derived(
     courses: Sequence[Mapping[str, Any]],
     analysis: Mapping[str, Sequence[tuple[Any, ...]]],
     compared: Sequence[tuple[str, int, str]] = (),
+    warnings: Sequence[str] = (),
 ) -> HandDerived:
     """``HandDerived`` from rows; every analysis table not in ``analysis`` is empty;
     ``compared``: the engine's compared courses, (patient_id, course_no, group)."""
@@ -61,4 +64,106 @@ def hand_derived(
             [dict(zip(schema.names, row, strict=True)) for row in compared], schema=schema
         ),
         analysis={name: analysis_table(name, analysis.get(name, [])) for name in ANALYSIS_TABLES},
+        warnings=tuple(warnings),
     )
+
+
+@dataclass
+class Child:
+    """One hand-made child: their outcome row, patients row and courses, with what the
+    study's analysis tables need of them (``cohort`` turns children into tables)."""
+
+    pid: str
+    eligible: bool = True
+    reasons: str = ""
+    resistance: str | None = "initial"
+    onset: dt.date = dt.date(2015, 1, 1)
+    followup_days: int = 3000
+    center: str = "c1"
+    sex: str = "F"
+    outcome: dict[str, Any] = field(default_factory=dict)
+    courses: list[dict[str, Any]] = field(default_factory=list)
+    exposures: list[tuple[Any, ...]] = field(default_factory=list)
+    presentation: list[tuple[Any, ...]] = field(default_factory=list)
+    egfr: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def course(
+        self,
+        regimen: str,
+        start_day: int,
+        days: int,
+        response: str = "none",
+        remission_day: int | None = None,
+        group: str | None = None,
+    ) -> Child:
+        """Add a course from onset + ``start_day`` lasting ``days`` days (both ends counted),
+        its exposures (one per agent, no dose) and, with ``group``, its place in the
+        comparison ("comparison" or "combined")."""
+        start = self.onset + dt.timedelta(start_day)
+        end = start + dt.timedelta(days - 1)
+        self.courses.append(
+            {
+                "patient_id": self.pid,
+                "course_no": len(self.courses) + 1,
+                "regimen": regimen,
+                "n_agents": regimen.count("+") + 1,
+                "start_date": start,
+                "end_date": end,
+                "days": days,
+                "evaluable": True,
+                "response": response,
+                "response_date": None
+                if remission_day is None
+                else start + dt.timedelta(remission_day),
+                "days_to_remission": remission_day,
+                "relapses": 0,
+                "_group": group,
+            }
+        )
+        for drug in regimen.split("+"):
+            self.exposures.append((self.pid, drug, start, end, end, None, None, None, None, None))
+        return self
+
+    def event(self, day: int, kind: str) -> Child:
+        """Add an events row ``kind`` on onset + ``day``."""
+        self.events.append((self.pid, self.onset + dt.timedelta(day), kind))
+        return self
+
+
+def cohort(children: Sequence[Child], warnings: Sequence[str] = ()) -> HandDerived:
+    """``HandDerived`` of ``children`` (every analysis table they do not fill is empty)."""
+    outcomes = [
+        {
+            "patient_id": c.pid,
+            "eligible": c.eligible,
+            "exclusion_reasons": c.reasons,
+            "onset_age_years": 7.0,
+            "steroid_response": "resistant" if c.resistance else "unknown",
+            "resistance_type": c.resistance,
+            "followup_days": c.followup_days,
+            **c.outcome,
+        }
+        for c in children
+    ]
+    courses = [
+        {k: v for k, v in course.items() if k != "_group"} for c in children for course in c.courses
+    ]
+    compared = [
+        (c.pid, course["course_no"], course["_group"])
+        for c in children
+        for course in c.courses
+        if course["_group"]
+    ]
+    patients = [
+        (c.pid, c.center, c.sex, dt.date(2008, 1, 1), c.onset, False, "", None, None, False, "")
+        for c in children
+    ]
+    analysis = {
+        "patients": patients,
+        "exposures": [row for c in children for row in c.exposures],
+        "presentation": [row for c in children for row in c.presentation],
+        "egfr": [row for c in children for row in c.egfr],
+        "events": [row for c in children for row in c.events],
+    }
+    return hand_derived(outcomes, courses, analysis, compared, warnings)

@@ -293,9 +293,18 @@ def test_kidney_outcomes(result: Study) -> None:
     assert k["months_to_severe_ckd"].mean == pytest.approx(1096 / DAYS_PER_MONTH)
     assert k["final_creatinine"].mean == pytest.approx((60 + 90) / 2)  # each last eGFR day's
     paired = result.tests["egfr_first_last"]
-    # differences 40 and 50: mean 45, SD √50, SE 5 → t = 9, df 1
-    assert paired.statistic == pytest.approx(9.0)
+    # last minus first: −40 (A) and −50 (B): mean −45, SD √50, SE 5 → t = −9, df 1;
+    # t(0.975, 1) = 12.7062 → CI −45 ± 63.53
+    assert paired.statistic == pytest.approx(-9.0)
     assert paired.df == 1
+    assert (paired.statistic_label, paired.estimate) == ("t", pytest.approx(-45.0))
+    assert paired.ci == pytest.approx((-45 - 12.7062047 * 5, -45 + 12.7062047 * 5))
+    assert (paired.estimate_label, paired.contrast) == (
+        "mean paired difference",
+        "last minus first eGFR",
+    )
+    assert paired.unit == "mL/min/1.73 m²"
+    assert "n = 2, 0 left out" in paired.reason
     a = result.egfr_trajectories[result.egfr_trajectories.patient_id == "A"]
     assert list(a.years) == [0.0, pytest.approx(1461 / DAYS_PER_YEAR)]
 

@@ -24,6 +24,7 @@ __all__ = [
     "contingency",
     "fisher_exact",
     "mann_whitney",
+    "newcombe_difference",
     "ttest",
     "ttest_from_summary",
     "wilson",
@@ -308,3 +309,23 @@ def wilson(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float, f
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_difference(
+    successes_a: int, n_a: int, successes_b: int, n_b: int, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """The difference of two independent proportions a − b and its Newcombe hybrid score
+    interval (Newcombe 1998, Stat Med 17:873, method 10: from each proportion's Wilson interval).
+
+    Raises ``TestNotRun`` when a group is empty.
+    """
+    if n_a <= 0 or n_b <= 0:
+        raise TestNotRun("a group is empty: a difference of proportions needs both")
+    p_a, low_a, high_a = wilson(successes_a, n_a, alpha)
+    p_b, low_b, high_b = wilson(successes_b, n_b, alpha)
+    d = p_a - p_b
+    return (
+        d,
+        d - math.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2),
+        d + math.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2),
+    )

@@ -18,7 +18,6 @@ import pandas as pd
 
 from srnskit.analysis.study.adherence import adherence, adherence_summary
 from srnskit.analysis.study.comparison import (
-    competing,
     group_names,
     groups,
     logrank_line,
@@ -26,9 +25,16 @@ from srnskit.analysis.study.comparison import (
     remission_tests,
     table2,
 )
+from srnskit.analysis.study.competing import (
+    competing_courses,
+    competing_summary,
+    estimands,
+    incidence,
+)
 from srnskit.analysis.study.exposure import cyclosporine, second_agent
 from srnskit.analysis.study.inputs import DerivedTables, frame, study_data
 from srnskit.analysis.study.kidney import kidney
+from srnskit.analysis.study.notes import children, section_notes, table1_note
 from srnskit.analysis.study.summary import Summary, TestLine, finite, pct
 from srnskit.analysis.study.table1 import SummaryChoice, table1
 from srnskit.analysis.study.toxicity import toxicity
@@ -60,7 +66,7 @@ class Study:
     km_medians: pd.DataFrame
     tests: dict[str, TestLine]
     warnings: list[str]
-    competing: pd.DataFrame
+    competing: pd.DataFrame  # the states' incidence at 3, 6 and 12 months (competing_summary)
     toxicity: pd.DataFrame
     kidney: dict[str, Any]
     egfr_pairs: pd.DataFrame
@@ -109,8 +115,33 @@ def study(
     grouped = groups(data.courses, data.compared_courses, design)
     t2, regimens = table2(grouped, names)
     courses, km, km_medians = remission(grouped)
-    tests.update(remission_tests(courses, names, warnings))
-    figures, tests["egfr_first_last"], pairs, trajectories = kidney(included, data.egfr)
+    remission_lines, km_test = remission_tests(courses, names, warnings)
+    tests.update(remission_lines)
+    figures, tests["egfr_first_last"], pairs, trajectories, kidney_note = kidney(
+        included, data.egfr
+    )
+    competed = competing_courses(courses, data.people, data.events)
+    cif = incidence(competed)
+    t1 = table1(included, data.presentation, summary)
+    tox = toxicity(
+        included, data.exposures, data.adverse_events, design.eligibility.combination_agents
+    )
+    agent = second_agent(included, data.courses)
+    notes = {
+        "table1": table1_note(t1, len(included), summary),
+        **section_notes(
+            included=len(included),
+            names=names,
+            compared=courses,
+            competed=competed,
+            toxicity=tox,
+            adherence=adherence_rows,
+            cyclosporine_exposed=csa["exposed"],
+            dose_missing=csa["dose_missing"],
+            second_agent_n=agent.n,
+        ),
+        "kidney": kidney_note,
+    }
     return Study(
         definitions=definitions.name,
         definitions_title=definitions.title,
@@ -119,9 +150,9 @@ def study(
         n_patients=len(data.outcomes),
         flow=derived.flow,
         groups=names,
-        table1=table1(included, data.presentation, summary),
+        table1=t1,
         cyclosporine=csa,
-        second_agent=second_agent(included, data.courses),
+        second_agent=agent,
         table2=t2,
         regimens=regimens,
         remission_courses=courses,
@@ -129,19 +160,45 @@ def study(
         km_medians=km_medians,
         tests=tests,
         warnings=warnings,
-        competing=competing(courses, data.outcomes),
-        toxicity=toxicity(
-            included, data.exposures, data.adverse_events, design.eligibility.combination_agents
-        ),
+        competing=competing_summary(competed, cif),
+        toxicity=tox,
         kidney=figures,
         egfr_pairs=pairs,
         egfr_trajectories=trajectories,
         adherence=adherence_rows,
         adherence_summary=adherence_summary(adherence_rows),
         headline=_headline(included, t2, km_medians, tests["logrank"], figures, names),
-        data_warnings=list(getattr(derived, "warnings", ())),
+        data_warnings=[
+            *getattr(derived, "warnings", ()),
+            *_left_out(len(included), t2, names, figures),
+        ],
+        cumulative_incidence=cif,
+        notes=notes,
+        km_test=km_test,
+        estimands=estimands(protocol),
         table1_n=len(included),
     )
+
+
+def _left_out(
+    included: int, t2: pd.DataFrame, names: tuple[str, str], figures: dict[str, Any]
+) -> list[str]:
+    """The study's own warnings: what it could not compute, or left out, and why."""
+    out = []
+    if included == 0:
+        out.append(
+            "No child met the inclusion criteria (see the flow): the included children's "
+            "tables are empty and their tests were not run."
+        )
+    for row in t2.itertuples():
+        if row.courses == 0:
+            out.append(f"The {row.group} group has no course: the groups cannot be compared.")
+    if figures["egfr_left_out"]:
+        out.append(
+            f"{children(figures['egfr_left_out'])} left out of the first-versus-last eGFR "
+            f"comparison for having no native eGFR (of {included} included)."
+        )
+    return out
 
 
 def headline(derived: DerivedTables, design: StudyDesign) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """The comparison of regimens: the two groups, Table 2, time to remission (Figure 1), tests.
 
 The groups follow clinical.md §8 (comparison group) with the study file's ``[comparison]``
-regimen and ``[eligibility].combination_agents``; time to remission and the competing risks
-follow §9; the guardrails (shared patients, small expected counts) follow §9 too.
+regimen and ``[eligibility].combination_agents``; time to remission follows §9 (its competing
+risks: ``competing.py``); the guardrails (shared patients, small expected counts) and the way
+each estimate is stated (which group minus which, its unit) follow §9 too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,6 @@ from srnskit.studies import StudyDesign
 
 __all__ = [
     "COMBINED",
-    "competing",
     "group_names",
     "groups",
     "logrank_line",
@@ -31,7 +31,6 @@ __all__ = [
 
 COMPARISON, COMBINED = COMPARED_GROUPS
 REMITTED = ("complete", "partial")
-COMPETING_AT_MONTHS = (3, 6, 12)  # the Aalen–Johansen estimates the report prints
 
 
 def group_names(design: StudyDesign) -> tuple[str, str]:
@@ -108,142 +107,190 @@ def remission(grouped: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
 
 
 def logrank_line(courses: pd.DataFrame, name: str, why: str = "") -> TestLine:
-    """The log-rank test of the groups' times to remission, as a line."""
+    """The log-rank test of the groups' times to remission, as a line (no estimate: the
+    hazard ratio is the Cox model's)."""
 
     def run() -> TestLine:
         r = analysis.logrank(courses.months, courses.event, courses.group)
-        return TestLine(name, r.test, r.statistic, r.df, r.p_value, None, why)
+        return TestLine(name, r.test, r.statistic, r.df, r.p_value, None, why, statistic_label="χ²")
 
     return run_test(name, run)
 
 
-def remission_tests(
-    courses: pd.DataFrame, names: tuple[str, str], warnings: list[str]
-) -> dict[str, TestLine]:
-    """Every test of the two groups' responses and times to remission, by key.
-
-    Adds the within-patient analyses (paired t-test, Cox model with robust errors by patient)
-    and a warning to ``warnings`` when the groups share patients (clinical.md §9 guardrails).
-    """
-    tests: dict[str, TestLine] = {}
-    alone_name, _ = names
-    alone = courses[courses.group == alone_name]
-    combined = courses[courses.group == COMBINED]
+def _response_line(alone: pd.DataFrame, combined: pd.DataFrame, contrast: str) -> TestLine:
+    """Complete / partial / none by group (chi-square or Fisher), with the difference in the
+    share of courses with any remission (Newcombe's interval) as its estimate."""
+    name = "response (complete / partial / none) by group"
     counts = [
         [int((g.response == r).sum()) for r in ("complete", "partial", "none")]
         for g in (alone, combined)
     ]
-    response_name = "response (complete / partial / none) by group"
+    label = "difference in the share of courses with remission (complete or partial)"
 
-    def response_test() -> TestLine:
+    def run() -> TestLine:
         r = analysis.contingency(counts)
         test = "Fisher's exact test" if r.test == "fisher" else "chi-square test"
-        return TestLine(response_name, test, r.statistic, r.df, r.p_value, None, r.reason)
+        estimate: float | None = None
+        ci: tuple[float, float] | None = None
+        if len(alone) and len(combined):
+            d, low, high = analysis.newcombe_difference(
+                int(combined.response.isin(REMITTED).sum()),
+                len(combined),
+                int(alone.response.isin(REMITTED).sum()),
+                len(alone),
+            )
+            estimate, ci = 100 * d, (100 * low, 100 * high)
+        why = f"{r.reason}; the difference's 95% CI by Newcombe's hybrid score method"
+        return TestLine(
+            name,
+            test,
+            r.statistic,
+            r.df,
+            r.p_value,
+            ci,
+            why,
+            statistic_label="χ²" if r.statistic is not None else "",
+            estimate=estimate,
+            estimate_label=label,
+            contrast=contrast,
+            unit="percentage points",
+        )
 
-    tests["response"] = run_test(response_name, response_test)
+    line = run_test(name, run)
+    return line if line.ran else replace(line, estimate_label=label, contrast=contrast)
+
+
+def remission_tests(
+    courses: pd.DataFrame, names: tuple[str, str], warnings: list[str]
+) -> tuple[dict[str, TestLine], str]:
+    """Every test of the two groups' responses and times to remission, by key, and the key of
+    the test whose p Figure 1 may show.
+
+    Every estimate is combined minus (or over) the comparison group. When the groups share
+    patients (clinical.md §9 guardrails) adds the within-patient analyses (paired t-test, Cox
+    model with robust errors by patient) and a warning to ``warnings``; the log-rank test,
+    which assumes independent groups, stays in the table with that caveat and the figure's p
+    is the clustered Cox model's ("cox_cluster"); otherwise the log-rank's ("logrank").
+    """
+    tests: dict[str, TestLine] = {}
+    alone_name, combined_name = names
+    contrast = f"{combined_name} minus {alone_name}"
+    alone = courses[courses.group == alone_name]
+    combined = courses[courses.group == combined_name]
+    tests["response"] = _response_line(alone, combined, contrast)
     ra = alone[alone.event == 1].months
     rc = combined[combined.event == 1].months
     tests["time_student"] = ttest_line(
         f"months to remission, {alone_name} vs combined (as the article)",
-        ra,
         rc,
+        ra,
         "student",
         "Student's t-test, as the source article reported it (remitted courses only)",
+        contrast=contrast,
+        unit="months",
     )
     tests["time_welch"] = ttest_line(
         "months to remission, Welch",
-        ra,
         rc,
+        ra,
         "welch",
         "Welch's t-test: does not assume equal variances",
+        contrast=contrast,
+        unit="months",
     )
-    mw_name = "months to remission, Mann–Whitney"
-
-    def mw() -> TestLine:
-        r = analysis.mann_whitney(ra, rc)
-        why = f"{r.method}: time to remission is often skewed"
-        return TestLine(mw_name, r.test, r.statistic, None, r.p_value, None, why)
-
-    tests["time_mann_whitney"] = run_test(mw_name, mw)
-    tests["logrank"] = logrank_line(
-        courses, "cumulative remission (Figure 1)", "log-rank test: uses censored courses too"
-    )
+    tests["time_mann_whitney"] = _mann_whitney(rc, ra, contrast)
     shared = sorted(set(alone.patient_id) & set(combined.patient_id))
+    why = "log-rank test: uses censored courses too"
     if shared:
-        regimen = alone_name.removesuffix(" alone")
-        warnings.append(
-            f"The two groups share {len(shared)} patients (the combined group's earlier "
-            f"{regimen}-only courses are in the {regimen} group, as in the article): their "
-            "courses are not independent. The within-patient analyses below account for it."
+        why += (
+            "; it assumes independent groups, which these are not (shared patients): "
+            "Figure 1 shows the clustered Cox model's p instead"
         )
-        tests.update(_within_patients(courses, alone_name, alone, combined))
-    return tests
+    tests["logrank"] = logrank_line(courses, "cumulative remission (Figure 1)", why)
+    if not shared:
+        return tests, "logrank"
+    regimen = alone_name.removesuffix(" alone")
+    warnings.append(
+        f"The two groups share {len(shared)} patients (the combined group's earlier "
+        f"{regimen}-only courses are in the {regimen} group, as in the article): their "
+        "courses are not independent. The within-patient analyses below account for it."
+    )
+    tests.update(_within_patients(courses, names, alone, combined))
+    return tests, "cox_cluster"
+
+
+def _mann_whitney(rc: pd.Series, ra: pd.Series, contrast: str) -> TestLine:
+    """Mann–Whitney on the remitted courses' months; the estimate is the difference in
+    medians (no interval: the test's own Hodges–Lehmann interval is not computed)."""
+    name = "months to remission, Mann–Whitney"
+    label = "difference in medians"
+
+    def run() -> TestLine:
+        r = analysis.mann_whitney(rc, ra)
+        why = f"{r.method}: time to remission is often skewed; W of the combined group"
+        return TestLine(
+            name,
+            r.test,
+            r.statistic,
+            None,
+            r.p_value,
+            None,
+            why,
+            statistic_label="W",
+            estimate=float(rc.median() - ra.median()),
+            estimate_label=label,
+            contrast=contrast,
+            unit="months",
+        )
+
+    line = run_test(name, run)
+    return line if line.ran else replace(line, estimate_label=label, contrast=contrast)
 
 
 def _within_patients(
-    courses: pd.DataFrame, alone_name: str, alone: pd.DataFrame, combined: pd.DataFrame
+    courses: pd.DataFrame, names: tuple[str, str], alone: pd.DataFrame, combined: pd.DataFrame
 ) -> dict[str, TestLine]:
+    alone_name, combined_name = names
     both = alone.set_index("patient_id").join(
         combined.set_index("patient_id"), lsuffix="_alone", rsuffix="_combined", how="inner"
     )
     both = both[(both.event_alone == 1) & (both.event_combined == 1)]
     paired = ttest_line(
         "months to remission within the same patients (both courses remitted)",
-        both.months_alone,
         both.months_combined,
+        both.months_alone,
         "paired",
         "paired t-test: the same children under both regimens",
+        contrast=f"{combined_name} minus {alone_name}",
+        unit="months",
     )
-    cox_name = f"remission hazard, combined vs {alone_name}"
+    cox_name = f"remission hazard, {combined_name} vs {alone_name}"
+    label = "hazard ratio of remission"
+    ratio = f"{combined_name} over {alone_name}"
 
     def cox() -> TestLine:
         r = analysis.cox_cluster(
             courses.months,
             courses.event,
-            (courses.group == COMBINED).astype(float),
+            (courses.group == combined_name).astype(float),
             courses.patient_id,
         )
         return TestLine(
             cox_name,
             r.test,
-            None,
+            r.coef / r.robust_se,
             None,
             r.p_value,
             (r.hr_low, r.hr_high),
-            f"hazard ratio {r.hazard_ratio:.2f}; robust SE {r.robust_se:.3f} "
-            f"(naive {r.naive_se:.3f}); {r.n_observations} courses of {r.n_patients} patients",
+            f"robust SE of log HR {r.robust_se:.3f} (naive {r.naive_se:.3f}); "
+            f"{r.n_observations} courses of {r.n_patients} patients",
+            statistic_label="z",
+            estimate=r.hazard_ratio,
+            estimate_label=label,
+            contrast=ratio,
         )
 
-    return {"time_paired": paired, "cox_cluster": run_test(cox_name, cox)}
-
-
-def competing(courses: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative incidence of remission with kidney failure during the course competing.
-
-    Per group and at 3, 6 and 12 months: ``remission`` and ``kidney_failure`` (Aalen–Johansen
-    cumulative incidences, 0–1) and ``competing_events`` (courses ended by kidney failure).
-    """
-    failure = outcomes.set_index("patient_id").kidney_failure_date
-    rows: list[dict[str, Any]] = []
-    for name, g in courses.groupby("group"):
-        start = pd.to_datetime(g.start_date).to_numpy()
-        kf = pd.to_datetime(failure.reindex(g.patient_id)).to_numpy()
-        kf_days = (kf - start) / np.timedelta64(1, "D")
-        event = g.event.to_numpy()
-        days = g.days.to_numpy()
-        competes = (event == 0) & (kf_days >= 0) & (kf_days <= days)
-        time = np.where(competes, kf_days, days) / DAYS_PER_MONTH
-        kind = np.where(event == 1, 1, np.where(competes, 2, 0))
-        cif = analysis.aalen_johansen(time, kind, event_of_interest=1)
-        for months in COMPETING_AT_MONTHS:
-            at = cif[cif.time <= months]
-            rows.append(
-                {
-                    "group": name,
-                    "months": months,
-                    "remission": float(at.cif.iloc[-1]) if len(at) else 0.0,
-                    "kidney_failure": float(at.cif_competing.iloc[-1]) if len(at) else 0.0,
-                    "competing_events": int(competes.sum()),
-                }
-            )
-    return pd.DataFrame(rows)
+    line = run_test(cox_name, cox)
+    if not line.ran:
+        line = replace(line, estimate_label=label, contrast=ratio)
+    return {"time_paired": paired, "cox_cluster": line}

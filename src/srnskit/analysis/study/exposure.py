@@ -67,11 +67,13 @@ def cyclosporine(
         "relapses": Summary.of(relapse_counts),
     }
     test = ttest_line(
-        "time from onset to cyclosporine, initial vs late resistance",
-        days[resistance == "initial"],
+        "time from onset to cyclosporine, late vs initial resistance",
         days[resistance == "late"],
+        days[resistance == "initial"],
         "welch",
         "Welch's t-test: the two groups' variances are not assumed equal",
+        contrast="late minus initial steroid resistance",
+        unit="days",
     )
     return figures, test
 

@@ -79,7 +79,7 @@ class StudyData:
     ``people``: every patient (analysis ``patients``) with their outcomes; ``included``: the
     eligible ones; the other frames are the analysis tables of the included patients only (the
     article's population), except ``courses`` and ``outcomes``, which the comparison group reads
-    for every patient.
+    for every patient, and ``events``, of the included and the compared patients.
     """
 
     outcomes: pd.DataFrame
@@ -94,6 +94,7 @@ class StudyData:
     egfr: pd.DataFrame
     adverse_events: pd.DataFrame
     proteinuria_dates: pd.DataFrame
+    events: pd.DataFrame
 
 
 def study_data(derived: DerivedTables) -> StudyData:
@@ -106,6 +107,8 @@ def study_data(derived: DerivedTables) -> StudyData:
     people = patients.merge(outcomes, on="patient_id", how="left")
     included = people[people.eligible.fillna(False).astype(bool)].reset_index(drop=True)
     ids = pa.array(included.patient_id, pa.string())
+    compared = derived.compared_courses.column("patient_id").to_pylist()
+    followed = set(included.patient_id) | set(compared)
 
     def of_included(name: str) -> pd.DataFrame:
         return _analysis_table(derived, name, ids)
@@ -123,4 +126,5 @@ def study_data(derived: DerivedTables) -> StudyData:
         egfr=of_included("egfr"),
         adverse_events=of_included("adverse_events"),
         proteinuria_dates=of_included("proteinuria_dates"),
+        events=_analysis_table(derived, "events", pa.array(sorted(followed), pa.string())),
     )

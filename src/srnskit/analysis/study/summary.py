@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -88,15 +88,44 @@ def run_test(name: str, run: Callable[[], TestLine]) -> TestLine:
 
 
 def ttest_line(
-    name: str, a: Any, b: Any, kind: Literal["student", "welch", "paired"], why: str
+    name: str,
+    a: Any,
+    b: Any,
+    kind: Literal["student", "welch", "paired"],
+    why: str,
+    *,
+    contrast: str = "",
+    unit: str = "",
 ) -> TestLine:
-    """A t-test of ``a`` against ``b`` (``analysis.ttest``) as a line, with why it was chosen."""
+    """A t-test of ``a`` against ``b`` (``analysis.ttest``) as a line, with why it was chosen.
+
+    The estimate is the difference in means a − b (paired: the mean of the differences a − b)
+    with its 95% CI; ``contrast`` says it in words ("combined minus cyclosporine alone") and
+    ``unit`` is the values' unit.
+    """
+    label = "mean paired difference" if kind == "paired" else "difference in means"
 
     def run() -> TestLine:
         r = analysis.ttest(a, b, kind=kind)
-        return TestLine(name, r.test, r.statistic, r.df, r.p_value, (r.ci_low, r.ci_high), why)
+        return TestLine(
+            name,
+            r.test,
+            r.statistic,
+            r.df,
+            r.p_value,
+            (r.ci_low, r.ci_high),
+            why,
+            statistic_label="t",
+            estimate=r.estimate,
+            estimate_label=label,
+            contrast=contrast,
+            unit=unit,
+        )
 
-    return run_test(name, run)
+    line = run_test(name, run)
+    if line.ran:
+        return line
+    return replace(line, estimate_label=label, contrast=contrast, unit=unit)
 
 
 def pct(n: int, d: int) -> float | None:

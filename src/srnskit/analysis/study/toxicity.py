@@ -9,8 +9,9 @@ import pandas as pd
 
 from srnskit import analysis
 
-__all__ = ["ANY_DRUG", "toxicity"]
+__all__ = ["ANY_DRUG", "TOXICITY_COLUMNS", "toxicity"]
 
+TOXICITY_COLUMNS = ["drug", "event", "patients", "exposed", "pct", "low", "high"]
 ANY_DRUG = "any immunosuppressant"  # the first row: an event attributed to any of the drugs
 
 
@@ -27,7 +28,8 @@ def toxicity(
     set's rituximab window); an event counts for a drug the patient was exposed to
     (``exposures``). One row per drug of ``drugs`` with anyone exposed ("any" event, then each
     kind, most frequent first), after a first row for any of ``drugs`` over the ``included``
-    patients: ``drug, event, patients, exposed, pct, low, high`` (percent, Wilson 95%).
+    patients: ``drug, event, patients, exposed, pct, low, high`` (percent, Wilson 95%; empty
+    when nobody is exposed, as in a cohort without included children).
     """
     exposed_pairs = exposures[["patient_id", "drug"]].drop_duplicates()
     events = adverse_events[["patient_id", "event", "drug"]].drop_duplicates()
@@ -44,10 +46,13 @@ def toxicity(
         kinds = mine.groupby("event").patient_id.nunique().sort_values(ascending=False)
         for kind, k in kinds.items():
             rows.append(_rate(drug, str(kind), int(k), exposed))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TOXICITY_COLUMNS)
 
 
 def _rate(drug: str, event: str, k: int, n: int) -> dict[str, Any]:
+    """One row; with nobody exposed (``n`` 0) the share and its interval are empty (None)."""
+    if n == 0:
+        return {"drug": drug, "event": event, "patients": k, "exposed": 0}
     p, low, high = analysis.wilson(k, n)
     return {
         "drug": drug,
