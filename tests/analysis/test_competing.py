@@ -135,8 +135,9 @@ def test_the_notes_and_the_estimands(result: Study) -> None:
     assert result.km_test == "logrank"  # no child in both groups
 
 
-def test_shared_patients_put_the_clustered_cox_p_on_the_figure() -> None:
-    shared = cohort(
+def shared_children() -> HandDerived:
+    """Six children each with a cyclosporine-only course, then a combined one."""
+    return cohort(
         [
             Child(f"S{i}")
             .course("cyclosporine", 10, 100, *outcome_alone, "comparison")
@@ -153,6 +154,10 @@ def test_shared_patients_put_the_clustered_cox_p_on_the_figure() -> None:
             )
         ]
     )
+
+
+def test_shared_patients_put_the_clustered_cox_p_on_the_figure() -> None:
+    shared = shared_children()
     s = run(shared)
     assert s.km_test == "cox_cluster"
     assert "Figure 1 shows the clustered Cox model's p instead" in s.tests["logrank"].reason
@@ -166,3 +171,21 @@ def test_shared_patients_put_the_clustered_cox_p_on_the_figure() -> None:
         assert cox.ci[0] < cox.estimate < cox.ci[1]
     else:
         assert cox.reason
+
+
+def test_every_estimate_says_which_group_minus_which() -> None:
+    s = run(shared_children())
+    t = s.tests["time_student"]
+    # remitted courses in days: combined 30, 20, 40, 60 (mean 37.5); alone 50, 80, 25 (mean
+    # 155/3): combined minus alone = −14.1667 days, in months ÷ 30.4375
+    assert t.estimate == pytest.approx((37.5 - 155 / 3) / DAYS_PER_MONTH)
+    assert (t.statistic_label, t.estimate_label) == ("t", "difference in means")
+    assert (t.contrast, t.unit) == ("combined minus cyclosporine alone", "months")
+    assert t.statistic is not None
+    assert t.statistic < 0  # the sign of the estimate
+    response = s.tests["response"]
+    # any remission: combined 4 of 6, alone 3 of 6 → +16.67 percentage points (Newcombe CI)
+    assert response.estimate == pytest.approx(100 * (4 / 6 - 3 / 6))
+    assert response.unit == "percentage points"
+    assert response.ci is not None
+    assert response.ci[0] < response.estimate < response.ci[1]

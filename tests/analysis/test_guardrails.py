@@ -55,3 +55,14 @@ def test_kaplan_meier_by_hand() -> None:
     assert curve.lower.isna().tolist() == [False, False, True]
     median = analysis.km_median(curve)
     assert median["median"].iloc[0] == 3.0
+
+
+def test_newcombe_difference_matches_the_published_example() -> None:
+    # Newcombe (1998, Stat Med 17:873), Table II, example (a): 56/70 − 48/80 = 0.2000,
+    # method 10 (hybrid score) 0.0524 to 0.3339; example (b): 9/10 − 3/10 → 0.1705 to 0.8090
+    d, low, high = analysis.newcombe_difference(56, 70, 48, 80)
+    assert (d, round(low, 4), round(high, 4)) == (pytest.approx(0.2), 0.0524, 0.3339)
+    _, low, high = analysis.newcombe_difference(9, 10, 3, 10)
+    assert (round(low, 4), round(high, 4)) == (0.1705, 0.8090)
+    with pytest.raises(analysis.TestNotRun, match="a group is empty"):
+        analysis.newcombe_difference(0, 0, 1, 2)

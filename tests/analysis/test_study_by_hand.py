@@ -347,3 +347,32 @@ def test_a_derived_without_analysis_tables_is_refused() -> None:
     derived.analysis = None
     with pytest.raises(UsageError, match="analysis=True"):
         study(derived, load_definitions("kdigo2021"), load_study("seed2023"), load_protocol("sfnp"))
+
+
+def test_table1_summarises_each_variable_one_way() -> None:
+    from srnskit.analysis.study.table1 import summary_kind
+
+    # 1 … 10: symmetric (skewness 0) with 10 values → mean ± SD
+    assert summary_kind(range(1, 11)) == "mean_sd"
+    # nine 1s and a 50: g1 = (n − 2)/√(n − 1) = 8/3, G1 = √(n(n − 1))/(n − 2) · g1 = √90/3
+    # = 3.16 > 1 → median [IQR]
+    assert summary_kind([1] * 9 + [50]) == "median_iqr"
+    assert summary_kind(range(1, 10)) == "median_iqr"  # 9 values: too few to judge symmetry
+    assert summary_kind([1] * 9 + [50], "mean_sd") == "mean_sd"  # as the caller asks
+    s = study(
+        four_children(),
+        load_definitions("kdigo2021"),
+        load_study("seed2023"),
+        load_protocol("sfnp"),
+        summary="mean_sd",
+    )
+    continuous = s.table1[s.table1.kind == "continuous"]
+    assert set(continuous.summary_kind) == {"mean_sd"}
+    assert s.table1_n == 2
+    assert "mean ± SD (as asked)" in s.notes["table1"]
+
+
+def test_table1_auto_summary_on_two_children(result: Study) -> None:
+    continuous = result.table1[result.table1.kind == "continuous"]
+    assert set(continuous.summary_kind) == {"median_iqr"}  # 2 values each: fewer than 10
+    assert result.table1[result.table1.kind == "count"].summary_kind.isna().all()
