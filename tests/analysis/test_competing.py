@@ -188,4 +188,5 @@ def test_every_estimate_says_which_group_minus_which() -> None:
     assert response.estimate == pytest.approx(100 * (4 / 6 - 3 / 6))
     assert response.unit == "percentage points"
     assert response.ci is not None
+    assert response.estimate is not None
     assert response.ci[0] < response.estimate < response.ci[1]
