@@ -186,3 +186,271 @@ def test_a_dot_that_may_separate_thousands_is_named(tmp_path, fmt: str) -> None:
         "umol/L; it looks like mg/dL (1.2 mg/dL = 106 umol/L); if '.' separates thousands "
         "here, it is 1200 umol/L (plausible): write 1200"
     ]
+
+
+# --- 5. row numbers: the record + 1 in every format ----------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_later_record_is_named_by_its_record_number(tmp_path, fmt: str) -> None:
+    tables = _measurements(
+        ["P1", "2014-02-01", "albumin", "30", "g/L"],
+        ["P1", "2014-02-02", "albumin", "31", "g/L"],
+        ["P1", "2014-02-03", "albumin", "x", "g/L"],  # the third record: row 4
+    )
+    assert _problems(tmp_path, fmt, tables) == ["measurements:4:value: error: 'x' is not a number"]
+
+
+# --- 6. Excel layouts ----------------------------------------------------------------------
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]], hidden: set[str] = set()):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    workbook.save(path)
+    return path
+
+
+def test_a_title_row_above_the_header_is_named(tmp_path) -> None:
+    path = _workbook(tmp_path / "c.xlsx", {"patients": [["Cohort export"], *PATIENTS]})
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == [
+        "patients:2:-: error: the header is on row 2: remove the row above it (a title or notes "
+        "above the column names)"
+    ]
+
+
+def test_two_rows_above_the_header_in_a_csv_are_named(tmp_path) -> None:
+    (tmp_path / "patients.csv").write_text(
+        "Export of 2024-01-01\n\npatient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2014-01-01\n"
+    )
+    assert [str(p) for p in check_cohort(tmp_path, today=TODAY)] == [
+        "patients:3:-: error: the header is on row 3: remove the rows above it (a title or notes "
+        "above the column names)"
+    ]
+
+
+def test_a_formula_with_no_saved_result_is_named_not_empty(tmp_path) -> None:
+    rows = [PATIENTS[0], ["P1", "F", "2010-01-01", "=DATE(2014,1,1)"], PATIENTS[1]]
+    rows[2] = ["P2", "M", "=A1", "2014-01-01"]
+    path = _workbook(tmp_path / "c.xlsx", {"patients": rows})
+    formula = "a formula with no saved result: open and save the workbook in Excel, or paste values"
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == [
+        f"patients:2:onset_date: error: {formula}",
+        f"patients:3:birth_date: error: {formula}",
+    ]
+
+
+def test_a_hidden_table_sheet_is_read_with_a_warning(tmp_path) -> None:
+    path = _workbook(
+        tmp_path / "c.xlsx",
+        {"patients": PATIENTS, "measurements": _measurements()["measurements"]},
+        hidden={"measurements"},
+    )
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == [
+        "measurements:-:-: warning: sheet 'measurements' is hidden in the workbook; it is read "
+        "as a table (unhide it to see what is checked)",
+        "measurements:-:-: warning: the table has a header but no rows",
+    ]
+
+
+@pytest.mark.parametrize("sheet", ["labs", "measurement", "Measurements "])
+def test_a_sheet_named_like_a_table_is_an_error(tmp_path, sheet: str) -> None:
+    rows = [M_HEADER, ["P1", "2014-02-01", "albumin", "30", "g/L"]]
+    path = _workbook(tmp_path / "c.xlsx", {"patients": PATIENTS, sheet: rows})
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == [
+        f"measurements:-:-: error: sheet '{sheet}' is not read: the measurements sheet must be "
+        "named exactly 'measurements'; rename it"
+    ]
+
+
+# --- 7. text dates with the year last ------------------------------------------------------
+
+DATES = [
+    PATIENTS[0],
+    ["P1", "F", "2010-01-01", "18/01/2014"],  # the example: only day-first reads
+    ["P2", "M", "2010-01-01", "05/06/2014"],  # both readings exist
+    ["P3", "M", "2010-01-01", "2014-02-01"],
+    ["P4", "F", "2010-01-01", "30.12.2014"],
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_text_dates_with_the_year_last_are_one_error_per_column(tmp_path, fmt: str) -> None:
+    assert _problems(tmp_path, fmt, {"patients": DATES}) == [
+        "patients:2:onset_date: error: 3 dates are written with the year last ('18/01/2014' on "
+        "rows 2, 3, 5); srnskit reads YYYY-MM-DD and does not guess the order: '18/01/2014' is "
+        "2014-01-18 read day-first (--date-order dmy); write YYYY-MM-DD, or give --date-order"
+    ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_date_order_dmy_reads_them_with_one_warning(tmp_path, fmt: str) -> None:
+    path = write_cohort(tmp_path, fmt, {"patients": DATES})
+    assert [str(p) for p in check_cohort(path, today=TODAY, date_order="dmy")] == [
+        "patients:2:onset_date: warning: 3 dates written with the year last, read day-first "
+        "(--date-order dmy) on rows 2, 3, 5: '18/01/2014' as 2014-01-18"
+    ]
+    with read_cohort(path, today=TODAY, date_order="dmy") as cohort:
+        onsets = cohort.to_arrow("patients").column("onset_date").to_pylist()
+    assert [d.isoformat() for d in onsets] == [
+        "2014-01-18",
+        "2014-06-05",
+        "2014-02-01",
+        "2014-12-30",
+    ]
+
+
+def test_date_order_mdy_reads_what_it_can_and_names_the_rest(cli, tmp_path) -> None:
+    path = write_cohort(tmp_path, "csv", {"patients": DATES})
+    result = cli("validate", path, "--date-order", "mdy", "--today", "2026-01-01")
+    # Month-first, 18/01/2014 and 30.12.2014 have no month 18 or 30; 05/06/2014 is May 6.
+    assert result.stdout.splitlines() == [
+        "patients:2:onset_date: error: 2 dates are no date read month-first ('18/01/2014' on "
+        "rows 2, 5): is the day or the month mistyped?",
+        "patients:3:onset_date: warning: 1 date written with the year last, read month-first "
+        "(--date-order mdy) on row 3: '05/06/2014' as 2014-05-06",
+    ]
+    assert result.exit_code == 1
+
+
+# --- 8. columns that look like identifiers -------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_identifier_columns_are_warned_about_and_never_loaded(tmp_path, fmt: str) -> None:
+    patients = [
+        [*PATIENTS[0], "name", "MRN", "nhs_number", "phone", "ward"],
+        ["P1", "F", "2010-01-01", "2014-01-01", "Ann", "123", "999", "0123", "A"],
+    ]
+    path = write_cohort(tmp_path, fmt, {"patients": patients})
+    privacy = (
+        "looks like a direct identifier (a name, a record or national number, an address, a "
+        "phone number, an e-mail): it is never written to an output; keep identifiers out of "
+        "research data, use study identifiers"
+    )
+    assert sorted(str(p) for p in check_cohort(path, today=TODAY)) == sorted(
+        [
+            *(
+                f"patients:-:{c}: warning: '{c}' {privacy}"
+                for c in ("name", "mrn", "nhs_number", "phone")
+            ),
+            "patients:-:ward: warning: 'ward' is not a column of patients; it is kept and passed "
+            "through unchecked",
+        ]
+    )
+    with read_cohort(path, today=TODAY) as cohort:
+        columns = cohort.to_arrow("patients").column_names
+    assert "ward" in columns
+    assert not {"name", "mrn", "nhs_number", "phone"} & set(columns)
+
+
+# --- 9. results beyond a laboratory limit (reading) ----------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_bound_loads_as_its_number_with_a_qualifier(tmp_path, fmt: str) -> None:
+    tables = {
+        "measurements": [
+            [*M_HEADER, "qualifier"],
+            ["P1", "2014-02-01", "upcr", "<0.1", "mg/mg", None],  # the example
+            ["P1", "2014-02-02", "csa_trough", ">2000", "ng/mL", None],
+            ["P1", "2014-02-03", "upcr", "≤0.05", "mg/mg", None],
+            ["P1", "2014-02-04", "tac_trough", ">= 30", "ug/L", None],
+            ["P1", "2014-02-05", "creatinine", "20", "umol/L", "<="],
+            ["P1", "2014-02-06", "albumin", "30", "g/L", None],
+        ]
+    }
+    path = write_cohort(tmp_path, fmt, {"patients": PATIENTS, **tables})
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == []
+    with read_cohort(path, today=TODAY) as cohort:
+        loaded = cohort.to_arrow("measurements").select(["value", "qualifier"]).to_pylist()
+    assert [(r["value"], r["qualifier"]) for r in loaded] == [
+        (0.1, "<"),
+        (2000.0, ">"),
+        (0.05, "<"),
+        (30.0, ">"),
+        (20.0, "<"),
+        (30.0, None),
+    ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_bound_that_cannot_be_is_an_error(tmp_path, fmt: str) -> None:
+    tables = {
+        "measurements": [
+            [*M_HEADER, "qualifier"],
+            ["P1", "2014-02-01", "upcr", "<0.1", "mg/mg", ">"],
+            ["P1", "2014-02-02", "dipstick", "<1+", None, None],
+            ["P1", "2014-02-03", "upcr", "0.1", "mg/mg", "="],
+        ]
+    }
+    assert _problems(tmp_path, fmt, tables) == [
+        "measurements:2:qualifier: error: the value '<0.1' and the qualifier '>' disagree; keep "
+        "one of them",
+        "measurements:3:value: error: '<1+' is not a dipstick value; use neg, trace, 1+, 2+, 3+, "
+        "4+ (or 0, 0.5, 1 … 4)",
+        "measurements:3:qualifier: error: '<1+': a dipstick reading is a level, never a bound "
+        "beyond a limit; write the level without '<' or '>'",
+        "measurements:4:qualifier: error: '=' is not an allowed qualifier; allowed: <, >",
+    ]
+
+
+# --- 10, 11. dipstick notations, tacrolimus, mg/kg -----------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dipstick_notations_load_as_levels(tmp_path, fmt: str) -> None:
+    spellings = ["+", "++", "+++", "++++", "±", "negative", "Trace", "NEG", "3+"]
+    rows = [["P1", f"2014-02-{i + 1:02d}", "dipstick", s, None] for i, s in enumerate(spellings)]
+    path = write_cohort(tmp_path, fmt, {"patients": PATIENTS, **_measurements(*rows)})
+    assert [str(p) for p in check_cohort(path, today=TODAY)] == []
+    with read_cohort(path, today=TODAY) as cohort:
+        values = cohort.to_arrow("measurements").column("value").to_pylist()
+    assert values == [1.0, 2.0, 3.0, 4.0, 0.5, 0.0, 0.5, 0.0, 3.0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tacrolimus_troughs_and_a_pulse_in_mg_per_kg(tmp_path, fmt: str) -> None:
+    tables = {
+        **_measurements(
+            ["P1", "2014-02-01", "tac_trough", "6.5", "ng/mL"],
+            ["P1", "2014-02-02", "tac_trough", "150", "ng/mL"],  # above 0–100 ng/mL
+        ),
+        "treatments": [
+            ["patient_id", "drug", "start_date", "end_date", "dose", "dose_unit", "schedule"],
+            ["P1", "methylprednisolone", "2014-02-01", "2014-02-01", "30", "mg/kg", "single"],
+        ],
+    }
+    assert _problems(tmp_path, fmt, tables) == [
+        "measurements:3:value: error: tac_trough 150 ng/mL is outside the plausible 0–100 ng/mL"
+    ]
+
+
+# --- 12. the documented steroid response (reading) -----------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_steroid_response_recorded_is_read_and_checked(tmp_path, fmt: str) -> None:
+    patients = [
+        [*PATIENTS[0], "steroid_response_recorded"],
+        ["P1", "F", "2010-01-01", "2014-01-01", "Resistant"],
+        ["P2", "M", "2010-01-01", "2014-01-01", "sensitive"],
+        ["P3", "M", "2010-01-01", "2014-01-01", None],
+        ["P4", "M", "2010-01-01", "2014-01-01", "resistent"],
+    ]
+    assert _problems(tmp_path, fmt, {"patients": patients}) == [
+        "patients:5:steroid_response_recorded: error: 'resistent' is not an allowed "
+        "steroid_response_recorded (did you mean 'resistant'?); allowed: sensitive, resistant"
+    ]
+    path = write_cohort(tmp_path / "ok", fmt, {"patients": patients[:4]})
+    with read_cohort(path, today=TODAY) as cohort:
+        recorded = cohort.to_arrow("patients").column("steroid_response_recorded").to_pylist()
+    assert recorded == ["resistant", "sensitive", None]

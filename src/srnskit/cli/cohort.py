@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from srnskit.atomic import atomic_file
-from srnskit.cli.common import CohortPath, TodayOption, app, reference_date, reports_errors
+from srnskit.cli.common import (
+    CohortPath,
+    DateOrderOption,
+    TodayOption,
+    app,
+    reference_date,
+    reports_errors,
+)
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import UsageError
 from srnskit.sources.files import read_raw_cohort
@@ -25,10 +32,11 @@ def _validate(
     cohort: CohortPath,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
     today: TodayOption = None,
+    date_order: DateOrderOption = None,
 ) -> None:
     """Check a cohort and list every problem (table:row:column: severity: message)."""
     raw = read_raw_cohort(cohort)
-    problems = validate_raw_cohort(raw, today=reference_date(today))
+    problems = validate_raw_cohort(raw, today=reference_date(today), date_order=date_order)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if as_json:

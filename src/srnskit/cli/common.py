@@ -13,7 +13,7 @@ import functools
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CohortPath",
+    "DateOrderOption",
     "DefinitionsOption",
     "StudyOption",
     "TodayOption",
@@ -97,6 +98,14 @@ TodayOption = Annotated[
     typer.Option(
         formats=["%Y-%m-%d"],
         help="Reference date for 'in the future' (YYYY-MM-DD; default: today).",
+    ),
+]
+DateOrderOption = Annotated[
+    Literal["dmy", "mdy"] | None,
+    typer.Option(
+        "--date-order",
+        help="Read text dates with the year last (18/01/2014) day-first (dmy) or month-first "
+        "(mdy); each column so read is a warning.",
     ),
 ]
 DefinitionsOption = Annotated[

@@ -17,6 +17,7 @@ import typer
 
 from srnskit.cli.common import (
     CohortPath,
+    DateOrderOption,
     DefinitionsOption,
     StudyOption,
     TodayOption,
@@ -51,6 +52,7 @@ def _derive(
     ] = "csv",
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     today: TodayOption = None,
+    date_order: DateOrderOption = None,
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
     from srnskit.atomic import check_output_directory
@@ -61,7 +63,7 @@ def _derive(
 
     chosen, design = load_rules(definitions, study)
     check_output_directory(out, force=force)
-    loaded = read_cohort(cohort, today=reference_date(today))
+    loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
     derived = derive(loaded, chosen, study=design, engine=engine, spark_master=spark_master)
     _echo_data_warnings(derived)
@@ -85,6 +87,7 @@ def _explain(
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
     today: TodayOption = None,
+    date_order: DateOrderOption = None,
 ) -> None:
     """One patient's story, in order, with the evidence for every label."""
     from srnskit.cohort.load import read_cohort
@@ -92,7 +95,7 @@ def _explain(
     from srnskit.outputs.explain import explain, no_such_patient
 
     chosen, design = load_rules(definitions, study)
-    loaded = read_cohort(cohort, today=reference_date(today))
+    loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
     known = loaded.to_arrow("patients").column("patient_id").to_pylist()
     if patient_id not in known:

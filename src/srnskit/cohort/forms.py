@@ -261,12 +261,12 @@ def _iso(cell: ibis.StringValue, date_order: DateOrder) -> ibis.StringValue:
 
 def _iso_sql(cell: str, date_order: DateOrder) -> str:
     """``_iso`` as DuckDB SQL, for the rewrite (an UPDATE, which Ibis does not express)."""
-    day, month = ("1", "2") if date_order == "dmy" else ("2", "1")
-    part = f"regexp_extract({cell}, '{DAY_MONTH_YEAR}', {{}})"
-    return (
-        f"printf('%04d-%02d-%02d', CAST({part.format(3)} AS INTEGER), "
-        f"CAST({part.format(month)} AS INTEGER), CAST({part.format(day)} AS INTEGER))"
-    )
+    day, month = (1, 2) if date_order == "dmy" else (2, 1)
+
+    def part(index: int) -> str:
+        return f"CAST(regexp_extract({cell}, '{DAY_MONTH_YEAR}', {index}) AS INTEGER)"
+
+    return f"printf('%04d-%02d-%02d', {part(3)}, {part(month)}, {part(day)})"
 
 
 # --- qualifiers ------------------------------------------------------------------------------
