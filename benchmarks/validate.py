@@ -3,13 +3,17 @@
 Prints a table of median wall time, rows per second and peak memory over repeated runs.
 Goal (issue 3): one million measurement rows in under 10 s on the 2-core reference machine.
 
-    .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3]
+    .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3] [--against REV]
+
+``--against REV`` also times the code of commit REV on the same files, in the same run, and
+prints the ratio (this code's rows/s over REV's).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import subprocess
 import sys
@@ -73,7 +77,7 @@ def as_parquet(folder: Path, out: Path) -> None:
         )
 
 
-def time_once(cohort: Path) -> tuple[float, float, int]:
+def time_once(cohort: Path, src: Path | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (MB) and problem count of one validation, in a
     fresh process so memory and caches do not carry over."""
     code = (
@@ -87,7 +91,12 @@ def time_once(cohort: Path) -> tuple[float, float, int]:
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(elapsed, peak, len(problems))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
     elapsed, peak, problems = out.stdout.split()
     return float(elapsed), float(peak), int(problems)
 
@@ -96,9 +105,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", help="a git revision to time on the same files")
     arguments = parser.parse_args()
+    if arguments.against:
+        from against import worktree
+
+        with worktree(arguments.against) as src:
+            _run(arguments, src)
+    else:
+        _run(arguments, None)
+
+
+def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
     header = f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'peak MB':>8}"
-    print(f"{header} {'problems':>8}")
+    print(f"{header} {'problems':>8}" + (f" {'ref s':>7} {'ratio':>6}" if reference else ""))
     for rows in arguments.rows:
         with tempfile.TemporaryDirectory() as scratch:
             csv_folder = Path(scratch) / "csv"
@@ -109,10 +129,17 @@ def main() -> None:
                 runs = [time_once(Path(scratch) / kind) for _ in range(arguments.repeat)]
                 median = statistics.median(r[0] for r in runs)
                 peak = max(r[1] for r in runs)
-                print(
+                line = (
                     f"{kind:8} {rows:>10,} {median:>9.2f} {rows / median:>11,.0f} "
                     f"{peak:>8.0f} {runs[0][2]:>8}"
                 )
+                if reference is not None:
+                    ref_runs = [
+                        time_once(Path(scratch) / kind, reference) for _ in range(arguments.repeat)
+                    ]
+                    ref = statistics.median(r[0] for r in ref_runs)
+                    line += f" {ref:>7.2f} {ref / median:>6.2f}"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

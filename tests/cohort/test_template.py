@@ -31,13 +31,14 @@ def test_template_offers_drop_down_lists_for_coded_columns(cli, tmp_path) -> Non
     treatments = workbook["treatments"]
     # drug is column B of treatments; its list is the drug list of the hidden 'lists' sheet.
     by_area = {str(v.sqref): v.formula1 for v in treatments.data_validations.dataValidation}
-    drug_range = by_area["B2:B5000"].removeprefix("=")
+    drug_range = by_area["B2:B100000"].removeprefix("=")
     sheet, cells = drug_range.split("!")
     first, last = (c.replace("$", "") for c in cells.split(":"))
     drugs = [c.value for row in workbook[sheet][first:last] for c in row]
     assert drugs == list(COHORT_TABLES["treatments"].column("drug").allowed)
     columns_sheet = [r for r in workbook["columns"].iter_rows(values_only=True)]
-    assert columns_sheet[3][:5] == ("patients", "sex", "yes", "enum", "F, M")
+    # The accepted synonyms are listed too; f and m are F and M to Excel's case-blind list.
+    assert columns_sheet[3][:5] == ("patients", "sex", "yes", "enum", "F, M, female, male")
 
 
 def test_a_filled_template_validates_and_loads(cli, tmp_path) -> None:
@@ -67,3 +68,41 @@ def test_template_refuses_to_overwrite_without_force(cli, tmp_path) -> None:
     assert result.exit_code == 2
     assert out.read_text() == "keep me"
     assert cli("template", "--out", out, "--force").exit_code == 0
+
+
+def test_template_lists_warn_units_follow_the_analyte_and_dates_are_checked(cli, tmp_path) -> None:
+    out = tmp_path / "cohort.xlsx"
+    cli("template", "--out", out)
+    workbook = load_workbook(out)
+    measurements = {
+        str(v.sqref): v for v in workbook["measurements"].data_validations.dataValidation
+    }
+    analyte, unit, date = measurements["C2:C100000"], measurements["E2:E100000"], None
+    assert (analyte.errorStyle, analyte.error.split(";")[0]) == (
+        "warning",
+        "Pick an analyte from the list, or keep this value if you are sure",
+    )
+    assert unit.formula1 == '=INDIRECT("units_"&$C2)'
+    names = workbook.defined_names
+    sheet, cells = names["units_creatinine"].attr_text.split("!")
+    first, last = (c.replace("$", "") for c in cells.split(":"))
+    assert [c.value for row in workbook[sheet][first:last] for c in row] == ["umol/L", "mg/dL"]
+    date = measurements["B2:B100000"]
+    assert (date.type, date.formula1, date.formula2) == (
+        "date",
+        "DATE(1900,1,1)",
+        "DATE(2100,12,31)",
+    )
+    patients = {str(v.sqref): v for v in workbook["patients"].data_validations.dataValidation}
+    family_history = patients["F2:F100000"].formula1.removeprefix("=")
+    sheet, cells = family_history.split("!")
+    first, last = (c.replace("$", "") for c in cells.split(":"))
+    assert [c.value for row in workbook[sheet][first:last] for c in row] == [
+        "true",
+        "false",
+        "yes",
+        "no",
+    ]
+    units_sheet = {r[0]: r for r in workbook["units"].iter_rows(values_only=True)}
+    assert "+, ++, +++, ++++" in units_sheet["dipstick"][3]
+    assert units_sheet["tac_trough"][1:3] == ("ng/mL", "0–100 ng/mL")
