@@ -11,12 +11,13 @@ from types import TracebackType
 from typing import Literal, Self
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from srnskit.schema import COHORT_TABLES, DERIVED_TABLES
 
-__all__ = ["ARROW_TYPES", "TableWriter", "cohort_schema", "derived_schema"]
+__all__ = ["ARROW_TYPES", "DECIMALS", "TableWriter", "cohort_schema", "derived_schema"]
 
 ARROW_TYPES = {
     "string": pa.string(),
@@ -26,6 +27,8 @@ ARROW_TYPES = {
     "float64": pa.float64(),
 }
 OutputFormat = Literal["csv", "parquet"]
+# The field metadata key of the decimals a number is written with (cohort-format.md §3).
+DECIMALS = b"decimals"
 
 
 # How each cohort column kind is written (a measurement value is written as a number).
@@ -48,8 +51,27 @@ def cohort_schema(name: str) -> pa.Schema:
 
 
 def derived_schema(name: str) -> pa.Schema:
-    """The declared Arrow schema of a derived table (``patient_outcomes``, ``courses``, …)."""
-    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in DERIVED_TABLES[name]])
+    """The declared Arrow schema of a derived table (``patient_outcomes``, ``courses``, …); a
+    column written rounded carries its decimals in the field's metadata (``DECIMALS``), which
+    ``TableWriter`` applies."""
+    return pa.schema(
+        [
+            pa.field(
+                c.name,
+                ARROW_TYPES[c.type],
+                metadata=None if c.decimals is None else {DECIMALS: str(c.decimals)},
+            )
+            for c in DERIVED_TABLES[name]
+        ]
+    )
+
+
+def _rounded(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    decimals = (field.metadata or {}).get(DECIMALS)
+    if decimals is None:
+        return column
+    rounded: pa.ChunkedArray = pc.round(column, ndigits=int(decimals), round_mode="half_to_even")
+    return rounded
 
 
 class TableWriter:
@@ -70,7 +92,9 @@ class TableWriter:
             self._writer = pacsv.CSVWriter(self.path, schema)
 
     def write(self, table: pa.Table) -> None:
-        columns = [table.column(f.name).cast(f.type) for f in self.schema]
+        """Append ``table``'s rows, each column cast to its declared type and a number with
+        declared decimals rounded to them (half to even, as Python's ``round``)."""
+        columns = [_rounded(table.column(f.name).cast(f.type), f) for f in self.schema]
         self._writer.write_table(pa.table(columns, schema=self.schema))
 
     def close(self) -> None:

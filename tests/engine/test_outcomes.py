@@ -255,7 +255,9 @@ def test_eligibility_lists_every_failing_step_and_flow_counts_the_first(derive_c
         o["patient_id"]: o["exclusion_reasons"] for o in derived.patient_outcomes.to_pylist()
     }
     # P1 has no standard-dose course: steroid response unknown (step 4b, clinical.md §8)
-    assert reasons["P1"] == ("age_over_18;steroid_response_unknown;no_combination;followup_under_1y")
+    assert reasons["P1"] == (
+        "age_over_18;steroid_response_unknown;no_combination;followup_under_1y"
+    )
     assert reasons["P2"].startswith("congenital;")
     assert reasons["P3"].startswith("infantile;")
     assert reasons["P4"].startswith("secondary;")

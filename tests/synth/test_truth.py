@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from srnskit.synth import truth
-from srnskit.synth.latent import CR, CYCLOSPORINE, MMF, NEPHROTIC, PR, RITUXIMAB, Latent
+from srnskit.synth.latent import (
+    CR,
+    CYCLOSPORINE,
+    DIALYSIS,
+    LAST_VISIT,
+    MMF,
+    NEPHROTIC,
+    PR,
+    RITUXIMAB,
+    TRANSPLANT,
+    Latent,
+)
 
 
 def _latent(
@@ -169,3 +180,79 @@ def test_egfr_is_linear_between_knots() -> None:
     assert truth.egfr_at(latent, np.zeros(5, dtype=np.int64), days).tolist() == pytest.approx(
         [120, 120, 90, 50, 40]
     )
+
+
+def _with_events(latent: Latent, events: list[tuple[int, int]]) -> Latent:
+    """``latent`` with events (code, day) for its one child."""
+    latent.events = {
+        "pid": np.zeros(len(events), dtype=np.int64),
+        "day": np.array([e[1] for e in events], dtype=np.int64),
+        "event": np.array([e[0] for e in events], dtype=np.int64),
+    }
+    return latent
+
+
+@pytest.mark.parametrize(
+    ("events", "krt", "krt_day", "last_krt"),
+    [
+        ([], "", -1, ""),
+        ([(DIALYSIS, 300)], "dialysis", 300, "dialysis"),
+        ([(DIALYSIS, 300), (TRANSPLANT, 500)], "dialysis", 300, "transplant"),
+        ([(TRANSPLANT, 200)], "transplant", 200, "transplant"),
+        # a failed graft, then dialysis again: the latest is the dialysis
+        ([(DIALYSIS, 100), (TRANSPLANT, 200), (DIALYSIS, 350)], "dialysis", 100, "dialysis"),
+        ([(LAST_VISIT, 390)], "", -1, ""),
+    ],
+)
+def test_kidney_replacement_is_the_first_krt_event_and_the_stage_follows_the_latest(
+    events: list[tuple[int, int]], krt: str, krt_day: int, last_krt: str
+) -> None:
+    latent = _with_events(_latent(400), events)
+    got = truth.kidney_replacement(latent)
+    assert (got["krt"][0], got["krt_day"][0], got["last_krt"][0]) == (krt, krt_day, last_krt)
+
+
+def test_the_truths_last_egfr_is_the_native_kidneys_and_dialysis_is_g5d() -> None:
+    # knots (0, 120) (100, 120) (200, 60) (400, 40); dialysis on day 300: egfr_last is the
+    # eGFR on day 299 = 60 + (40 − 60) × 99 / 200 = 50.1; the stage G5D.
+    csa = [(CYCLOSPORINE, 10, 200)]
+    latent = _with_events(_latent(400, csa), [(DIALYSIS, 300)])
+    episode = truth.episodes(latent, truth.kept_segments(latent))
+    course = truth.courses(latent)
+    out = truth.patient_outcomes(
+        latent, episode, course, truth.course_responses(course, episode), None
+    )
+    assert out["egfr_last"][0] == pytest.approx(50.1)
+    assert (out["ckd_stage_last"][0], out["krt"][0], out["krt_day"][0]) == ("G5D", "dialysis", 300)
+    # No KRT: the stage of the last eGFR (40 on day 400: G3b).
+    plain = _with_events(_latent(400, csa), [])
+    episode = truth.episodes(plain, truth.kept_segments(plain))
+    out = truth.patient_outcomes(
+        plain, episode, course, truth.course_responses(course, episode), None
+    )
+    assert (out["ckd_stage_last"][0], out["krt"][0]) == ("G3b", "")
+
+
+def test_the_engine_finds_the_truths_kidney_replacement_on_the_demo() -> None:
+    # The demo's five children on maintenance dialysis (none transplanted): krt, krt_date and
+    # ckd_stage_last (G5D) are read from the events alone, so the engine and the truth agree
+    # exactly; egfr_last differs with how sparsely creatinine was observed, as before.
+    import pyarrow.csv as pacsv
+
+    from srnskit.cohort import read_cohort
+    from srnskit.definitions import load_definitions
+    from srnskit.engine import derive
+    from srnskit.synth import demo_path
+
+    options = pacsv.ConvertOptions(strings_can_be_null=True)
+    true = pacsv.read_csv(demo_path() / "truth" / "patient_outcomes.csv", convert_options=options)
+    with read_cohort(demo_path(), today=dt.date(2026, 12, 1)) as cohort:
+        got = derive(cohort, load_definitions("kdigo2021")).patient_outcomes
+    columns = ["patient_id", "krt", "krt_date"]
+    assert got.select(columns).to_pylist() == true.select(columns).to_pylist()
+    treated = [r for r in true.to_pylist() if r["krt"] is not None]
+    assert len(treated) == 5
+    stage = {r["patient_id"]: r["ckd_stage_last"] for r in got.to_pylist()}
+    assert {r["patient_id"]: r["ckd_stage_last"] for r in treated} == {
+        r["patient_id"]: stage[r["patient_id"]] for r in treated
+    }

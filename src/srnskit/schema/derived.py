@@ -15,14 +15,22 @@ DerivedType = Literal["string", "date", "bool", "int64", "float64"]
 
 @dataclass(frozen=True)
 class DerivedColumn:
-    """A column of a table that ``srnskit derive`` writes, with its declared output type."""
+    """A column of a table that ``srnskit derive`` writes, with its declared output type and,
+    for a number written rounded, its ``decimals`` (cohort-format.md §3)."""
 
     name: str
     type: DerivedType
+    decimals: int | None = None
+
+
+# Written with 2 decimals (cohort-format.md §3: onset_age_years and eGFR).
+_TWO_DECIMALS = ("onset_age_years", "egfr_first", "egfr_last")
 
 
 def _derived(*columns: tuple[str, DerivedType]) -> tuple[DerivedColumn, ...]:
-    return tuple(DerivedColumn(name, kind) for name, kind in columns)
+    return tuple(
+        DerivedColumn(name, kind, 2 if name in _TWO_DECIMALS else None) for name, kind in columns
+    )
 
 
 # cohort-format.md §3: what `derive` writes (and the generator's truth), in column order.

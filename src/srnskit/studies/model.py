@@ -125,10 +125,17 @@ class ComparisonGroup(_Part):
 
 
 class AtDiagnosis(_Part):
-    """The window of the values "at diagnosis" (Table 1), in days around onset."""
+    """The window of the values "at diagnosis" (Table 1, clinical.md §9): [onset −
+    ``days_before_onset``, onset + ``days_after_onset``], and not after the start +
+    ``days_after_steroid_start`` of the first course of ``steroid_drugs`` starting on or after the
+    window's first day, when that is earlier (the presentation, before steroids act)."""
 
     days_before_onset: int = Field(ge=0)
     days_after_onset: int = Field(ge=0)
+    steroid_drugs: tuple[Literal["prednisone", "prednisolone", "methylprednisolone"], ...] = Field(
+        min_length=1
+    )
+    days_after_steroid_start: int = Field(ge=0)
     source: str
 
 

@@ -299,6 +299,15 @@ def _truth(
     return {"patient_outcomes": outcomes, "courses": courses, "episodes": episodes}
 
 
+def _with_empty_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with every column of ``schema`` it lacks as empty (the format's optional
+    columns the generator does not model, such as a recorded steroid response or a qualifier)."""
+    for field in schema:
+        if field.name not in table.column_names:
+            table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
+    return table
+
+
 def write_synthetic_cohort(
     out: Path,
     *,
@@ -333,7 +342,7 @@ def write_synthetic_cohort(
                     profile, size, np.random.default_rng(stream), first + 1, part
                 )
                 for name, table in chunk.cohort.items():
-                    cohort_writers[name].write(table)
+                    cohort_writers[name].write(_with_empty_columns(table, cohort_schema(name)))
                 for name, table in chunk.truth.items():
                     if with_truth:
                         truth_writers[name].write(table)

@@ -53,14 +53,15 @@ def test_relapses_are_the_engines_relapse_episodes(tmp_path: Path) -> None:
     ]
 
 
-def test_presentation_is_the_first_value_of_each_analyte_in_the_studys_window(
+def test_presentation_is_the_highest_proteinuria_lowest_albumin_first_other_in_the_window(
     tmp_path: Path,
 ) -> None:
-    # The study's window: onset − 7 … onset + 30 = 2019-12-25 … 2020-01-31.
-    # UPCR: 2019-12-20 is before it; the first in it is 2019-12-28, in mg/mmol (both units that
-    # day: mg/mg is read first, clinical.md §1 → 4.0 mg/mg). Albumin: 2020-01-02, two values that
-    # day → the lowest, 18. Creatinine: 2020-02-01 is after the window → none. 24-hour protein:
-    # 2020-01-31, the window's last day → 2.5 g/24h.
+    # The study's window, no steroid given: onset − 7 … onset + 7 = 2019-12-25 … 2020-01-08.
+    # UPCR: 2019-12-20 (9) is before it; in it 400 mg/mmol and 4 mg/mg on 2019-12-28 and 6 mg/mg
+    # on 2020-01-05: the mass/mass family first (clinical.md §1), its highest → 6.0 mg/mg.
+    # Albumin: 21 and 18 on 2020-01-02, 15 on 2020-01-08 (the last day) → the lowest, 15; 12 on
+    # 2020-01-20 is after it. Creatinine: the first, 2020-01-03 (40, not the later 30); 24-hour
+    # protein on 2020-01-31 is after the window → none.
     values = [
         ("P1", "2019-12-20", "upcr", 9.0, "mg/mg"),
         ("P1", "2019-12-28", "upcr", 400.0, "mg/mmol"),
@@ -68,15 +69,17 @@ def test_presentation_is_the_first_value_of_each_analyte_in_the_studys_window(
         ("P1", "2020-01-05", "upcr", 6.0, "mg/mg"),
         ("P1", "2020-01-02", "albumin", 21, "g/L"),
         ("P1", "2020-01-02", "albumin", 18, "g/L"),
-        ("P1", "2020-01-20", "albumin", 15, "g/L"),
-        ("P1", "2020-02-01", "creatinine", 40, "umol/L"),
+        ("P1", "2020-01-08", "albumin", 15, "g/L"),
+        ("P1", "2020-01-20", "albumin", 12, "g/L"),
+        ("P1", "2020-01-03", "creatinine", 40, "umol/L"),
+        ("P1", "2020-01-06", "creatinine", 30, "umol/L"),
         ("P1", "2020-01-31", "uprot_24h", 2.5, "g/24h"),
     ]
     derived = derive_analysis(tmp_path / "c", patients=CHILD, measurements=values)
     assert rows(derived, "presentation", "analyte", "value", "unit") == [
-        ("albumin", 18.0, "g/L"),
-        ("upcr", 4.0, "mg/mg"),
-        ("uprot_24h", 2.5, "g/24h"),
+        ("albumin", 15.0, "g/L"),
+        ("creatinine", 40.0, "umol/L"),
+        ("upcr", 6.0, "mg/mg"),
     ]
 
 

@@ -5,7 +5,8 @@ each from the rule that owns it, so no output re-derives a rule.
   the courses are cut from) and the body size as of its start (``rules/body_size.py``);
 - relapses: the episodes the engine flags as relapses (clinical.md §3, ``courses.relapses``);
 - troughs: each trough measurement once, while its drug is active;
-- presentation: the first value of each analyte in the study's ``[at_diagnosis]`` window;
+- presentation: the values at diagnosis in the study's ``[at_diagnosis]`` window, which ends
+  before steroids act (the highest proteinuria, the lowest albumin, the first creatinine);
 - adverse_events: each event with the drug it is attributed to (clinical.md §9): the recorded
   drug, else every drug active on its date (a rituximab infusion for the set's window);
 - proteinuria_dates: the days with any proteinuria value of any stream (clinical.md §7).
@@ -40,6 +41,8 @@ TROUGH_DRUGS = {"csa_trough": "cyclosporine"}
 PROTEINURIA_STREAMS = ("upcr", "uprot_24h", "dipstick")
 # Analytes whose highest value is a day's (clinical.md §1); the others take the lowest.
 _HIGHEST_FIRST = ("upcr", "uprot_24h", "creatinine")
+# Analytes whose highest value in the window is the value at diagnosis (clinical.md §9).
+_HIGHEST = ("upcr", "uprot_24h")
 
 
 def _columns(name: str) -> list[str]:
@@ -92,27 +95,51 @@ def troughs(tables: Tables, intervals: ibis.Table) -> ibis.Table:
 
 
 def presentation(tables: Tables, window: AtDiagnosis) -> ibis.Table:
-    """``ANALYSIS_TABLES["presentation"]``: each patient's first value of each of
-    ``PRESENTATION_ANALYTES`` dated within [onset − ``days_before_onset``, onset +
-    ``days_after_onset``] (the study's ``[at_diagnosis]``), with its unit as measured. Several on
-    the first day: the mass/mass UPCR before mg/mmol (clinical.md §1), then the day's value (the
-    highest for proteinuria and creatinine, the lowest for albumin)."""
+    """``ANALYSIS_TABLES["presentation"]``: each patient's value of each of
+    ``PRESENTATION_ANALYTES`` at diagnosis, with its unit as measured (clinical.md §9).
+
+    The window is [onset − ``days_before_onset``, onset + ``days_after_onset``] (the study's
+    ``[at_diagnosis]``), ending earlier, at the start + ``days_after_steroid_start``, when the
+    first course of ``steroid_drugs`` starting on or after the window's first day starts sooner.
+    Proteinuria (each stream) takes the window's highest value, albumin its lowest, every other
+    analyte its first (the day's highest on that day). One unit per analyte: the mass/mass UPCR
+    before mg/mmol (clinical.md §1), a unit's values before another's in the unit's order.
+    """
     m = tables.measurements
     onset = tables.patients.select(patient_id_p="patient_id", onset="onset_date")
+    t = tables.treatments
+    first_day = days_after(onset.onset, -window.days_before_onset)
+    steroid = t.filter(t.drug.isin(window.steroid_drugs))
+    steroid = steroid.join(
+        onset, [steroid.patient_id == onset.patient_id_p, steroid.start_date >= first_day]
+    )
+    started = steroid.group_by(patient_id_s=steroid.patient_id).aggregate(
+        start=steroid.start_date.min()
+    )
+    bounds = onset.left_join(started, onset.patient_id_p == started.patient_id_s)
+    last_day = days_after(bounds.onset, window.days_after_onset)
+    steroid_limit = days_after(bounds.start, window.days_after_steroid_start)
+    bounds = bounds.select(
+        "patient_id_p",
+        window_first=days_after(bounds.onset, -window.days_before_onset),
+        window_last=ibis.coalesce(ibis.least(last_day, steroid_limit), last_day),
+    )
     rows = m.filter(m.analyte.isin(PRESENTATION_ANALYTES))
     rows = rows.join(
-        onset,
+        bounds,
         [
-            rows.patient_id == onset.patient_id_p,
-            rows.date >= days_after(onset.onset, -window.days_before_onset),
-            rows.date <= days_after(onset.onset, window.days_after_onset),
+            rows.patient_id == bounds.patient_id_p,
+            rows.date >= bounds.window_first,
+            rows.date <= bounds.window_last,
         ],
     )
-    # The highest value first for proteinuria and creatinine, the lowest for albumin.
+    # Proteinuria: the highest; albumin: the lowest; the others: the first (clinical.md §9).
+    extreme = rows.analyte.isin(_HIGHEST) | (rows.analyte == "albumin")
     ranked_value = ibis.ifelse(rows.analyte.isin(_HIGHEST_FIRST), -rows.value, rows.value)
+    day = rows.date.delta(ibis.date(1970, 1, 1), unit="day")
     first = ibis.window(
         group_by=["patient_id", "analyte"],
-        order_by=[rows.date, rows.unit.fill_null(""), ranked_value],
+        order_by=[rows.unit.fill_null(""), ibis.ifelse(extreme, 0, day), ranked_value, rows.date],
     )
     ranked = rows.mutate(k=ibis.row_number().over(first))
     return ranked.filter(ranked.k == 0).select(*_columns("presentation"))
