@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from srnskit.examples import path as example_path
+
 
 def test_calc_egfr_prints_the_spec_example(cli) -> None:
     result = cli(
@@ -197,3 +199,25 @@ def test_a_definition_file_of_format_1_loads_and_says_what_moved(cli, tmp_path) 
     assert len(warnings) == 1
     assert warnings[0].startswith(f"srnskit: warning: {old}: ")
     assert '{ le = "trace" }' in warnings[0]
+
+
+def test_every_command_that_writes_makes_missing_parent_folders(cli, tmp_path) -> None:
+    """--out of derive, synth and template lands in folders that did not exist (mkdir -p)."""
+    small = example_path("small")
+    derived = tmp_path / "new" / "deeper" / "derived"
+    assert cli("derive", small, "--out", derived, "--today", "2026-11-28").exit_code == 0
+    assert (derived / "flow.json").is_file()
+    synth = tmp_path / "s" / "t" / "cohort"
+    assert cli("synth", "--patients", "3", "--seed", "2", "--out", synth).exit_code == 0
+    assert (synth / "patients.csv").is_file()
+    workbook = tmp_path / "w" / "x" / "template.xlsx"
+    assert cli("template", "--out", workbook).exit_code == 0
+    assert workbook.is_file()
+
+
+def test_a_file_in_the_way_of_an_output_folder_is_a_usage_error(cli, tmp_path) -> None:
+    (tmp_path / "plain").write_text("a file, not a folder")
+    result = cli("derive", example_path("small"), "--out", tmp_path / "plain" / "derived")
+    assert result.exit_code == 2
+    assert "is not a folder" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["plain"]
