@@ -19,10 +19,14 @@ java:
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
 # The report's browser test drives Debian's Chromium (Playwright's own download needs the
-# network); WeasyPrint needs Pango, which the machine has, and installs it if ever missing.
+# network); WeasyPrint needs Pango, which the machine has, and installs it if ever missing; the
+# PDF test renders and reads the pages with poppler-utils (pdftoppm, pdftotext), and the figures
+# are measured and drawn in DejaVu Sans (fonts-dejavu-core).
 browser:
-	@command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2 || { \
-	  apt-get update -qq && apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0; }
+	@command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2 \
+	  && command -v pdftoppm >/dev/null 2>&1 && fc-list | grep -q DejaVuSans || { \
+	  apt-get update -qq && apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 \
+	    poppler-utils fonts-dejavu-core; }
 
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo

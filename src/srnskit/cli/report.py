@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -19,7 +19,17 @@ from srnskit.cli.common import (
 )
 from srnskit.errors import UsageError
 
+if TYPE_CHECKING:
+    from srnskit.analysis.study.table1 import SummaryChoice
+
 __all__: list[str] = []
+
+# --summary's spelling on the command line → study()'s
+SUMMARY_CHOICES: dict[str, SummaryChoice] = {
+    "auto": "auto",
+    "mean-sd": "mean_sd",
+    "median-iqr": "median_iqr",
+}
 
 
 @app.command("report")
@@ -36,6 +46,10 @@ def _report(
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
     pdf: Annotated[Path | None, typer.Option(help="Also write the report as PDF.")] = None,
+    docx: Annotated[
+        Path | None,
+        typer.Option(help="Also write the report's tables as a Word document (.docx)."),
+    ] = None,
     figures: Annotated[
         Path | None, typer.Option(help="A folder for the figures (SVG and 300-dpi PNG).")
     ] = None,
@@ -46,11 +60,18 @@ def _report(
             "--compare-seed", help="Set each published figure of the article beside this cohort's."
         ),
     ] = False,
+    summary: Annotated[
+        Literal["auto", "mean-sd", "median-iqr"],
+        typer.Option(
+            help="Table 1's summary of continuous variables: auto (mean ± SD when roughly "
+            "symmetric, median [IQR] otherwise), mean-sd or median-iqr."
+        ),
+    ] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
     today: TodayOption = None,
 ) -> None:
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
-    from srnskit.atomic import check_output_directory
+    from srnskit.atomic import check_output_directory, check_parents
     from srnskit.outputs.report.build import build_report, load_for_report, write_report
     from srnskit.outputs.words import counted
 
@@ -58,21 +79,34 @@ def _report(
     for folder in (figures, tables):
         if folder is not None:
             check_output_directory(folder, force=force)
-    for file in (out, pdf):
-        if file is not None and file.exists() and not force:
+    if docx is not None and docx.suffix.lower() != ".docx":
+        raise UsageError(f"{docx}: the tables are a Word document; give a name ending in .docx")
+    for file in (out, pdf, docx):
+        if file is None:
+            continue
+        if file.exists() and not force:
             raise UsageError(f"{file} already exists; use --force to replace it")
+        check_parents(file)
     reference = reference_date(today)
     loaded, demo = load_for_report(cohort, reference)
     echo_warnings(loaded.warnings)
     report = build_report(
-        loaded, chosen, study=design, today=reference, compare_seed=compare_seed or demo
+        loaded,
+        chosen,
+        study=design,
+        today=reference,
+        compare_seed=compare_seed or demo,
+        summary=SUMMARY_CHOICES[summary],
     )
-    write_report(report, out, pdf=pdf, figures_dir=figures, tables_dir=tables, force=force)
+    echo_warnings(f"srnskit: warning: {w}" for w in report.study.data_warnings)
+    write_report(
+        report, out, pdf=pdf, docx=docx, figures_dir=figures, tables_dir=tables, force=force
+    )
     included = report.study.flow["steps"][-1]["remaining"]
     typer.echo(
         f"report of {loaded.name} ({counted(included, 'child', 'children')} included, "
         f"{chosen.name}, study {design.name}):"
     )
-    for path in (out, pdf, figures, tables):
+    for path in (out, pdf, docx, figures, tables):
         if path is not None:
             typer.echo(f"  {path.resolve()}")

@@ -21,6 +21,7 @@ from typing import Any
 
 from srnskit.analysis.study import headline
 from srnskit.analysis.study import study as compute_study
+from srnskit.analysis.study.table1 import SummaryChoice
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
 from srnskit.engine import Derived, derive, derive_many
@@ -114,6 +115,7 @@ def build_report(
     study: StudyDesign | None = None,
     compare_seed: bool = False,
     parallel: bool = True,
+    summary: SummaryChoice = "auto",
 ) -> Report:
     """Compute and render the report of ``cohort`` under ``definitions`` and ``study`` (the
     study design; None: the shipped ``seed2023``).
@@ -124,7 +126,8 @@ def build_report(
     the chosen set with its analysis tables and computes the study; the worker receives the
     validated tables as Parquet, so the cohort is not validated again. Otherwise every set is
     derived here, one after the other, sharing their steps. Raises ``SrnskitError`` when the
-    worker dies.
+    worker dies. ``summary``: how Table 1 summarises continuous variables ("auto": mean ± SD
+    when roughly symmetric, else median [IQR]; or "mean_sd", "median_iqr").
     """
     design = load_study(DEFAULT_STUDY) if study is None else study
     protocol = load_protocol(PROTOCOL)
@@ -143,7 +146,7 @@ def build_report(
             derived, done = _derive_all(cohort, definitions, others, design)
         else:
             derived = derive(cohort, definitions, study=design, analysis=True)
-        main = compute_study(derived, definitions, design, protocol)
+        main = compute_study(derived, definitions, design, protocol, summary=summary)
         charts = figures(main)
         source = against_source(main) if compare_seed else None
         vega_bundle()
@@ -158,6 +161,7 @@ def build_report(
         sensitivity=sensitivity(headlines),
         against_source=source,
         generated=today,
+        summary=summary,
     )
     report.tables = report_tables(report)
     report.html = render_html(report)

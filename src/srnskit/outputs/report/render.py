@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,23 +19,31 @@ from typing import Any
 
 import pandas as pd
 
-from srnskit.analysis.study import Study, Summary, TestLine
+from srnskit.analysis.study import Study
 from srnskit.atomic import atomic_directory, atomic_file, check_output_directory
 from srnskit.cache import read_cached, write_cached
 from srnskit.constants import UPCR_MG_MMOL_PER_MG_MG, WEIGHT_WITHIN_DAYS
+from srnskit.outputs.report.csv_tables import csv_tables
+from srnskit.outputs.report.numbers import (
+    fmt_count,
+    fmt_estimate,
+    fmt_number,
+    fmt_p,
+    fmt_p_value,
+    fmt_summary,
+    fmt_test,
+)
+from srnskit.outputs.report.tables import Table, display_tables, exclusion_words
+from srnskit.outputs.report.word import word_document
 from srnskit.outputs.words import counted
 
 __all__ = [
     "PNG_PPI",
     "Report",
-    "fmt_count",
-    "fmt_number",
-    "fmt_p",
-    "fmt_summary",
-    "fmt_test",
     "render_html",
     "report_tables",
     "vega_bundle",
+    "word_lines",
     "write_report",
 ]
 
@@ -56,6 +63,12 @@ class Report:
     against_source: pd.DataFrame | None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     generated: dt.date | None = None  # the reference date (--today), printed in the report
+    summary: str = "auto"  # how Table 1 summarised continuous variables (--summary)
+
+    @property
+    def display(self) -> dict[str, Table]:
+        """The tables as printed, shared by the HTML and the Word document."""
+        return display_tables(self.study, summary=self.summary)
 
 
 @cache
@@ -85,91 +98,25 @@ def _svg(spec: dict[str, Any]) -> str:
     return svg
 
 
-# ---- formatting (the template calls these) ----
-
-
-def fmt_number(value: float | None, digits: int = 1) -> str:
-    """``value`` with ``digits`` decimals; "—" when missing or not finite."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def fmt_summary(s: Summary, digits: int = 1) -> str:
-    """ "mean ± SD; median [Q1–Q3] (n = …)", or "— (no data)"."""
-    if s.n == 0:
-        return "— (no data)"
-    sd = f" ± {s.sd:.{digits}f}" if s.sd is not None else ""
-    return (
-        f"{s.mean:.{digits}f}{sd}; median {s.median:.{digits}f} "
-        f"[{s.q1:.{digits}f}–{s.q3:.{digits}f}] (n = {s.n})"
-    )
-
-
-def fmt_p(p: float | None) -> str:
-    """A p-value to three decimals, "< 0.001" below; "—" when there is none."""
-    if p is None:
-        return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_count(k: int, n: int) -> str:
-    """ "k/n (pct%)"; "k/0 (—)" when ``n`` is 0."""
-    return f"{k}/{n} ({100 * k / n:.1f}%)" if n else f"{k}/0 (—)"
-
-
-def fmt_test(t: TestLine) -> str:
-    """A test's line: test, statistic, CI, p and why; or "not run: why"."""
-    if not t.ran:
-        return f"not run: {t.reason}"
-    parts = [t.test]
-    if t.statistic is not None:
-        parts.append(f"statistic {t.statistic:.2f}" + (f", df {t.df:.1f}" if t.df else ""))
-    if t.ci is not None:
-        parts.append(f"95% CI {t.ci[0]:.2f} to {t.ci[1]:.2f}")
-    parts.append(f"p {fmt_p(t.p_value)}")
-    return "; ".join(parts) + f" — {t.reason}"
-
-
-# ---- the tables written as CSV ----
+# ---- the tables ----
 
 
 def report_tables(report: Report) -> dict[str, pd.DataFrame]:
-    """The report's tables as written by ``--tables`` (one CSV each), formatted as printed."""
+    """The report's tables as written by ``--tables`` (one CSV each, ``csv_tables``)."""
+    return csv_tables(report.study, report.sensitivity, report.against_source)
+
+
+def word_lines(report: Report) -> list[str]:
+    """The Word document's opening paragraphs: what was reported, under which rules, and what
+    the data could not support."""
     s = report.study
-    t1 = s.table1.copy()
-    t1["value"] = [
-        fmt_summary(r.summary) if r.kind == "continuous" else fmt_count(int(r.n), int(r.of))
-        for r in t1.itertuples()
+    lines = [
+        f"Cohort {report.cohort_name} ({counted(s.n_patients, 'patient')}); definitions "
+        f"{s.definitions}; study {s.design.name} ({s.design.title}); generated "
+        f"{(report.generated or dt.date.today()).isoformat()} by srnskit.",
+        s.design.design_sentence[:1].upper() + s.design.design_sentence[1:] + ".",
     ]
-    t2 = s.table2.copy()
-    t2["months_to_remission"] = [fmt_summary(x) for x in t2.months_to_remission]
-    tables = {
-        "flow": pd.DataFrame(s.flow["steps"]),
-        "table1_characteristics": t1[["characteristic", "value"]],
-        "table2_response": t2,
-        "toxicity": s.toxicity.round(1),
-        "tests": pd.DataFrame(
-            [
-                {
-                    "name": t.name,
-                    "test": t.test,
-                    "statistic": t.statistic,
-                    "df": t.df,
-                    "p_value": t.p_value,
-                    "ci_low": t.ci[0] if t.ci else None,
-                    "ci_high": t.ci[1] if t.ci else None,
-                    "why": t.reason,
-                }
-                for t in s.tests.values()
-            ]
-        ),
-        "adherence": s.adherence_summary,
-        "sensitivity": report.sensitivity,
-    }
-    if report.against_source is not None:
-        tables["against_source"] = report.against_source
-    return tables
+    return lines + [f"Note: {w}" for w in (*s.data_warnings, *s.warnings)]
 
 
 # ---- HTML, PDF and files ----
@@ -190,9 +137,12 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         number=fmt_number,
         summary=fmt_summary,
         p=fmt_p,
+        p_value=fmt_p_value,
+        estimate=fmt_estimate,
         count=fmt_count,
         test=fmt_test,
         counted=counted,
+        reason=exclusion_words,
     )
     charts: dict[str, str]
     if print_version:
@@ -205,11 +155,11 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
     return env.get_template("report.html.j2").render(
         r=report,
         s=report.study,
+        tables=report.display,
         charts=charts,
         print_version=print_version,
         bundle="" if print_version else vega_bundle(),
         generated=(report.generated or dt.date.today()).isoformat(),
-        shared=", ".join(w for w in report.study.warnings),
         upcr_factor=f"{UPCR_MG_MMOL_PER_MG_MG:g}",
         weight_days=WEIGHT_WITHIN_DAYS,
     )
@@ -220,13 +170,16 @@ def write_report(
     out: Path,
     *,
     pdf: Path | None = None,
+    docx: Path | None = None,
     figures_dir: Path | None = None,
     tables_dir: Path | None = None,
     force: bool = False,
 ) -> None:
-    """Write every requested output, all or nothing.
+    """Write every requested output, all or nothing: missing folders above them are made, and
+    removed again when a write fails.
 
-    Raises ``UsageError`` when an output exists and ``force`` is not set.
+    ``docx``: the tables as a Word document. Raises ``UsageError`` when an output exists and
+    ``force`` is not set.
     """
     import vl_convert
 
@@ -239,6 +192,14 @@ def write_report(
 
         printable = render_html(report, print_version=True)
         pdf_bytes = HTML(string=printable).write_pdf()
+    docx_bytes = None
+    if docx is not None:
+        tables = report.display
+        docx_bytes = word_document(
+            f"SRNS study report — {report.cohort_name}: tables",
+            word_lines(report),
+            [tables[k] for k in ("flow", "table1", "table2", "toxicity", "kidney", "tests")],
+        )
     figure_files: dict[str, bytes] = {}
     if figures_dir is not None:
         for name, spec in report.charts.items():
@@ -249,6 +210,8 @@ def write_report(
         html_tmp.write_text(report.html, encoding="utf-8")
         if pdf is not None and pdf_bytes is not None:
             stack.enter_context(atomic_file(pdf, force=force)).write_bytes(pdf_bytes)
+        if docx is not None and docx_bytes is not None:
+            stack.enter_context(atomic_file(docx, force=force)).write_bytes(docx_bytes)
         if figures_dir is not None:
             folder = stack.enter_context(atomic_directory(figures_dir, force=force))
             for name, data in figure_files.items():

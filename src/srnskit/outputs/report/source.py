@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from srnskit.analysis.study import Study, Summary
-from srnskit.outputs.report.render import fmt_number
+from srnskit.outputs.report.numbers import fmt_number, fmt_p_value
 from srnskit.studies import seed_targets
 
 __all__ = ["SENSITIVITY_ROWS", "against_source", "sensitivity"]
@@ -162,7 +162,7 @@ SENSITIVITY_ROWS = [
     ("combined_none_pct", "No remission on combined therapy, %", 1),
     ("median_months_alone", "Median months to remission, cyclosporine alone", 1),
     ("median_months_combined", "Median months to remission, combined", 1),
-    ("logrank_p", "Log-rank p", 3),
+    ("logrank_p", "Log-rank p", -1),  # -1: a p-value, as journals print it
     ("severe_ckd", "Severe CKD, patients", 0),
     ("kidney_failure", "Kidney failure, patients", 0),
 ]
@@ -176,6 +176,7 @@ def sensitivity(headlines: dict[str, dict[str, Any]]) -> pd.DataFrame:
         row: dict[str, Any] = {"result": label}
         for name, result in headlines.items():
             value = result.get(key)
-            row[name] = fmt_number(None if value is None else float(value), digits)
+            number = None if value is None else float(value)
+            row[name] = fmt_p_value(number) if digits < 0 else fmt_number(number, digits)
         rows.append(row)
     return pd.DataFrame(rows)

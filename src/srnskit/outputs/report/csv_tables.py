@@ -1,0 +1,196 @@
+"""The report's tables as CSV (``--tables``): numbers a co-author can compute with, rounded to
+each column's declared precision, with units in the column names (docs/report.md, "Tables").
+
+Naming scheme: snake_case, the quantity then its unit (``median_months``,
+``egfr_first_ml_min_1_73m2``, ``ci_low_pct``); a column of mixed units (Table 1's values) has a
+``unit`` column beside it instead. Counts are integers; ``pct`` is a percentage (0–100).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from srnskit.analysis.study import Study, Summary
+from srnskit.outputs.report.tables import exclusion_words
+
+__all__ = ["DIGITS", "csv_tables", "rounded"]
+
+# Declared precision (decimals) of every non-count column the tables carry, by name.
+DIGITS: dict[str, int] = {
+    "pct": 1,
+    "ci_low_pct": 1,
+    "ci_high_pct": 1,
+    "estimate_pct": 1,
+    "mean": 2,
+    "sd": 2,
+    "median": 2,
+    "q1": 2,
+    "q3": 2,
+    "mean_months": 1,
+    "sd_months": 1,
+    "median_months": 1,
+    "q1_months": 1,
+    "q3_months": 1,
+    "ci_low_months": 1,
+    "ci_high_months": 1,
+    "time_months": 2,
+    "estimate": 2,
+    "ci_low": 2,
+    "ci_high": 2,
+    "statistic": 2,
+    "df": 1,
+    "p_value": 4,
+}
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column in ``DIGITS`` rounded to its declared decimals."""
+    out = frame.copy()
+    for column, digits in DIGITS.items():
+        if column in out.columns:
+            out[column] = pd.to_numeric(out[column], errors="coerce").round(digits)
+    return out
+
+
+def _summary(s: Summary) -> dict[str, Any]:
+    return {"n": s.n, "mean": s.mean, "sd": s.sd, "median": s.median, "q1": s.q1, "q3": s.q3}
+
+
+def _table1(s: Study) -> pd.DataFrame:
+    rows = []
+    for r in s.table1.itertuples():
+        row: dict[str, Any] = {"characteristic": str(r.characteristic).strip()}
+        if r.kind == "continuous":
+            row |= {"unit": r.unit, "summary_kind": getattr(r, "summary_kind", "")}
+            row |= _summary(r.summary) | {"of": int(r.of)}
+        else:
+            row |= {"unit": "", "summary_kind": "count", "n": int(r.n), "of": int(r.of)}
+            row["pct"] = r.pct
+        rows.append(row)
+    columns = ["characteristic", "unit", "summary_kind", "n", "of", "pct"]
+    columns += ["mean", "sd", "median", "q1", "q3"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _pct(k: int, n: int) -> float | None:
+    return 100 * k / n if n else None
+
+
+def _table2(s: Study) -> pd.DataFrame:
+    rows = []
+    for r in s.table2.itertuples():
+        c = int(r.courses)
+        m: Summary = r.months_to_remission
+        rows.append(
+            {
+                "group": r.group,
+                "courses": c,
+                "complete": int(r.complete),
+                "complete_pct": _pct(int(r.complete), c),
+                "partial": int(r.partial),
+                "partial_pct": _pct(int(r.partial), c),
+                "none": int(r.none),
+                "none_pct": _pct(int(r.none), c),
+                "remitted": m.n,
+                "mean_months": m.mean,
+                "sd_months": m.sd,
+                "median_months": m.median,
+                "q1_months": m.q1,
+                "q3_months": m.q3,
+            }
+        )
+    out = pd.DataFrame(rows)
+    for column in ("complete_pct", "partial_pct", "none_pct"):
+        if column in out:
+            out[column] = pd.to_numeric(out[column]).round(DIGITS["pct"])
+    return out
+
+
+def _kidney(s: Study) -> pd.DataFrame:
+    k = s.kidney
+    patients = int(k.get("patients", 0))
+    rows: list[dict[str, Any]] = [
+        {"outcome": "severe CKD", "unit": "", "n": int(k["severe_ckd"]), "of": patients},
+        {"outcome": "kidney failure", "unit": "", "n": int(k["kidney_failure"]), "of": patients},
+    ]
+    for row in rows:
+        row["pct"] = _pct(row["n"], row["of"])
+    for key, label, unit in (
+        ("months_to_severe_ckd", "months from onset to severe CKD", "months"),
+        ("final_creatinine", "final creatinine", "umol/L"),
+        ("egfr_first", "first eGFR", "mL/min/1.73 m2"),
+        ("egfr_last", "last eGFR", "mL/min/1.73 m2"),
+    ):
+        rows.append({"outcome": label, "unit": unit} | _summary(k[key]) | {"of": patients})
+    columns = ["outcome", "unit", "n", "of", "pct", "mean", "sd", "median", "q1", "q3"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _tests(s: Study) -> pd.DataFrame:
+    rows = [
+        {
+            "name": t.name,
+            "test": t.test,
+            "estimate_label": t.estimate_label,
+            "contrast": t.contrast,
+            "estimate": t.estimate,
+            "unit": t.unit,
+            "ci_low": t.ci[0] if t.ci else None,
+            "ci_high": t.ci[1] if t.ci else None,
+            "statistic_label": t.statistic_label,
+            "statistic": t.statistic,
+            "df": t.df,
+            "p_value": t.p_value,
+            "why": t.reason,
+        }
+        for t in s.tests.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _renamed(frame: pd.DataFrame, names: dict[str, str], scale: dict[str, float]) -> pd.DataFrame:
+    out = frame.rename(columns=names)
+    for column, factor in scale.items():
+        if column in out:
+            out[column] = pd.to_numeric(out[column], errors="coerce") * factor
+    return out
+
+
+def csv_tables(
+    s: Study, sensitivity: pd.DataFrame, against_source: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
+    """Every CSV table of ``--tables``, by file stem, rounded (``DIGITS``)."""
+    flow = pd.DataFrame(s.flow["steps"], columns=["step", "excluded", "remaining"])
+    flow.insert(1, "reason", [exclusion_words(step) for step in flow.step])
+    tables: dict[str, pd.DataFrame] = {
+        "flow": flow,
+        "table1_characteristics": _table1(s),
+        "table2_response": _table2(s),
+        "km_medians": _renamed(
+            s.km_medians,
+            {
+                "n": "courses",
+                "events": "remissions",
+                "median": "median_months",
+                "lower": "ci_low_months",
+                "upper": "ci_high_months",
+            },
+            {},
+        ),
+        "toxicity": _renamed(s.toxicity, {"low": "ci_low_pct", "high": "ci_high_pct"}, {}),
+        "kidney": _kidney(s),
+        "tests": _tests(s),
+        "adherence": s.adherence_summary,
+        "sensitivity": sensitivity,
+    }
+    if len(s.cumulative_incidence):
+        tables["cumulative_incidence"] = _renamed(
+            s.cumulative_incidence,
+            {"estimate": "estimate_pct", "ci_low": "ci_low_pct", "ci_high": "ci_high_pct"},
+            {"estimate_pct": 100, "ci_low_pct": 100, "ci_high_pct": 100},
+        )
+    if against_source is not None:
+        tables["against_source"] = against_source
+    return {name: rounded(frame) for name, frame in tables.items()}

@@ -1,0 +1,244 @@
+"""The report's tables as printed: one ``Table`` of text cells each, shared by the HTML report
+and the Word document (``docx``), so a co-author editing the Word tables edits the numbers the
+report shows. Numbers are written by ``numbers``; nothing here computes a result.
+
+Each table says its n and what it left out (``Table.note``, from ``Study.notes``), and a table
+without data says why instead of showing empty rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from srnskit.analysis.study import Study, TestLine
+from srnskit.analysis.study.table1 import SKEWNESS_LIMIT, SYMMETRIC_MIN_N
+from srnskit.outputs.report.numbers import (
+    fmt_count,
+    fmt_number,
+    fmt_summary,
+    fmt_summary_kind,
+    fmt_test,
+)
+from srnskit.schema import EXCLUSION_WORDS
+
+__all__ = [
+    "SUMMARY_WORDS",
+    "TEST_ORDER",
+    "Table",
+    "display_tables",
+    "exclusion_words",
+    "frame",
+    "table1_summary_note",
+]
+
+SUMMARY_WORDS = {"mean_sd": "mean ± SD", "median_iqr": "median [IQR]"}
+# The tests in the order the report discusses them (Table 2, Figure 1, kidney outcomes).
+TEST_ORDER = (
+    "csa_delay_by_type",
+    "response",
+    "time_student",
+    "time_welch",
+    "time_mann_whitney",
+    "time_paired",
+    "cox_cluster",
+    "logrank",
+    "egfr_first_last",
+)
+
+
+@dataclass
+class Table:
+    """A printed table: a title, a header row, rows of text cells (``indent[i]`` levels for
+    sub-rows), which columns are numbers (right-aligned), and a note under it."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    indent: list[int] = field(default_factory=list)
+    numeric: list[bool] = field(default_factory=list)
+    note: str = ""
+    empty: str = ""  # said instead of the rows when there are none
+
+    def add(self, *cells: Any, indent: int = 0) -> None:
+        self.rows.append([str(c) for c in cells])
+        self.indent.append(indent)
+
+
+def exclusion_words(step: str) -> str:
+    """An inclusion step's reason in words (schema's ``EXCLUSION_WORDS``, the one home)."""
+    return EXCLUSION_WORDS.get(step, step.replace("_", " "))
+
+
+def _note(s: Study, key: str, *more: str) -> str:
+    return " ".join(x for x in (*more, s.notes.get(key, "")) if x)
+
+
+def _flow(s: Study) -> Table:
+    t = Table(
+        "flow", "Inclusion flow", ["Step", "Excluded", "Remaining"], numeric=[False, True, True]
+    )
+    t.add("Children in the cohort", "", s.flow["start"])
+    for step in s.flow["steps"]:
+        t.add(f"Excluded: {exclusion_words(step['step'])}", step["excluded"], step["remaining"])
+    t.note = _note(s, "flow", s.design.design_sentence[:1].upper() + s.design.design_sentence[1:])
+    return t
+
+
+def _label(characteristic: str) -> tuple[str, int]:
+    """A Table 1 label without its leading spaces, and its indent (sub-rows start with two)."""
+    stripped = characteristic.lstrip()
+    return stripped, (len(characteristic) - len(stripped)) // 2
+
+
+COUNTS_NOTE = (
+    "Each row names its summary. Counts: n (%) of the N children, or k/d (%) when the "
+    "denominator differs; (n = k) where only k of the N children have a value."
+)
+
+
+def table1_summary_note(choice: str) -> str:
+    """How Table 1 chose each continuous variable's summary (``choice``, as --summary)."""
+    if choice in SUMMARY_WORDS:
+        return f"Continuous variables: {SUMMARY_WORDS[choice]}, as asked (--summary)."
+    return (
+        "Continuous variables: mean ± SD when roughly symmetric (sample skewness within "
+        f"±{SKEWNESS_LIMIT:g}, at least {SYMMETRIC_MIN_N} values), median [IQR] otherwise."
+    )
+
+
+def _table1(s: Study, choice: str) -> Table:
+    n = s.table1_n
+    t = Table(
+        "table1",
+        "Table 1 — characteristics at diagnosis",
+        ["Characteristic", f"Included children (N = {n})"],
+        numeric=[False, True],
+    )
+    if n == 0:
+        t.empty = "No child was included, so there is no one to describe."
+    else:
+        for row in s.table1.itertuples():
+            label, indent = _label(str(row.characteristic))
+            if row.kind == "continuous":
+                kind = getattr(row, "summary_kind", "mean_sd") or "mean_sd"
+                unit = f" ({row.unit})" if isinstance(row.unit, str) and row.unit else ""
+                value = fmt_summary_kind(row.summary, kind, of=n)
+                t.add(f"{label}{unit}, {SUMMARY_WORDS.get(kind, kind)}", value, indent=indent)
+            else:
+                t.add(label, fmt_count(int(row.n), int(row.of), of=n), indent=indent)
+    # the study's note names the summary rule and the values left out; without one, say the rule
+    study_note = s.notes.get("table1", "")
+    rule = "" if study_note else table1_summary_note(choice)
+    t.note = " ".join(x for x in (study_note, rule, COUNTS_NOTE) if x)
+    return t
+
+
+def _table2(s: Study) -> Table:
+    t = Table(
+        "table2",
+        "Table 2 — response by regimen",
+        [
+            "Group",
+            "Courses",
+            "Complete remission",
+            "Partial remission",
+            "No remission",
+            "Months to remission (remitted courses)",
+        ],
+        numeric=[False, True, True, True, True, False],
+    )
+    for row in s.table2.itertuples():
+        c = int(row.courses)
+        t.add(
+            row.group,
+            c,
+            fmt_count(int(row.complete), c),
+            fmt_count(int(row.partial), c),
+            fmt_count(int(row.none), c),
+            fmt_summary(row.months_to_remission),
+        )
+    if not s.table2.courses.sum():
+        t.empty = "No course of either regimen could be evaluated, so there is no response."
+    t.note = _note(
+        s,
+        "table2",
+        "Unit of analysis: each child's first evaluable course of the regimen with a response.",
+    )
+    return t
+
+
+def _toxicity(s: Study) -> Table:
+    t = Table(
+        "toxicity",
+        "Adverse events per drug",
+        ["Drug", "Adverse event", "Patients / exposed", "95% CI (Wilson), %"],
+        numeric=[False, False, True, True],
+    )
+    for row in s.toxicity.itertuples():
+        ci = f"{fmt_number(row.low)} to {fmt_number(row.high)}"
+        t.add(
+            row.drug,
+            str(row.event).replace("_", " "),
+            fmt_count(int(row.patients), int(row.exposed)),
+            ci,
+        )
+    if not len(s.toxicity):
+        t.empty = "No included child was exposed to an immunosuppressant, so no toxicity."
+    t.note = _note(s, "toxicity")
+    return t
+
+
+def _kidney(s: Study) -> Table:
+    k: dict[str, Any] = s.kidney
+    t = Table("kidney", "Kidney outcomes", ["Outcome", "Value"], numeric=[False, True])
+    patients = int(k.get("patients", 0))
+    t.add("Severe CKD (sustained eGFR < 60, G3–G5)", fmt_count(int(k["severe_ckd"]), patients))
+    t.add(
+        "Kidney failure (maintenance dialysis, transplant or sustained eGFR < 15)",
+        fmt_count(int(k["kidney_failure"]), patients),
+    )
+    t.add("Months from onset to severe CKD", fmt_summary(k["months_to_severe_ckd"]))
+    t.add("Final creatinine (µmol/L)", fmt_summary(k["final_creatinine"]))
+    t.add("First eGFR (mL/min/1.73 m²)", fmt_summary(k["egfr_first"]))
+    t.add("Last eGFR (mL/min/1.73 m²)", fmt_summary(k["egfr_last"]))
+    if not patients:
+        t.empty = "No child was included, so there are no kidney outcomes to describe."
+    t.note = _note(s, "kidney")
+    return t
+
+
+def _tests(s: Study) -> Table:
+    t = Table("tests", "Statistical tests", ["Comparison", "Result"])
+    ordered = [k for k in TEST_ORDER if k in s.tests] + [k for k in s.tests if k not in TEST_ORDER]
+    for key in ordered:
+        line: TestLine = s.tests[key]
+        t.add(line.name, fmt_test(line))
+    return t
+
+
+def display_tables(s: Study, *, summary: str = "auto") -> dict[str, Table]:
+    """The report's tables as printed, by key: flow, table1, table2, toxicity, kidney, tests.
+
+    ``summary`` is the choice Table 1 was computed with ("auto", "mean_sd", "median_iqr"),
+    named in its footnote.
+    """
+    return {
+        t.key: t
+        for t in (
+            _flow(s),
+            _table1(s, summary),
+            _table2(s),
+            _toxicity(s),
+            _kidney(s),
+            _tests(s),
+        )
+    }
+
+
+def frame(t: Table) -> pd.DataFrame:
+    """A printed table as a frame of text cells (header as columns)."""
+    return pd.DataFrame(t.rows, columns=t.header)

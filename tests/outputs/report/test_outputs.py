@@ -1,0 +1,137 @@
+"""The report's outputs checked as a person would: the PDF's pages rendered (pdftoppm) and read
+(pdftotext), the Word tables read back (python-docx) against the HTML's cells, the CSV tables'
+units and precision."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from srnskit.outputs.report.build import Report, write_report
+from srnskit.outputs.report.charts import CHILD, FONT, MEAN, STATE_WORDS
+
+# the A4 text width the figures must fit: 210 mm − 2 × 14 mm margins = 182 mm = 687.9 CSS px
+A4_TEXT_WIDTH_PX = 182 / 25.4 * 96
+
+poppler = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="poppler-utils (pdftoppm, pdftotext) is not installed: make browser installs it",
+)
+
+
+@pytest.fixture(scope="module")
+def written(demo_report: Report, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("written")
+    write_report(
+        demo_report,
+        folder / "r.html",
+        pdf=folder / "r.pdf",
+        docx=folder / "r.docx",
+        figures_dir=folder / "fig",
+        tables_dir=folder / "tab",
+    )
+    return folder
+
+
+@poppler
+def test_every_pdf_page_renders_and_is_not_blank(written: Path) -> None:
+    from PIL import Image
+
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", str(written / "r.pdf"), str(written / "page")], check=True
+    )
+    pages = sorted(written.glob("page-*.png"))
+    assert len(pages) >= 6
+    for page in pages:
+        grey = Image.open(page).convert("L")
+        lowest, _ = grey.getextrema()
+        assert lowest < 128, f"{page.name} is blank"  # some ink: text or a line
+
+
+@poppler
+def test_the_pdf_text_holds_every_legend_label_whole(written: Path, demo_report: Report) -> None:
+    text = subprocess.run(
+        ["pdftotext", str(written / "r.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    words = " ".join(text.split())
+    labels = [*demo_report.study.groups, "number at risk", "regimen", CHILD, MEAN]
+    labels += [STATE_WORDS["remission"], STATE_WORDS["course_end"]]  # the demo's two events
+    for label in labels:
+        assert label in words, label
+    assert not re.search(r"\w…", words)  # no label cut short by a chart's label limit
+
+
+def test_every_figure_fits_the_a4_text_width_in_the_pdf_font(demo_report: Report) -> None:
+    import vl_convert
+
+    for name, spec in demo_report.charts.items():
+        assert spec["config"]["font"] == FONT  # measured in the font the PDF draws
+        svg = vl_convert.vegalite_to_svg(spec)
+        width = float(re.search(r'<svg[^>]*width="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+        assert width <= A4_TEXT_WIDTH_PX, (name, width)
+
+
+def _html_cells(html: str, key: str) -> list[list[str]]:
+    table = re.search(rf'<table class="data" id="table-{key}">(.*?)</table>', html, flags=re.S)
+    assert table is not None, key
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), flags=re.S)
+    return [
+        [
+            unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S)
+        ]
+        for r in rows
+    ]
+
+
+def test_the_word_tables_hold_the_html_report_cells(written: Path, demo_report: Report) -> None:
+    from docx import Document
+
+    document = Document(str(written / "r.docx"))
+    word = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+    keys = ["flow", "table1", "table2", "toxicity", "kidney", "tests"]
+    assert len(word) == len(keys)
+    for key, cells in zip(keys, word, strict=True):
+        shown = demo_report.display[key]
+        assert cells == [shown.header, *shown.rows], key
+    # Table 1, Table 2, toxicity and kidney are HTML tables of the same cells, character for
+    # character (the HTML escapes nothing in them that Word would show differently)
+    for key in ("table1", "table2", "toxicity", "kidney"):
+        assert _html_cells(demo_report.html, key) == word[keys.index(key)], key
+    table1 = word[keys.index("table1")]
+    n = demo_report.study.table1_n
+    assert table1[0][1] == f"Included children (N = {n})"
+    # the indented sub-rows keep their words: "histology: MCD" under "Kidney biopsy"
+    assert any(row[0] == "histology: MCD" for row in table1)
+
+
+def test_csv_tables_are_rounded_and_carry_units_in_their_names(written: Path) -> None:
+    import pandas as pd
+
+    table2 = pd.read_csv(written / "tab" / "table2_response.csv")
+    assert {"median_months", "mean_months", "complete_pct"} <= set(table2.columns)
+    km = pd.read_csv(written / "tab" / "km_medians.csv")
+    assert list(km.columns) == [
+        "group",
+        "courses",
+        "remissions",
+        "median_months",
+        "ci_low_months",
+        "ci_high_months",
+    ]
+    for frame, columns, digits in (
+        (table2, ["mean_months", "median_months"], 1),
+        (table2, ["complete_pct"], 1),
+        (pd.read_csv(written / "tab" / "tests.csv"), ["p_value"], 4),
+        (pd.read_csv(written / "tab" / "cumulative_incidence.csv"), ["estimate_pct"], 1),
+    ):
+        for column in columns:
+            values = frame[column].dropna()
+            assert (values.round(digits) == values).all(), column
+    kidney = pd.read_csv(written / "tab" / "kidney.csv")
+    assert "mL/min/1.73 m2" in set(kidney.unit)
