@@ -239,3 +239,19 @@ def test_the_report_reads_no_table_of_the_cohort_itself(monkeypatch, small_cohor
         cohort, load_definitions("kdigo2021"), today=dt.date(2026, 11, 28), parallel=False
     )
     assert report.study.n_patients == patients
+
+
+def test_summary_flag_forces_one_summary_and_docx_lands_in_a_new_folder(tmp_path: Path) -> None:
+    small = Path(__file__).parents[3] / "src/srnskit/examples/small"
+    out, docx = tmp_path / "a" / "r.html", tmp_path / "b" / "c" / "tables.docx"
+    arguments = ["report", str(small), "--out", str(out), "--docx", str(docx)]
+    result = runner.invoke(app, [*arguments, "--summary", "median-iqr", "--today", "2026-11-28"])
+    assert result.exit_code == 0, result.output
+    from docx import Document
+
+    table1 = Document(str(docx)).tables[1]
+    continuous = [row.cells[0].text for row in table1.rows if "[IQR]" in row.cells[0].text]
+    assert "Age at onset (years), median [IQR]" in continuous
+    assert not any("mean ± SD" in row.cells[0].text for row in table1.rows)
+    bad = runner.invoke(app, ["report", str(small), "--out", str(out), "--docx", "t.doc"])
+    assert bad.exit_code == 2

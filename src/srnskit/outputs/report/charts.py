@@ -224,14 +224,22 @@ def egfr_paired(study: Study) -> dict[str, Any]:
     drawn, note = _sample_children(long)
     subtitles = [subtitle, f"{note} (mean over all)"] if note else [subtitle]
     series = alt.Scale(domain=[CHILD, MEAN], range=["#9a9a9a", "black"])
+    dashes = alt.Scale(domain=[CHILD, MEAN], range=[[1, 0], [8, 4]])
     legend = alt.Legend(
-        orient="bottom", title=None, symbolType="stroke", symbolStrokeWidth=3, labelLimit=260
+        orient="bottom",
+        title=None,
+        symbolType="stroke",
+        symbolStrokeWidth=3,
+        symbolOpacity=1,
+        labelLimit=260,
     )
+    colour = alt.Color("series:N", scale=series, legend=legend)
+    dash = alt.StrokeDash("series:N", scale=dashes, legend=legend)
     x = alt.X("when:N", title=None, sort=["first", "last"], axis=alt.Axis(labelAngle=0))
     y = alt.Y("egfr:Q", title="eGFR (mL/min/1.73 m²)")
     children = alt.Chart(drawn.assign(series=CHILD)).encode(x=x, y=y)
     lines = children.mark_line(opacity=0.5, strokeWidth=1).encode(
-        detail="patient_id:N", color=alt.Color("series:N", scale=series, legend=legend)
+        detail="patient_id:N", color=colour, strokeDash=dash
     )
     dots = children.mark_point(filled=True, size=18, opacity=0.6, color="#9a9a9a").encode(
         tooltip=["when:N", alt.Tooltip("egfr:Q", format=".1f")]
@@ -239,8 +247,8 @@ def egfr_paired(study: Study) -> dict[str, Any]:
     mean = long.groupby("when", as_index=False).egfr.mean().assign(series=MEAN)
     means = (
         alt.Chart(mean)
-        .mark_line(strokeWidth=3.5, strokeDash=[8, 4], point=alt.OverlayMarkDef(size=70))
-        .encode(x=x, y=y, color=alt.Color("series:N", scale=series, legend=legend))
+        .mark_line(strokeWidth=3.5, point=alt.OverlayMarkDef(size=70, color="black"))
+        .encode(x=x, y=y, color=colour, strokeDash=dash)
     )
     return _spec(
         (lines + dots + means).properties(
