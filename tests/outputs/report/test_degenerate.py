@@ -80,6 +80,7 @@ def test_no_included_child_says_why_in_each_section(tmp_path: Path) -> None:
     assert "No child was included, so there is no one to describe." in text
     assert "No course of either regimen to plot" in text or "Figure 1" in text
     assert "not run:" in text
+    assert "No included child was exposed to an immunosuppressant, so no toxicity." in text
 
 
 def test_no_24h_protein_under_seed2023_is_said_in_the_report_and_on_stderr(

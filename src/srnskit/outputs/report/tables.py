@@ -186,7 +186,7 @@ def _toxicity(s: Study) -> Table:
             fmt_count(int(row.patients), int(row.exposed)),
             ci,
         )
-    if not len(s.toxicity):
+    if not len(s.toxicity) or not (s.toxicity.exposed > 0).any():
         t.empty = "No included child was exposed to an immunosuppressant, so no toxicity."
     t.note = _note(s, "toxicity")
     return t
