@@ -34,13 +34,21 @@ def write_cohort(
     treatments: Sequence[Sequence[Any]] = (),
     events: Sequence[Sequence[Any]] = (),
 ) -> Path:
-    """patients: (id, sex, birth, onset[, secondary_cause]); measurements: (id, date, analyte,
-    value, unit); treatments: (id, drug, start, end, dose, dose_unit, schedule);
+    """patients: (id, sex, birth, onset[, secondary_cause[, steroid_response_recorded]]);
+    measurements: (id, date, analyte, value, unit; a bound written as text, ``"<0.1"``);
+    treatments: (id, drug, start, end, dose, dose_unit, schedule);
     events: (id, date, event)."""
     tables = {
         "patients": (
-            ["patient_id", "sex", "birth_date", "onset_date", "secondary_cause"],
-            [list(p) + [""] * (5 - len(p)) for p in patients],
+            [
+                "patient_id",
+                "sex",
+                "birth_date",
+                "onset_date",
+                "secondary_cause",
+                "steroid_response_recorded",
+            ],
+            [list(p) + [""] * (6 - len(p)) for p in patients],
         ),
         "measurements": (["patient_id", "date", "analyte", "value", "unit"], measurements),
         "treatments": (

@@ -42,6 +42,7 @@ DERIVED_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("exclusion_reasons", "string"),
             ("onset_age_years", "float64"),
             ("steroid_response", "string"),
+            ("steroid_response_source", "string"),
             ("resistance_type", "string"),
             ("resistance_date", "date"),
             ("cni_response", "string"),

@@ -278,6 +278,7 @@ def _truth(
             "exclusion_reasons": text_column(outcome["exclusion_reasons"]),
             "onset_age_years": outcome["onset_age_years"],
             "steroid_response": pa.array(outcome["steroid_response"].astype(str)),
+            "steroid_response_source": text_column(outcome["steroid_response_source"]),
             "resistance_type": text_column(outcome["resistance_type"]),
             "resistance_date": day_column(outcome["resistance_day"]),
             "cni_response": pa.array(outcome["cni_response"].astype(str)),

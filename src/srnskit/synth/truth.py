@@ -390,6 +390,8 @@ def patient_outcomes(
         "exclusion_reasons": reasons,
         "onset_age_years": (latent.onset - latent.birth) / DAYS_PER_YEAR,
         "steroid_response": np.where(resistant, "resistant", "sensitive"),
+        # the generator records every onset course, so every response comes from the data
+        "steroid_response_source": np.full(n, "derived"),
         "resistance_type": np.choose(latent.resistance, ["", "initial", "late"]),
         "resistance_day": latent.resistance_day,
         "cni_response": cni,

@@ -3,7 +3,9 @@
 Steroid response looks for a complete remission episode starting within the window after a
 standard-dose course (the first within 30 days of onset; for late resistance, one started within
 14 days of a relapse); under a set with a confirmation period, a child in partial remission at
-the window's end is observed to the period's end. CNI response, multidrug resistance and the
+the window's end is observed to the period's end. A child with no such course near onset (referred
+later) takes the response documented elsewhere (``steroid_response_recorded``), which a response
+derived from the data always overrides. CNI response, multidrug resistance and the
 first remission follow §5. The standard dose is the study's (``[standard_dose]``), its weight
 the one weight rule and its BSA's height within the study's window (``rules/body_size.py``).
 """
@@ -90,8 +92,15 @@ def steroid_response(
     definitions: DefinitionSet,
     study: StudyDesign,
 ) -> ibis.Table:
-    """patient_id, steroid_response, resistance_type, resistance_date (clinical.md §5): the set's
-    ``steroid_resistance`` after the study's standard-dose courses."""
+    """patient_id, steroid_response, steroid_response_source, resistance_type, resistance_date
+    (clinical.md §5): the set's ``steroid_resistance`` after the study's standard-dose courses.
+
+    A patient with no standard-dose course within the set's days of onset whose
+    ``steroid_response_recorded`` is set takes it as the initial response: ``resistant`` →
+    type ``initial`` with no resistance_date (the data hold no course to count from);
+    ``sensitive`` → late resistance derived from the data as for anyone sensitive.
+    steroid_response_source: ``recorded`` when the final response rests on the recorded value
+    alone, ``derived`` when it comes from the data, NULL when unknown."""
     rule = definitions.steroid_resistance
     # Read by the initial and the late branch: computed once (its nearest-weight windows).
     courses = materialise(
@@ -130,13 +139,19 @@ def steroid_response(
     late = treated.join(judged, key).select("patient_id", "outcome", "resistance_date")
     late = late.filter(late.outcome == "resistant")
     late = late.group_by("patient_id").aggregate(late_date=late.resistance_date.min())
-    out = (
-        tables.patients.select("patient_id")
-        .left_join(initial, "patient_id")
-        .drop("patient_id_right")
-    )
+    recorded = tables.patients.select("patient_id", "steroid_response_recorded")
+    had_course = first.select("patient_id", had_course=ibis.literal(True))
+    out = recorded.left_join(initial, "patient_id").drop("patient_id_right")
+    out = out.left_join(had_course, "patient_id").drop("patient_id_right")
     out = out.left_join(late, "patient_id").drop("patient_id_right")
-    initial_outcome = out.outcome.fill_null("unknown")
+    derived_outcome = out.outcome.fill_null("unknown")
+    # clinical.md §5: with no standard course within the onset window (not with a course whose
+    # window holds no proteinuria day), the response documented elsewhere stands in; a response
+    # derived from the data always wins over it.
+    stands_in = ~out.had_course.fill_null(False) & out.steroid_response_recorded.isin(
+        ["sensitive", "resistant"]
+    ).fill_null(False)
+    initial_outcome = ibis.ifelse(stands_in, out.steroid_response_recorded, derived_outcome)
     response = ibis.cases(
         (initial_outcome == "resistant", "resistant"),
         ((initial_outcome == "sensitive") & out.late_date.notnull(), "resistant"),
@@ -148,12 +163,23 @@ def steroid_response(
         else_=ibis.null("string"),
     )
     date = ibis.cases(
-        (kind == "initial", out.resistance_date),
+        ((kind == "initial") & ~stands_in, out.resistance_date),
         (kind == "late", out.late_date),
         else_=ibis.null("date"),
     )
+    # recorded: the final response rests on the recorded value alone (recorded resistant, or
+    # recorded sensitive with no late resistance found); derived: it comes from the data.
+    source = ibis.cases(
+        (response == "unknown", ibis.null("string")),
+        (stands_in & (kind != "late").fill_null(True), ibis.literal("recorded")),
+        else_=ibis.literal("derived"),
+    )
     return out.select(
-        "patient_id", steroid_response=response, resistance_type=kind, resistance_date=date
+        "patient_id",
+        steroid_response=response,
+        steroid_response_source=source,
+        resistance_type=kind,
+        resistance_date=date,
     )
 
 
