@@ -2,7 +2,8 @@
 study design, written to files or told for one child (cohort-format.md §3, §4).
 
 The engine computes (``srnskit.engine.derive``), an output writes or renders
-(``outputs.writers``, ``outputs.explain``); these commands only choose and print. Both print on
+(``outputs.writers``, ``outputs.explain``, ``outputs.timeline`` for ``explain --plot``); these
+commands only choose and print. Both print on
 stderr, as ``warning: …``, what the data cannot support (``Derived.warnings``); derive's summary
 counts the children excluded at each inclusion step, with the reason in words
 (``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
@@ -86,14 +87,25 @@ def _explain(
     patient_id: Annotated[str, typer.Argument(help="The patient to explain.")],
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Also draw the patient's timeline to FILE.svg, FILE.png or FILE.html."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --plot file.")
+    ] = False,
     today: TodayOption = None,
     date_order: DateOrderOption = None,
 ) -> None:
-    """One patient's story, in order, with the evidence for every label."""
+    """One patient's story, in order, with the evidence for every label; --plot draws it."""
     from srnskit.cohort.load import read_cohort
     from srnskit.engine import derive
     from srnskit.outputs.explain import explain, no_such_patient
 
+    if plot is not None:
+        from srnskit.outputs.timeline import check_plot_path
+
+        check_plot_path(plot, force=force)  # a wrong suffix or path says so before any work
     chosen, design = load_rules(definitions, study)
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
@@ -104,6 +116,13 @@ def _explain(
     _echo_data_warnings(derived)
     for line in explain(derived, patient_id, chosen, design):
         typer.echo(line)
+    if plot is not None:
+        from srnskit.outputs.timeline import timeline, write_timeline
+
+        measurements = loaded.table("measurements")
+        rows = measurements.filter(measurements.patient_id == patient_id).to_pyarrow()
+        write_timeline(timeline(derived, rows, patient_id, chosen, design), plot, force=force)
+        typer.echo(f"timeline written to {plot}")
 
 
 def _echo_data_warnings(derived: Derived) -> None:

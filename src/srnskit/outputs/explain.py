@@ -26,15 +26,24 @@ if TYPE_CHECKING:
     from srnskit.engine import Derived
     from srnskit.studies import StudyDesign
 
-__all__ = ["explain", "no_such_patient"]
+__all__ = [
+    "RESPONSE_WORDS",
+    "STATE_WORDS",
+    "adverse_event_groups",
+    "course_words",
+    "explain",
+    "no_such_patient",
+    "rows_of",
+    "treatment_words",
+]
 
-_STATE_WORDS = {
+STATE_WORDS = {
     "nephrotic": "nephrotic",
     "partial_remission": "partial remission",
     "complete_remission": "complete remission",
 }
 # A course's response (cohort-format.md §3) in words.
-_RESPONSE_WORDS = {
+RESPONSE_WORDS = {
     "complete": "complete remission",
     "partial": "partial remission",
     "none": "no remission",
@@ -68,8 +77,8 @@ def explain(
     if derived.analysis is None:
         raise ValueError("explain needs the analysis tables: derive(..., analysis=True)")
     analysis = derived.analysis
-    patients = _of(analysis["patients"], patient_id)
-    outcomes = _of(derived.patient_outcomes, patient_id)
+    patients = rows_of(analysis["patients"], patient_id)
+    outcomes = rows_of(derived.patient_outcomes, patient_id)
     if not patients or not outcomes:
         known = derived.patient_outcomes.column("patient_id").to_pylist()
         raise no_such_patient(patient_id, known, "the derived tables")
@@ -103,8 +112,9 @@ def _period(study: StudyDesign) -> str:
     return f" (study period {period[0]} to {period[1]})" if period else ""
 
 
-def _of(table: pa.Table, patient_id: str) -> list[dict[str, Any]]:
-    """The rows of ``patient_id`` in ``table``, in the table's order."""
+def rows_of(table: pa.Table, patient_id: str) -> list[dict[str, Any]]:
+    """The rows of ``patient_id`` in ``table``, in the table's order (as dicts, column →
+    value; dates as ``datetime.date``)."""
     rows: list[dict[str, Any]] = table.filter(pc.field("patient_id") == patient_id).to_pylist()
     return rows
 
@@ -129,22 +139,22 @@ def _story(derived: Derived, analysis: dict[str, pa.Table], patient_id: str) -> 
     """Every dated entry of the patient, by date, then by kind (``_EPISODE`` … ``_EVENT``),
     then in each table's order; an entry may span several lines (an episode's evidence)."""
     entries: list[tuple[Any, int, list[str]]] = []
-    for episode in _of(derived.episodes, patient_id):
+    for episode in rows_of(derived.episodes, patient_id):
         text = [_when(episode["start_date"], episode["end_date"]) + _episode(episode)]
         if episode["evidence"]:
             text.append(f"      evidence: {episode['evidence']}")
         entries.append((episode["start_date"], _EPISODE, text))
-    for row in _of(analysis["exposures"], patient_id):
+    for row in rows_of(analysis["exposures"], patient_id):
         entries.append((row["start_date"], _TREATMENT, [_treatment(row)]))
-    for course in _of(derived.courses, patient_id):
+    for course in rows_of(derived.courses, patient_id):
         when = _when(course["start_date"], course["end_date"])
-        entries.append((course["start_date"], _COURSE, [when + _course(course)]))
-    for trough in _of(analysis["troughs"], patient_id):
+        entries.append((course["start_date"], _COURSE, [when + course_words(course)]))
+    for trough in rows_of(analysis["troughs"], patient_id):
         value = f"{trough['drug']} trough {trough['value']:g}{_trough_unit()}"
         entries.append((trough["date"], _TROUGH, [_when(trough["date"]) + value]))
-    for date, told in _adverse_events(_of(analysis["adverse_events"], patient_id)):
+    for date, told in _adverse_events(rows_of(analysis["adverse_events"], patient_id)):
         entries.append((date, _ADVERSE, [_when(date) + told]))
-    for event in _of(analysis["events"], patient_id):
+    for event in rows_of(analysis["events"], patient_id):
         what = event["event"].replace("_", " ")
         entries.append((event["date"], _EVENT, [_when(event["date"]) + what]))
     entries.sort(key=lambda entry: (entry[0], entry[1]))  # stable: each table's order kept
@@ -158,13 +168,22 @@ def _when(start: Any, end: Any = None) -> str:
 
 
 def _episode(episode: dict[str, Any]) -> str:
-    return f"{_STATE_WORDS[episode['state']]} (rule: {episode['rule']})"
+    return f"{STATE_WORDS[episode['state']]} (rule: {episode['rule']})"
 
 
 def _treatment(row: dict[str, Any]) -> str:
-    """A treatment row: 'prednisone 60 mg/m2/day daily', 'cyclosporine … daily, ongoing' (to the
-    last follow-up), 'rituximab infusion 375 mg/m2, counted active to DATE' (the definition
-    set's active days after an infusion, as the engine counts them)."""
+    """A treatment row with its dates: a rituximab infusion on its day, an ongoing row to its
+    active end (the last follow-up), any other row from its start to its end."""
+    if row["drug"] == "rituximab":
+        return _when(row["start_date"]) + treatment_words(row)
+    return _when(row["start_date"], row["end_date"] or row["active_end"]) + treatment_words(row)
+
+
+def treatment_words(row: dict[str, Any]) -> str:
+    """A row of ``analysis["exposures"]`` in words, without its dates: 'prednisone 60
+    mg/m2/day daily', 'cyclosporine … daily, ongoing' (no end date: active to the last
+    follow-up), 'rituximab infusion 375 mg/m2, counted active to DATE' (the definition set's
+    active days after an infusion, as the engine counts them)."""
     infusion = row["drug"] == "rituximab"
     text = str(row["drug"]) + (" infusion" if infusion else "")
     if row["dose"] is not None:
@@ -175,16 +194,16 @@ def _treatment(row: dict[str, Any]) -> str:
     if infusion:
         if row["active_end"] is not None and row["active_end"] != row["start_date"]:
             text += f", counted active to {row['active_end']}"
-        return _when(row["start_date"]) + text
-    if row["end_date"] is None:
-        return _when(row["start_date"], row["active_end"]) + text + ", ongoing"
-    return _when(row["start_date"], row["end_date"]) + text
+        return text
+    return text + (", ongoing" if row["end_date"] is None else "")
 
 
-def _course(course: dict[str, Any]) -> str:
+def course_words(course: dict[str, Any]) -> str:
+    """A row of ``courses`` in words, without its dates: 'course 2, cyclosporine+mmf (406
+    days): complete remission from DATE (day 216), 1 relapse'."""
     text = (
         f"course {course['course_no']}, {course['regimen']} ({course['days']} days): "
-        f"{_RESPONSE_WORDS.get(course['response'], course['response'])}"
+        f"{RESPONSE_WORDS.get(course['response'], course['response'])}"
     )
     if course["response_date"]:
         text += f" from {course['response_date']} (day {course['days_to_remission']})"
@@ -198,16 +217,23 @@ def _trough_unit() -> str:
     return f" {next(iter(_TROUGH_UNITS))}" if len(_TROUGH_UNITS) == 1 else ""
 
 
-def _adverse_events(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
-    """Each adverse event once, with every drug the engine attributes it to (one row per drug
-    in the table): 'hypertension, grade 2, attributed to cyclosporine, mmf'."""
+def adverse_event_groups(rows: list[dict[str, Any]]) -> list[tuple[Any, str, Any, list[str]]]:
+    """Each adverse event once, in the rows' order, as (date, event, grade, drugs): every drug
+    the engine attributes it to (``analysis["adverse_events"]`` holds one row per drug; an
+    empty ``drugs``: no drug was active)."""
     drugs: dict[tuple[Any, str, Any], list[str]] = {}
     for row in rows:
         attributed = drugs.setdefault((row["date"], row["event"], row["grade"]), [])
         if row["drug"] and row["drug"] not in attributed:
             attributed.append(row["drug"])
+    return [(date, event, grade, names) for (date, event, grade), names in drugs.items()]
+
+
+def _adverse_events(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+    """Each adverse event once, with every drug the engine attributes it to:
+    'hypertension, grade 2, attributed to cyclosporine, mmf'."""
     told = []
-    for (date, event, grade), names in drugs.items():
+    for date, event, grade, names in adverse_event_groups(rows):
         text = "adverse event: " + event.replace("_", " ")
         if grade is not None:
             text += f", grade {grade}"
