@@ -12,9 +12,10 @@ The rules, left to right (docs/architecture.md, "The layering test"):
 - leaves (schema, constants, settings, clinical, definitions, studies, protocols, errors,
   rulefile, atomic, cache, writer, examples, and the package root) import no layer; they may
   import other leaves, except ``schema``, which imports nothing of srnskit but ``constants``;
-- the layers ``sources`` and ``synth`` → ``cohort`` → ``engine`` → ``analysis`` → ``outputs`` →
-  ``cli``: each imports only itself, the layers to its left and the leaves (``sources`` and
-  ``synth`` stand side by side and import neither each other);
+- the layers ``sources`` and ``synth`` → ``cohort`` → ``engine`` → ``analysis`` and ``registry``
+  → ``outputs`` → ``web`` → ``cli``: each imports only itself, the layers to its left and the
+  leaves (``sources`` and ``synth`` stand side by side and import neither each other, as do
+  ``analysis`` and ``registry``);
 - ``analysis`` imports neither ``engine`` nor ``cohort``;
 - ``outputs`` import of the engine only what the ``srnskit.engine`` package offers (its public
   names), never a module inside it (``srnskit.engine.rules``, ``srnskit.engine.backends``…).
@@ -51,7 +52,17 @@ LEAVES = frozenset(
     }
 )
 # Position of each layer from left to right; layers of one position stand side by side.
-RANK = {"sources": 0, "synth": 0, "cohort": 1, "engine": 2, "analysis": 3, "outputs": 4, "cli": 5}
+RANK = {
+    "sources": 0,
+    "synth": 0,
+    "cohort": 1,
+    "engine": 2,
+    "analysis": 3,
+    "registry": 3,
+    "outputs": 4,
+    "web": 5,
+    "cli": 6,
+}
 SCHEMA_MAY_IMPORT = frozenset({"constants"})
 ANALYSIS_MAY_NOT_IMPORT = frozenset({"engine", "cohort"})
 

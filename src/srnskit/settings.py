@@ -8,6 +8,7 @@ between two calls.
 | ``SRNSKIT_NO_PLAN_CACHE`` | any non-empty value: compile the engine's SQL plan every time | off |
 | ``XDG_CACHE_HOME`` | where the cache folder ``srnskit/`` lives | ``~/.cache`` |
 | ``SPARK_MASTER`` | the Spark master URL when ``--spark-master`` is not given | ``local[2]`` |
+| ``SRNSKIT_DB`` | the registry's database when ``--db`` is not given | ``sqlite:///srnskit.db`` |
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "memory_limit", "plan_cache_enabled", "spark_master"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "cache_root",
+    "database_url",
+    "memory_limit",
+    "plan_cache_enabled",
+    "spark_master",
+]
+
+# The registry's database when neither --db nor SRNSKIT_DB says: a SQLite file in the working
+# directory (docs/registry.md).
+DEFAULT_DATABASE_URL = "sqlite:///srnskit.db"
 
 
 def memory_limit() -> str | None:
@@ -37,3 +49,9 @@ def cache_root() -> Path:
 def spark_master(given: str | None = None) -> str:
     """The Spark master: ``given`` (``--spark-master``), else ``SPARK_MASTER``, else local."""
     return given or os.environ.get("SPARK_MASTER") or "local[2]"
+
+
+def database_url(given: str | None = None) -> str:
+    """The registry's database URL: ``given`` (``--db``), else ``SRNSKIT_DB``, else
+    ``DEFAULT_DATABASE_URL`` (``sqlite:///srnskit.db`` in the working directory)."""
+    return given or os.environ.get("SRNSKIT_DB") or DEFAULT_DATABASE_URL

@@ -38,12 +38,14 @@ from srnskit.schema import COHORT_TABLES, Column
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
+from srnskit.sources.registry import is_database_url, read_registry
 
 __all__ = [
     "CANONICAL_TYPES",
     "DEFAULT_CENTER",
     "Cohort",
     "check_cohort",
+    "cohort_from_raw",
     "export_canonical",
     "import_canonical",
     "read_cohort",
@@ -147,15 +149,28 @@ def check_cohort(
     return validate_raw_cohort(read_raw_cohort(path), today=today, date_order=date_order)
 
 
-def read_cohort(path: Path, *, today: dt.date, date_order: DateOrder | None = None) -> Cohort:
-    """Read, validate and load the cohort at ``path``.
+def read_cohort(path: Path | str, *, today: dt.date, date_order: DateOrder | None = None) -> Cohort:
+    """Read, validate and load the cohort at ``path``: a folder, workbook or DuckDB file, or a
+    registry's database URL (``sqlite:///…``, ``postgresql+psycopg://…``, read by
+    ``sources.registry``).
 
     ``date_order`` (``"dmy"`` or ``"mdy"``, the command line's ``--date-order``) reads text
     dates with the year last (``18/01/2014``) in that order, each column's a warning; without
     it they are errors. Raises ``InvalidCohortError`` (with every problem) when validation
     finds an error, and ``UsageError`` when ``path`` is not a cohort at all.
     """
-    raw = read_raw_cohort(path)
+    if is_database_url(path):
+        return cohort_from_raw(read_registry(str(path)), today=today, date_order=date_order)
+    return cohort_from_raw(read_raw_cohort(Path(path)), today=today, date_order=date_order)
+
+
+def cohort_from_raw(
+    raw: RawCohort, *, today: dt.date, date_order: DateOrder | None = None
+) -> Cohort:
+    """Validate and load a cohort already read (``read_cohort`` after reading); its name is
+    ``raw.name``, else the stem of ``raw.path``. Raises ``InvalidCohortError`` as
+    ``read_cohort`` does."""
+    path = raw.path
     con = connect()
     problems = validate_raw_cohort(raw, today=today, con=con, date_order=date_order)
     if any(p.severity == "error" for p in problems):

@@ -1,0 +1,128 @@
+"""Derived results stored per patient and definition set (registry.md §4b).
+
+When a patient's data change, ``refresh_derived`` reads the changed patients back from the
+database (in the write's own transaction), loads them as a cohort with the library
+(``sources.registry`` → ``cohort.cohort_from_raw``: the same validation as ``srnskit
+validate``) and calls the engine (``engine.derive_many``) under every shipped definition set and
+the shipped study; each patient's rows of ``patient_outcomes``, ``courses`` and ``episodes`` are
+stored as JSON. A read (``read_derived``) never runs the engine.
+
+    refresh_derived(session, patient_ids, today=None) -> int     patients recomputed
+    read_derived(session, actor, patient_id, definitions) -> dict
+    DERIVED_STUDY                                                  the study design used
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections import defaultdict
+from collections.abc import Collection
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from srnskit import __version__
+from srnskit.cohort.load import cohort_from_raw
+from srnskit.definitions.model import load_definitions, shipped_definitions
+from srnskit.engine import derive_many
+from srnskit.registry.access import Actor, require, visible_patient
+from srnskit.registry.audit import utc_now
+from srnskit.registry.errors import NotFoundError
+from srnskit.registry.models import DerivedResult, table_of
+from srnskit.sources.registry import read_registry_rows
+from srnskit.studies import load_study
+
+__all__ = ["DERIVED_STUDY", "DERIVED_TABLES_STORED", "read_derived", "refresh_derived"]
+
+# The study design the stored results follow (the shipped one, as ``srnskit derive``'s default).
+DERIVED_STUDY = "seed2023"
+DERIVED_TABLES_STORED = ("patient_outcomes", "courses", "episodes")
+_ROWS_PER_INSERT = 2_000
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def refresh_derived(
+    session: Session, patient_ids: Collection[str], *, today: dt.date | None = None
+) -> int:
+    """Recompute and store the derived results of ``patient_ids`` (those still stored) under
+    every shipped definition set, in the session's transaction; returns how many patients.
+
+    Raises ``InvalidCohortError`` if the stored rows no longer validate (they did when
+    written; a newer srnskit's stricter rule could refuse them), so the write is refused
+    rather than left without results."""
+    ids = sorted(set(patient_ids))
+    table = table_of(DerivedResult)
+    for start in range(0, len(ids), 5_000):
+        session.execute(sa.delete(table).where(table.c.patient_id.in_(ids[start : start + 5_000])))
+    if not ids:
+        return 0
+    session.flush()
+    raw = read_registry_rows(session.connection(), patient_ids=ids)
+    if raw.tables["patients"].rows == 0:
+        return 0
+    raw.name = "registry"
+    sets = [load_definitions(name) for name in shipped_definitions()]
+    with cohort_from_raw(raw, today=today or dt.date.today()) as cohort:
+        present = cohort.to_arrow("patients").column("patient_id").to_pylist()
+        results = derive_many(cohort, sets, load_study(DERIVED_STUDY))
+    now = utc_now()
+    rows: list[dict[str, Any]] = []
+    for definitions, derived in zip(sets, results, strict=True):
+        grouped: dict[str, dict[str, list[Any]]] = defaultdict(
+            lambda: {name: [] for name in DERIVED_TABLES_STORED}
+        )
+        for name in DERIVED_TABLES_STORED:
+            for record in getattr(derived, name).to_pylist():
+                grouped[record["patient_id"]][name].append(_plain(record))
+        for patient_id in present:
+            rows.append(
+                {
+                    "patient_id": patient_id,
+                    "definitions": definitions.name,
+                    "study": DERIVED_STUDY,
+                    "computed_at": now,
+                    "version": __version__,
+                    "data": json.dumps(grouped[patient_id], separators=(",", ":")),
+                }
+            )
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        session.execute(sa.insert(table), rows[start : start + _ROWS_PER_INSERT])
+    return len(present)
+
+
+def read_derived(
+    session: Session, actor: Actor, patient_id: str, definitions: str = "kdigo2021"
+) -> dict[str, Any]:
+    """The stored episodes, courses and outcome of a patient ``actor`` may see, under
+    ``definitions``: ``{"patient_id", "definitions", "study", "computed_at", "version",
+    "patient_outcomes": [...], "courses": [...], "episodes": [...]}`` (rows as ``srnskit
+    derive`` writes them, with their evidence). Raises ``NotFoundError`` for a patient the
+    actor cannot see or a set with no stored result (not a shipped set)."""
+    require(actor, "read")
+    visible_patient(session, actor, patient_id)
+    stored = session.get(DerivedResult, (patient_id, definitions))
+    if stored is None:
+        shipped = ", ".join(shipped_definitions())
+        raise NotFoundError(f"no derived results under {definitions!r}; stored: {shipped}")
+    return {
+        "patient_id": patient_id,
+        "definitions": stored.definitions,
+        "study": stored.study,
+        "computed_at": stored.computed_at,
+        "version": stored.version,
+        **json.loads(stored.data),
+    }

@@ -1,0 +1,165 @@
+"""Importing a cohort into one centre: validated first, then all or nothing (registry.md §1).
+
+``import_cohort`` reads the cohort at a path with the library's readers (any format ``srnskit
+validate`` reads), fills an empty ``center_id`` with the import's centre and refuses a different
+one, refuses a ``patient_id`` stored in another centre (ids are unique in the registry), then
+validates and loads it with ``cohort.cohort_from_raw`` — every rule is the library's. A valid
+cohort is compared with the stored rows (``changes.plan_changes``): the preview counts what
+would change; ``commit=True`` writes it, one audit entry per record, and recomputes the changed
+patients' derived results, all in the caller's transaction (which the caller commits; a failure
+or a killed process leaves the database as it was). Importing the same cohort again changes
+nothing and audits nothing.
+
+    import_cohort(session, actor, path, center=…, today=…, commit=False) -> ImportResult
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from srnskit.cohort.forms import DateOrder
+from srnskit.cohort.load import cohort_from_raw
+from srnskit.errors import InvalidCohortError
+from srnskit.registry.access import Actor, registered_centers, require
+from srnskit.registry.audit import AuditWriter
+from srnskit.registry.changes import CHILD_TABLES, Plan, apply_plan, cohort_rows, plan_changes
+from srnskit.registry.changes import stored_rows as read_stored
+from srnskit.registry.db import lock_for_write
+from srnskit.registry.derived import refresh_derived
+from srnskit.schema.problems import Problem
+from srnskit.sources.files import RawCohort, read_raw_cohort
+
+__all__ = ["ImportResult", "import_cohort"]
+
+
+@dataclass
+class ImportResult:
+    """What an import found and did: ``valid``; every problem (errors and warnings, as
+    ``srnskit validate`` prints them, plus the registry's own: centre, taken ids); the preview
+    (registry.md §3); whether it was written (``committed``), its audit entries and the
+    patients whose derived results were recomputed."""
+
+    valid: bool
+    problems: list[Problem]
+    preview: dict[str, Any] = field(default_factory=dict)
+    committed: bool = False
+    audit_entries: int = 0
+    derived_patients: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's answer: ``{"valid", "problems", "preview"}``."""
+        return {
+            "valid": self.valid,
+            "problems": [p.to_dict() for p in self.problems],
+            "preview": self.preview,
+        }
+
+
+def _center_problems(raw: RawCohort, center: str) -> list[Problem]:
+    """An import is into one centre: cohort.toml's ``center_id`` and every filled
+    ``center_id`` cell must be that centre."""
+    problems: list[Problem] = []
+    if raw.center_id is not None and raw.center_id != center:
+        problems.append(
+            Problem(
+                "cohort.toml",
+                None,
+                "center_id",
+                f"the cohort says centre '{raw.center_id}'; this import is into '{center}'",
+            )
+        )
+    patients = raw.tables.get("patients")
+    if patients is None or "center_id" not in patients.columns:
+        return problems
+    for chunk in patients.chunks():
+        cells = chunk.column("center_id").to_pylist()
+        for row, value in zip(chunk.column("_row").to_pylist(), cells, strict=True):
+            if value is not None and value.strip() and value.strip() != center:
+                problems.append(
+                    Problem(
+                        "patients",
+                        row,
+                        "center_id",
+                        f"centre '{value.strip()}' is not '{center}', the centre of this import",
+                    )
+                )
+    return problems
+
+
+def _taken_problems(session: Session, ids: list[str], center: str) -> list[Problem]:
+    taken = registered_centers(session, ids)
+    return [
+        Problem(
+            "patients",
+            None,
+            "patient_id",
+            f"patient_id '{pid}' is already in the registry in another centre; ids are unique "
+            "in the whole registry (use a centre prefix)",
+        )
+        for pid in ids
+        if pid in taken and taken[pid] != center
+    ]
+
+
+def import_cohort(
+    session: Session,
+    actor: Actor,
+    path: Path,
+    *,
+    center: str,
+    today: dt.date,
+    date_order: DateOrder | None = None,
+    commit: bool = False,
+) -> ImportResult:
+    """Validate the cohort at ``path`` for centre ``center``, preview its changes and, with
+    ``commit``, write them (the caller commits the session).
+
+    Raises ``ForbiddenError`` when ``actor`` may not import into ``center``, ``UsageError``
+    when ``path`` is not a cohort at all. Invalid data is not an exception: the result says
+    ``valid=False`` with the problems, and nothing is written."""
+    require(actor, "import", center)
+    if commit:
+        lock_for_write(session)
+    raw = read_raw_cohort(path)
+    extra = _center_problems(raw, center)
+    if raw.center_id is None:
+        raw.center_id = center
+    try:
+        cohort = cohort_from_raw(raw, today=today, date_order=date_order)
+    except InvalidCohortError as exc:
+        return ImportResult(False, [*exc.problems, *extra])
+    with cohort:
+        problems = list(cohort.warnings)
+        patients = cohort_rows(cohort, "patients")
+        ids = [p["patient_id"] for p in patients]
+        extra += _taken_problems(session, ids, center)
+        if any(p.severity == "error" for p in extra):
+            return ImportResult(False, [*problems, *extra])
+        tables = [t for t in CHILD_TABLES if t in raw.tables]
+        desired = {t: cohort_rows(cohort, t) for t in tables}
+    plan = plan_changes(
+        read_stored(session, actor, "patients", ids),
+        {t: read_stored(session, actor, t, ids) for t in tables},
+        patients,
+        desired,
+    )
+    result = ImportResult(True, [*problems, *extra], plan.preview())
+    if commit:
+        _commit(session, actor, plan, result, today)
+    return result
+
+
+def _commit(
+    session: Session, actor: Actor, plan: Plan, result: ImportResult, today: dt.date
+) -> None:
+    audit = AuditWriter(session, actor.name)
+    apply_plan(session, audit, plan)
+    result.audit_entries = len(audit)
+    audit.flush()
+    result.derived_patients = refresh_derived(session, plan.touched_patients(), today=today)
+    result.committed = True
