@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from srnskit.cli.common import (
-    CohortPath,
     DateOrderOption,
     DefinitionsOption,
     StudyOption,
@@ -34,11 +33,22 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+# A cohort path, or a registry's database URL (sqlite:///…, postgresql+psycopg://…): the registry
+# read as a cohort (registry.md §1). A path that does not exist is read_cohort's usage error.
+CohortOrDatabase = Annotated[
+    str,
+    typer.Argument(
+        metavar="COHORT",
+        help="A folder of CSV/Parquet tables, an .xlsx workbook, a .duckdb file or a registry "
+        "database URL.",
+    ),
+]
+
 
 @app.command("derive")
 @reports_errors
 def _derive(
-    cohort: CohortPath,
+    cohort: CohortOrDatabase,
     out: Annotated[Path, typer.Option(help="The folder to write the derived tables to.")],
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
@@ -83,7 +93,7 @@ def _derive(
 @app.command("explain")
 @reports_errors
 def _explain(
-    cohort: CohortPath,
+    cohort: CohortOrDatabase,
     patient_id: Annotated[str, typer.Argument(help="The patient to explain.")],
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
@@ -101,6 +111,7 @@ def _explain(
     from srnskit.cohort.load import read_cohort
     from srnskit.engine import derive
     from srnskit.outputs.explain import explain, no_such_patient
+    from srnskit.sources.registry import redact_url
 
     if plot is not None:
         from srnskit.outputs.timeline import check_plot_path
@@ -111,7 +122,7 @@ def _explain(
     echo_warnings(loaded.warnings)
     known = loaded.to_arrow("patients").column("patient_id").to_pylist()
     if patient_id not in known:
-        raise no_such_patient(patient_id, known, cohort)
+        raise no_such_patient(patient_id, known, redact_url(cohort))
     derived = derive(loaded, chosen, study=design, patient_id=patient_id, analysis=True)
     _echo_data_warnings(derived)
     for line in explain(derived, patient_id, chosen, design):

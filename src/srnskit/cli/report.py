@@ -36,10 +36,10 @@ SUMMARY_CHOICES: dict[str, SummaryChoice] = {
 @reports_errors
 def _report(
     cohort: Annotated[
-        Path | None,
+        str | None,
         typer.Argument(
-            help="A cohort folder, workbook or DuckDB file (default: the bundled demo cohort).",
-            exists=True,
+            help="A cohort folder, workbook, DuckDB file or registry database URL (default: the "
+            "bundled demo cohort).",
         ),
     ] = None,
     out: Annotated[Path, typer.Option(help="The HTML report to write.")] = Path("report.html"),
@@ -72,8 +72,10 @@ def _report(
 ) -> None:
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
     from srnskit.atomic import check_output_directory, check_parents
+    from srnskit.cohort.load import read_cohort
     from srnskit.outputs.report.build import build_report, load_for_report, write_report
     from srnskit.outputs.words import counted
+    from srnskit.sources.registry import is_database_url
 
     chosen, design = load_rules(definitions, study)
     for folder in (figures, tables):
@@ -88,7 +90,10 @@ def _report(
             raise UsageError(f"{file} already exists; use --force to replace it")
         check_parents(file)
     reference = reference_date(today)
-    loaded, demo = load_for_report(cohort, reference)
+    if cohort is not None and is_database_url(cohort):  # the registry, read as a cohort
+        loaded, demo = read_cohort(cohort, today=reference), False
+    else:
+        loaded, demo = load_for_report(None if cohort is None else Path(cohort), reference)
     echo_warnings(loaded.warnings)
     report = build_report(
         loaded,

@@ -55,7 +55,9 @@ def is_database_url(text: str | Path) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password hidden, for messages and the cohort's name."""
+    """``url`` with its password hidden, for messages (a path or other text as it is)."""
+    if not is_database_url(url):
+        return url
     import sqlalchemy as sa
 
     return sa.engine.make_url(url).render_as_string(hide_password=True)
