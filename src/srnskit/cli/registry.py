@@ -166,6 +166,7 @@ def _import(
             today=reference_date(today),
             date_order=date_order,
             commit=True,
+            progress=lambda stage: typer.echo(f"srnskit: {stage}", err=True),
         )
         for problem in result.problems:
             typer.echo(str(problem))

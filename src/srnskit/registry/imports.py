@@ -16,6 +16,7 @@ nothing and audits nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,9 +116,11 @@ def import_cohort(
     today: dt.date,
     date_order: DateOrder | None = None,
     commit: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Validate the cohort at ``path`` for centre ``center``, preview its changes and, with
-    ``commit``, write them (the caller commits the session).
+    ``commit``, write them (the caller commits the session). ``progress``, when given, is told
+    each stage in a sentence (the command line prints them).
 
     Raises ``ForbiddenError`` when ``actor`` may not import into ``center``, ``UsageError``
     when ``path`` is not a cohort at all. Invalid data is not an exception: the result says
@@ -125,6 +128,8 @@ def import_cohort(
     require(actor, "import", center)
     if commit:
         lock_for_write(session)
+    if progress is not None:
+        progress(f"reading and validating {path}")
     raw = read_raw_cohort(path)
     extra = _center_problems(raw, center)
     if raw.center_id is None:
@@ -150,16 +155,24 @@ def import_cohort(
     )
     result = ImportResult(True, [*problems, *extra], plan.preview())
     if commit:
-        _commit(session, actor, plan, result, today)
+        _commit(session, actor, plan, result, today, progress or (lambda _: None))
     return result
 
 
 def _commit(
-    session: Session, actor: Actor, plan: Plan, result: ImportResult, today: dt.date
+    session: Session,
+    actor: Actor,
+    plan: Plan,
+    result: ImportResult,
+    today: dt.date,
+    progress: Callable[[str], None],
 ) -> None:
+    touched = plan.touched_patients()
+    progress(f"writing the changes of {len(touched)} patient(s)")
     audit = AuditWriter(session, actor.name)
     apply_plan(session, audit, plan)
     result.audit_entries = len(audit)
     audit.flush()
-    result.derived_patients = refresh_derived(session, plan.touched_patients(), today=today)
+    progress(f"deriving the episodes, courses and outcomes of {len(touched)} patient(s)")
+    result.derived_patients = refresh_derived(session, touched, today=today)
     result.committed = True
