@@ -1,4 +1,9 @@
-"""How well does `srnskit derive` recover the synthetic truth? Prints one table per definition set.
+"""How well does `srnskit derive` recover the synthetic truth? One table per cohort and set.
+
+Two cohorts of one seed are compared: with home dipstick diaries (the seed2023 profile) and
+seen at clinic visits only (the same profile with ``[diary] enabled = false``); they share every
+latent course and every clinic value, so the difference is the diaries alone. Agreement is
+printed over ALL children and over the observable ones (below).
 
 For a synthetic cohort written with its truth, the derived labels are compared with the true
 ones: steroid response and its type, each course's response (courses are cut from the same
@@ -12,7 +17,18 @@ counts as observable when, besides, it holds at least one measured day of the se
 response the engine reports as ``unknown`` (no proteinuria day in the window, clinical.md §5) is
 left out of the observable columns: the engine abstains there, rightly.
 
-    .venv/bin/python benchmarks/agreement.py [--patients 5000] [--seed 1] [--definitions kdigo2021]
+Where a label disagrees, the benchmark names what caused it, read from the observations in the
+label's window (steroid response: onset to the later resistance date + 14 days, or to day 72;
+a course: the course; first remission: the two dates ± 7 days), the first that applies:
+``no measurement`` (no proteinuria day of the set's streams in the window); a reading whose band
+contradicts the true state on its day (≥ 3+ / ≥ 2 mg/mg outside a nephrotic episode, ≤ trace /
+≤ 0.2 mg/mg inside a nephrotic or partial one, 1+/2+ / between inside a nephrotic or complete
+one), named by stream and as ``in a transition`` when within 3 days of a true change of state,
+else ``misread``; ``too few days`` (a true episode in the window holds fewer measured days than
+its confirmation count); else ``rule`` (the observations fit the truth: the engine's rules
+read them otherwise).
+
+    .venv/bin/python benchmarks/agreement.py [--patients 3000] [--seed 1] [--definitions kdigo2021]
 """
 
 from __future__ import annotations
@@ -20,19 +36,25 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from srnskit.clinical.units import UPCR_MG_MMOL_PER_MG_MG
 from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
 from srnskit.engine.derive import derive
 from srnskit.synth.generate import write_synthetic_cohort
-from srnskit.synth.profile import load_profile
+from srnskit.synth.profile import Profile, load_profile
 
 REMISSION_DAYS_WITHIN = 30
 SEEN_WITHIN_DAYS = 7  # an episode first measured within a week of its true start
+TRANSITION_DAYS = 3  # a reading this close to a true change of state is "in a transition"
+STEROID_WINDOW_DAYS = 72  # onset to the first course's day 42 with a 30-day course allowance
+STATE_BAND = {"complete_remission": 0, "partial_remission": 1, "nephrotic": 2}
 
 
 def _share(frame: pd.DataFrame, column: str) -> str:
@@ -76,7 +98,75 @@ def _measured_within(courses: pd.DataFrame, measured: pd.DataFrame) -> pd.Series
     return pd.Series(spans.course.isin(set(inside.course)).to_numpy(), index=courses.index)
 
 
-def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, str]]:
+def _bands(readings: pd.DataFrame) -> pd.Series:
+    """0 (≤ trace, ≤ 0.2 mg/mg), 1 (between), 2 (≥ 3+, ≥ 2 mg/mg); NaN for 24-hour protein,
+    whose nephrotic threshold needs the weight (left out of the contradictions)."""
+    value = readings.value.to_numpy(dtype=float)
+    mg_mg = np.where(readings.unit == "mg/mmol", value / UPCR_MG_MMOL_PER_MG_MG, value)
+    upcr = np.where(mg_mg <= 0.2, 0, np.where(mg_mg >= 2, 2, 1))
+    dip = np.where(value <= 0.5, 0, np.where(value >= 3, 2, 1))
+    band = np.where(
+        readings.analyte == "upcr", upcr, np.where(readings.analyte == "dipstick", dip, -1)
+    )
+    return pd.Series(np.where(band < 0, np.nan, band), index=readings.index)
+
+
+def _contradictions(readings: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """The readings whose band contradicts the true state of their day, with their kind."""
+    ep = episodes.assign(
+        start=pd.to_datetime(episodes.start_date), end=pd.to_datetime(episodes.end_date)
+    )
+    joined = readings.merge(ep[["patient_id", "state", "start", "end"]], on="patient_id")
+    joined = joined[(joined.date >= joined.start) & (joined.date <= joined.end)].copy()
+    joined["band"] = _bands(joined)
+    state = joined.state.map(STATE_BAND)
+    wrong = (
+        ((state == 2) & (joined.band != 2))
+        | ((state == 0) & (joined.band != 0))
+        | ((state == 1) & (joined.band != 1))
+    ) & joined.band.notna()
+    joined = joined[wrong].copy()
+    near = np.minimum((joined.date - joined.start).dt.days, (joined.end - joined.date).dt.days + 1)
+    joined["kind"] = joined.analyte + np.where(
+        near <= TRANSITION_DAYS, " in a transition", " misread"
+    )
+    return joined[["patient_id", "date", "kind"]]
+
+
+def _cause(
+    patient: str,
+    low: pd.Timestamp,
+    high: pd.Timestamp,
+    by_patient: dict[str, pd.DataFrame],
+    wrong_by_patient: dict[str, pd.DataFrame],
+    episodes_by_patient: dict[str, pd.DataFrame],
+    counts: dict[str, int],
+) -> str:
+    """What caused a disagreement in [low, high] (the module's docstring gives the order)."""
+    days = by_patient.get(patient)
+    if days is None or not ((days.date >= low) & (days.date <= high)).any():
+        return "no measurement"
+    wrong = wrong_by_patient.get(patient)
+    if wrong is not None:
+        inside = wrong[(wrong.date >= low) & (wrong.date <= high)]
+        if len(inside):
+            return str(inside.kind.iloc[0])
+    episodes = episodes_by_patient.get(patient)
+    if episodes is not None:
+        for row in episodes.itertuples():
+            if row.end < low or row.start > high:
+                continue
+            held = ((days.date >= row.start) & (days.date <= row.end)).sum()
+            if held < counts[row.state]:
+                return "too few days"
+    return "rule"
+
+
+def compare(
+    folder: Path, definitions: str
+) -> tuple[list[tuple[str, int, str, int, str]], dict[str, Counter[str]]]:
+    """Agreement rows (label, compared, agree, observable, agree) and, per label, the causes
+    of its disagreements over all children, counted."""
     chosen = load_definitions(definitions)
     derived = derive(read_cohort(folder, today=dt.date.today()), chosen)
     truth = {
@@ -85,12 +175,11 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
     }
     got = derived.patient_outcomes.to_pandas()
     measurements = pd.read_csv(
-        folder / "measurements.csv", usecols=["patient_id", "date", "analyte"]
+        folder / "measurements.csv", usecols=["patient_id", "date", "analyte", "value", "unit"]
     )
-    measured = measurements[measurements.analyte.isin(chosen.streams)].drop_duplicates(
-        ["patient_id", "date"]
-    )
-    measured["date"] = pd.to_datetime(measured.date)
+    readings = measurements[measurements.analyte.isin(chosen.streams)].copy()
+    readings["date"] = pd.to_datetime(readings.date)
+    measured = readings.drop_duplicates(["patient_id", "date"])[["patient_id", "date", "analyte"]]
     observable = _observable(truth["episodes"], measured, chosen)
     outcome = got.merge(truth["patient_outcomes"], on="patient_id", suffixes=("", "_true"))
     outcome["steroid"] = outcome.steroid_response == outcome.steroid_response_true
@@ -123,31 +212,113 @@ def compare(folder: Path, definitions: str) -> list[tuple[str, int, str, int, st
             # "unknown": the engine itself says the window holds no proteinuria day (§5)
             seen = seen[seen.steroid_response != "unknown"]
         rows.append((label, len(frame), _share(frame, column), len(seen), _share(seen, column)))
-    return rows
+    # What caused each disagreement, over all children.
+    counts = {
+        "nephrotic": chosen.nephrotic.confirm_count,
+        "partial_remission": chosen.partial_remission.confirm_count,
+        "complete_remission": chosen.complete_remission.confirm_count,
+    }
+    episodes = truth["episodes"].assign(
+        start=lambda f: pd.to_datetime(f.start_date), end=lambda f: pd.to_datetime(f.end_date)
+    )
+    by_patient = {k: g for k, g in measured.groupby("patient_id")}
+    wrong = _contradictions(readings, truth["episodes"]).sort_values(["patient_id", "date"])
+    wrong_by_patient = {k: g for k, g in wrong.groupby("patient_id")}
+    episodes_by_patient = {k: g for k, g in episodes.groupby("patient_id")}
+    onset = pd.read_csv(folder / "patients.csv", usecols=["patient_id", "onset_date"])
+    onset = onset.set_index("patient_id").onset_date.map(pd.Timestamp)
+    causes: dict[str, Counter[str]] = {}
+
+    def count(label: str, frame: pd.DataFrame, column: str, window: Any) -> None:
+        tally: Counter[str] = Counter()
+        for row in frame[~frame[column]].itertuples():
+            low, high = window(row)
+            tally[
+                _cause(
+                    row.patient_id,
+                    low,
+                    high,
+                    by_patient,
+                    wrong_by_patient,
+                    episodes_by_patient,
+                    counts,
+                )
+            ] += 1
+        causes[label] = tally
+
+    def steroid_window(row: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+        start = onset[row.patient_id]
+        dates = [
+            pd.Timestamp(d)
+            for d in (row.resistance_date, row.resistance_date_true)
+            if isinstance(d, (str, dt.date))
+        ]
+        high = (
+            max(dates) + pd.Timedelta(days=14)
+            if dates
+            else start + pd.Timedelta(days=STEROID_WINDOW_DAYS)
+        )
+        return start, high
+
+    count("steroid response", outcome, "steroid", steroid_window)
+    count("resistance type", outcome, "type", steroid_window)
+    count(
+        "course response",
+        assessed,
+        "response_agrees",
+        lambda r: (pd.Timestamp(r.start_date), pd.Timestamp(r.end_date)),
+    )
+    count(
+        f"first remission ±{REMISSION_DAYS_WITHIN} days",
+        both,
+        "remission",
+        lambda r: (
+            min(pd.Timestamp(r.first_remission_date), pd.Timestamp(r.first_remission_date_true))
+            - pd.Timedelta(days=7),
+            max(pd.Timestamp(r.first_remission_date), pd.Timestamp(r.first_remission_date_true))
+            + pd.Timedelta(days=7),
+        ),
+    )
+    return rows, causes
+
+
+def clinic_only(profile: Profile) -> Profile:
+    """``profile`` with its home dipstick diaries turned off (clinic visits only)."""
+    if profile.diary is None:
+        return profile
+    return profile.model_copy(update={"diary": profile.diary.model_copy(update={"enabled": False})})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--patients", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--definitions", nargs="+", default=["kdigo2021", "ipna2020", "seed2023"])
     arguments = parser.parse_args()
+    diary = load_profile("seed2023")
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch) / "cohort"
-        write_synthetic_cohort(
-            folder,
-            profile=load_profile("seed2023"),
-            patients=arguments.patients,
-            seed=arguments.seed,
-            with_truth=True,
-        )
-        for definitions in arguments.definitions:
-            print(
-                f"\n{definitions}: {arguments.patients} synthetic children, seed {arguments.seed}"
+        for cohort, profile in (("diary", diary), ("clinic-only", clinic_only(diary))):
+            folder = Path(scratch) / cohort
+            write_synthetic_cohort(
+                folder,
+                profile=profile,
+                patients=arguments.patients,
+                seed=arguments.seed,
+                with_truth=True,
             )
-            print(f"{'label':32} {'compared':>9} {'agree':>8} {'observable':>11} {'agree':>8}")
-            for label, n, share, n_seen, share_seen in compare(folder, definitions):
-                print(f"{label:32} {n:>9} {share:>8} {n_seen:>11} {share_seen:>8}")
+            for definitions in arguments.definitions:
+                print(
+                    f"\n{definitions}, {cohort} cohort: {arguments.patients} synthetic children, "
+                    f"seed {arguments.seed}"
+                )
+                print(
+                    f"{'label':32} {'all':>9} {'agree':>8} {'observable':>11} {'agree':>8}  "
+                    "disagreements by cause (all children)"
+                )
+                rows, causes = compare(folder, definitions)
+                for label, n, share, n_seen, share_seen in rows:
+                    why = ", ".join(f"{k} {v}" for k, v in causes[label].most_common())
+                    print(f"{label:32} {n:>9} {share:>8} {n_seen:>11} {share_seen:>8}  {why}")
 
 
 if __name__ == "__main__":

@@ -102,8 +102,8 @@ def simulate_combination(
             happens,
             pid=pid,
             drug=PREDNISONE,
-            start=day + 2,
-            end=day + 29,
+            start=day + s.relapse_treatment_delay_days,
+            end=day + s.relapse_treatment_delay_days + 27,
             dose=s.standard_dose_mg_m2,
             schedule=0,
         )

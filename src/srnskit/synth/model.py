@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 
 from srnskit.constants import DAYS_PER_YEAR
+from srnskit.schema.tables import MAX_MEASUREMENT_AGE_YEARS
 from srnskit.synth.combination import simulate_combination
 from srnskit.synth.course import simulate_kidney, simulate_toxicity
 from srnskit.synth.latent import (
@@ -258,6 +259,9 @@ def simulate(
     )
     end = np.where(category == code["short_followup"], rng.integers(150, 340, n), end)
     end = np.minimum(end, _day(p.onset.data_cutoff) - onset)
+    # The format refuses a measurement more than 30 years after birth (a mistyped year): an
+    # adult-onset child's follow-up ends before (365 days a year is inside 30 calendar years).
+    end = np.minimum(end, MAX_MEASUREMENT_AGE_YEARS * 365 - age_days)
 
     kidney = simulate_kidney(
         rng, p, end, combined=combined, monogenic=monogenic, sensitive_only=sensitive_only

@@ -4,9 +4,12 @@ Visits follow a clinic schedule (every 2 weeks in the first month, monthly to 3 
 2 months to 1 year, every 3 months to 2 years, then every 8 months) plus a visit 14 days after
 each treatment starts; some are missed. At each visit each analyte is measured with the
 profile's probability; height and weight always at diagnosis and with every creatinine (the
-eGFR and the doses need them). Home dipsticks are read every other day at the start of each
-daily steroid course. Centre A reports UPCR in mg/mg, creatinine in µmol/L and albumin in g/L;
-centre B in mg/mmol, mg/dL and g/dL.
+eGFR and the doses need them). With the profile's home dipstick diaries (synth/diary.py) the
+dipsticks are the families' first-morning readings; without them (a centre that sees its
+children at clinic visits only) a dipstick is read every other day at the start of each daily
+steroid course. Diaries are drawn last, so a diary cohort and a clinic-only cohort of one seed
+share every latent course and every clinic value. Centre A reports UPCR in mg/mg, creatinine in
+µmol/L and albumin in g/L; centre B in mg/mmol, mg/dL and g/dL.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy.typing as npt
 from srnskit.clinical.egfr import SCHWARTZ_BEDSIDE_K
 from srnskit.clinical.units import CREATININE_UMOL_L_PER_MG_DL, UPCR_MG_MMOL_PER_MG_MG
 from srnskit.constants import DAYS_PER_YEAR, G_L_PER_G_DL
+from srnskit.synth.diary import diary_days, read_dipsticks
 from srnskit.synth.growth import height_cm_at, weight_kg_at
 from srnskit.synth.latent import CYCLOSPORINE, PREDNISONE, Latent
 from srnskit.synth.profile import Profile
@@ -210,7 +214,10 @@ def measurements(
     parts.append(
         (pid[chosen], day[chosen], _A["dbp"], diastolic[chosen], np.full(chosen.sum(), _U["mmHg"]))
     )
-    parts.append(_dipsticks(latent, segments, o.dipstick_days, rng))
+    if profile.diary is not None and profile.diary.enabled:
+        parts.append(_diaries(latent, segments, profile, rng))
+    else:
+        parts.append(_dipsticks(latent, segments, o.dipstick_days, rng))
     return {
         "pid": np.concatenate([q[0] for q in parts]),
         "day": np.concatenate([q[1] for q in parts]),
@@ -241,4 +248,14 @@ def _dipsticks(
             rng.choice([1.0, 2.0], len(pid)),
         ),
     )
+    return pid, day, _A["dipstick"], reading, np.full(len(pid), _U[""])
+
+
+def _diaries(
+    latent: Latent, segments: dict[str, Array], profile: Profile, rng: np.random.Generator
+) -> tuple[Array, Array, int, Array, Array]:
+    """The home dipstick diaries' rows (synth/diary.py)."""
+    assert profile.diary is not None
+    pid, day = diary_days(latent, segments, profile.diary, rng)
+    reading = read_dipsticks(latent_upcr(latent, segments, pid, day), profile.diary, rng)
     return pid, day, _A["dipstick"], reading, np.full(len(pid), _U[""])

@@ -16,6 +16,7 @@ __all__ = [
     "Combination",
     "Cyclosporine",
     "Diagnosis",
+    "Diary",
     "Kidney",
     "Observation",
     "Onset",
@@ -116,6 +117,7 @@ class Steroids(_Section):
     sensitive_relapses_mean: float = Field(ge=0)
     relapse_interval_mean: float = Field(gt=0)
     relapse_interval_sd: float = Field(gt=0)
+    relapse_treatment_delay_days: int = Field(ge=0)
 
 
 class Cyclosporine(_Section):
@@ -190,6 +192,44 @@ class Observation(_Section):
     lost_to_followup: Probability = Field(ge=0, le=1)
 
 
+class Diary(_Section):
+    """Home dipstick diaries (synth/diary.py): when families read a first-morning dipstick, how
+    often they miss a day, and how a dipstick reads each true proteinuria band.
+
+    ``misread_*`` are rows of the misclassification matrix: for a true UPCR in the complete-
+    remission range, between the ranges, or in the nephrotic range, the probabilities that the
+    strip reads ≤ trace, 1+/2+, or ≥ 3+; each row sums to 1.
+    """
+
+    enabled: bool
+    after_course_days: int = Field(ge=0)
+    relapse_max_days: int = Field(ge=0)
+    confirm_days: int = Field(ge=0)
+    routine_per_week: int = Field(ge=0, le=7)
+    routine_years: float = Field(ge=0)
+    routine_agent_days: int = Field(ge=0)
+    no_diary: Probability = Field(ge=0, le=1)
+    adherence_mean: Probability = Field(gt=0, lt=1)
+    adherence_sd: float = Field(gt=0)
+    misread_complete_range: tuple[Probability, Probability, Probability]
+    misread_between: tuple[Probability, Probability, Probability]
+    misread_nephrotic_range: tuple[Probability, Probability, Probability]
+
+    @model_validator(mode="after")
+    def _rows_sum_to_one(self) -> Self:
+        for name in ("misread_complete_range", "misread_between", "misread_nephrotic_range"):
+            row = getattr(self, name)
+            if any(p < 0 for p in row) or not math.isclose(sum(row), 1.0, abs_tol=1e-6):
+                raise ValueError(f"{name} must be three probabilities summing to 1, not {row}")
+        mean, sd = self.adherence_mean, self.adherence_sd
+        if sd**2 >= mean * (1 - mean):
+            raise ValueError(
+                f"adherence_sd ({sd:g}) is too large for a share with mean {mean:g} "
+                f"(needs sd² < mean × (1 − mean))"
+            )
+        return self
+
+
 class Profile(_Section):
     """A synthetic-cohort profile: the parameters of every part of the model."""
 
@@ -204,6 +244,9 @@ class Profile(_Section):
     kidney: Kidney
     toxicity: Toxicity
     observation: Observation
+    # Home dipstick diaries; a profile without [diary] (or with enabled = false) is a centre
+    # that sees its children at clinic visits only.
+    diary: Diary | None = None
 
 
 def shipped_profiles() -> list[str]:

@@ -65,7 +65,8 @@ def simulate_sensitive_relapses(
             level=draw_level(rng, NEPHROTIC, n),
             tau=TAU_RELAPSE,
         )
-        start = relapse_day + rng.integers(1, 4, n)
+        # Treated once the relapse is confirmed (the profile's delay, then 0–2 days).
+        start = relapse_day + s.relapse_treatment_delay_days + rng.integers(1, 4, n) - 1
         cr_after = rng.integers(s.remission_day_min, s.remission_day_max - 4, n)
         daily_days = np.where(resistant_now, s.course_days, np.maximum(14, cr_after + 8))
         treatments.add(
