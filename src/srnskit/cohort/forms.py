@@ -157,10 +157,17 @@ def check_text_dates(
     order (``31/02/2014`` day-first) stay an error, one per column.
     """
     raw = _backend(con).table(f"raw_{table.name}")
+    columns = [c for c in table.columns if c.kind == "date"]
+    if not columns:
+        return []
+    matches = {c.name: raw[c.name].re_search(DAY_MONTH_YEAR).fill_null(False) for c in columns}
+    # Every date column counted in one pass (one query, however many columns).
+    counts = raw.aggregate(**{n: m.cast("int64").sum() for n, m in matches.items()})
+    totals = counts.to_pyarrow().to_pylist()[0]
     problems: list[Problem] = []
-    for column in (c for c in table.columns if c.kind == "date"):
-        match = raw[column.name].re_search(DAY_MONTH_YEAR).fill_null(False)
-        count = _count(raw, match)
+    for column in columns:
+        match = matches[column.name]
+        count = int(totals[column.name] or 0)
         if not count:
             continue
         if date_order is None:

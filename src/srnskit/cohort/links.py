@@ -77,10 +77,14 @@ def check_patients(con: duckdb.DuckDBPyConnection, today: dt.date) -> list[Probl
 def _check_future(con: duckdb.DuckDBPyConnection, table: Table, today: dt.date) -> list[Problem]:
     problems = []
     for column in (c for c in table.columns if c.kind == "date"):
-        day = date_sql(quote(column.name))
+        cell = quote(column.name)
+        day = date_sql(cell)
+        # The text first: a date after today has an ISO text after today's (nearly free);
+        # only those cells are read as dates.
         for row, value in _rows(
             con,
-            f"SELECT {ROW_COLUMN}, {day} FROM raw_{table.name} WHERE {day} > DATE '{today}'",
+            f"SELECT {ROW_COLUMN}, {day} FROM raw_{table.name} "
+            f"WHERE {cell} > '{today.isoformat()}' AND {day} > DATE '{today}'",
         ):
             problems.append(
                 Problem(
@@ -116,10 +120,20 @@ def check_patient_links(
     birth = date_sql("p.birth_date")
     born = f"(SELECT patient_id, min({birth}) AS birth FROM raw_patients p GROUP BY patient_id)"
     for column in (c for c in table.columns if c.kind == "date"):
-        day = date_sql(f"t.{quote(column.name)}")
+        cell = f"t.{quote(column.name)}"
+        day = date_sql(cell)
+        # The patients whose earliest date here is before their birth, by an aggregate (each
+        # date cast once, without the ISO pattern's test: that can only add suspects); then
+        # only their rows are judged exactly.
+        earliest = f"min(TRY_CAST(substr({cell}, 1, 10) AS DATE))"
+        suspects = (
+            f"(SELECT e.patient_id, b.birth FROM (SELECT t.patient_id, {earliest} AS first "
+            f"FROM {view} t GROUP BY t.patient_id) e JOIN {born} b "
+            "ON b.patient_id = e.patient_id WHERE e.first < b.birth)"
+        )
         for row, value, birth_date in _rows(
             con,
-            f"SELECT t.{ROW_COLUMN}, {day}, b.birth FROM {view} t JOIN {born} b "
+            f"SELECT t.{ROW_COLUMN}, {day}, b.birth FROM {view} t JOIN {suspects} b "
             f"ON b.patient_id = t.patient_id WHERE {day} < b.birth",
         ):
             problems.append(
