@@ -20,6 +20,7 @@ from srnskit.cli.common import (
 )
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import UsageError
+from srnskit.schema.problems import problem_lines
 from srnskit.sources.files import read_raw_cohort
 from srnskit.sources.template import write_template
 
@@ -50,8 +51,8 @@ def _validate(
         }
         typer.echo(json.dumps(report, indent=2))
     else:
-        for problem in problems:
-            typer.echo(str(problem))
+        for line in problem_lines(problems):
+            typer.echo(line)
         rows = ", ".join(f"{t.rows} {name}" for name, t in raw.tables.items())
         verdict = "valid" if errors == 0 else "NOT valid"
         typer.echo(

@@ -19,6 +19,7 @@ import typer
 
 from srnskit import __version__
 from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning
+from srnskit.schema.problems import problem_lines
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
@@ -59,8 +60,8 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except InvalidCohortError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem))
+            for line in problem_lines(exc.problems):  # each kind at most 100 times (§1)
+                typer.echo(line)
             typer.echo(f"srnskit: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except SrnskitError as exc:
