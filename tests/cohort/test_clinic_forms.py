@@ -204,7 +204,9 @@ def test_a_later_record_is_named_by_its_record_number(tmp_path, fmt: str) -> Non
 # --- 6. Excel layouts ----------------------------------------------------------------------
 
 
-def _workbook(path: Path, sheets: dict[str, list[list[object]]], hidden: set[str] = set()):
+def _workbook(
+    path: Path, sheets: dict[str, list[list[object]]], hidden: frozenset[str] = frozenset()
+):
     from openpyxl import Workbook
 
     workbook = Workbook()
