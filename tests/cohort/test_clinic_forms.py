@@ -456,3 +456,38 @@ def test_steroid_response_recorded_is_read_and_checked(tmp_path, fmt: str) -> No
     with read_cohort(path, today=TODAY) as cohort:
         recorded = cohort.to_arrow("patients").column("steroid_response_recorded").to_pylist()
     assert recorded == ["resistant", "sensitive", None]
+
+
+# --- the date checks' shortcuts (text compared first, one aggregate per patient) -------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dates_around_birth_and_thirty_years_are_judged_exactly(tmp_path, fmt: str) -> None:
+    patients = [PATIENTS[0], PATIENTS[1], ["P2", "M", "2010-06-01", "2014-01-01"]]
+    tables = _measurements(
+        ["P1", "2009-12-31T23:00", "albumin", "30", "g/L"],  # the day before birth
+        ["P1", "2010-01-01", "albumin", "30", "g/L"],  # the day of birth: allowed
+        ["P1", "2040-01-02T10:00", "albumin", "30", "g/L"],  # 30 years and a day
+        ["P2", "zzzz", "albumin", "30", "g/L"],  # no date: the patient's latest is not it
+        ["P2", "2040-06-01", "albumin", "30", "g/L"],  # exactly 30 years: allowed
+    )
+    path = write_cohort(tmp_path, fmt, {"patients": patients, **tables})
+    assert [str(p) for p in check_cohort(path, today=dt.date(2050, 1, 1))] == [
+        "measurements:2:date: error: date 2009-12-31 is before the patient's birth (2010-01-01)",
+        # 2010-01-01 → 2040-01-02: 30 × 365 + 7 leap days + 1 = 10 958 days / 365.25 = 30.0.
+        "measurements:4:date: error: date 2040-01-02 is 30 years after the patient's birth "
+        "(2010-01-01), more than 30: is the year of the measurement or of birth mistyped?",
+        "measurements:5:date: error: 'zzzz' is not a date; write dates as YYYY-MM-DD",
+    ]
+
+
+def test_a_date_time_on_today_is_not_in_the_future(tmp_path) -> None:
+    # '2020-01-01 08:00' sorts after '2020-01-01' as text, but its date is today.
+    tables = _measurements(
+        ["P1", "2020-01-01 08:00", "albumin", "30", "g/L"],
+        ["P1", "2020-01-02", "albumin", "30", "g/L"],
+    )
+    path = write_cohort(tmp_path, "csv", {"patients": PATIENTS, **tables})
+    assert [str(p) for p in check_cohort(path, today=dt.date(2020, 1, 1))] == [
+        "measurements:3:date: error: date 2020-01-02 is in the future (today is 2020-01-01)"
+    ]
