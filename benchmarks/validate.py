@@ -6,7 +6,8 @@ Goal (issue 3): one million measurement rows in under 10 s on the 2-core referen
     .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3] [--against REV]
 
 ``--against REV`` also times the code of commit REV on the same files, in the same run, and
-prints the ratio (this code's rows/s over REV's).
+prints the ratio (this code's rows/s over REV's), the runs of the two alternating; each line ends
+with the machine's 1-minute load average when it was measured.
 """
 
 from __future__ import annotations
@@ -126,19 +127,23 @@ def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
             make_cohort(csv_folder, rows)
             as_parquet(csv_folder, Path(scratch) / "parquet")
             for kind in ("csv", "parquet"):
-                runs = [time_once(Path(scratch) / kind) for _ in range(arguments.repeat)]
+                runs, ref_runs = [], []
+                # This code's runs and REV's alternate, so a change in the machine's load (other
+                # work on a shared machine) falls on both alike.
+                for _ in range(arguments.repeat):
+                    runs.append(time_once(Path(scratch) / kind))
+                    if reference is not None:
+                        ref_runs.append(time_once(Path(scratch) / kind, reference))
                 median = statistics.median(r[0] for r in runs)
                 peak = max(r[1] for r in runs)
                 line = (
                     f"{kind:8} {rows:>10,} {median:>9.2f} {rows / median:>11,.0f} "
                     f"{peak:>8.0f} {runs[0][2]:>8}"
                 )
-                if reference is not None:
-                    ref_runs = [
-                        time_once(Path(scratch) / kind, reference) for _ in range(arguments.repeat)
-                    ]
+                if ref_runs:
                     ref = statistics.median(r[0] for r in ref_runs)
                     line += f" {ref:>7.2f} {ref / median:>6.2f}"
+                line += f"  load {os.getloadavg()[0]:.1f}"
                 print(line, flush=True)
 
 
