@@ -164,6 +164,8 @@ def cohort(children: Sequence[Child], warnings: Sequence[str] = ()) -> HandDeriv
         "exposures": [row for c in children for row in c.exposures],
         "presentation": [row for c in children for row in c.presentation],
         "egfr": [row for c in children for row in c.egfr],
+        # every eGFR day is a creatinine day (patient, date, creatinine, native, has_egfr)
+        "creatinine": [(r[0], r[1], r[2], r[5], True) for c in children for r in c.egfr],
         "events": [row for c in children for row in c.events],
     }
     return hand_derived(outcomes, courses, analysis, compared, warnings)

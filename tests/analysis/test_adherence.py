@@ -68,12 +68,12 @@ def test_one_cyclosporine_course_by_hand() -> None:
         analysis_table(
             "troughs",
             [
-                ("A", "cyclosporine", D(2018, 4, 1), 90.0),  # below 100
-                ("A", "cyclosporine", D(2018, 5, 1), 150.0),  # in target
-                ("A", "cyclosporine", D(2018, 6, 1), 300.0),  # in target (bounds inclusive)
-                ("A", "cyclosporine", D(2018, 7, 1), 320.0),  # above 300
+                ("A", "cyclosporine", D(2018, 4, 1), 90.0, None),  # below 100
+                ("A", "cyclosporine", D(2018, 5, 1), 150.0, None),  # in target
+                ("A", "cyclosporine", D(2018, 6, 1), 300.0, None),  # in target (bounds inclusive)
+                ("A", "cyclosporine", D(2018, 7, 1), 320.0, None),  # above 300
                 # after this course ended (another course's, say): not this course's
-                ("A", "cyclosporine", D(2019, 1, 1), 200.0),
+                ("A", "cyclosporine", D(2019, 1, 1), 200.0, None),
             ],
         )
     )
@@ -124,3 +124,42 @@ def test_no_proteinuria_near_day_120_is_an_assessment_not_done() -> None:
     assert bool(row.assessment_done) is False
     assert pd.isna(row.dose_mg_m2)  # no dose recorded
     assert pd.isna(row.dose_in_range)
+
+
+def test_a_trough_given_as_a_bound_counts_only_where_the_bound_decides() -> None:
+    # sfnp's cyclosporine target 100–300 ng/mL (cohort-format.md §2: a bound decides a
+    # comparison only when the bound itself does).
+    exposures = frame(
+        analysis_table(
+            "exposures",
+            [
+                (
+                    "A",
+                    "cyclosporine",
+                    D(2018, 3, 2),
+                    D(2018, 9, 30),
+                    D(2018, 9, 30),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            ],
+        )
+    )
+    troughs = frame(
+        analysis_table(
+            "troughs",
+            [
+                ("A", "cyclosporine", D(2018, 4, 1), 2000.0, ">"),  # ≥ 2000 > 300: above
+                ("A", "cyclosporine", D(2018, 5, 1), 50.0, "<"),  # ≤ 50 < 100: below
+                ("A", "cyclosporine", D(2018, 6, 1), 150.0, "<"),  # ≤ 150: in or below, left out
+                ("A", "cyclosporine", D(2018, 7, 1), 200.0, None),  # in target
+            ],
+        )
+    )
+    dates = frame(analysis_table("proteinuria_dates", []))
+    row = adherence(exposures, troughs, dates, load_protocol("sfnp")).iloc[0]
+    # counted: >2000, <50 and 200 (three whose place is known); in target: 200 alone
+    assert (row.troughs, row.troughs_in_target) == (3, 1)

@@ -168,10 +168,11 @@ def four_children() -> HandDerived:
             ("A", D(2017, 3, 1), D(2017, 6, 1)),  # after cyclosporine stopped: not counted
         ],
         "troughs": [
-            ("A", "cyclosporine", D(2015, 4, 1), 150.0),
-            ("A", "cyclosporine", D(2015, 5, 1), 150.0),  # the same value another day: counted
-            ("A", "cyclosporine", D(2015, 6, 1), 400.0),  # above the 100–300 target
-            ("C", "cyclosporine", D(2015, 4, 1), 200.0),  # not included: not counted
+            ("A", "cyclosporine", D(2015, 4, 1), 150.0, None),
+            # the same value another day: counted
+            ("A", "cyclosporine", D(2015, 5, 1), 150.0, None),
+            ("A", "cyclosporine", D(2015, 6, 1), 400.0, None),  # above the 100–300 target
+            ("C", "cyclosporine", D(2015, 4, 1), 200.0, None),  # not included: not counted
         ],
         "presentation": [
             ("A", "upcr", 226.24, "mg/mmol"),  # 226.24 / 113.12 = 2.0 mg/mg
@@ -185,6 +186,16 @@ def four_children() -> HandDerived:
             ("A", D(2019, 1, 1), 60.0, 135.0, 80.0, True),  # 1461 days after onset: 4.0 years
             ("B", D(2015, 1, 1), 45.0, 110.0, 100.0, True),
             ("B", D(2018, 1, 1), 90.0, 125.0, 50.0, True),
+        ],
+        # every creatinine day: the eGFR days, A's later creatinine with no height in reach and
+        # B's after kidney replacement therapy (not native)
+        "creatinine": [  # patient, date, creatinine, native, has_egfr
+            ("A", D(2015, 1, 1), 40.0, True, True),
+            ("A", D(2019, 1, 1), 60.0, True, True),
+            ("A", D(2019, 6, 1), 70.0, True, False),
+            ("B", D(2015, 1, 1), 45.0, True, True),
+            ("B", D(2018, 1, 1), 90.0, True, True),
+            ("B", D(2018, 6, 1), 300.0, False, False),
         ],
         "adverse_events": [
             ("A", D(2015, 4, 1), "hypertrichosis", "cyclosporine", None),
@@ -291,7 +302,9 @@ def test_kidney_outcomes(result: Study) -> None:
     assert (k["severe_ckd"], k["kidney_failure"]) == (1, 0)
     # B: onset 2015-01-01 to 2018-01-01 = 1096 days
     assert k["months_to_severe_ckd"].mean == pytest.approx(1096 / DAYS_PER_MONTH)
-    assert k["final_creatinine"].mean == pytest.approx((60 + 90) / 2)  # each last eGFR day's
+    # the last native creatinine of all creatinine days, a height in reach or not: A's 70
+    # (2019-06-01, no eGFR), B's 90 (its 300 is after KRT)
+    assert k["final_creatinine"].mean == pytest.approx((70 + 90) / 2)
     paired = result.tests["egfr_first_last"]
     # last minus first: −40 (A) and −50 (B): mean −45, SD √50, SE 5 → t = −9, df 1;
     # t(0.975, 1) = 12.7062 → CI −45 ± 63.53

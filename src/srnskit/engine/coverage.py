@@ -4,6 +4,8 @@ plain sentences ``Derived.warnings`` holds.
 - A definition set reads only its own proteinuria streams and never converts one into another
   (clinical.md §2): a cohort with no value of any of them leaves every steroid response
   ``unknown``.
+- An eGFR needs the creatinine's number: a creatinine given as a bound (``<20``) has none and
+  is left out (cohort-format.md §2), and counted.
 - An eGFR needs a height within the study's ``[kidney].height_within_days`` of the creatinine
   (clinical.md §6): a child with creatinine but no such height has no eGFR on that day.
 
@@ -30,6 +32,7 @@ _COLUMNS: tuple[tuple[str, DerivedType], ...] = (
     *((f"n_{stream}", "int64") for stream in STREAM_WORDS),
     ("children_creatinine_without_egfr", "int64"),
     ("children_creatinine_no_egfr", "int64"),
+    ("creatinine_bounds", "int64"),
 )
 # The one-row result of ``coverage``, in the engine's declared form.
 COVERAGE = tuple(DerivedColumn(name, kind) for name, kind in _COLUMNS)
@@ -39,9 +42,15 @@ def coverage(tables: Tables, series: ibis.Table) -> ibis.Table:
     """One row: n_upcr, n_uprot_24h, n_dipstick (the cohort's values of each proteinuria
     stream); children_creatinine_without_egfr (children with a creatinine day that has no eGFR:
     no height within reach of it) and children_creatinine_no_egfr (of them, those with no eGFR
-    on any day). ``series``: ``egfr_series``, one row per creatinine day with an eGFR."""
+    on any day); creatinine_bounds (creatinine values given as a bound, ``<`` or ``>``, which no
+    eGFR uses). ``series``: ``egfr_series``, one row per creatinine day with an eGFR."""
     m = tables.measurements
-    streams = m.aggregate(**{f"n_{s}": m.analyte.count(where=m.analyte == s) for s in STREAM_WORDS})
+    streams = m.aggregate(
+        **{f"n_{s}": m.analyte.count(where=m.analyte == s) for s in STREAM_WORDS},
+        creatinine_bounds=m.analyte.count(
+            where=(m.analyte == "creatinine") & m.qualifier.notnull()
+        ),
+    )
     creatinine = daily(m, "creatinine", "max")
     per_child = creatinine.group_by("patient_id").aggregate(days=creatinine.date.count())
     computed = series.group_by("patient_id").aggregate(egfr_days=series.date.count())
@@ -57,7 +66,8 @@ def coverage(tables: Tables, series: ibis.Table) -> ibis.Table:
 def data_warnings(row: pa.Table, definitions: DefinitionSet, study: StudyDesign) -> tuple[str, ...]:
     """The plain sentences ``row`` (``coverage``'s one row) calls for, under ``definitions`` and
     ``study``: none of the set's proteinuria streams measured (the set cannot classify steroid
-    response), and children whose creatinine has no height within reach (eGFR not computed)."""
+    response), children whose creatinine has no height within reach (eGFR not computed) and
+    creatinine values given as a bound (left out of eGFR)."""
     first = row.to_pylist()[0] if row.num_rows else {}
     values = {column.name: first.get(column.name) or 0 for column in COVERAGE}
     warnings: list[str] = []
@@ -78,4 +88,8 @@ def data_warnings(row: pa.Table, definitions: DefinitionSet, study: StudyDesign)
         if none:
             sentence += f" ({none} of them with no eGFR at all)"
         warnings.append(sentence)
+    bounds = values["creatinine_bounds"]
+    if bounds:
+        counted = "1 creatinine value" if bounds == 1 else f"{bounds} creatinine values"
+        warnings.append(f"{counted} given as a bound (<, >) left out of eGFR")
     return tuple(warnings)

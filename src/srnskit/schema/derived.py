@@ -126,13 +126,14 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("start_date", "date"),
             ("end_date", "date"),
         ),
-        # Each trough once, measured while its drug is active (csa_trough with cyclosporine,
-        # tac_trough with tacrolimus).
+        # Each trough once, measured while its drug is active (csa_trough with cyclosporine);
+        # qualifier: "<" or ">" when the value is a bound (cohort-format.md §2), else empty.
         "troughs": _derived(
             ("patient_id", "string"),
             ("drug", "string"),
             ("date", "date"),
             ("value", "float64"),
+            ("qualifier", "string"),
         ),
         # The values at diagnosis (the study's [at_diagnosis] window): one row per patient and
         # analyte (upcr, uprot_24h, albumin, creatinine) with its unit as measured.
@@ -152,6 +153,17 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("height_cm", "float64"),
             ("egfr", "float64"),
             ("native", "bool"),
+        ),
+        # Every creatinine day (the day's highest exact value; a bound is left out, cohort-format
+        # §2), with or without an eGFR: native as in ``egfr``; has_egfr: a height was in reach
+        # (the day is in ``egfr``). The last creatinine before KRT reads all of them (clinical.md
+        # §6), not only the days with a height.
+        "creatinine": _derived(
+            ("patient_id", "string"),
+            ("date", "date"),
+            ("creatinine_umol_l", "float64"),
+            ("native", "bool"),
+            ("has_egfr", "bool"),
         ),
         # The cohort's events rows, as loaded (dialysis, transplant, death, loss to follow-up).
         "events": _derived(

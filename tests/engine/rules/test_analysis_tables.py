@@ -105,8 +105,9 @@ def test_the_analysis_tables_cast_like_the_derived_ones() -> None:
             "date": pa.array([dt.date(2020, 1, 1)], pa.date32()),
             "value": pa.array([1], pa.int32()),
             "drug": ["cyclosporine"],
+            "qualifier": pa.nulls(1, pa.string()),
         }
     )
-    troughs = declared(raw.select(["patient_id", "drug", "date", "value"]), "troughs")
+    troughs = declared(raw.select(["patient_id", "drug", "date", "value", "qualifier"]), "troughs")
     assert troughs.schema.equals(analysis_schema("troughs"))
     assert troughs.column("value").to_pylist() == [1.0]

@@ -118,7 +118,7 @@ def study(
     remission_lines, km_test = remission_tests(courses, names, warnings)
     tests.update(remission_lines)
     figures, tests["egfr_first_last"], pairs, trajectories, kidney_note = kidney(
-        included, data.egfr
+        included, data.egfr, data.creatinine
     )
     competed = competing_courses(courses, data.people, data.events)
     cif = incidence(competed)

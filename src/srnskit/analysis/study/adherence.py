@@ -17,7 +17,7 @@ import pandas as pd
 from srnskit.protocols import Phase, Protocol
 from srnskit.schema import REGIMEN_AGENTS
 
-__all__ = ["ADHERENCE_COLUMNS", "adherence", "adherence_summary"]
+__all__ = ["ADHERENCE_COLUMNS", "adherence", "adherence_summary", "in_target"]
 
 ADHERENCE_COLUMNS = [
     "patient_id",
@@ -60,16 +60,37 @@ def _per_m2(rows: pd.DataFrame, protocol: Protocol) -> pd.Series:
     return per_m2.where(unit.isin(["mg/m2/day", "mg/day", "mg/kg/day"]))
 
 
+def in_target(troughs: pd.DataFrame, low: pd.Series | float, high: pd.Series | float) -> pd.Series:
+    """Per trough (``value``, and ``qualifier`` when the table has it): True when within
+    [low, high], False when not, None when a bound leaves it undecided (cohort-format.md §2: a
+    ``>2000`` trough is above a 100–300 target, a ``<150`` one may be in it or below). A bound
+    can only place a trough outside the range: ``<b`` below it when b < low, ``>b`` above it
+    when b > high."""
+    value = troughs.value.astype(float)
+    qualifier = troughs.qualifier if "qualifier" in troughs else pd.Series(None, troughs.index)
+    exact = qualifier.isna() | (qualifier == "")
+    inside = (value >= low) & (value <= high)
+    below = (qualifier == "<") & (value < low)
+    above = (qualifier == ">") & (value > high)
+    decided = pd.Series(None, index=troughs.index, dtype=object)
+    decided[exact] = inside[exact]
+    decided[below | above] = False
+    return decided
+
+
 def _troughs(rows: pd.DataFrame, troughs: pd.DataFrame, phases: dict[str, Phase]) -> pd.DataFrame:
-    """Per row: the troughs of its drug between its start and active end, and those in target."""
+    """Per row: the troughs of its drug between its start and active end whose place in the
+    target is known (a bound that leaves it undecided is left out), and those in target."""
+    columns = [c for c in ("patient_id", "drug", "date", "value", "qualifier") if c in troughs]
     on = rows.reset_index()[["index", "patient_id", "drug", "start_date", "active_end"]].merge(
-        troughs[["patient_id", "drug", "date", "value"]], on=["patient_id", "drug"]
+        troughs[columns], on=["patient_id", "drug"]
     )
     on = on[(on.date >= on.start_date) & (on.date <= on.active_end)]
     targets = {drug: phase.trough_ng_ml for drug, phase in phases.items()}
     low = on.drug.map({d: t.min for d, t in targets.items() if t is not None})
     high = on.drug.map({d: t.max for d, t in targets.items() if t is not None})
-    on = on.assign(in_target=(on.value >= low) & (on.value <= high))
+    decided = in_target(on, low, high)
+    on = on.assign(in_target=decided.eq(True))[decided.notna()]
     counted = on.groupby("index").agg(troughs=("value", "size"), in_target=("in_target", "sum"))
     return counted.reindex(rows.index, fill_value=0)
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from srnskit.analysis.study.adherence import in_target
 from srnskit.analysis.study.summary import Summary, TestLine, ttest_line
 from srnskit.constants import DAYS_PER_MONTH
 from srnskit.protocols import Protocol
@@ -34,7 +35,9 @@ def cyclosporine(
     Days from onset to the first cyclosporine start (overall, initial and late resistance); the
     initial dose per m² (each patient's first course with a known dose, from ``adherence_rows``);
     every trough measured while cyclosporine was active (the engine's ``troughs``) against the
-    protocol's target; relapses starting while cyclosporine was active, per exposed patient.
+    protocol's target (a bound summarised nowhere, counted in ``trough_bounds``, and placed
+    in or out of target only when its bound decides it); relapses starting while cyclosporine
+    was active, per exposed patient.
     """
     csa = exposures[exposures.drug == CYCLOSPORINE]
     first = _first_starts(csa)
@@ -45,8 +48,17 @@ def cyclosporine(
         "start_date", kind="stable"
     )
     dose = doses.groupby("patient_id").dose_mg_m2.first().astype(float)
-    levels = troughs[troughs.drug == CYCLOSPORINE].value
+    on_csa_troughs = troughs[troughs.drug == CYCLOSPORINE]
     target = next(p.trough_ng_ml for p in protocol.phases_of(CYCLOSPORINE) if p.trough_ng_ml)
+    # A bound (">2000") has no number for the summary but may still place the trough outside
+    # the target; one the target leaves undecided is counted in neither (cohort-format.md §2).
+    qualified = (
+        on_csa_troughs.qualifier.fillna("") != ""
+        if "qualifier" in on_csa_troughs
+        else pd.Series(False, on_csa_troughs.index)
+    )
+    levels = on_csa_troughs.value[~qualified]
+    placed = in_target(on_csa_troughs, target.min, target.max)
     on_csa = relapses.merge(csa[["patient_id", "start_date", "active_end"]], on="patient_id")
     on_csa = on_csa[
         (on_csa.start_date_x >= on_csa.start_date_y) & (on_csa.start_date_x <= on_csa.active_end)
@@ -61,8 +73,9 @@ def cyclosporine(
         "dose_mg_m2": Summary.of(dose),
         "dose_missing": int(len(first) - dose.notna().sum()),
         "trough": Summary.of(levels),
-        "trough_in_target": int(levels.between(target.min, target.max).sum()),
-        "trough_count": len(levels),
+        "trough_in_target": int(placed.eq(True).sum()),
+        "trough_count": int(placed.notna().sum()),
+        "trough_bounds": int(qualified.sum()),
         "trough_target": (target.min, target.max),
         "relapses": Summary.of(relapse_counts),
     }

@@ -92,6 +92,7 @@ class StudyData:
     troughs: pd.DataFrame
     presentation: pd.DataFrame
     egfr: pd.DataFrame
+    creatinine: pd.DataFrame
     adverse_events: pd.DataFrame
     proteinuria_dates: pd.DataFrame
     events: pd.DataFrame
@@ -124,6 +125,7 @@ def study_data(derived: DerivedTables) -> StudyData:
         troughs=of_included("troughs"),
         presentation=of_included("presentation"),
         egfr=of_included("egfr"),
+        creatinine=of_included("creatinine"),
         adverse_events=of_included("adverse_events"),
         proteinuria_dates=of_included("proteinuria_dates"),
         events=_analysis_table(derived, "events", pa.array(sorted(followed), pa.string())),

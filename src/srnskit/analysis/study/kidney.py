@@ -2,9 +2,10 @@
 
 After kidney replacement therapy (KRT) a creatinine is the dialysis's or the graft's, not the
 native kidneys': the trajectories, the final creatinine and the first-versus-last comparison
-read native eGFRs only (the engine's ``egfr.native``; ``egfr_first`` and ``egfr_last`` of
-``patient_outcomes`` are native already), so a child with KRT keeps their native values and
-only a child without any native eGFR is left out, counted in the note.
+read native values only (the engine's ``egfr.native`` and ``creatinine.native``; ``egfr_first``
+and ``egfr_last`` of ``patient_outcomes`` are native already), so a child with KRT keeps their
+native values and only a child without any native eGFR is left out, counted in the note. The
+final creatinine is the last before KRT of all creatinine values, a height in reach or not.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ def _children(n: int) -> str:
 
 
 def kidney(
-    included: pd.DataFrame, egfr: pd.DataFrame
+    included: pd.DataFrame, egfr: pd.DataFrame, creatinine: pd.DataFrame | None = None
 ) -> tuple[dict[str, Any], TestLine, pd.DataFrame, pd.DataFrame, str]:
     """The kidney outcomes of the ``included`` patients (with their outcomes and onset date).
 
     ``egfr`` is the engine's eGFR series (one row per creatinine day with an eGFR, ``native``
-    when before the first KRT event). Returns the figures (counts, months from onset to severe
-    CKD, the final creatinine — that of each patient's last native eGFR day — first and last
-    eGFR, the last CKD stages, KRT counts), the paired t-test of last minus first eGFR
+    when before the first KRT event); ``creatinine`` the engine's creatinine days (every
+    creatinine day, with an eGFR or not, ``native`` likewise; None: the eGFR days alone).
+    Returns the figures (counts, months from onset to severe CKD, the final creatinine — each
+    patient's last creatinine before KRT, from all creatinine values (clinical.md §6) — first
+    and last eGFR, the last CKD stages, KRT counts), the paired t-test of last minus first eGFR
     (mL/min/1.73 m²), the pairs (``patient_id, egfr_first, egfr_last``), the native
     trajectories (``patient_id, years, egfr``; years since onset = days / ``DAYS_PER_YEAR``)
     and the section's note (its n and who was left out, and why).
@@ -43,7 +46,13 @@ def kidney(
     series = native.merge(onset, on="patient_id")
     days = (pd.to_datetime(series.date) - pd.to_datetime(series.onset_date)).dt.days
     series = series.assign(years=days.astype(float) / DAYS_PER_YEAR)
-    ordered = series.sort_values("date", kind="stable")
+    days_with_creatinine = (
+        native if creatinine is None else creatinine[creatinine.native.fillna(True).astype(bool)]
+    )
+    days_with_creatinine = days_with_creatinine[
+        days_with_creatinine.patient_id.isin(included.patient_id)
+    ]
+    ordered = days_with_creatinine.sort_values("date", kind="stable")
     last = ordered.groupby("patient_id").creatinine_umol_l.last()
     severe = included[included.severe_ckd_date.notna()]
     months_severe = (

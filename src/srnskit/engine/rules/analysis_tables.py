@@ -71,12 +71,13 @@ def relapses(episode: ibis.Table) -> ibis.Table:
 
 def troughs(tables: Tables, intervals: ibis.Table) -> ibis.Table:
     """``ANALYSIS_TABLES["troughs"]``: each trough measurement (``TROUGH_DRUGS``) dated within an
-    active interval of its drug, once however many of its drug's rows cover the day."""
+    active interval of its drug, once however many of its drug's rows cover the day, with its
+    qualifier (a bound such as ``>2000`` is kept: it may still decide the target range)."""
     m = tables.measurements
     parts = []
     for analyte, drug in TROUGH_DRUGS.items():
         rows = m.filter(m.analyte == analyte).select(
-            "patient_id", "date", "value", drug=ibis.literal(drug, "string")
+            "patient_id", "date", "value", "qualifier", drug=ibis.literal(drug, "string")
         )
         active = intervals.filter(intervals.drug == drug).select(
             patient_id_t="patient_id", start_t="start_date", end_t="active_end"

@@ -2,11 +2,13 @@
 within the study's window.
 
 Several values of one analyte on one day reduce to one (the highest for proteinuria and
-creatinine, the lowest for albumin, the mean for height and weight). The weight for a day is the
-latest within ``WEIGHT_WITHIN_DAYS`` (365) on or before it, else the earliest within 365 days
-after it (clinical.md §1, the one weight rule: 24-hour protein in mg/kg, the standard dose and
-the body size of drug exposures all read it here); the height is the nearest within the study's
-``[kidney].height_within_days`` (the earlier wins a tie, clinical.md §6), for eGFR and every BSA.
+creatinine, the lowest for albumin, the mean for height and weight); a value given as a bound
+(``<0.1``) is not a number to compute with and is left out here (cohort-format.md §2). The
+weight for a day is the latest within ``WEIGHT_WITHIN_DAYS`` (365) on or before it, else the
+earliest within 365 days after it (clinical.md §1, the one weight rule: 24-hour protein in
+mg/kg, the standard dose and the body size of drug exposures all read it here); the height is
+the nearest within the study's ``[kidney].height_within_days`` (the earlier wins a tie,
+clinical.md §6), for eGFR and every BSA.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ __all__ = ["daily", "daily_step", "height_as_of", "weight_as_of", "with_body_siz
 
 def daily(measurements: ibis.Table, analyte: str, reduce: str = "max") -> ibis.Table:
     """patient_id, date, value: one value of ``analyte`` per patient and day (``reduce`` is
-    ``max``, ``min`` or ``mean``)."""
-    rows = measurements.filter(measurements.analyte == analyte)
+    ``max``, ``min`` or ``mean``), from its exact values: a bound (``qualifier`` set) is left out,
+    as every computation that needs the number itself leaves it (cohort-format.md §2)."""
+    rows = measurements.filter((measurements.analyte == analyte) & measurements.qualifier.isnull())
     value = getattr(rows.value, reduce)()
     return rows.group_by(["patient_id", "date"]).aggregate(value=value)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ibis
 
-from srnskit.definitions.model import DefinitionSet
+from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, days_after, materialise
 from srnskit.engine.rules.body_size import daily
 from srnskit.engine.rules.kinds import interpret
@@ -76,7 +76,13 @@ def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Tabl
                 "patient_id", "kind", run_date="date", k=ibis.literal(k, "int64"), day=f"day_{k}"
             )
         )
-    readings = days.select(patient_id_d="patient_id", day_d="date", level="level", value="value")
+    readings = days.select(
+        patient_id_d="patient_id",
+        day_d="date",
+        level="level",
+        value="value",
+        qualifier="qualifier",
+    )
     found = wanted.join(
         readings, [wanted.patient_id == readings.patient_id_d, wanted.day == readings.day_d]
     )
@@ -88,6 +94,7 @@ def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Tabl
         date="day",
         level="level",
         value="value",
+        qualifier="qualifier",
     )
     found = found.mutate(text=evidence_text(found))
     texts = found.group_by(["patient_id", "run_date", "kind"]).aggregate(
@@ -136,37 +143,56 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         or rule.albumin_not_below_baseline
     ):
         keep.append("albumin")
+    # Each flag is true, false or NULL: NULL where the day's value is a bound deciding nothing
+    # for the condition (cohort-format.md §2), a day that neither counts toward nor ends a run
+    # of it (clinical.md §1).
     flags = days.select(
         *keep,
-        complete=qualifies(days, complete_rule).fill_null(False),
-        nephrotic=qualifies(days, nephrotic_rule).fill_null(False),
+        complete=qualifies(days, complete_rule),
+        nephrotic=qualifies(days, nephrotic_rule),
         partial_met=meets_thresholds(days, rule),
         family=family,
         compared=compared,
+        qualifier=days.qualifier,
     )
     baseline_rule = rule.reduction_from_baseline is not None or rule.albumin_not_below_baseline
     # The families the partial rule's thresholds read (those of every candidate below).
     read = sorted({_KEY_FAMILY[key] for key in rule.thresholds})
+    so_far = ibis.window(group_by="patient_id", order_by=["date"], rows=(None, 0))
+    # n: the day's number among the patient's proteinuria days; skipped_K: how many of them up
+    # to this one were undecided for K, so that n − skipped_K numbers the days decided for K
+    # (a run of K is consecutive in that numbering: an undecided day is passed over).
     marked = flags.mutate(
         n=ibis.row_number().over(_ORDERED),
-        # The day_K columns are the same for both (the dates of the next days).
         **{
-            **interpret(nephrotic_rule)(flags, "nephrotic", nephrotic_rule),
-            **interpret(complete_rule)(flags, "complete", complete_rule),
+            f"skipped_{flag}": flags[flag].isnull().cast("int64").sum().over(so_far)
+            for flag in ("nephrotic", "complete")
         },
     )
-    # Only the days read again are kept: the run starts, the complete-remission days, the
-    # partial candidates and, for a baseline, the nephrotic days of the rule's families.
-    kept = marked.nephrotic_start | marked.complete | marked.partial_met
-    if baseline_rule:
-        kept = kept | (marked.nephrotic & marked.family.isin(read))
+    # Only the days read again are kept: the nephrotic and complete-remission days, the
+    # partial candidates and the censored days (the partial rule's undecided days among them).
+    kept = (
+        marked.nephrotic.fill_null(False)
+        | marked.complete.fill_null(False)
+        | marked.partial_met.fill_null(False)
+        | marked.qualifier.notnull()
+    )
     marked = materialise(tables, marked.filter(kept))
-    nephrotic_runs = runs(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
-    complete_runs = runs(marked, "complete", complete_rule, COMPLETE)
+    nephrotic_runs = _runs_among(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
+    complete_runs = _runs_among(marked, "complete", complete_rule, COMPLETE)
     # A partial day is a complete-remission day or a candidate (the rule's thresholds met on a
     # day neither nephrotic nor complete) passing the rule's conditions. Only the candidates and
-    # the days their conditions read are looked at again, not every day.
-    candidate = marked.partial_met & ~marked.nephrotic & ~marked.complete
+    # the days their conditions read are looked at again, not every day. A day whose bound
+    # leaves the thresholds or its being below the nephrotic range undecided is undecided for
+    # the partial rule too (``undecided`` below).
+    is_complete = marked.complete.fill_null(False)
+    candidate = (
+        marked.partial_met.fill_null(False) & ~marked.nephrotic.fill_null(True) & ~is_complete
+    )
+    undecided = ~is_complete & (
+        marked.partial_met.isnull()
+        | (marked.partial_met.fill_null(False) & marked.nephrotic.isnull())
+    )
     if baseline_rule:
         # The anchor: the latest confirmed nephrotic run start (or onset) on or before the
         # day, for the candidates and the nephrotic days of the families the rule's
@@ -178,7 +204,9 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         anchors = anchors.mutate(
             until=anchors.anchor.lead().over(following).fill_null(_NEVER)
         ).rename(patient_a="patient_id")
-        near = marked.filter((marked.nephrotic & marked.family.isin(read)) | candidate)
+        near = marked.filter(
+            (marked.nephrotic.fill_null(False) & marked.family.isin(read)) | candidate
+        )
         near = near.join(
             anchors,
             [
@@ -193,8 +221,11 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
             "family",
             "compared",
             "anchor",
-            nephrotic_read=near.nephrotic,
-            candidate=near.partial_met & ~near.nephrotic & ~near.complete,
+            "qualifier",
+            nephrotic_read=near.nephrotic.fill_null(False),
+            candidate=near.partial_met.fill_null(False)
+            & ~near.nephrotic.fill_null(True)
+            & ~near.complete.fill_null(False),
         )
         candidates = near.filter(near.candidate)
     else:
@@ -211,6 +242,7 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
             family_b="family",
             base_date="date",
             base_value="compared",
+            base_qualifier="qualifier",
         )
         candidates = candidates.left_join(
             bases,
@@ -224,9 +256,22 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         baseline = ibis.ifelse(
             candidates.base_date <= candidates.date, candidates.base_value, ibis.null("float64")
         )
-        passed = baseline.isnull() | (
-            candidates.compared <= rule.reduction_from_baseline * baseline
+        # A bound decides the reduction when it does whatever the values behind it: a day's
+        # value at most its bound ("<") against a baseline at least its bound (">") makes it
+        # true, the reverse false (cohort-format.md §2); otherwise it is undecided (NULL).
+        reduced = candidates.compared <= rule.reduction_from_baseline * baseline
+        day_q, base_q = candidates.qualifier, candidates.base_qualifier
+        upper = day_q.isnull() | (day_q == "<")
+        lower = base_q.isnull() | (base_q == ">")
+        reduction = ibis.cases(
+            (reduced & upper & lower, ibis.literal(True)),
+            (
+                ~reduced & (day_q.isnull() | (day_q == ">")) & (base_q.isnull() | (base_q == "<")),
+                ibis.literal(False),
+            ),
+            else_=ibis.null("boolean"),
         )
+        passed = baseline.isnull() | reduction
     if rule.albumin_min_g_l_if_available is not None:
         passed = passed & (
             candidates.albumin.isnull() | (candidates.albumin >= rule.albumin_min_g_l_if_available)
@@ -261,11 +306,25 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         passed = passed & (
             candidates.albumin.isnull() | base.isnull() | (candidates.albumin >= base)
         )
-    partial_days = (
-        marked.filter(marked.complete)
-        .select("patient_id", "date", "n")
-        .union(candidates.filter(passed.fill_null(False)).select("patient_id", "date", "n"))
+    # The partial days, and the days undecided for the rule (skip = 1), numbered among the
+    # days decided for it (an undecided day is passed over, clinical.md §1).
+    passed_or_not = passed.fill_null(False)
+    parts_of = [
+        (marked.filter(is_complete), 0),
+        (candidates.filter(passed_or_not), 0),
+        (marked.filter(undecided), 1),
+        (candidates.filter(passed.isnull()), 1),
+    ]
+    both = ibis.union(
+        *[
+            t.select("patient_id", "date", "n", skip=ibis.literal(skip, "int64"))
+            for t, skip in parts_of
+        ],
+        distinct=False,
     )
+    up_to = ibis.window(group_by="patient_id", order_by=["n"], rows=(None, 0))
+    both = both.mutate(skipped=both.skip.sum().over(up_to))
+    partial_days = both.filter(both.skip == 0).select("patient_id", "date", n=both.n - both.skipped)
     partial_runs = runs(
         partial_days.mutate(**interpret(rule)(partial_days, "partial", rule, among=True)),
         "partial",
@@ -286,6 +345,15 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         for r in parts
     ]
     return materialise(tables, aligned[0].union(aligned[1]).union(aligned[2]))
+
+
+def _runs_among(marked: ibis.Table, flag: str, rule: ThresholdRun, kind: int) -> ibis.Table:
+    """The confirmed runs of ``flag`` (``nephrotic`` or ``complete``) among the days decided
+    for it: the flag's days numbered n − skipped_{flag}, so that a day undecided for it (a
+    bound deciding nothing) neither counts toward a run nor ends one."""
+    on = marked.filter(marked[flag].fill_null(False))
+    on = on.select("patient_id", "date", n=on.n - on[f"skipped_{flag}"])
+    return runs(on.mutate(**interpret(rule)(on, flag, rule, among=True)), flag, rule, kind)
 
 
 def _same_run(table: ibis.Table, runs: ibis.Table, kind: str) -> list[ibis.BooleanValue]:

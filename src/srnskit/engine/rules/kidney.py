@@ -30,6 +30,7 @@ from srnskit.studies.model import Kidney
 
 __all__ = [
     "KIDNEY_FAILURE_EVENTS",
+    "creatinine_days",
     "egfr_series",
     "egfr_summary",
     "kidney_outcomes",
@@ -81,6 +82,28 @@ def egfr_series(tables: Tables, kidney: Kidney) -> ibis.Table:
     native = (series.date < series.first_krt).fill_null(True)
     return series.select(
         "patient_id", "date", "creatinine_umol_l", "height_cm", "egfr", native=native
+    )
+
+
+def creatinine_days(tables: Tables, series: ibis.Table) -> ibis.Table:
+    """patient_id, date, creatinine_umol_l (the day's highest exact value), native (the day is
+    before the patient's first KRT event, or the patient has none), has_egfr (``series``, the
+    ``egfr_series``, has the day: a height was in reach): one row per creatinine day, with an
+    eGFR or not, so that the last creatinine before KRT is read from every creatinine value
+    (clinical.md §6). A creatinine given as a bound is left out (cohort-format.md §2)."""
+    creatinine = daily(tables.measurements, "creatinine", "max").rename(creatinine_umol_l="value")
+    krt = krt_events(tables).select(patient_id_k="patient_id", first_krt="krt_date")
+    days = creatinine.left_join(krt, creatinine.patient_id == krt.patient_id_k)
+    computed = series.select(patient_id_e="patient_id", date_e="date", has_egfr="native")
+    days = days.left_join(
+        computed, [days.patient_id == computed.patient_id_e, days.date == computed.date_e]
+    )
+    return days.select(
+        "patient_id",
+        "date",
+        "creatinine_umol_l",
+        native=(days.date < days.first_krt).fill_null(True),
+        has_egfr=days.date_e.notnull(),
     )
 
 

@@ -23,6 +23,7 @@ from srnskit.engine.rules.body_size import daily, with_body_size
 from srnskit.engine.rules.nearest import nearest_value
 
 __all__ = [
+    "decide",
     "evidence_text",
     "meets_thresholds",
     "proteinuria_days",
@@ -46,7 +47,8 @@ def proteinuria_days(
     tables: Tables, definitions: DefinitionSet, *, height_within_days: int
 ) -> ibis.Table:
     """The set's proteinuria days from onset: patient_id, date, level (the
-    reading's stream and unit as a code of _PRIORITY), stream, unit, value, one column per
+    reading's stream and unit as a code of _PRIORITY), stream, unit, value, qualifier (``<`` or
+    ``>`` when the value is a bound, cohort-format.md §2; NULL when exact), one column per
     threshold key (``upcr_mg_mg`` …, NULL where it does not apply), albumin, edema, weight_kg
     and height_cm (on 24-hour protein days: the one weight rule, the height nearest within
     ``height_within_days``, the study's ``[kidney]``)."""
@@ -66,6 +68,7 @@ def proteinuria_days(
         "patient_id",
         "date",
         "value",
+        "qualifier",
         level=ibis.cases(
             *[
                 (
@@ -83,7 +86,7 @@ def proteinuria_days(
         group_by=["patient_id", "date"], order_by=[rows.level, ibis.desc(rows.value)]
     )
     ranked = rows.mutate(k=ibis.row_number().over(first))
-    days = ranked.filter(ranked.k == 0).select("patient_id", "date", "level", "value")
+    days = ranked.filter(ranked.k == 0).select("patient_id", "date", "level", "value", "qualifier")
     # Each lookup reads its input twice: materialised between them, nothing is recomputed.
     days = materialise(tables, days)
     # A lookup runs only where a rule reads it: weight and height convert 24-hour protein (on
@@ -164,7 +167,7 @@ def _unit(level: ibis.IntegerValue) -> ibis.StringValue:
 
 def evidence_text(days: ibis.Table) -> ibis.StringValue:
     """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence),
-    from its date, level and value.
+    from its date, level, qualifier and value; a bound as written (``upcr=<0.1 mg/mg``).
 
     Built only for the days that confirm a run, not carried along every day.
     """
@@ -174,6 +177,7 @@ def evidence_text(days: ibis.Table) -> ibis.StringValue:
         + " "
         + _stream(days.level)
         + "="
+        + days.qualifier.fill_null("")
         + days.value.cast("string")
         + ibis.ifelse(unit_text == "", "", " " + unit_text)
     )
@@ -188,20 +192,71 @@ def _compare(column: ibis.Value, operator: str, threshold: float) -> ibis.Boolea
     }[operator]
 
 
+# What a bound decides (cohort-format.md §2): for each comparison, the comparison of the bound
+# with the threshold under which a ``<`` bound (the value is at most the bound: ``≤`` is read
+# as ``<``, so the bound itself is possible) and a ``>`` bound (at least the bound) make it
+# true, and under which they make it false. Otherwise the comparison is undecided (NULL).
+_BOUND_DECIDES = {
+    # operator: ((true for "<", false for "<"), (true for ">", false for ">"))
+    "le": (("le", None), (None, "gt")),
+    "lt": (("lt", None), (None, "ge")),
+    "ge": ((None, "lt"), ("ge", None)),
+    "gt": ((None, "le"), ("gt", None)),
+}
+
+
+def decide(
+    value: ibis.NumericValue, qualifier: ibis.StringValue, operator: str, threshold: float
+) -> ibis.BooleanValue:
+    """``value operator threshold`` (``le``, ``lt``, ``ge``, ``gt``) for a value that may be a
+    bound (``qualifier`` ``<`` or ``>``, NULL when exact): true or false when the bound decides
+    it (``<0.1`` is ≤ 0.2; ``>2000`` is not ≤ 300), NULL when it does not (``<5`` against
+    ≥ 2) or the value is NULL (cohort-format.md §2)."""
+    below, above = _BOUND_DECIDES[operator]
+    branches: list[tuple[ibis.BooleanValue, ibis.BooleanValue]] = []
+    for sign, (makes_true, makes_false) in (("<", below), (">", above)):
+        if makes_true is not None:
+            branches.append(
+                (
+                    (qualifier == sign) & _compare(value, makes_true, threshold),
+                    ibis.literal(True),
+                )
+            )
+        if makes_false is not None:
+            branches.append(
+                (
+                    (qualifier == sign) & _compare(value, makes_false, threshold),
+                    ibis.literal(False),
+                )
+            )
+    decided: ibis.BooleanValue = ibis.cases(
+        (qualifier.isnull(), _compare(value, operator, threshold)),
+        *branches,
+        else_=ibis.null("boolean"),
+    )
+    return decided
+
+
 # The threshold keys read straight from a day's value (the others are converted).
 _LEVEL_OF_KEY = {"upcr_mg_mg": UPCR_MG_MG, "upcr_mg_mmol": UPCR_MG_MMOL, "dipstick": DIPSTICK}
 
 
 def meets_thresholds(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
-    """True on a day whose value meets one of the rule's thresholds (its own stream and unit).
+    """True on a day whose value meets one of the rule's thresholds (its own stream and unit),
+    false when it meets none, NULL when the day's value is a bound that decides none of them
+    (cohort-format.md §2: the day is then missing for the rule, clinical.md §1).
 
     A key read straight from the value is the day's level and a comparison of its value (never
-    NULL), a simpler expression for the engine than the key's column.
+    NULL for an exact value), a simpler expression for the engine than the key's column.
     """
     met = [
-        (days.level == _LEVEL_OF_KEY[key]) & _compare(days.value, c.operator, c.value)
+        (days.level == _LEVEL_OF_KEY[key]) & decide(days.value, days.qualifier, c.operator, c.value)
         if key in _LEVEL_OF_KEY
-        else _compare(days[key], c.operator, c.value).fill_null(False)
+        else ibis.ifelse(
+            days[key].isnull(),
+            ibis.literal(False),
+            decide(days[key], days.qualifier, c.operator, c.value),
+        )
         for key, c in rule.thresholds.items()
     ]
     return functools.reduce(operator.or_, met)
@@ -210,6 +265,7 @@ def meets_thresholds(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
 def qualifies(days: ibis.Table, rule: ThresholdRun) -> ibis.BooleanValue:
     """``meets_thresholds`` with the extra conditions of complete remission (an albumin for
     the day, no oedema); those of partial remission need the baseline and live in ``episodes``.
+    NULL (undecided) only where a bound decides no threshold and the extra conditions hold.
     """
     met = meets_thresholds(days, rule)
     if rule.albumin_min_g_l is not None:
