@@ -146,5 +146,5 @@ def registered_centers(session: Session, patient_ids: Iterable[str]) -> dict[str
         query = sa.select(patients.c.patient_id, patients.c.center_id).where(
             patients.c.patient_id.in_(chunk)
         )
-        found.update({pid: center for pid, center in session.execute(query).tuples()})
+        found.update({pid: center for pid, center in session.execute(query).all()})
     return found

@@ -61,11 +61,15 @@ def _columns(table: str) -> tuple[str, ...]:
     return (*COHORT_TABLES[table].column_names, EXTRA_COLUMN)
 
 
-def cohort_rows(cohort: Cohort, table: str) -> list[Row]:
-    """The rows of a loaded cohort's ``table`` as the registry stores them: the declared
-    columns' canonical values, and the other columns (centre-supplied) as one JSON object in
-    ``extra_columns`` (None when the row has none)."""
-    arrow = cohort.to_arrow(table)
+def cohort_rows(cohort: Cohort, table: str, patient_ids: Sequence[str] | None = None) -> list[Row]:
+    """The rows of a loaded cohort's ``table`` (of ``patient_ids`` only, when given) as the
+    registry stores them: the declared columns' canonical values, and the other columns
+    (centre-supplied) as one JSON object in ``extra_columns`` (None when the row has none)."""
+    if patient_ids is None:
+        arrow = cohort.to_arrow(table)
+    else:
+        query = f"SELECT * FROM {table} WHERE patient_id IN (SELECT unnest(?)) ORDER BY rowid"
+        arrow = cohort.con.execute(query, [list(patient_ids)]).to_arrow_table()
     declared = COHORT_TABLES[table].column_names
     extras = [c for c in arrow.column_names if c not in declared and c != "source_row"]
     rows: list[Row] = []

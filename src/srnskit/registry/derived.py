@@ -35,12 +35,20 @@ from srnskit.registry.models import DerivedResult, table_of
 from srnskit.sources.registry import read_registry_rows
 from srnskit.studies import load_study
 
-__all__ = ["DERIVED_STUDY", "DERIVED_TABLES_STORED", "read_derived", "refresh_derived"]
+__all__ = [
+    "DERIVED_STUDY",
+    "DERIVED_TABLES_STORED",
+    "PATIENTS_PER_DERIVE",
+    "read_derived",
+    "refresh_derived",
+]
 
 # The study design the stored results follow (the shipped one, as ``srnskit derive``'s default).
 DERIVED_STUDY = "seed2023"
 DERIVED_TABLES_STORED = ("patient_outcomes", "courses", "episodes")
 _ROWS_PER_INSERT = 2_000
+# Patients derived at a time: the engine's fixed cost is shared, memory stays flat.
+PATIENTS_PER_DERIVE = 2_000
 
 
 def _plain(value: Any) -> Any:
@@ -65,11 +73,15 @@ def refresh_derived(
     written; a newer srnskit's stricter rule could refuse them), so the write is refused
     rather than left without results."""
     ids = sorted(set(patient_ids))
+    done = 0
+    for start in range(0, len(ids), PATIENTS_PER_DERIVE):
+        done += _refresh(session, ids[start : start + PATIENTS_PER_DERIVE], today)
+    return done
+
+
+def _refresh(session: Session, ids: list[str], today: dt.date | None) -> int:
     table = table_of(DerivedResult)
-    for start in range(0, len(ids), 5_000):
-        session.execute(sa.delete(table).where(table.c.patient_id.in_(ids[start : start + 5_000])))
-    if not ids:
-        return 0
+    session.execute(sa.delete(table).where(table.c.patient_id.in_(ids)))
     session.flush()
     raw = read_registry_rows(session.connection(), patient_ids=ids)
     if raw.tables["patients"].rows == 0:

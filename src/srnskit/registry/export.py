@@ -89,7 +89,7 @@ def _offsets(session: Session, patient_ids: list[str]) -> dict[str, int]:
     for start in range(0, len(patient_ids), 5_000):
         chunk = patient_ids[start : start + 5_000]
         query = sa.select(table.c.patient_id, table.c.days).where(table.c.patient_id.in_(chunk))
-        known.update(dict(session.execute(query).tuples().all()))
+        known.update({pid: days for pid, days in session.execute(query).all()})
     draw = secrets.SystemRandom()
     new = {
         pid: draw.randint(MIN_OFFSET_DAYS, MAX_OFFSET_DAYS)

@@ -35,7 +35,11 @@ from srnskit.registry.derived import refresh_derived
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import RawCohort, read_raw_cohort
 
-__all__ = ["ImportResult", "import_cohort"]
+__all__ = ["PATIENTS_PER_BATCH", "ImportResult", "import_cohort"]
+
+# Patients compared and written at a time (one transaction still holds them all): memory stays
+# flat for a cohort of any size.
+PATIENTS_PER_BATCH = 1_000
 
 
 @dataclass
@@ -140,39 +144,49 @@ def import_cohort(
         return ImportResult(False, [*exc.problems, *extra])
     with cohort:
         problems = list(cohort.warnings)
-        patients = cohort_rows(cohort, "patients")
-        ids = [p["patient_id"] for p in patients]
+        ids = cohort.to_arrow("patients").column("patient_id").to_pylist()
         extra += _taken_problems(session, ids, center)
         if any(p.severity == "error" for p in extra):
             return ImportResult(False, [*problems, *extra])
         tables = [t for t in CHILD_TABLES if t in raw.tables]
-        desired = {t: cohort_rows(cohort, t) for t in tables}
-    plan = plan_changes(
-        read_stored(session, actor, "patients", ids),
-        {t: read_stored(session, actor, t, ids) for t in tables},
-        patients,
-        desired,
-    )
-    result = ImportResult(True, [*problems, *extra], plan.preview())
+        result = ImportResult(True, [*problems, *extra])
+        audit = AuditWriter(session, actor.name) if commit else None
+        touched: set[str] = set()
+        if commit and progress is not None:
+            progress(f"writing {len(ids)} patient(s) in batches of {PATIENTS_PER_BATCH}")
+        for start in range(0, len(ids), PATIENTS_PER_BATCH):
+            batch = ids[start : start + PATIENTS_PER_BATCH]
+            plan = plan_changes(
+                read_stored(session, actor, "patients", batch),
+                {t: read_stored(session, actor, t, batch) for t in tables},
+                cohort_rows(cohort, "patients", batch),
+                {t: cohort_rows(cohort, t, batch) for t in tables},
+            )
+            result.preview = _added(result.preview, plan.preview())
+            if audit is not None:
+                apply_plan(session, audit, plan)
+                result.audit_entries += len(audit)
+                audit.flush()
+                touched |= plan.touched_patients()
+    if not result.preview:
+        result.preview = Plan().preview()
     if commit:
-        _commit(session, actor, plan, result, today, progress or (lambda _: None))
+        if progress is not None:
+            progress(f"deriving the episodes, courses and outcomes of {len(touched)} patient(s)")
+        result.derived_patients = refresh_derived(session, touched, today=today)
+        result.committed = True
     return result
 
 
-def _commit(
-    session: Session,
-    actor: Actor,
-    plan: Plan,
-    result: ImportResult,
-    today: dt.date,
-    progress: Callable[[str], None],
-) -> None:
-    touched = plan.touched_patients()
-    progress(f"writing the changes of {len(touched)} patient(s)")
-    audit = AuditWriter(session, actor.name)
-    apply_plan(session, audit, plan)
-    result.audit_entries = len(audit)
-    audit.flush()
-    progress(f"deriving the episodes, courses and outcomes of {len(touched)} patient(s)")
-    result.derived_patients = refresh_derived(session, touched, today=today)
-    result.committed = True
+def _added(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """Two previews summed, count by count."""
+    if not total:
+        return more
+    return {
+        key: (
+            {t: total[key][t] + more[key][t] for t in total[key]}
+            if isinstance(total[key], dict)
+            else total[key] + more[key]
+        )
+        for key in total
+    }
