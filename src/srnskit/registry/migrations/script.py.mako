@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
 
-__all__: list[str] = []
+__all__ = ["downgrade", "upgrade"]
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

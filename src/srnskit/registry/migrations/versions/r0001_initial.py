@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-__all__: list[str] = []
+__all__ = ["downgrade", "upgrade"]
 
 revision: str = "0001"
 down_revision: str | None = None
