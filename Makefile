@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-spark lint typecheck pytest clean java browser
+.PHONY: run test test-spark lint typecheck pytest clean java browser postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ browser:
 	  apt-get update -qq && apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 \
 	    poppler-utils fonts-dejavu-core; }
 
+# The registry's tests run on SQLite and on a PostgreSQL server they start from Debian's
+# binaries (/usr/lib/postgresql/*/bin) on a free loopback port; this installs them if missing
+# (SRNSKIT_TEST_PG=URL uses a running server instead).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$SRNSKIT_TEST_PG" ] || { \
+	  apt-get update -qq && apt-get install -y -qq postgresql; }
+
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo
 	mkdir -p out
@@ -44,7 +51,7 @@ typecheck: $(STAMP)
 
 # Every suite but the Spark half of the backend-parametrised engine tests (minutes of Spark
 # start-up per test on two cores); `make test-spark` runs that half, and CI runs both.
-pytest: $(STAMP) java browser
+pytest: $(STAMP) java browser postgres
 	$(BIN)/pytest -q -m "not spark"
 
 test: lint typecheck pytest
