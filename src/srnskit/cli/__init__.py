@@ -2,18 +2,18 @@
 
 One module per command group, each registering its commands on the one application
 (``common.app``): ``cohort`` (validate, template), ``calc`` (the calculators), ``synth``,
-``engine`` (derive, explain), ``report`` and ``registry`` (db, users, registry, audit). A
-command parses its arguments, calls the library and prints; ``common.reports_errors`` turns a
-``SrnskitError`` into its message and exit code.
+``engine`` (derive, explain), ``report``, ``registry`` (db, users, registry, audit) and
+``serve``. A command parses its arguments, calls the library and prints;
+``common.reports_errors`` turns a ``SrnskitError`` into its message and exit code.
 """
 
-from srnskit.cli import calc, cohort, engine, registry, report, synth
+from srnskit.cli import calc, cohort, engine, registry, report, serve, synth
 from srnskit.cli.common import app
 
 __all__ = ["app", "main"]
 
 # The command groups register themselves on ``app`` when imported (above).
-_COMMAND_GROUPS = (cohort, calc, synth, engine, report, registry)
+_COMMAND_GROUPS = (cohort, calc, synth, engine, report, registry, serve)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ De-identified (``deidentify=True``):
     export_tables(session, actor, centers=None, deidentify=False) -> dict[str, pa.Table]
     write_export(tables, out, fmt="csv", force=False) -> None
     pseudonym(key, patient_id) -> str
+    visible_cohort(session, actor, today) -> Cohort      the actor's patients, for the report
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from srnskit.atomic import atomic_directory
+from srnskit.cohort.load import Cohort, cohort_from_raw
 from srnskit.registry.access import Actor, require, visible
 from srnskit.registry.db import lock_for_write
 from srnskit.registry.models import (
@@ -47,6 +49,7 @@ from srnskit.registry.models import (
     table_of,
 )
 from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
+from srnskit.sources.registry import read_registry_rows
 from srnskit.writer import TableWriter, cohort_schema
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "PSEUDONYM_KEY",
     "export_tables",
     "pseudonym",
+    "visible_cohort",
     "write_export",
 ]
 
@@ -174,3 +178,17 @@ def write_export(
         (folder / "cohort.toml").write_text(
             f"name = {quoted}\nformat_version = {FORMAT_VERSION}\n", encoding="utf-8"
         )
+
+
+def visible_cohort(session: Session, actor: Actor, *, today: dt.date) -> Cohort:
+    """The patients ``actor`` may see (the one centre filter), read back as a cohort through
+    the library's validation, for the study report (``GET /report``); the caller closes it.
+    Raises ``ForbiddenError`` unless the role may report, ``InvalidCohortError`` if the stored
+    rows no longer validate."""
+    require(actor, "report")
+    patients = COHORT_MODEL_TABLES["patients"]
+    query = visible(actor, "patients").with_only_columns(patients.c.patient_id)
+    ids = list(session.execute(query.order_by(patients.c.patient_id)).scalars())
+    raw = read_registry_rows(session.connection(), patient_ids=ids)
+    raw.name = "registry"
+    return cohort_from_raw(raw, today=today)

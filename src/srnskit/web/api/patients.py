@@ -1,0 +1,218 @@
+"""Patients, their rows and their derived results (registry.md §3), over ``registry.store``
+and ``registry.derived``; every read goes through the service's one centre filter.
+
+    GET    /patients?center=&q=                 200 the visible patients
+    POST   /patients                            201 the row (409 an id taken anywhere)
+    GET    /patients/{patient_id}               200 the row with its rows of every table
+    PATCH  /patients/{patient_id}               200
+    DELETE /patients/{patient_id}               204 (with all its rows, audited)
+    POST   /patients/{patient_id}/{table}       201 the rows with their id (one row or a list)
+    PATCH  /patients/{patient_id}/{table}/{id}  200
+    DELETE /patients/{patient_id}/{table}/{id}  204
+    GET    /patients/{patient_id}/derived?definitions=kdigo2021   200 (stored, never computed)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session as DbSession
+
+from srnskit.errors import InvalidCohortError
+from srnskit.registry import derived, store
+from srnskit.registry.access import Actor
+from srnskit.registry.errors import NotFoundError
+from srnskit.schema.problems import Problem
+from srnskit.web.api.app import current_actor, db_session, today_of
+from srnskit.web.api.models import CHILD_TABLES, ROW_IN, ROW_OUT, Cell, PatientRecord, Problems
+
+__all__ = ["PatientIn", "PatientOut", "add_routes", "row_values"]
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+SessionDep = Annotated[DbSession, Depends(db_session)]
+TodayDep = Annotated[dt.date, Depends(today_of)]
+PatientId = Annotated[str, Path(description="the patient's id (unique in the registry)")]
+TableName = Annotated[
+    str,
+    Path(description="the table of the rows", json_schema_extra={"enum": list(CHILD_TABLES)}),
+]
+RowBody = Annotated[
+    dict[str, Cell] | list[dict[str, Cell]],
+    Body(description="one row, or a list of rows, as cohort-format.md §2 spells them"),
+]
+PatientIn: type[BaseModel] = ROW_IN["patients"]
+PatientOut: type[BaseModel] = ROW_OUT["patients"]
+_INVALID: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or a bad token"},
+    403: {"description": "the role may not do this"},
+    404: {"description": "no such patient among the user's centres"},
+    422: {"model": Problems, "description": "invalid data: nothing was written"},
+}
+
+
+def row_values(table: str, row: dict[str, Any], index: int | None = None) -> dict[str, Any]:
+    """``row`` checked against the table's generated model (``models.ROW_IN``): the values the
+    client set, extra columns included. Raises ``InvalidCohortError`` for a value that is no
+    cell at all (an object, a list), ``NotFoundError`` for an unknown table."""
+    if table not in ROW_IN:
+        raise NotFoundError(f"no table {table!r}; the tables are {', '.join(CHILD_TABLES)}")
+    try:
+        model = ROW_IN[table].model_validate(row)
+    except ValidationError as exc:
+        raise InvalidCohortError(
+            [
+                Problem(table, index, ".".join(map(str, e["loc"])) or None, e["msg"])
+                for e in exc.errors()
+            ]
+        ) from None
+    values = model.model_dump(exclude_unset=True)
+    for key, value in (model.model_extra or {}).items():
+        if isinstance(value, dict | list):
+            raise InvalidCohortError([Problem(table, index, key, "a cell holds one value")])
+        values[key] = value
+    return values
+
+
+def _json(content: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(content), status_code=status)
+
+
+def add_routes(router: APIRouter) -> None:
+    """Register the patient routes on ``router``."""
+
+    @router.get("/patients", response_model=list[PatientOut], tags=["patients"])  # type: ignore[valid-type]
+    def list_patients(
+        actor: ActorDep,
+        session: SessionDep,
+        center: Annotated[str | None, Query(description="only this centre's")] = None,
+        q: Annotated[str | None, Query(description="ids containing this text")] = None,
+        limit: Annotated[int | None, Query(ge=1)] = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> JSONResponse:
+        """The patients visible to the user, by id (a centre not the user's: an empty list)."""
+        found = store.list_patients(session, actor, center=center, q=q, limit=limit, offset=offset)
+        return _json(found)
+
+    @router.post(
+        "/patients",
+        status_code=201,
+        response_model=PatientOut,
+        responses={409: {"description": "the id exists"}, **_INVALID},
+        tags=["patients"],
+    )
+    def create_patient(
+        actor: ActorDep,
+        session: SessionDep,
+        today: TodayDep,
+        row: Annotated[PatientIn, Body()],  # type: ignore[valid-type]
+    ) -> JSONResponse:
+        """Create a patient (an empty centre_id is the user's one centre)."""
+        values = row_values("patients", row.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        created = store.create_patient(session, actor, values, today=today)
+        session.commit()
+        return _json(created, 201)
+
+    @router.get(
+        "/patients/{patient_id}",
+        response_model=PatientRecord,
+        responses=_INVALID,
+        tags=["patients"],
+    )
+    def read_patient(actor: ActorDep, session: SessionDep, patient_id: PatientId) -> JSONResponse:
+        """The patient with its measurements, treatments, adverse events and events."""
+        return _json(store.get_patient(session, actor, patient_id))
+
+    @router.patch(
+        "/patients/{patient_id}", response_model=PatientOut, responses=_INVALID, tags=["patients"]
+    )
+    def change_patient(
+        actor: ActorDep,
+        session: SessionDep,
+        today: TodayDep,
+        patient_id: PatientId,
+        changes: Annotated[PatientIn, Body()],  # type: ignore[valid-type]
+    ) -> JSONResponse:
+        """Change fields of the patient (the id cannot change)."""
+        values = row_values("patients", changes.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        changed = store.update_patient(session, actor, patient_id, values, today=today)
+        session.commit()
+        return _json(changed)
+
+    @router.delete("/patients/{patient_id}", status_code=204, responses=_INVALID, tags=["patients"])
+    def delete_patient(actor: ActorDep, session: SessionDep, patient_id: PatientId) -> Response:
+        """Delete the patient with all its rows (each audited)."""
+        store.delete_patient(session, actor, patient_id)
+        session.commit()
+        return Response(status_code=204)
+
+    @router.post(
+        "/patients/{patient_id}/{table}",
+        status_code=201,
+        responses=_INVALID,
+        tags=["rows"],
+    )
+    def add_rows(
+        actor: ActorDep,
+        session: SessionDep,
+        today: TodayDep,
+        patient_id: PatientId,
+        table: TableName,
+        rows: RowBody,
+    ) -> JSONResponse:
+        """Add rows to the patient's table; answers them as stored, with their id."""
+        given = rows if isinstance(rows, list) else [rows]
+        values = [row_values(table, row, i + 1) for i, row in enumerate(given)]
+        added = store.add_rows(session, actor, patient_id, table, values, today=today)
+        session.commit()
+        return _json(added, 201)
+
+    @router.patch("/patients/{patient_id}/{table}/{row_id}", responses=_INVALID, tags=["rows"])
+    def change_row(
+        actor: ActorDep,
+        session: SessionDep,
+        today: TodayDep,
+        patient_id: PatientId,
+        table: TableName,
+        row_id: int,
+        changes: Annotated[dict[str, Cell], Body()],
+    ) -> JSONResponse:
+        """Change fields of one row."""
+        values = row_values(table, changes)
+        changed = store.update_row(session, actor, patient_id, table, row_id, values, today=today)
+        session.commit()
+        return _json(changed)
+
+    @router.delete(
+        "/patients/{patient_id}/{table}/{row_id}",
+        status_code=204,
+        responses=_INVALID,
+        tags=["rows"],
+    )
+    def delete_row(
+        actor: ActorDep,
+        session: SessionDep,
+        today: TodayDep,
+        patient_id: PatientId,
+        table: TableName,
+        row_id: int,
+    ) -> Response:
+        """Delete one row (audited)."""
+        store.delete_row(session, actor, patient_id, table, row_id, today=today)
+        session.commit()
+        return Response(status_code=204)
+
+    @router.get("/patients/{patient_id}/derived", responses=_INVALID, tags=["patients"])
+    def read_derived(
+        actor: ActorDep,
+        session: SessionDep,
+        patient_id: PatientId,
+        definitions: Annotated[str, Query(description="a shipped definition set")] = "kdigo2021",
+    ) -> JSONResponse:
+        """The engine's episodes, courses and outcome of the patient with their evidence, as
+        stored when its data last changed (never computed on read)."""
+        return _json(derived.read_derived(session, actor, patient_id, definitions))
