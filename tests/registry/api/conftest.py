@@ -1,0 +1,131 @@
+"""The API's fixtures: an app over a fresh registry (SQLite, or PostgreSQL through
+``tests/registry/conftest.py``), a clock the test moves, users of every role and a small
+cohort in two centres, imported through the service."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from srnskit.registry.access import Actor
+from srnskit.registry.db import Registry, open_registry
+from srnskit.registry.imports import import_cohort
+from srnskit.registry.users import add_user
+from srnskit.web.api import create_app
+
+PASSWORD = "correct horse battery"
+TODAY = dt.date(2026, 12, 1)
+# name → (role, centres): one of each role in centre A, and the network's admin.
+USERS: dict[str, tuple[str, list[str]]] = {
+    "viewer": ("viewer", ["A"]),
+    "data_entry": ("data_entry", ["A"]),
+    "investigator": ("investigator", ["A"]),
+    "admin": ("admin", ["A"]),
+    "network": ("admin", ["*"]),
+}
+# Patient sets: each role gets its own patients in A and B per set, so a route that deletes
+# does not take away what another route of the matrix needs.
+SETS = ("main", "del", "delrow")
+
+
+@dataclass
+class Clock:
+    """UTC time the test sets; the app reads it."""
+
+    now: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def patient_id(center: str, user: str, group: str = "main") -> str:
+    """The test patient of ``user`` in ``center`` for the set ``group``."""
+    return f"{center}-{user}-{group}"
+
+
+def write_cohort(folder: Path, center: str, ids: list[str]) -> Path:
+    """A valid cohort folder: each child born 2010, onset 2014, one UPCR at onset."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "patients.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["patient_id", "center_id", "sex", "birth_date", "onset_date"])
+        writer.writerows([pid, center, "F", "2010-03-01", "2014-05-01"] for pid in ids)
+    with (folder / "measurements.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["patient_id", "date", "analyte", "value", "unit"])
+        writer.writerows([pid, "2014-05-02", "upcr", "6.5", "mg/mg"] for pid in ids)
+    return folder
+
+
+@dataclass
+class Api:
+    """A test client of the app, the registry under it, its clock and one token per user."""
+
+    client: TestClient
+    registry: Registry
+    clock: Clock
+    app: FastAPI
+    tmp: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, user: str | None) -> dict[str, str]:
+        """The Authorization header of ``user`` (none for None)."""
+        return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def row_id(self, pid: str, table: str = "measurements") -> int:
+        """The id of the first row of ``pid``'s ``table`` (read as the network's admin)."""
+        answer = self.client.get(f"/api/v1/patients/{pid}", headers=self.auth("network"))
+        assert answer.status_code == 200, answer.text
+        row_id: int = answer.json()[table][0]["id"]
+        return row_id
+
+
+def build_api(url: str, tmp_path: Path) -> Iterator[Api]:
+    """An ``Api`` over the registry at ``url`` with ``USERS`` and the patients of ``SETS``."""
+    registry = open_registry(url)
+    with registry.session() as session:
+        for name, (role, centers) in USERS.items():
+            add_user(session, Actor.system(), name, role, centers, PASSWORD)
+        for center in ("A", "B"):
+            ids = [patient_id(center, user, group) for user in USERS for group in SETS]
+            folder = write_cohort(tmp_path / f"cohort-{center}", center, ids)
+            result = import_cohort(
+                session, Actor.system(), folder, center=center, today=TODAY, commit=True
+            )
+            assert result.valid, result.problems
+        session.commit()
+    clock = Clock()
+    app = create_app(registry, clock=clock)
+    client = TestClient(app)
+    api = Api(client, registry, clock, app, tmp_path)
+    for name in USERS:
+        answer = client.post("/api/v1/token", data={"username": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        api.tokens[name] = answer.json()["access_token"]
+    try:
+        yield api
+    finally:
+        client.close()
+        registry.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    """The API over a fresh SQLite registry."""
+    yield from build_api(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path)
+
+
+@pytest.fixture
+def api_on(db_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The API over a fresh registry on SQLite and on PostgreSQL."""
+    yield from build_api(db_url, tmp_path)
