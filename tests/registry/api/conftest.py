@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -90,10 +92,10 @@ class Api:
         return row_id
 
 
-def build_api(url: str, tmp_path: Path) -> Iterator[Api]:
-    """An ``Api`` over the registry at ``url`` with ``USERS`` and the patients of ``SETS``."""
-    registry = open_registry(url)
-    with registry.session() as session:
+def populate(url: str, tmp_path: Path) -> None:
+    """Add ``USERS`` and, in centres A and B, the patients of ``SETS`` to the registry at
+    ``url`` (two imports through the service)."""
+    with open_registry(url) as registry, registry.session() as session:
         for name, (role, centers) in USERS.items():
             add_user(session, Actor.system(), name, role, centers, PASSWORD)
         for center in ("A", "B"):
@@ -104,6 +106,11 @@ def build_api(url: str, tmp_path: Path) -> Iterator[Api]:
             )
             assert result.valid, result.problems
         session.commit()
+
+
+def serve(url: str, tmp_path: Path) -> Iterator[Api]:
+    """An ``Api`` over the populated registry at ``url``, with a token for each user."""
+    registry = open_registry(url)
     clock = Clock()
     app = create_app(registry, clock=clock)
     client = TestClient(app)
@@ -119,13 +126,33 @@ def build_api(url: str, tmp_path: Path) -> Iterator[Api]:
         registry.close()
 
 
+@pytest.fixture(scope="session")
+def populated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A populated SQLite registry, made once and copied for each test (the writes through
+    the engine make it take seconds). Closed, so the write-ahead log is in the file."""
+    folder = tmp_path_factory.mktemp("populated")
+    database = folder / "registry.db"
+    monkeypatch = pytest.MonkeyPatch()  # the cheap hashing of tests/registry/conftest.py
+    monkeypatch.setattr(
+        "srnskit.registry.users._HASHER", PasswordHasher(time_cost=1, memory_cost=1024)
+    )
+    try:
+        populate(f"sqlite:///{database}", folder)
+    finally:
+        monkeypatch.undo()
+    return database
+
+
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    """The API over a fresh SQLite registry."""
-    yield from build_api(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path)
+def api(populated_sqlite: Path, tmp_path: Path) -> Iterator[Api]:
+    """The API over a copy of the populated SQLite registry."""
+    database = tmp_path / "registry.db"
+    shutil.copyfile(populated_sqlite, database)
+    yield from serve(f"sqlite:///{database}", tmp_path)
 
 
 @pytest.fixture
 def api_on(db_url: str, tmp_path: Path) -> Iterator[Api]:
-    """The API over a fresh registry on SQLite and on PostgreSQL."""
-    yield from build_api(db_url, tmp_path)
+    """The API over a freshly populated registry on SQLite and on PostgreSQL."""
+    populate(db_url, tmp_path)
+    yield from serve(db_url, tmp_path)
