@@ -10,8 +10,10 @@ CHILD = [("P1", "F", "2015-01-01", "2020-01-01")]
 
 
 def test_complete_remission_needs_three_consecutive_days(derive_cohort) -> None:
-    # Two CR values (0.1) broken by a nephrotic one do not confirm; the three from Feb 1 do,
-    # dated back to Feb 1 even though confirmed on Feb 20 (sparse visits).
+    # Two CR values (0.1) broken by a nephrotic one do not confirm complete remission; the
+    # three from Feb 1 do, dated back to Feb 1 even though confirmed on Feb 20 (sparse visits).
+    # A CR-qualifying day is partial-qualifying too and partial remission is confirmed by one
+    # measurement (clinical.md §2): Jan 10 (0.1 ≤ 50% of the baseline 5) opens it.
     values = (
         upcr("P1", "2020-01-01", [5, 5, 5])
         + upcr("P1", "2020-01-10", [0.1, 0.1, 3.0])
@@ -24,9 +26,10 @@ def test_complete_remission_needs_three_consecutive_days(derive_cohort) -> None:
     derived = derive_cohort(patients=CHILD, measurements=values)
     assert episodes_of(derived) == [
         ("nephrotic", D("2020-01-01"), "onset"),
+        ("partial_remission", D("2020-01-10"), "partial_remission"),
         ("complete_remission", D("2020-02-01"), "complete_remission"),
     ]
-    evidence = derived.episodes.to_pylist()[1]["evidence"]
+    evidence = derived.episodes.to_pylist()[2]["evidence"]
     assert evidence == (
         "2020-02-01 upcr=0.1 mg/mg; 2020-02-05 upcr=0.15 mg/mg; 2020-02-20 upcr=0.1 mg/mg"
     )
@@ -138,8 +141,10 @@ def test_complete_wins_when_partial_and_complete_start_on_one_day(derive_cohort)
     assert episodes_of(derived)[1] == ("complete_remission", D("2020-01-10"), "complete_remission")
 
 
-def test_a_2plus_dipstick_breaks_every_run(derive_cohort) -> None:
-    # 2+ qualifies for nothing: CR, CR, 2+, CR is no run of three.
+def test_a_2plus_dipstick_ends_a_complete_remission_run(derive_cohort) -> None:
+    # 2+ is not CR-qualifying: CR, CR, 2+, CR is no run of three, so no complete remission.
+    # The negative dipstick of Jan 10 is CR- hence partial-qualifying, and one partial day
+    # confirms partial remission (clinical.md §1, §2).
     first = D("2020-01-10")
     dipsticks = [
         ("P1", first + timedelta(days=i), "dipstick", v, "") for i, v in enumerate([0, 0.5, 2, 0])
@@ -147,7 +152,10 @@ def test_a_2plus_dipstick_breaks_every_run(derive_cohort) -> None:
     derived = derive_cohort(
         patients=CHILD, measurements=upcr("P1", "2020-01-01", [5, 5, 5]) + dipsticks
     )
-    assert [e[0] for e in episodes_of(derived)] == ["nephrotic"]
+    assert episodes_of(derived) == [
+        ("nephrotic", D("2020-01-01"), "onset"),
+        ("partial_remission", D("2020-01-10"), "partial_remission"),
+    ]
 
 
 def test_a_patient_without_the_sets_stream_has_only_the_onset_episode(derive_cohort) -> None:

@@ -23,6 +23,7 @@ from srnskit.engine.backends import Tables, days_after, materialise
 from srnskit.engine.rules.body_size import daily
 from srnskit.engine.rules.kinds import interpret
 from srnskit.engine.rules.proteinuria import (
+    DIPSTICK,
     UPCR_MG_MG,
     UPCR_MG_MMOL,
     UPROT_G_24H,
@@ -34,6 +35,7 @@ from srnskit.engine.rules.proteinuria import (
 from srnskit.engine.rules.runs import ORDERED as _ORDERED
 from srnskit.engine.rules.runs import runs
 from srnskit.engine.rules.states import COMPLETE, NEPHROTIC, PARTIAL, STATES
+from srnskit.schema.analytes import DIPSTICK_LEVELS
 
 __all__ = [
     "COMPLETE",
@@ -146,11 +148,21 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     # Each flag is true, false or NULL: NULL where the day's value is a bound deciding nothing
     # for the condition (cohort-format.md §2), a day that neither counts toward nor ends a run
     # of it (clinical.md §1).
+    complete_flag = qualifies(days, complete_rule)
+    nephrotic_flag = qualifies(days, nephrotic_rule)
     flags = days.select(
         *keep,
-        complete=qualifies(days, complete_rule),
-        nephrotic=qualifies(days, nephrotic_rule),
+        complete=complete_flag,
+        nephrotic=nephrotic_flag,
         partial_met=meets_thresholds(days, rule),
+        # A 1+ or 2+ dipstick below the nephrotic range and not complete-remission qualifying
+        # is compatible with partial remission (clinical.md §1): undecided for the partial rule
+        # alone, so it neither counts toward nor ends a partial run; for the other two rules it
+        # is a decided "no" and ends their runs.
+        compatible=(days.level == DIPSTICK)
+        & days.value.between(DIPSTICK_LEVELS["1+"], DIPSTICK_LEVELS["2+"])
+        & ~complete_flag.fill_null(True)
+        & ~nephrotic_flag.fill_null(True),
         family=family,
         compared=compared,
         qualifier=days.qualifier,
@@ -170,12 +182,14 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
         },
     )
     # Only the days read again are kept: the nephrotic and complete-remission days, the
-    # partial candidates and the censored days (the partial rule's undecided days among them).
+    # partial candidates, the censored days and the 1+/2+ dipstick days (the partial rule's
+    # undecided days among them).
     kept = (
         marked.nephrotic.fill_null(False)
         | marked.complete.fill_null(False)
         | marked.partial_met.fill_null(False)
         | marked.qualifier.notnull()
+        | marked.compatible
     )
     marked = materialise(tables, marked.filter(kept))
     nephrotic_runs = _runs_among(marked, "nephrotic", nephrotic_rule, NEPHROTIC)
@@ -187,11 +201,15 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
     # the partial rule too (``undecided`` below).
     is_complete = marked.complete.fill_null(False)
     candidate = (
-        marked.partial_met.fill_null(False) & ~marked.nephrotic.fill_null(True) & ~is_complete
+        marked.partial_met.fill_null(False)
+        & ~marked.nephrotic.fill_null(True)
+        & ~is_complete
+        & ~marked.compatible
     )
     undecided = ~is_complete & (
         marked.partial_met.isnull()
         | (marked.partial_met.fill_null(False) & marked.nephrotic.isnull())
+        | marked.compatible
     )
     if baseline_rule:
         # The anchor: the latest confirmed nephrotic run start (or onset) on or before the
@@ -225,7 +243,8 @@ def classify_days(tables: Tables, days: ibis.Table, definitions: DefinitionSet) 
             nephrotic_read=near.nephrotic.fill_null(False),
             candidate=near.partial_met.fill_null(False)
             & ~near.nephrotic.fill_null(True)
-            & ~near.complete.fill_null(False),
+            & ~near.complete.fill_null(False)
+            & ~near.compatible,
         )
         candidates = near.filter(near.candidate)
     else:
