@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,23 @@ from srnskit.definitions import load_definitions
 from srnskit.outputs.report.build import Report, build_report, load_for_report
 
 TODAY = dt.date(2026, 11, 28)
+HERE = Path(__file__).parent
+# A pandas or library deprecation raised through srnskit's code is a failure here, not a line
+# on a user's stderr (the report once printed pandas FutureWarnings): the module regex matches
+# every srnskit module the warning is attributed to.
+STRICT = (
+    "error::FutureWarning:srnskit",
+    "error::DeprecationWarning:srnskit",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The report tests (this folder) turn srnskit's FutureWarning and DeprecationWarning into
+    errors."""
+    for item in items:
+        if HERE in item.path.parents:
+            for rule in STRICT:
+                item.add_marker(pytest.mark.filterwarnings(rule))
 
 
 @pytest.fixture(scope="session")

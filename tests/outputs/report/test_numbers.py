@@ -8,6 +8,7 @@ from srnskit.analysis.study import Summary
 from srnskit.analysis.study import TestLine as Line
 from srnskit.outputs.report.numbers import (
     fmt_count,
+    fmt_df,
     fmt_number,
     fmt_p,
     fmt_p_value,
@@ -28,7 +29,14 @@ from srnskit.outputs.report.numbers import (
         (0.055, "0.06"),  # 0.055 → 0.06: unambiguous, two
         (0.0495, "0.0495"),  # three would read 0.050 for a p below 0.05: four
         (0.05, "0.050"),
-        (0.0099, "0.010"),  # 0.001–0.01: three decimals (0.0099 rounds up to 0.010)
+        (0.0500001, "0.050"),  # above 0.05 and reads 0.05 at two: three, on its side
+        (0.0499, "0.0499"),  # 0.050 at three would put it at 0.05: four
+        (0.0499999, "< 0.05"),  # 0.0500 even at four decimals: said as a bound
+        (0.0099, "0.0099"),  # three would read 0.010, at 0.01 for a p below it: four
+        (0.00999, "< 0.01"),  # 0.0100 at four: a bound
+        (0.0104, "0.01"),  # above 0.01, reads 0.01: its side
+        (0.0095, "0.0095"),  # 0.0095 → 0.010 at three (halves up): four
+        (0.0094, "0.009"),
         (0.0042, "0.004"),
         (0.001, "0.001"),
         (0.0009, "< 0.001"),
@@ -39,11 +47,24 @@ from srnskit.outputs.report.numbers import (
         (1.0, "> 0.99"),
         (0.677, "0.68"),
         (None, "—"),
-        (float("nan"), "—"),
     ],
 )
 def test_p_values_as_ama_prints_them(p: float | None, printed: str) -> None:
     assert fmt_p_value(p) == printed
+
+
+@pytest.mark.parametrize("p", [float("nan"), -0.01, 1.0001, float("inf")])
+def test_a_p_that_is_no_probability_is_a_bug(p: float) -> None:
+    with pytest.raises(ValueError, match="probability"):
+        fmt_p_value(p)
+    with pytest.raises(ValueError, match="probability"):
+        fmt_p(p)
+
+
+def test_degrees_of_freedom_integer_or_one_decimal() -> None:
+    assert fmt_df(1.0) == "1"  # log-rank, χ²: an integer
+    assert fmt_df(40.0) == "40"  # Student's t: n1 + n2 − 2
+    assert fmt_df(38.6666) == "38.7"  # Welch's: one decimal
 
 
 def test_p_is_written_with_its_sign() -> None:
@@ -78,8 +99,9 @@ def test_a_test_line_reads_estimate_ci_statistic_then_p() -> None:
         unit="months",
     )
     assert fmt_test(t) == (
-        "difference in means (cyclosporine alone minus combined) \u22124.15 months "
-        "(95% CI \u22126.77 to \u22121.52); Student's t-test, t = \u22123.19, df 40.0; "
+        # months to one decimal: −4.145 → −4.1, −6.77 → −6.8, −1.52 → −1.5
+        "difference in means (cyclosporine alone minus combined) \u22124.1 months "
+        "(95% CI \u22126.8 to \u22121.5); Student's t-test, t = \u22123.19, df 40; "
         "p = 0.003 — as the source article reported it"
     )
     assert fmt_test(Line(name="x", reason="a group is empty")) == "not run: a group is empty"
@@ -96,3 +118,18 @@ def test_counts_and_summaries_as_table_1_prints_them() -> None:
     assert fmt_summary_kind(s, "median_iqr", of=4) == "2.5 [1.8–4.8]"
     assert fmt_summary_kind(s, "median_iqr", of=6) == "2.5 [1.8–4.8] (n = 4)"
     assert fmt_summary_kind(Summary.of([]), "mean_sd", of=6) == "— (no data)"
+
+
+def test_the_report_tests_fail_on_srnskits_deprecations(request: pytest.FixtureRequest) -> None:
+    rules = [m.args[0] for m in request.node.iter_markers("filterwarnings")]
+    assert "error::FutureWarning:srnskit" in rules
+    assert "error::DeprecationWarning:srnskit" in rules
+
+
+def test_csv_numbers_round_as_the_text_prints_them() -> None:
+    from srnskit.outputs.report.numbers import round_half_up
+
+    # 65.35 is stored as 65.3499999…: round() gives 65.3, the printed decimal rounds to 65.4
+    assert round(65.35, 1) == 65.3
+    assert round_half_up(65.35, 1) == 65.4 == float(fmt_number(65.35, 1))
+    assert round_half_up(-2.675, 2) == -2.68

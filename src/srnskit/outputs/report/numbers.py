@@ -15,7 +15,9 @@ from srnskit.analysis.study import Summary, TestLine
 
 __all__ = [
     "MINUS",
+    "UNIT_DIGITS",
     "fmt_count",
+    "fmt_df",
     "fmt_estimate",
     "fmt_number",
     "fmt_p",
@@ -24,20 +26,32 @@ __all__ = [
     "fmt_summary",
     "fmt_summary_kind",
     "fmt_test",
+    "round_half_up",
 ]
 
 MINUS = "\u2212"  # a true minus sign: "−3.19", not the hyphen "-3.19"
 # AMA Manual of Style, 11th ed., §19.5: p to two decimals from 0.01 (three when two would read
-# 0.05), three from 0.001, "< 0.001" below it, "> 0.99" above 0.99.
+# 0.05), three from 0.001, "< 0.001" below it, "> 0.99" above 0.99. Never shown on the wrong
+# side of 0.01 or 0.05: a p below one that rounds up to it gets a fourth decimal, else
+# "< 0.01" / "< 0.05" (docs/decisions.md, issue 15).
 P_FLOOR = Decimal("0.001")
 P_CEILING = Decimal("0.99")
 P_TWO_DECIMALS_FROM = Decimal("0.01")
 P_AMBIGUOUS = Decimal("0.05")
+P_THRESHOLDS = (Decimal("0.01"), Decimal("0.05"))  # the sides a reader judges a p by
+P_MOST_DECIMALS = 4
 
 
 def _rounded(value: Decimal, digits: int) -> Decimal:
     """``value`` to ``digits`` decimals, halves away from zero (as printed tables round)."""
     return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def round_half_up(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` decimals as ``fmt_number`` prints it (the decimal it
+    prints as, halves away from zero: 65.35 → 65.4, where ``round`` gives 65.3), so a CSV's
+    number and the report's text agree."""
+    return float(_rounded(Decimal(repr(float(value))), digits))
 
 
 def fmt_number(value: float | None, digits: int = 1) -> str:
@@ -51,37 +65,49 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
     return text
 
 
+def fmt_df(df: float) -> str:
+    """Degrees of freedom: an integer as an integer ("1", "40": Student's t, χ², log-rank), any
+    other to one decimal ("38.7": Welch's)."""
+    return str(int(df)) if float(df).is_integer() else fmt_number(df, 1)
+
+
 def fmt_p_value(p: float | None) -> str:
     """A p-value as journals print it, without the "p": "0.03", "0.048", "0.004", "< 0.001",
-    "> 0.99"; "—" when there is none.
+    "> 0.99"; "—" when there is none (None).
 
     Two decimals from 0.01; three when two would read 0.05 (0.048 → "0.048", 0.052 →
-    "0.052"), and four when three still read 0.050 for a p that is not 0.05 (0.0495 →
-    "0.0495": its side of 0.05 is the reader's question); three decimals from 0.001 to 0.01;
-    "< 0.001" below, "> 0.99" above. Rounds the decimal the number prints as, halves up
-    (0.045 → "0.045", 0.055 → "0.06").
+    "0.052", 0.0500001 → "0.050"); three decimals from 0.001 to 0.01; "< 0.001" below,
+    "> 0.99" above. Rounds the decimal the number prints as, halves up (0.045 → "0.045",
+    0.055 → "0.06"). A p below 0.01 or 0.05 is never printed at or above it: one more decimal
+    when rounding would reach it (0.0099 → "0.0099", 0.0495 → "0.0495"), up to four, else
+    "< 0.01" / "< 0.05" (0.00999 → "< 0.01"). Raises ``ValueError`` for a p that is no
+    probability (NaN, below 0, above 1): a bug in whatever computed it.
     """
-    if p is None or not math.isfinite(float(p)):
+    if p is None:
         return "—"
+    if not math.isfinite(float(p)) or not 0 <= float(p) <= 1:
+        raise ValueError(f"a p-value must be a probability in [0, 1], not {p!r}")
     value = Decimal(repr(float(p)))
     if value < P_FLOOR:
         return "< 0.001"
     if value > P_CEILING:
         return "> 0.99"
-    if value < P_TWO_DECIMALS_FROM:
-        return f"{_rounded(value, 3):f}"
-    two = _rounded(value, 2)
-    if two != P_AMBIGUOUS:
-        return f"{two:f}"
-    three = _rounded(value, 3)
-    if three == P_AMBIGUOUS and value != P_AMBIGUOUS:
-        return f"{_rounded(value, 4):f}"
-    return f"{three:f}"
+    digits = 3 if value < P_TWO_DECIMALS_FROM else 2
+    if _rounded(value, digits) == P_AMBIGUOUS:  # AMA: two decimals would read 0.05
+        digits = 3
+    while True:
+        shown = _rounded(value, digits)
+        crossed = [t for t in P_THRESHOLDS if value < t <= shown]
+        if not crossed:
+            return f"{shown:f}"
+        if digits == P_MOST_DECIMALS:
+            return f"< {crossed[0].normalize():f}"
+        digits += 1
 
 
 def fmt_p(p: float | None) -> str:
     """ "p = 0.03", "p < 0.001", "p > 0.99" (``fmt_p_value``); "p not computed" when None."""
-    text = fmt_p_value(p)
+    text = fmt_p_value(p)  # raises ValueError for a p outside [0, 1]
     if text == "—":
         return "p not computed"
     return f"p {text}" if text[0] in "<>" else f"p = {text}"
@@ -126,11 +152,19 @@ def fmt_summary(s: Summary, digits: int = 1) -> str:
     )
 
 
-def fmt_estimate(t: TestLine, digits: int = 2) -> str:
+# Decimals of an estimate by its unit where it differs from the default two: months have one
+# everywhere in the report (docs/report.md).
+UNIT_DIGITS = {"months": 1}
+
+
+def fmt_estimate(t: TestLine, digits: int | None = None) -> str:
     """The estimate with its 95% CI: "difference in means (combined minus cyclosporine alone)
-    4.10 months (95% CI 1.52 to 6.77)"; "" when the test has no estimate."""
+    4.1 months (95% CI 1.5 to 6.8)"; "" when the test has no estimate. ``digits``: two, or the
+    unit's (``UNIT_DIGITS``) when not given."""
     if t.estimate is None:
         return ""
+    if digits is None:
+        digits = UNIT_DIGITS.get(t.unit, 2)
     label = t.estimate_label or "estimate"
     if t.contrast:
         label += f" ({t.contrast})"
@@ -142,12 +176,13 @@ def fmt_estimate(t: TestLine, digits: int = 2) -> str:
 
 
 def fmt_statistic(t: TestLine) -> str:
-    """The labelled statistic: "t = −3.19, df 40.0", "χ² = 1.20, df 2.0"; "" when none."""
+    """The labelled statistic: "t = −3.19, df 40", "t = −3.02, df 38.7" (Welch), "χ² = 1.20,
+    df 2" (``fmt_df``); "" when none."""
     if t.statistic is None:
         return ""
     text = f"{t.statistic_label or 'statistic'} = {fmt_number(t.statistic, 2)}"
     if t.df is not None and math.isfinite(t.df):
-        text += f", df {fmt_number(t.df, 1)}"
+        text += f", df {fmt_df(t.df)}"
     return text
 
 
