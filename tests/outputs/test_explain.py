@@ -50,13 +50,18 @@ def _exposure(drug: str, start: dt.date, end: dt.date | None, active_end: dt.dat
     } | row
 
 
-def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
+def _derived(
+    *,
+    analysis: bool = True,
+    more: dict[str, list[dict[str, Any]]] | None = None,
+    **p1: Any,
+) -> Derived:
     """P1, a girl with nephrotic syndrome from 2020-01-01: prednisone for six weeks without
     remission (initially resistant, as the outcome row says), then cyclosporine (complete
     remission from 2020-05-10, day 87), a rituximab infusion counted active for 180 days
     (2020-09-01 + 180 = 2021-02-28), MMF ongoing from 2021-06-01 and an ACE inhibitor; two
     cyclosporine troughs, two adverse events, a last visit. P2, a boy whose rows must stay out
-    of P1's story."""
+    of P1's story. ``more``: rows added to a table by name (an episode, an eGFR row)."""
     patients = [
         {
             "patient_id": "P1",
@@ -217,7 +222,13 @@ def _derived(*, analysis: bool = True, **p1: Any) -> Derived:
         "troughs": troughs,
         "adverse_events": adverse_events,
         "events": events,
+        "egfr": [],
+        "episodes": episodes,
+        "courses": courses,
     }
+    for name, rows in (more or {}).items():
+        tables[name] = tables[name] + rows
+    episodes, courses = tables.pop("episodes"), tables.pop("courses")
     return Derived(
         patient_outcomes=_table(DERIVED_TABLES["patient_outcomes"], outcomes),
         courses=_table(DERIVED_TABLES["courses"], courses),
@@ -296,7 +307,14 @@ def test_a_partial_first_remission_reads_as_one(rules) -> None:
 
 
 def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(rules) -> None:
+    graft = [
+        # the graft's eGFR: after the transplant (not native); the later one is told
+        {"patient_id": "P1", "date": D(2021, 10, 1), "egfr": 60.0, "native": False},
+        {"patient_id": "P1", "date": D(2021, 12, 1), "egfr": 74.06, "native": False},
+        {"patient_id": "P1", "date": D(2021, 8, 1), "egfr": 12.0, "native": True},
+    ]
     derived = _derived(
+        more={"egfr": graft},
         egfr_last=12.0,
         ckd_stage_last="G2T",
         krt="transplant",
@@ -305,11 +323,84 @@ def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(
     )
     lines = explain(derived, "P1", *rules)
     assert lines[lines.index("Labels:") + 5 :][:4] == [
-        "  eGFR first 101.3, last 12.0 mL/min/1.73 m² (G2T)",
+        # 74.06 → 74.1: the latest graft eGFR, beside the native kidneys' last
+        "  eGFR first 101.3, last native 12.0; graft 74.1 mL/min/1.73 m² (G2T)",
         "  kidney replacement therapy: transplant from 2021-09-01",
         "  severe CKD (eGFR < 60, sustained) from 2021-03-01",
         "  kidney failure from 2021-09-01",
     ]
+    # on dialysis with no eGFR after it: the native kidneys' last, said so
+    dialysis = _derived(egfr_last=9.0, ckd_stage_last="G5D", krt="dialysis", krt_date=D(2021, 9, 1))
+    assert "  eGFR first 101.3, last native 9.0 mL/min/1.73 m² (G5D)" in explain(
+        dialysis, "P1", *rules
+    )
+
+
+def test_a_complete_response_reached_through_partial_says_both_dates(rules) -> None:
+    # course 3 (mmf, from 2021-06-01): first remission partial on 2021-07-01 (day 30), a
+    # complete remission episode from 2021-09-01: day 2021-09-01 − 2021-06-01 = 92
+    derived = _derived(
+        more={
+            "episodes": [
+                {
+                    "patient_id": "P1",
+                    "state": "complete_remission",
+                    "start_date": D(2021, 9, 1),
+                    "end_date": D(2021, 12, 31),
+                    "rule": "complete_remission",
+                    "evidence": "",
+                },
+            ],
+            "courses": [
+                {
+                    "patient_id": "P1",
+                    "course_no": 4,
+                    "regimen": "mmf",
+                    "start_date": D(2021, 6, 1),
+                    "end_date": D(2021, 12, 31),
+                    "days": 214,
+                    "response": "complete",
+                    "response_date": D(2021, 7, 1),
+                    "days_to_remission": 30,
+                    "relapses": 0,
+                },
+            ],
+        }
+    )
+    lines = explain(derived, "P1", *rules)
+    assert (
+        "  2021-06-01 → 2021-12-31  course 4, mmf (214 days): complete remission from "
+        "2021-09-01 (day 92); first remission (partial) from 2021-07-01 (day 30)"
+    ) in lines
+    # course 1's first remission was the complete one (2020-05-10): one date
+    assert (
+        "  2020-02-13 → 2020-08-13  course 1, cyclosporine (183 days): complete remission "
+        "from 2020-05-10 (day 87), 2 relapses"
+    ) in lines
+
+
+def test_a_recorded_steroid_response_says_it_was_recorded(rules) -> None:
+    derived = _derived(steroid_response_source="recorded", resistance_date=None)
+    assert (
+        "  steroid response: resistant (initial), as recorded (no standard-dose steroid course "
+        "near onset to derive it from; docs/clinical-rules.md §5)"
+    ) in explain(derived, "P1", *rules)
+    derived = _derived(steroid_response_source="derived")
+    assert "  steroid response: resistant (initial, from 2020-02-12)" in explain(
+        derived, "P1", *rules
+    )
+
+
+def test_a_trough_given_as_a_bound_is_printed_as_written(rules) -> None:
+    bound = {
+        "patient_id": "P1",
+        "drug": "cyclosporine",
+        "date": D(2020, 6, 1),
+        "value": 2000.0,
+        "qualifier": ">",
+    }
+    lines = explain(_derived(more={"troughs": [bound]}), "P1", *rules)
+    assert f"  2020-06-01{DAY}cyclosporine trough >2000 ng/mL" in lines
 
 
 def test_the_header_gives_the_study_period_when_the_study_has_one(rules) -> None:
@@ -370,12 +461,41 @@ def test_an_unknown_patient_is_a_usage_error_naming_the_nearest(rules) -> None:
 
 def test_the_nearest_name_ignores_case_first_then_spelling() -> None:
     ids = ["P001", "P002", "SYN0000020"]
-    assert nearest("p001", ids) == "P001"  # the same id in another case wins outright
+    assert nearest("p001", ids) == ["P001"]  # the same id in another case wins outright
     # "syn0000002" against "syn0000020": 9 of 10 characters in order, ratio 2·9/20 = 0.9
-    assert nearest("SYN0000002", ids) == "SYN0000020"
-    assert nearest("P001", ids) is None  # an existing id needs no suggestion
+    assert nearest("SYN0000002", ids) == ["SYN0000020"]
+    assert nearest("P001", ids) == []  # an existing id needs no suggestion
     # "q9" has no character in common with any of them: ratio 0 < 0.6
-    assert nearest("Q9", ids) is None
+    assert nearest("Q9", ids) == []
+
+
+def test_equally_near_ids_prefer_a_repeated_character_slip() -> None:
+    # "syn000002" (9 characters) is each of "syn0000002", "syn0000052" and "syn0000020" (10)
+    # less one character: 9 characters match in order, ratio 2·9/(9 + 10) = 0.947 for all
+    # three; only "syn0000002" differs by a character of a run (one 0 of six typed too few)
+    ids = ["SYN0000052", "SYN0000002", "SYN0000020", "SYN0000777"]
+    assert nearest("SYN000002", ids) == ["SYN0000002"]
+    # "syn0000777" shares "syn0000" (7) only: 2·7/19 = 0.737 < 0.947, not offered
+    assert nearest("SYN000002", ["SYN0000052", "SYN0000777"]) == ["SYN0000052"]
+    # "syn00004" against "syn000014" and "syn000024": 8 of 8 + 9, ratio 16/17 each, and
+    # neither is a repeated character (1 and 2 stand alone): both, in the cohort's order
+    assert nearest("SYN00004", ["SYN000024", "SYN000014"]) == ["SYN000024", "SYN000014"]
+    # a character typed twice: "p11" for "P1" (ratio 2·2/5 = 0.8, as "P2"'s 2·1/5 = 0.4 is not)
+    assert nearest("p11", ["P1", "P2"]) == ["P1"]
+
+
+def test_an_unknown_id_with_equally_near_names_names_three(rules) -> None:
+    from srnskit.outputs.explain import no_such_patient
+
+    error = no_such_patient("SYN00004", ["SYN000014", "SYN000024"], "demo")
+    assert str(error) == ('no patient "SYN00004" in demo; did you mean "SYN000014" or "SYN000024"?')
+    # five equally near (each "syn0000" + one digit + "4" less that digit): three named
+    ids = [f"SYN0000{d}4" for d in "12356"]
+    error = no_such_patient("SYN00004", ids, "demo")
+    assert str(error) == (
+        'no patient "SYN00004" in demo; did you mean "SYN000014", "SYN000024" or '
+        '"SYN000034"? (2 more are as near)'
+    )
 
 
 def test_explain_needs_the_analysis_tables(rules) -> None:

@@ -55,6 +55,7 @@ _TROUGH_UNITS = {a.units[0].name for a in ANALYTES.values() if a.name.endswith("
 # What comes first on one day: the state, then what was given, the course it forms, the
 # troughs, the adverse events and the events.
 _EPISODE, _TREATMENT, _COURSE, _TROUGH, _ADVERSE, _EVENT = range(6)
+SUGGESTED = 3  # equally near ids named in an unknown id's error, at most; the rest counted
 # The width of "YYYY-MM-DD → YYYY-MM-DD", so that a one-day entry lines up with a period.
 _WHEN_WIDTH = 23
 
@@ -93,17 +94,33 @@ def explain(
         *_story(derived, analysis, patient_id),
         "",
         "Labels:",
-        *_labels(outcome, study),
+        *_labels(outcome, study, _after_krt(analysis, patient_id)),
     ]
+
+
+def _after_krt(analysis: dict[str, pa.Table], patient_id: str) -> list[dict[str, Any]]:
+    """The patient's eGFR rows after kidney replacement therapy (not ``native``), by date."""
+    egfr = analysis.get("egfr")
+    if egfr is None:
+        return []
+    rows = [r for r in rows_of(egfr, patient_id) if r["native"] is False]
+    return sorted(rows, key=lambda r: r["date"])
 
 
 def no_such_patient(patient_id: str, known: Iterable[str], where: object) -> UsageError:
     """The usage error for an unknown ``patient_id``: ``no patient "p001" in WHERE; did you mean
     "P001"?`` when one of ``known`` is near it (``words.nearest``: the same id in another case,
-    else the closest spelling), else without the question."""
+    else the closest spellings; several equally close: 'did you mean "A" or "B"?', at most
+    ``SUGGESTED`` named and the rest counted), else without the question."""
     text = f'no patient "{patient_id}" in {where}'
     close = nearest(patient_id, known)
-    return UsageError(text + (f'; did you mean "{close}"?' if close else ""))
+    if not close:
+        return UsageError(text)
+    quoted = [f'"{c}"' for c in close[:SUGGESTED]]
+    either = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+    more = len(close) - len(quoted)
+    also = f" ({more} more {'is' if more == 1 else 'are'} as near)" if more else ""
+    return UsageError(f"{text}; did you mean {either}?{also}")
 
 
 def _period(study: StudyDesign) -> str:
@@ -146,11 +163,16 @@ def _story(derived: Derived, analysis: dict[str, pa.Table], patient_id: str) -> 
         entries.append((episode["start_date"], _EPISODE, text))
     for row in rows_of(analysis["exposures"], patient_id):
         entries.append((row["start_date"], _TREATMENT, [_treatment(row)]))
+    complete = [
+        episode["start_date"]
+        for episode in rows_of(derived.episodes, patient_id)
+        if episode["state"] == "complete_remission"
+    ]
     for course in rows_of(derived.courses, patient_id):
         when = _when(course["start_date"], course["end_date"])
-        entries.append((course["start_date"], _COURSE, [when + course_words(course)]))
+        entries.append((course["start_date"], _COURSE, [when + course_words(course, complete)]))
     for trough in rows_of(analysis["troughs"], patient_id):
-        value = f"{trough['drug']} trough {trough['value']:g}{_trough_unit()}"
+        value = f"{trough['drug']} trough {_bound(trough)}{_trough_unit()}"
         entries.append((trough["date"], _TROUGH, [_when(trough["date"]) + value]))
     for date, told in _adverse_events(rows_of(analysis["adverse_events"], patient_id)):
         entries.append((date, _ADVERSE, [_when(date) + told]))
@@ -198,18 +220,43 @@ def treatment_words(row: dict[str, Any]) -> str:
     return text + (", ongoing" if row["end_date"] is None else "")
 
 
-def course_words(course: dict[str, Any]) -> str:
+def course_words(course: dict[str, Any], complete_starts: Iterable[Any] = ()) -> str:
     """A row of ``courses`` in words, without its dates: 'course 2, cyclosporine+mmf (406
-    days): complete remission from DATE (day 216), 1 relapse'."""
+    days): complete remission from DATE (day 216), 1 relapse'.
+
+    ``response_date`` is the course's first remission of any kind (cohort-format.md §3); a
+    complete response whose first remission was partial says both: 'complete remission from
+    2015-09-01 (day 92); first remission (partial) from 2015-07-01 (day 30)', the complete
+    remission's date being the first of ``complete_starts`` (the patient's complete-remission
+    episodes' start dates) on or after the first remission and not after the course's end.
+    Days count from the course's start (day 0).
+    """
+    response = course["response"]
     text = (
         f"course {course['course_no']}, {course['regimen']} ({course['days']} days): "
-        f"{RESPONSE_WORDS.get(course['response'], course['response'])}"
+        f"{RESPONSE_WORDS.get(response, response)}"
     )
-    if course["response_date"]:
-        text += f" from {course['response_date']} (day {course['days_to_remission']})"
+    first = course["response_date"]
+    if first:
+        day = f"{first} (day {course['days_to_remission']})"
+        end = course["end_date"]
+        reached = sorted(d for d in complete_starts if d >= first and (end is None or d <= end))
+        if response == "complete" and reached and reached[0] != first:
+            cr = reached[0]
+            text += (
+                f" from {cr} (day {(cr - course['start_date']).days}); "
+                f"first remission (partial) from {day}"
+            )
+        else:
+            text += f" from {day}"
     if course["relapses"]:
         text += f", {counted(course['relapses'], 'relapse')}"
     return text
+
+
+def _bound(trough: dict[str, Any]) -> str:
+    """A trough's value as written: '250.5', or a bound with its sign ('>2000', '<30')."""
+    return f"{trough.get('qualifier') or ''}{trough['value']:g}"
 
 
 def _trough_unit() -> str:
@@ -242,11 +289,23 @@ def _adverse_events(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
     return told
 
 
-def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
+RECORDED = (
+    "as recorded (no standard-dose steroid course near onset to derive it from; "
+    "docs/clinical-rules.md §5)"
+)
+
+
+def _labels(
+    outcome: dict[str, Any], study: StudyDesign, graft: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """The patient's labels; ``graft``: the patient's eGFR rows after kidney replacement
+    therapy (``analysis["egfr"]`` where not ``native``), in date order."""
     resistance = outcome["steroid_response"]
     if outcome["resistance_type"]:
         resistance += f" ({outcome['resistance_type']}"
         resistance += f", from {outcome['resistance_date']})" if outcome["resistance_date"] else ")"
+    if outcome.get("steroid_response_source") == "recorded":
+        resistance += f", {RECORDED}"
     lines = [
         f"  steroid response: {resistance}",
         f"  CNI response: {outcome['cni_response'].replace('_', ' ')}",
@@ -258,7 +317,7 @@ def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
             f"  first remission ({outcome['first_remission_type']}) "
             f"from {outcome['first_remission_date']}"
         )
-    lines += _kidney(outcome, study)
+    lines += _kidney(outcome, study, graft or [])
     if outcome["eligible"]:
         lines.append("  study: included")
     else:
@@ -268,13 +327,21 @@ def _labels(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
     return lines
 
 
-def _kidney(outcome: dict[str, Any], study: StudyDesign) -> list[str]:
-    """eGFR first and last (the native kidneys' last), the stage after the latest kidney
-    replacement therapy, severe CKD and kidney failure, as the engine derived them."""
+def _kidney(outcome: dict[str, Any], study: StudyDesign, after: list[dict[str, Any]]) -> list[str]:
+    """eGFR first and last (the native kidneys' last, said so after kidney replacement therapy,
+    with the latest eGFR after it: 'graft' after a transplant), the stage after the latest
+    kidney replacement therapy, severe CKD and kidney failure, as the engine derived them.
+    ``after``: the patient's non-native eGFR rows in date order."""
     lines = []
     if outcome["egfr_first"] is not None:
+        last = f"last {outcome['egfr_last']:.1f}"
+        if outcome.get("krt"):
+            last = f"last native {outcome['egfr_last']:.1f}"
+            if after:
+                which = "graft" if outcome["krt"] == "transplant" else "after dialysis began"
+                last += f"; {which} {after[-1]['egfr']:.1f}"
         lines.append(
-            f"  eGFR first {outcome['egfr_first']:.1f}, last {outcome['egfr_last']:.1f} "
+            f"  eGFR first {outcome['egfr_first']:.1f}, {last} "
             f"mL/min/1.73 m² ({outcome['ckd_stage_last']})"
         )
     elif outcome["ckd_stage_last"]:

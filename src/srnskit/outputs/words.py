@@ -20,17 +20,51 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
-def nearest(word: str, choices: Iterable[str]) -> str | None:
-    """The one of ``choices`` that ``word`` most likely meant: the same name in another case
-    ("p001" → "P001"), else the closest spelling compared without case (difflib's ratio at
-    least 0.6); None when none is that close or ``word`` is itself a choice."""
+def nearest(word: str, choices: Iterable[str]) -> list[str]:
+    """The ones of ``choices`` that ``word`` most likely meant, in ``choices``' order: the same
+    name in another case ("p001" → ["P001"]), else every spelling equally closest compared
+    without case (difflib's ratio, at least 0.6), and of those, the ones that differ from
+    ``word`` only by a repeated character typed once too few or too many, when there are any:
+    "SYN000002" → ["SYN0000002"], though "SYN0000052" and "SYN0000020" are as near by the ratio
+    (one character more each); "SYN00004" → ["SYN000014", "SYN000024"], equally likely. Empty
+    when none is that close or ``word`` is itself a choice."""
     options = list(dict.fromkeys(choices))
     if word in options:
-        return None
+        return []
     lowered: dict[str, str] = {}
     for option in options:
         lowered.setdefault(option.lower(), option)
     if word.lower() in lowered:
-        return lowered[word.lower()]
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=_NEAR)
-    return lowered[close[0]] if close else None
+        return [lowered[word.lower()]]
+    matcher = difflib.SequenceMatcher(b=word.lower())
+    scored = []
+    for low, option in lowered.items():
+        matcher.set_seq1(low)
+        # difflib's own cheap bounds first, as get_close_matches does
+        if matcher.real_quick_ratio() >= _NEAR and matcher.quick_ratio() >= _NEAR:
+            ratio = matcher.ratio()
+            if ratio >= _NEAR:
+                scored.append((ratio, option))
+    if not scored:
+        return []
+    best = max(ratio for ratio, _ in scored)
+    tied = [option for ratio, option in scored if ratio == best]
+    # Among equally near ones, a repeated character typed once or twice (SYN000002 for
+    # SYN0000002) is the likeliest slip: prefer those, when there are any.
+    slipped = [option for option in tied if _repeat_slip(word.lower(), option.lower())]
+    return slipped or tied
+
+
+def _repeat_slip(word: str, option: str) -> bool:
+    """Whether ``option`` is ``word`` with one character of a run of equal ones added or
+    dropped ("syn000002" → "syn0000002"; "p11" → "p1")."""
+    longer, shorter = (option, word) if len(option) > len(word) else (word, option)
+    if len(longer) != len(shorter) + 1:
+        return False
+    for i, char in enumerate(longer):
+        if longer[:i] + longer[i + 1 :] == shorter:
+            before = i > 0 and longer[i - 1] == char
+            after = i + 1 < len(longer) and longer[i + 1] == char
+            if before or after:
+                return True
+    return False
