@@ -197,7 +197,8 @@ def test_derive_names_each_exclusion_in_words(cli, tmp_path) -> None:
 def test_derive_and_explain_warn_when_the_set_reads_no_stream_of_the_cohort(cli, tmp_path) -> None:
     folder = _treated_child(tmp_path)
     # the cohort has UPCR only; seed2023 reads 24-hour proteinuria alone
-    expected = "warning: this cohort has no 24-hour proteinuria: seed2023 cannot classify"
+    # one style on every command's stderr (cli.common.warning_line), as report prints it
+    expected = "srnskit: warning: this cohort has no 24-hour proteinuria: seed2023 cannot classify"
     derived = cli("derive", folder, "--definitions", "seed2023", "--out", tmp_path / "out")
     told = cli("explain", folder, "P1", "--definitions", "seed2023")
     for result in (derived, told):

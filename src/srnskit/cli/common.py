@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 
 from srnskit import __version__
-from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning
+from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning, UsageError
 from srnskit.schema.problems import problem_lines
 
 if TYPE_CHECKING:
@@ -32,10 +32,13 @@ __all__ = [
     "StudyOption",
     "TodayOption",
     "app",
+    "check_distinct_outputs",
+    "echo_data_warnings",
     "echo_warnings",
     "load_rules",
     "reference_date",
     "reports_errors",
+    "warning_line",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,6 +133,48 @@ def echo_warnings(warnings: Iterable[object]) -> None:
     """Print each warning (a loaded cohort's, a definition file's) on its own line of stderr."""
     for warning in warnings:
         typer.echo(str(warning), err=True)
+
+
+def warning_line(sentence: str) -> str:
+    """A sentence about what the data cannot support as every command prints it on stderr:
+    "srnskit: warning: " then the sentence starting lower-case ("No child met …" → "no child
+    met …"; an acronym such as "MMF" or "eGFR" is kept as written)."""
+    text = sentence.strip()
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return f"srnskit: warning: {text}"
+
+
+def echo_data_warnings(sentences: Iterable[str]) -> None:
+    """Each sentence (``Derived.warnings``, ``Study.data_warnings``) on stderr, as
+    ``warning_line`` writes it: derive, explain and report print them alike."""
+    for sentence in sentences:
+        typer.echo(warning_line(sentence), err=True)
+
+
+def check_distinct_outputs(outputs: dict[str, Path | None], folders: Iterable[str] = ()) -> None:
+    """Refuse two outputs on one path, and a file output inside a folder output (the folder is
+    written whole, all or nothing). ``outputs`` maps each option ("--out") to its path (None:
+    not asked for); ``folders`` names the options that are folders. Raises ``UsageError``
+    (exit 2) naming both options."""
+    given = {option: path.resolve() for option, path in outputs.items() if path is not None}
+    seen: dict[Path, str] = {}
+    for option, path in given.items():
+        if path in seen:
+            raise UsageError(
+                f"{seen[path]} and {option} are both {outputs[option]}: each output needs its "
+                "own path"
+            )
+        seen[path] = option
+    for folder in folders:
+        if folder not in given:
+            continue
+        for option, path in given.items():
+            if option != folder and given[folder] in path.parents:
+                raise UsageError(
+                    f"{option} {outputs[option]} is inside {folder} {outputs[folder]}, which "
+                    "is written whole: give it a path outside that folder"
+                )
 
 
 def load_rules(definitions: str, study: str) -> tuple[DefinitionSet, StudyDesign]:

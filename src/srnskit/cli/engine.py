@@ -4,7 +4,8 @@ study design, written to files or told for one child (cohort-format.md §3, §4)
 The engine computes (``srnskit.engine.derive``), an output writes or renders
 (``outputs.writers``, ``outputs.explain``, ``outputs.timeline`` for ``explain --plot``); these
 commands only choose and print. Both print on
-stderr, as ``warning: …``, what the data cannot support (``Derived.warnings``); derive's summary
+stderr, as ``srnskit: warning: …`` (``cli.common.warning_line``, as ``report`` does), what the
+data cannot support (``Derived.warnings``); derive's summary
 counts the children excluded at each inclusion step, with the reason in words
 (``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
 """
@@ -22,6 +23,7 @@ from srnskit.cli.common import (
     StudyOption,
     TodayOption,
     app,
+    echo_data_warnings,
     echo_warnings,
     load_rules,
     reference_date,
@@ -77,7 +79,7 @@ def _derive(
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
     derived = derive(loaded, chosen, study=design, engine=engine, spark_master=spark_master)
-    _echo_data_warnings(derived)
+    echo_data_warnings(derived.warnings)
     write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
     for line in _excluded_lines(derived):
@@ -124,7 +126,7 @@ def _explain(
     if patient_id not in known:
         raise no_such_patient(patient_id, known, redact_url(cohort))
     derived = derive(loaded, chosen, study=design, patient_id=patient_id, analysis=True)
-    _echo_data_warnings(derived)
+    echo_data_warnings(derived.warnings)
     for line in explain(derived, patient_id, chosen, design):
         typer.echo(line)
     if plot is not None:
@@ -134,12 +136,6 @@ def _explain(
         rows = measurements.filter(measurements.patient_id == patient_id).to_pyarrow()
         write_timeline(timeline(derived, rows, patient_id, chosen, design), plot, force=force)
         typer.echo(f"timeline written to {plot}")
-
-
-def _echo_data_warnings(derived: Derived) -> None:
-    """Each of ``derived.warnings`` (what the data cannot support) on stderr as ``warning: …``."""
-    for warning in derived.warnings:
-        typer.echo(f"warning: {warning}", err=True)
 
 
 def _excluded_lines(derived: Derived) -> list[str]:

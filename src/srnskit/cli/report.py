@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from srnskit.cli.common import (
+    DateOrderOption,
     DefinitionsOption,
     StudyOption,
     TodayOption,
     app,
+    check_distinct_outputs,
+    echo_data_warnings,
     echo_warnings,
     load_rules,
     reference_date,
@@ -29,6 +32,12 @@ SUMMARY_CHOICES: dict[str, SummaryChoice] = {
     "auto": "auto",
     "mean-sd": "mean_sd",
     "median-iqr": "median_iqr",
+}
+# Each file output's accepted suffixes (lower case) and what it is, for the usage error.
+SUFFIXES: dict[str, tuple[tuple[str, ...], str]] = {
+    "--out": ((".html", ".htm"), "the report is HTML; give a name ending in .html"),
+    "--pdf": ((".pdf",), "the PDF report; give a name ending in .pdf"),
+    "--docx": ((".docx",), "the tables are a Word document; give a name ending in .docx"),
 }
 
 
@@ -69,6 +78,7 @@ def _report(
     ] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
     today: TodayOption = None,
+    date_order: DateOrderOption = None,
 ) -> None:
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
     from srnskit.atomic import check_output_directory, check_parents
@@ -78,11 +88,17 @@ def _report(
     from srnskit.sources.registry import is_database_url
 
     chosen, design = load_rules(definitions, study)
+    files = {"--out": out, "--pdf": pdf, "--docx": docx}
+    for option, file in files.items():
+        suffixes, what = SUFFIXES[option]
+        if file is not None and file.suffix.lower() not in suffixes:
+            raise UsageError(f"{option} {file}: {what}")
+    check_distinct_outputs(
+        {**files, "--figures": figures, "--tables": tables}, folders=("--figures", "--tables")
+    )
     for folder in (figures, tables):
         if folder is not None:
             check_output_directory(folder, force=force)
-    if docx is not None and docx.suffix.lower() != ".docx":
-        raise UsageError(f"{docx}: the tables are a Word document; give a name ending in .docx")
     for file in (out, pdf, docx):
         if file is None:
             continue
@@ -91,9 +107,10 @@ def _report(
         check_parents(file)
     reference = reference_date(today)
     if cohort is not None and is_database_url(cohort):  # the registry, read as a cohort
-        loaded, demo = read_cohort(cohort, today=reference), False
+        loaded, demo = read_cohort(cohort, today=reference, date_order=date_order), False
     else:
-        loaded, demo = load_for_report(None if cohort is None else Path(cohort), reference)
+        path = None if cohort is None else Path(cohort)
+        loaded, demo = load_for_report(path, reference, date_order=date_order)
     echo_warnings(loaded.warnings)
     report = build_report(
         loaded,
@@ -103,7 +120,7 @@ def _report(
         compare_seed=compare_seed or demo,
         summary=SUMMARY_CHOICES[summary],
     )
-    echo_warnings(f"srnskit: warning: {w}" for w in report.study.data_warnings)
+    echo_data_warnings(report.study.data_warnings)
     write_report(
         report, out, pdf=pdf, docx=docx, figures_dir=figures, tables_dir=tables, force=force
     )

@@ -74,13 +74,17 @@ def test_a_degenerate_cohort_gets_a_whole_report(kind: str, tmp_path: Path) -> N
 
 
 def test_no_included_child_says_why_in_each_section(tmp_path: Path) -> None:
-    html, _ = _report("no_included_children", tmp_path)
+    html, output = _report("no_included_children", tmp_path)
     text = _text(html)
     assert "0 children were included" in text
     assert "No child was included, so there is no one to describe." in text
     assert "No course of either regimen to plot" in text or "Figure 1" in text
     assert "not run:" in text
-    assert "No included child was exposed to an immunosuppressant, so no toxicity." in text
+    # nobody included: the toxicity section says so once, not twice in other words
+    assert text.count("No child was included: no toxicity to count.") == 1
+    assert "No included child was exposed" not in text
+    # one style on stderr, as derive and explain print theirs
+    assert "srnskit: warning: no child met the inclusion criteria" in output
 
 
 def test_no_24h_protein_under_seed2023_is_said_in_the_report_and_on_stderr(
@@ -90,3 +94,21 @@ def test_no_24h_protein_under_seed2023_is_said_in_the_report_and_on_stderr(
     assert "24-hour" in output  # the engine's warning, printed by the command
     assert 'id="data-warnings"' in html
     assert "24-hour" in _text(html)
+
+
+def test_no_creatinine_is_said_once_for_the_cohort(tmp_path: Path) -> None:
+    html, output = _report("no_creatinine", tmp_path)
+    sentence = "this cohort has no creatinine: eGFR cannot be computed"
+    assert f"srnskit: warning: {sentence}" in output
+    assert sentence in _text(html)
+
+
+def test_one_value_per_group_runs_no_rank_test(tmp_path: Path) -> None:
+    html, _ = _report("one_child", tmp_path)
+    text = _text(html)
+    # one remitted course per group at most: neither the t-tests nor Mann–Whitney run
+    assert (
+        "months to remission, Mann–Whitney : not run: a group has fewer than two values: the "
+        "Mann–Whitney test needs two in each"
+    ) in text  # (the name is bold: its tag leaves a space before the colon)
+    assert "W =" not in text

@@ -61,6 +61,9 @@ def test_the_pdf_text_holds_every_legend_label_whole(written: Path, demo_report:
     words = " ".join(text.split())
     labels = [*demo_report.study.groups, "number at risk", "regimen", CHILD, MEAN]
     labels += [STATE_WORDS["remission"], STATE_WORDS["course_end"]]  # the demo's two events
+    labels += ["60: G3a threshold", "15: kidney failure"]  # Figure 2b's lines, labelled
+    first = demo_report.study.km.groupby("group").n_risk.first()  # each group's courses
+    labels += [f"{group} ({int(first[group])} courses)" for group in demo_report.study.groups]
     for label in labels:
         assert label in words, label
     assert not re.search(r"\w…", words)  # no label cut short by a chart's label limit
@@ -134,4 +137,34 @@ def test_csv_tables_are_rounded_and_carry_units_in_their_names(written: Path) ->
             values = frame[column].dropna()
             assert (values.round(digits) == values).all(), column
     kidney = pd.read_csv(written / "tab" / "kidney.csv")
-    assert "mL/min/1.73 m2" in set(kidney.unit)
+    # one spelling of each unit in every table, as the report prints it (UTF-8)
+    assert {"mL/min/1.73 m²", "µmol/L", "months"} <= set(kidney.unit)
+    table1 = pd.read_csv(written / "tab" / "table1_characteristics.csv")
+    assert {"mL/min/1.73 m²", "µmol/L"} <= set(table1.unit.dropna())
+    for frame in (kidney, table1, pd.read_csv(written / "tab" / "tests.csv")):
+        units = set(frame.unit.dropna())
+        assert not units & {"umol/L", "mL/min/1.73 m2"}, units
+    # months to one decimal, in a row of months too (kidney's months to severe CKD)
+    months = kidney[kidney.unit == "months"][["mean", "sd", "median", "q1", "q3"]]
+    assert (months.stack().round(1) == months.stack()).all()
+    cif = pd.read_csv(written / "tab" / "cumulative_incidence.csv")
+    assert "std_err" not in cif.columns  # a percentage beside the other percentages
+    assert (cif.std_err_pct.round(1) == cif.std_err_pct).all()
+    assert (cif.time_months.round(1) == cif.time_months).all()
+    # the exact time in days beside the rounded months: months = days / 30.4375
+    assert ((cif.time_days / 30.4375).round(1) == cif.time_months).all()
+    sensitivity = (written / "tab" / "sensitivity.csv").read_text(encoding="utf-8")
+    assert "—" not in sensitivity
+    flow = pd.read_csv(written / "tab" / "flow.csv")
+    # seed2023 sets no study period: its step is left out rather than "excluded 0"
+    assert "outside_period" not in set(flow.step)
+
+
+def test_the_word_file_says_the_design_once(written: Path, demo_report: Report) -> None:
+    from docx import Document
+
+    document = Document(str(written / "r.docx"))
+    texts = [p.text for p in document.paragraphs]
+    texts += [c.text for t in document.tables for row in t.rows for c in row.cells]
+    sentence = demo_report.study.design.design_sentence
+    assert sum(text.count(sentence) for text in texts) == 1

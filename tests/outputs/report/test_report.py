@@ -49,7 +49,7 @@ def test_demo_report_has_every_section_and_no_nan(demo_report: Report) -> None:
     assert "http://" not in text
     assert "https://" not in text
     assert "Fisher's exact test" in text or "chi-square" in text
-    assert "share 20 patients" in text  # the guardrail on overlapping groups
+    assert re.search(r"share \d+ patients", text)  # the guardrail on overlapping groups
 
 
 def test_against_source_carries_the_published_figures(demo_report: Report) -> None:
@@ -60,7 +60,7 @@ def test_against_source_carries_the_published_figures(demo_report: Report) -> No
     assert article["Included patients"] == 26
     assert article["Initial steroid resistance, %"] == 36.4
     assert article["Log-rank p (Figure 1)"] == 0.08
-    assert article["Final eGFR (mean)"] == 76.4
+    assert article["Final eGFR, mL/min/1.73 m² (mean)"] == 76.4
     assert article["Severe CKD (G3–G5), patients"] == SEED["kidney"]["severe_ckd_patients"]
 
 

@@ -171,6 +171,7 @@ def study(
         data_warnings=[
             *getattr(derived, "warnings", ()),
             *_left_out(len(included), t2, names, figures),
+            *_no_creatinine(derived),
         ],
         cumulative_incidence=cif,
         notes=notes,
@@ -178,6 +179,15 @@ def study(
         estimands=estimands(protocol),
         table1_n=len(included),
     )
+
+
+def _no_creatinine(derived: DerivedTables) -> list[str]:
+    """A cohort without a single creatinine value says so once, as the cohort's own warning
+    (nobody can have an eGFR), rather than only as children left out of each comparison."""
+    table = (derived.analysis or {}).get("creatinine")
+    if table is not None and table.num_rows == 0:
+        return ["this cohort has no creatinine: eGFR cannot be computed"]
+    return []
 
 
 def _left_out(

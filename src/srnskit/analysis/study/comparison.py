@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from srnskit import analysis
+from srnskit.analysis.stats.compare import TestNotRun
 from srnskit.analysis.study.summary import Summary, TestLine, run_test, ttest_line
 from srnskit.constants import DAYS_PER_MONTH
 from srnskit.schema import COMPARED_GROUPS
@@ -31,6 +32,7 @@ __all__ = [
 
 COMPARISON, COMBINED = COMPARED_GROUPS
 REMITTED = ("complete", "partial")
+MANN_WHITNEY_MIN_N = 2  # values per group, as the t-tests ask (one against one tests nothing)
 
 
 def group_names(design: StudyDesign) -> tuple[str, str]:
@@ -210,8 +212,9 @@ def remission_tests(
     if not shared:
         return tests, "logrank"
     regimen = alone_name.removesuffix(" alone")
+    patients = "1 patient" if len(shared) == 1 else f"{len(shared)} patients"
     warnings.append(
-        f"The two groups share {len(shared)} patients (the combined group's earlier "
+        f"The two groups share {patients} (the combined group's earlier "
         f"{regimen}-only courses are in the {regimen} group, as in the article): their "
         "courses are not independent. The within-patient analyses below account for it."
     )
@@ -226,6 +229,11 @@ def _mann_whitney(rc: pd.Series, ra: pd.Series, contrast: str) -> TestLine:
     label = "difference in medians"
 
     def run() -> TestLine:
+        if min(rc.count(), ra.count()) < MANN_WHITNEY_MIN_N:
+            # one value against one: no ordering to test (R's wilcox.test returns p = 1)
+            raise TestNotRun(
+                "a group has fewer than two values: the Mann–Whitney test needs two in each"
+            )
         r = analysis.mann_whitney(rc, ra)
         why = f"{r.method}: time to remission is often skewed; W of the combined group"
         return TestLine(

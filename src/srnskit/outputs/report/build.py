@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from srnskit.analysis.study import headline
 from srnskit.analysis.study import study as compute_study
@@ -58,11 +58,15 @@ def demo_cohort_path() -> Path:
     return Path(str(resources.files("srnskit") / "examples" / "demo"))
 
 
-def load_for_report(path: Path | None, today: dt.date) -> tuple[Cohort, bool]:
-    """The cohort to report (the bundled demo when ``path`` is None) and whether it is the demo."""
+def load_for_report(
+    path: Path | None, today: dt.date, *, date_order: Literal["dmy", "mdy"] | None = None
+) -> tuple[Cohort, bool]:
+    """The cohort to report (the bundled demo when ``path`` is None) and whether it is the demo.
+    ``date_order`` reads text dates with the year last day-first or month-first (``read_cohort``,
+    cohort-format.md §4)."""
     if path is None:
-        return read_cohort(demo_cohort_path(), today=today), True
-    return read_cohort(path, today=today), False
+        return read_cohort(demo_cohort_path(), today=today, date_order=date_order), True
+    return read_cohort(path, today=today, date_order=date_order), False
 
 
 def _headlines(cohort: Cohort, names: list[str], design: StudyDesign) -> list[dict[str, Any]]:

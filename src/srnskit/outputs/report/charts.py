@@ -6,6 +6,8 @@ is drawn interactively in the HTML and as SVG / PNG by vl-convert, with no reque
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import altair as alt
@@ -17,11 +19,13 @@ from srnskit.outputs.report.numbers import fmt_number, fmt_p
 
 __all__ = [
     "FONT",
+    "band_rows",
     "cumulative_incidence",
     "egfr_paired",
     "egfr_trajectories",
     "figures",
     "km_subtitle",
+    "month_ticks",
     "remission_curves",
     "toxicity",
 ]
@@ -33,9 +37,58 @@ FONT = "DejaVu Sans"
 # The widest figure, legend and labels included, stays inside the A4 text width (210 mm less
 # the report's 2 × 14 mm margins = 182 mm ≈ 688 CSS px): plot 480 + axis and labels ≈ 640.
 WIDTH = 480
-RISK_EVERY_MONTHS = 3
+# Month axes tick every 1, 2, 3, 6, 12, 24 or 60 months, the first step giving fewer than
+# MAX_TICKS ticks; the axis ends at the first tick after the last time, so a jump there shows.
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60)
+MAX_TICKS = 10
+PANEL_TICKS = 6  # a half-width panel (Figure 1b) has room for fewer
+LEGEND_SYMBOL_SIZE = 900  # a stroke symbol's length is √size: 30 px shows a dash pattern whole
 MAX_LINES = 300  # per-child lines drawn; more are unreadable, so a fixed random sample is drawn
 SAMPLE_SEED = 2023
+
+
+def month_ticks(horizon: float, max_ticks: int = MAX_TICKS) -> list[float]:
+    """The tick times (months) of an axis whose data end at ``horizon``: from 0 every step of
+    ``MONTH_STEPS`` (the first giving fewer than ``max_ticks`` intervals) up to the first tick
+    strictly after ``horizon``, which ends the axis (44.6 → 0, 6, …, 48; 3.4 → 0, 1, …, 4;
+    45 → 0, 6, …, 48)."""
+    step = next((s for s in MONTH_STEPS if horizon / s < max_ticks), MONTH_STEPS[-1])
+    last = step * (math.floor(horizon / step) + 1)
+    return [float(t) for t in range(0, last + 1, step)]
+
+
+def band_rows(
+    times: list[float], lows: list[float | None], highs: list[float | None]
+) -> list[dict[str, Any]]:
+    """A step function's 95% band as drawable pieces: ``time, low, high, segment`` rows where
+    each run of intervals with a band of positive width (``low < high``, both known) is one
+    segment, closed by a point at the run's end repeating its last values, so the band ends
+    with a vertical edge and no zero-width sliver (a sliver prints as a hairline in the PDF).
+    The band of point i covers [times[i], times[i + 1]); the last point covers no time and
+    draws nothing. ``times`` ascending."""
+    rows: list[dict[str, Any]] = []
+    segment = 0
+    open_run = False
+    for i in range(len(times) - 1):
+        low, high = lows[i], highs[i]
+        width = times[i + 1] > times[i]
+        drawn = low is not None and high is not None and high > low and width
+        if drawn:
+            rows.append({"time": times[i], "low": low, "high": high, "segment": segment})
+            open_run = True
+        if open_run and (not drawn or i == len(times) - 2 or not _drawn(lows, highs, i + 1)):
+            last = rows[-1]
+            rows.append(
+                {"time": times[i + 1], "low": last["low"], "high": last["high"], "segment": segment}
+            )
+            segment += 1
+            open_run = False
+    return rows
+
+
+def _drawn(lows: list[float | None], highs: list[float | None], i: int) -> bool:
+    low, high = lows[i], highs[i]
+    return low is not None and high is not None and high > low
 
 
 def _sample_children(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -98,29 +151,37 @@ def km_subtitle(study: Study) -> str:
     return logrank.reason if logrank is not None and logrank.reason else "no test"
 
 
+def _group_labels(study: Study, counts: dict[str, int]) -> str:
+    """A legend ``labelExpr`` naming each group with its courses ("combined (22 courses)", "…
+    (no course)"), so a group without one is still named, and said to be missing."""
+    expr = "datum.label"
+    for name in reversed(study.groups):
+        n = counts.get(name, 0)
+        label = f"{name} ({n} course{'' if n == 1 else 's'})" if n else f"{name} (no course)"
+        expr = f"datum.label === {json.dumps(name)} ? {json.dumps(label)} : ({expr})"
+    return expr
+
+
 def remission_curves(study: Study) -> dict[str, Any]:
-    """Figure 1: Kaplan–Meier cumulative remission by regimen, 95% bands, censoring, at risk."""
+    """Figure 1: Kaplan–Meier cumulative remission by regimen, 95% bands, censoring, at risk.
+
+    The month axis ends at the first tick after the last time (``month_ticks``); the numbers
+    at risk are given at the same ticks, labelled; the bands are drawn only where they have a
+    width (``band_rows``); each group is in the legend with its number of courses, a group
+    without a course too."""
     km = study.km
-    rows = []
+    rows, bands = [], []
+    counts: dict[str, int] = {}
     for name, g in km.groupby("group"):
         n0 = int(g.n_risk.iloc[0])
-        rows.append(
-            {
-                "group": name,
-                "time": 0.0,
-                "n_risk": n0,
-                "n_censor": 0,
-                "remission": 0.0,
-                "low": 0.0,
-                "high": 0.0,
-            }
-        )
+        counts[str(name)] = n0
+        curve: list[dict[str, Any]] = [
+            {"time": 0.0, "n_censor": 0, "remission": 0.0, "low": None, "high": None}
+        ]
         for r in g.itertuples():
-            rows.append(
+            curve.append(
                 {
-                    "group": name,
                     "time": float(r.time),
-                    "n_risk": int(r.n_risk),
                     "n_censor": int(r.n_censor),
                     "remission": 1 - float(r.survival),
                     # cumulative remission = 1 − S: its band is 1 − the survival band
@@ -128,15 +189,43 @@ def remission_curves(study: Study) -> dict[str, Any]:
                     "high": None if np.isnan(r.lower) else 1 - float(r.lower),
                 }
             )
+        rows += [{"group": name, **point} for point in curve]
+        pieces = band_rows(
+            [c["time"] for c in curve], [c["low"] for c in curve], [c["high"] for c in curve]
+        )
+        bands += [
+            {"group": name, **piece, "segment": f"{name} {piece['segment']}"} for piece in pieces
+        ]
     data = pd.DataFrame(rows)
+    horizon = float(km.time.max()) if len(km) else 0.0
+    ticks = month_ticks(horizon)
+    x_scale = alt.Scale(domain=[0, ticks[-1]], nice=False)
     title = "Cumulative remission by regimen (Kaplan–Meier, 95% CI)"
     subtitle = km_subtitle(study)
-    base = alt.Chart(data).encode(
-        x=alt.X("time:Q", title="months from course start", scale=alt.Scale(nice=False)),
-        color=_colour(study, legend=False),
+    legend_colour = alt.Color(
+        "group:N",
+        title="regimen",
+        scale=_group_scale(study),
+        legend=alt.Legend(
+            orient="bottom",
+            direction="horizontal",
+            labelLimit=260,
+            symbolType="stroke",
+            symbolStrokeWidth=3,
+            symbolOpacity=1,
+            symbolSize=LEGEND_SYMBOL_SIZE,
+            labelExpr=_group_labels(study, counts),
+        ),
     )
+    x = alt.X(
+        "time:Q",
+        title="months from course start",
+        scale=x_scale,
+        axis=alt.Axis(values=ticks, format="d"),
+    )
+    base = alt.Chart(data).encode(x=x, color=_colour(study, legend=False))
     step = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
-        color=_colour(study),
+        color=legend_colour,
         y=alt.Y(
             "remission:Q",
             title="cumulative remission",
@@ -147,10 +236,14 @@ def remission_curves(study: Study) -> dict[str, Any]:
             "group:N",
             alt.Tooltip("time:Q", format=".1f"),
             alt.Tooltip("remission:Q", format=".1%"),
-            "n_risk:Q",
         ],
     )
-    band = base.mark_area(interpolate="step-after", opacity=0.15).encode(y="low:Q", y2="high:Q")
+    band_data = pd.DataFrame(bands, columns=["group", "time", "low", "high", "segment"])
+    band = (
+        alt.Chart(band_data)
+        .mark_area(interpolate="step-after", opacity=0.15)
+        .encode(x=x, y="low:Q", y2="high:Q", detail="segment:N", color=_colour(study, legend=False))
+    )
     censored = (
         base.transform_filter("datum.n_censor > 0")
         .mark_point(shape="cross", size=40, opacity=0.9)
@@ -159,25 +252,26 @@ def remission_curves(study: Study) -> dict[str, Any]:
     curves = (step + band + censored).properties(
         width=WIDTH, height=280, title=alt.Title(title, subtitle=subtitle)
     )
-    horizon = float(km.time.max()) if len(km) else 0.0
-    ticks = np.arange(0, horizon + 1e-9, RISK_EVERY_MONTHS)
     at_risk = []
-    for name, g in km.groupby("group"):
+    for name in study.groups:
+        g = km[km.group == name]
         for t in ticks:
             later = g[g.time >= t]
             at_risk.append(
-                {
-                    "group": name,
-                    "time": float(t),
-                    "n": int(later.n_risk.iloc[0]) if len(later) else 0,
-                }
+                {"group": name, "time": t, "n": int(later.n_risk.iloc[0]) if len(later) else 0}
             )
     table = (
         alt.Chart(pd.DataFrame(at_risk))
         .mark_text(fontSize=11)
         .encode(
+            # the curves' ticks, labelled: each count stands under the month it counts at
             x=alt.X(
-                "time:Q", title=None, axis=None, scale=alt.Scale(domain=[0, horizon], nice=False)
+                "time:Q",
+                title="months",
+                scale=x_scale,
+                axis=alt.Axis(
+                    values=ticks, format="d", domain=False, ticks=False, grid=False, orient="top"
+                ),
             ),
             y=alt.Y(
                 "group:N",
@@ -187,15 +281,12 @@ def remission_curves(study: Study) -> dict[str, Any]:
                 axis=alt.Axis(labelLimit=260, labelPadding=18, domain=False, ticks=False),
             ),
             text="n:Q",
-            color=alt.Color(
-                "group:N",
-                legend=None,
-                scale=_group_scale(study),
-            ),
+            color=alt.Color("group:N", legend=None, scale=_group_scale(study)),
         )
         .properties(
             width=WIDTH,
             height=50,
+            view=alt.ViewConfig(stroke=None),  # no box: the first count sits on month 0
             title=alt.Title("number at risk", fontSize=11, anchor="start", fontWeight="normal"),
         )
     )
@@ -260,7 +351,9 @@ def egfr_paired(study: Study) -> dict[str, Any]:
 
 
 def egfr_trajectories(study: Study) -> dict[str, Any]:
-    """Figure 2b: eGFR over time since onset, one line per patient, CKD G3 and G5 marked."""
+    """Figure 2b: eGFR over time since onset, one line per patient, the G3a threshold (60) and
+    kidney failure (15) drawn and labelled, from the study's ``[kidney]`` (severe_below,
+    failure_below)."""
     series, note = _sample_children(study.egfr_trajectories)
     lines = (
         alt.Chart(series)
@@ -272,10 +365,23 @@ def egfr_trajectories(study: Study) -> dict[str, Any]:
             tooltip=[alt.Tooltip("years:Q", format=".1f"), alt.Tooltip("egfr:Q", format=".0f")],
         )
     )
-    thresholds = pd.DataFrame({"egfr": [60, 15], "label": ["60: CKD G3", "15: kidney failure"]})
+    right = float(series.years.max()) if len(series) else 0.0
+    severe, failure = study.design.kidney.severe_below, study.design.kidney.failure_below
+    thresholds = pd.DataFrame(
+        {
+            "egfr": [severe, failure],
+            "label": [f"{severe:g}: G3a threshold", f"{failure:g}: kidney failure"],
+            "years": [right, right],
+        }
+    )
     rules = alt.Chart(thresholds).mark_rule(strokeDash=[4, 4], color="#d62728").encode(y="egfr:Q")
+    labels = (
+        alt.Chart(thresholds)
+        .mark_text(align="right", baseline="bottom", dy=-3, fontSize=10, color="#d62728")
+        .encode(x="years:Q", y="egfr:Q", text="label:N")
+    )
     return _spec(
-        (lines + rules).properties(
+        (lines + rules + labels).properties(
             width=WIDTH - 180, height=300, title=alt.Title("eGFR trajectories", subtitle=note)
         )
     )
@@ -310,22 +416,37 @@ STATE_WORDS = {
 }
 
 
+# Each state its own colour (ColorBrewer Dark2) and dash, so a state reads without its dash.
+STATE_COLOURS = {
+    "remission": "#1b9e77",
+    "course_end": "#d95f02",
+    "kidney_failure": "#7570b3",
+    "death": "#333333",
+}
+STATE_DASHES = {
+    "remission": [1, 0],
+    "course_end": [6, 3],
+    "kidney_failure": [2, 2],
+    "death": [8, 2, 2, 2],
+}
+
+
 def cumulative_incidence(study: Study) -> dict[str, Any]:
-    """Figure 1b: the Aalen–Johansen cumulative incidence of remission by regimen (solid, with
-    its 95% band) and of each competing event that occurred (dashed), from the course start."""
+    """Figure 1b: the Aalen–Johansen cumulative incidence from the course start, one panel per
+    regimen: remission with its 95% band and each competing event that occurred, each state in
+    its own colour and dash (``STATE_COLOURS``, ``STATE_DASHES``; one legend showing both, its
+    symbols long enough for the dash); a regimen without a course is named in the subtitle."""
     cif = study.cumulative_incidence
     occurred = [
         state
         for state in STATE_WORDS
         if state in set(cif.state) and (cif[cif.state == state].estimate > 0).any()
     ]
-    rows = []
+    rows, bands = [], []
     for (group, state), g in cif[cif.state.isin(occurred)].groupby(["group", "state"]):
-        rows.append({"group": group, "state": state, "time": 0.0, "estimate": 0.0})
-        rows += [
+        curve: list[dict[str, Any]] = [{"time": 0.0, "estimate": 0.0, "low": None, "high": None}]
+        curve += [
             {
-                "group": group,
-                "state": state,
                 "time": float(r.time_months),
                 "estimate": float(r.estimate),
                 "low": float(r.ci_low) if pd.notna(r.ci_low) else None,
@@ -333,47 +454,90 @@ def cumulative_incidence(study: Study) -> dict[str, Any]:
             }
             for r in g.itertuples()
         ]
+        rows += [{"group": group, "state": state, **point} for point in curve]
+        if state == "remission":
+            pieces = band_rows(
+                [c["time"] for c in curve], [c["low"] for c in curve], [c["high"] for c in curve]
+            )
+            bands += [
+                {"group": group, "state": state, **piece, "segment": f"{group} {piece['segment']}"}
+                for piece in pieces
+            ]
     data = pd.DataFrame(rows, columns=["group", "state", "time", "estimate", "low", "high"])
     data["event"] = data.state.map(STATE_WORDS)
+    band_data = pd.DataFrame(bands, columns=["group", "state", "time", "low", "high", "segment"])
+    band_data["event"] = band_data.state.map(STATE_WORDS)
     events = [STATE_WORDS[s] for s in occurred]
+    legend = alt.Legend(
+        orient="bottom",
+        direction="vertical",
+        title="event",
+        symbolType="stroke",
+        symbolStrokeWidth=2.5,
+        symbolSize=LEGEND_SYMBOL_SIZE,
+        symbolOpacity=1,
+        labelLimit=320,
+    )
+    colour = alt.Color(
+        "event:N",
+        scale=alt.Scale(domain=events, range=[STATE_COLOURS[s] for s in occurred]),
+        legend=legend,
+    )
     dash = alt.StrokeDash(
         "event:N",
-        title="event",
-        scale=alt.Scale(domain=events, range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(events)]),
-        legend=alt.Legend(
-            orient="bottom", direction="vertical", symbolStrokeWidth=2, labelLimit=320
-        ),
+        scale=alt.Scale(domain=events, range=[STATE_DASHES[s] for s in occurred]),
+        legend=legend,
     )
-    x = alt.X("time:Q", title="months from course start", scale=alt.Scale(nice=False))
+    horizon = float(cif.time_months.max()) if len(cif) else 0.0
+    ticks = month_ticks(horizon, PANEL_TICKS)
+    x = alt.X(
+        "time:Q",
+        title="months from course start",
+        scale=alt.Scale(domain=[0, ticks[-1]], nice=False),
+        axis=alt.Axis(values=ticks, format="d"),
+    )
     y = alt.Y(
         "estimate:Q",
         title="cumulative incidence",
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(format="%"),
     )
-    base = alt.Chart(data).encode(x=x)
-    lines = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
-        y=y,
-        color=_colour(study),
-        strokeDash=dash,
-        detail="state:N",
-        tooltip=[
-            "group:N",
-            "event:N",
-            alt.Tooltip("time:Q", format=".1f"),
-            alt.Tooltip("estimate:Q", format=".1%"),
-        ],
-    )
-    band = (
-        base.transform_filter("datum.state == 'remission'")
-        .mark_area(interpolate="step-after", opacity=0.12)
-        .encode(y="low:Q", y2="high:Q", color=_colour(study, legend=False))
-    )
+    panels = []
+    drawn = set(data.group)
+    for group in study.groups:
+        if group not in drawn:
+            continue
+        lines = (
+            alt.Chart(data[data.group == group])
+            .mark_line(interpolate="step-after", strokeWidth=2)
+            .encode(
+                x=x,
+                y=y,
+                color=colour,
+                strokeDash=dash,
+                detail="state:N",
+                tooltip=[
+                    "event:N",
+                    alt.Tooltip("time:Q", format=".1f"),
+                    alt.Tooltip("estimate:Q", format=".1%"),
+                ],
+            )
+        )
+        band = (
+            alt.Chart(band_data[band_data.group == group])
+            .mark_area(interpolate="step-after", opacity=0.15)
+            .encode(x=x, y=alt.Y("low:Q"), y2="high:Q", detail="segment:N", color=colour)
+        )
+        panels.append((lines + band).properties(width=WIDTH // 2 - 20, height=240, title=group))
+    missing = [g for g in study.groups if g not in drawn]
+    subtitle = ["remission before the course ended; band: 95% CI of remission"]
+    subtitle += [f"{g}: no course" for g in missing]
     title = alt.Title(
         "Cumulative incidence of remission and competing events (Aalen–Johansen)",
-        subtitle="remission before the course ended; band: 95% CI of remission",
+        subtitle=subtitle,
+        anchor="middle",
     )
-    return _spec((lines + band).properties(width=WIDTH, height=260, title=title))
+    return _spec(alt.hconcat(*panels, spacing=20).properties(title=title))
 
 
 def figures(study: Study) -> dict[str, dict[str, Any]]:

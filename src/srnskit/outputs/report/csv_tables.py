@@ -3,7 +3,9 @@ each column's declared precision, with units in the column names (docs/report.md
 
 Naming scheme: snake_case, the quantity then its unit (``median_months``,
 ``egfr_first_ml_min_1_73m2``, ``ci_low_pct``); a column of mixed units (Table 1's values) has a
-``unit`` column beside it instead. Counts are integers; ``pct`` is a percentage (0–100).
+``unit`` column beside it instead, each unit spelled as the report prints it (``µmol/L``,
+``mL/min/1.73 m²``; the files are UTF-8). Counts are integers; ``pct`` is a percentage (0–100);
+anything in months has one decimal, whatever its column; a missing value is an empty cell.
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ from typing import Any
 import pandas as pd
 
 from srnskit.analysis.study import Study, Summary
-from srnskit.outputs.report.tables import exclusion_words
+from srnskit.analysis.study.kidney import EGFR_UNIT
+from srnskit.constants import DAYS_PER_MONTH
+from srnskit.outputs.report.numbers import round_half_up
+from srnskit.outputs.report.tables import exclusion_words, flow_steps
 
-__all__ = ["DIGITS", "csv_tables", "rounded"]
+__all__ = ["DIGITS", "MONTHS_DIGITS", "csv_tables", "rounded"]
+
+MONTHS_DIGITS = 1  # anything in months, in every table (a row whose unit is "months" too)
+CREATININE_UNIT = "µmol/L"
 
 # Declared precision (decimals) of every non-count column the tables carry, by name.
 DIGITS: dict[str, int] = {
@@ -35,7 +43,8 @@ DIGITS: dict[str, int] = {
     "q3_months": 1,
     "ci_low_months": 1,
     "ci_high_months": 1,
-    "time_months": 2,
+    "time_months": MONTHS_DIGITS,
+    "std_err_pct": 1,
     "estimate": 2,
     "ci_low": 2,
     "ci_high": 2,
@@ -46,12 +55,22 @@ DIGITS: dict[str, int] = {
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with each column in ``DIGITS`` rounded to its declared decimals."""
+    """``frame`` with each column in ``DIGITS`` rounded to its declared decimals; in a row
+    whose ``unit`` is "months", every such column to ``MONTHS_DIGITS``."""
     out = frame.copy()
+    months = out["unit"].eq("months") if "unit" in out.columns else None
     for column, digits in DIGITS.items():
         if column in out.columns:
-            out[column] = pd.to_numeric(out[column], errors="coerce").round(digits)
+            values = pd.to_numeric(out[column], errors="coerce")
+            out[column] = _half_up(values, digits)
+            if months is not None and months.any():
+                out.loc[months, column] = _half_up(values[months], MONTHS_DIGITS)
     return out
+
+
+def _half_up(values: pd.Series, digits: int) -> pd.Series:
+    """Each value rounded as the report prints it (``numbers.round_half_up``); NaN kept."""
+    return values.map(lambda v: v if pd.isna(v) else round_half_up(v, digits)).astype(float)
 
 
 def _summary(s: Summary) -> dict[str, Any]:
@@ -104,7 +123,7 @@ def _table2(s: Study) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     for column in ("complete_pct", "partial_pct", "none_pct"):
         if column in out:
-            out[column] = pd.to_numeric(out[column]).round(DIGITS["pct"])
+            out[column] = _half_up(pd.to_numeric(out[column]), DIGITS["pct"])
     return out
 
 
@@ -119,9 +138,9 @@ def _kidney(s: Study) -> pd.DataFrame:
         row["pct"] = _pct(row["n"], row["of"])
     for key, label, unit in (
         ("months_to_severe_ckd", "months from onset to severe CKD", "months"),
-        ("final_creatinine", "final creatinine", "umol/L"),
-        ("egfr_first", "first eGFR", "mL/min/1.73 m2"),
-        ("egfr_last", "last eGFR", "mL/min/1.73 m2"),
+        ("final_creatinine", "final creatinine", CREATININE_UNIT),
+        ("egfr_first", "first eGFR", EGFR_UNIT),
+        ("egfr_last", "last eGFR", EGFR_UNIT),
     ):
         rows.append({"outcome": label, "unit": unit} | _summary(k[key]) | {"of": patients})
     columns = ["outcome", "unit", "n", "of", "pct", "mean", "sd", "median", "q1", "q3"]
@@ -162,7 +181,7 @@ def csv_tables(
     s: Study, sensitivity: pd.DataFrame, against_source: pd.DataFrame | None
 ) -> dict[str, pd.DataFrame]:
     """Every CSV table of ``--tables``, by file stem, rounded (``DIGITS``)."""
-    flow = pd.DataFrame(s.flow["steps"], columns=["step", "excluded", "remaining"])
+    flow = pd.DataFrame(flow_steps(s), columns=["step", "excluded", "remaining"])
     flow.insert(1, "reason", [exclusion_words(step) for step in flow.step])
     tables: dict[str, pd.DataFrame] = {
         "flow": flow,
@@ -186,11 +205,20 @@ def csv_tables(
         "sensitivity": sensitivity,
     }
     if len(s.cumulative_incidence):
-        tables["cumulative_incidence"] = _renamed(
+        cif = _renamed(
             s.cumulative_incidence,
-            {"estimate": "estimate_pct", "ci_low": "ci_low_pct", "ci_high": "ci_high_pct"},
-            {"estimate_pct": 100, "ci_low_pct": 100, "ci_high_pct": 100},
+            {
+                "estimate": "estimate_pct",
+                "std_err": "std_err_pct",
+                "ci_low": "ci_low_pct",
+                "ci_high": "ci_high_pct",
+            },
+            {"estimate_pct": 100, "std_err_pct": 100, "ci_low_pct": 100, "ci_high_pct": 100},
         )
+        # the exact time, as the months are rounded to one decimal (two times may share one)
+        days = (cif.time_months * DAYS_PER_MONTH).round().astype(int)
+        cif.insert(cif.columns.get_loc("time_months"), "time_days", days)
+        tables["cumulative_incidence"] = cif
     if against_source is not None:
-        tables["against_source"] = against_source
+        tables["against_source"] = against_source.drop(columns=["decimals"])
     return {name: rounded(frame) for name, frame in tables.items()}

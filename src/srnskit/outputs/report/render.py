@@ -33,7 +33,8 @@ from srnskit.outputs.report.numbers import (
     fmt_summary,
     fmt_test,
 )
-from srnskit.outputs.report.tables import Table, display_tables, exclusion_words
+from srnskit.outputs.report.source import against_source_table, sensitivity_table
+from srnskit.outputs.report.tables import Table, display_tables, exclusion_words, flow_steps
 from srnskit.outputs.report.word import word_document
 from srnskit.outputs.words import counted
 
@@ -114,12 +115,17 @@ def word_lines(report: Report) -> list[str]:
         f"Cohort {report.cohort_name} ({counted(s.n_patients, 'patient')}); definitions "
         f"{s.definitions}; study {s.design.name} ({s.design.title}); generated "
         f"{(report.generated or dt.date.today()).isoformat()} by srnskit.",
-        s.design.design_sentence[:1].upper() + s.design.design_sentence[1:] + ".",
-    ]
+    ]  # the design sentence is the flow table's note: said once
     return lines + [f"Note: {w}" for w in (*s.data_warnings, *s.warnings)]
 
 
 # ---- HTML, PDF and files ----
+
+
+def _or_words(value: float | None, words: str) -> str:
+    """``value`` to one decimal, or ``words`` ("not reached", "NE") where it has none."""
+    text = fmt_number(value, 1)
+    return words if text == "—" else text
 
 
 def render_html(report: Report, *, print_version: bool = False) -> str:
@@ -143,6 +149,7 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         test=fmt_test,
         counted=counted,
         reason=exclusion_words,
+        or_words=_or_words,
     )
     charts: dict[str, str]
     if print_version:
@@ -156,6 +163,11 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
         r=report,
         s=report.study,
         tables=report.display,
+        flow_steps=flow_steps(report.study),
+        against=None
+        if report.against_source is None
+        else against_source_table(report.against_source),
+        sensitivity=sensitivity_table(report.sensitivity),
         charts=charts,
         print_version=print_version,
         bundle="" if print_version else vega_bundle(),

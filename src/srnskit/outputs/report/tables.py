@@ -30,6 +30,7 @@ __all__ = [
     "Table",
     "display_tables",
     "exclusion_words",
+    "flow_steps",
     "frame",
     "table1_summary_note",
 ]
@@ -73,6 +74,19 @@ def exclusion_words(step: str) -> str:
     return EXCLUSION_WORDS.get(step, step.replace("_", " "))
 
 
+PERIOD_STEP = "outside_period"  # the inclusion step a study without a period cannot apply
+
+
+def flow_steps(s: Study) -> list[dict[str, Any]]:
+    """The inclusion flow's steps as shown: every step of ``s.flow``, less the study-period step
+    when the study sets no period (it excludes no one then, and "no combination course started
+    within the study period" would name a period there is not)."""
+    steps: list[dict[str, Any]] = s.flow["steps"]
+    if s.design.eligibility.study_period:
+        return steps
+    return [step for step in steps if step["step"] != PERIOD_STEP]
+
+
 def _note(s: Study, key: str, *more: str) -> str:
     return " ".join(x for x in (*more, s.notes.get(key, "")) if x)
 
@@ -82,9 +96,10 @@ def _flow(s: Study) -> Table:
         "flow", "Inclusion flow", ["Step", "Excluded", "Remaining"], numeric=[False, True, True]
     )
     t.add("Children in the cohort", "", s.flow["start"])
-    for step in s.flow["steps"]:
+    for step in flow_steps(s):
         t.add(f"Excluded: {exclusion_words(step['step'])}", step["excluded"], step["remaining"])
-    t.note = _note(s, "flow", s.design.design_sentence[:1].upper() + s.design.design_sentence[1:])
+    design = s.design.design_sentence
+    t.note = _note(s, "flow", f"Design: {design}.")
     return t
 
 
@@ -186,9 +201,12 @@ def _toxicity(s: Study) -> Table:
             fmt_count(int(row.patients), int(row.exposed)),
             ci,
         )
-    if not len(s.toxicity) or not (s.toxicity.exposed > 0).any():
-        t.empty = "No included child was exposed to an immunosuppressant, so no toxicity."
     t.note = _note(s, "toxicity")
+    if not len(s.toxicity) or not (s.toxicity.exposed > 0).any():
+        if s.table1_n == 0:  # nobody included: the note says so, once
+            t.empty, t.note = t.note or "No child was included: no toxicity to count.", ""
+        else:
+            t.empty = "No included child was exposed to an immunosuppressant, so no toxicity."
     return t
 
 
