@@ -6,6 +6,8 @@ plain sentences ``Derived.warnings`` holds.
   ``unknown``.
 - An eGFR needs the creatinine's number: a creatinine given as a bound (``<20``) has none and
   is left out (cohort-format.md §2), and counted.
+- A value at diagnosis (``analysis_tables.presentation``) is an exact value: bounds in the
+  window at diagnosis are left out, and counted.
 - An eGFR needs a height within the study's ``[kidney].height_within_days`` of the creatinine
   (clinical.md §6): a child with creatinine but no such height has no eGFR on that day.
 
@@ -19,9 +21,11 @@ import pyarrow as pa
 
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables
+from srnskit.engine.rules.analysis_tables import diagnosis_rows
 from srnskit.engine.rules.body_size import daily
 from srnskit.schema import DerivedColumn, DerivedType
 from srnskit.studies import StudyDesign
+from srnskit.studies.model import AtDiagnosis
 
 __all__ = ["COVERAGE", "STREAM_WORDS", "coverage", "data_warnings"]
 
@@ -33,17 +37,20 @@ _COLUMNS: tuple[tuple[str, DerivedType], ...] = (
     ("children_creatinine_without_egfr", "int64"),
     ("children_creatinine_no_egfr", "int64"),
     ("creatinine_bounds", "int64"),
+    ("diagnosis_bounds", "int64"),
 )
 # The one-row result of ``coverage``, in the engine's declared form.
 COVERAGE = tuple(DerivedColumn(name, kind) for name, kind in _COLUMNS)
 
 
-def coverage(tables: Tables, series: ibis.Table) -> ibis.Table:
+def coverage(tables: Tables, series: ibis.Table, at_diagnosis: AtDiagnosis) -> ibis.Table:
     """One row: n_upcr, n_uprot_24h, n_dipstick (the cohort's values of each proteinuria
     stream); children_creatinine_without_egfr (children with a creatinine day that has no eGFR:
     no height within reach of it) and children_creatinine_no_egfr (of them, those with no eGFR
     on any day); creatinine_bounds (creatinine values given as a bound, ``<`` or ``>``, which no
-    eGFR uses). ``series``: ``egfr_series``, one row per creatinine day with an eGFR."""
+    eGFR uses); diagnosis_bounds (values in the window at diagnosis, ``at_diagnosis``, given
+    as a bound, which no value at diagnosis uses). ``series``: ``egfr_series``, one row per
+    creatinine day with an eGFR."""
     m = tables.measurements
     streams = m.aggregate(
         **{f"n_{s}": m.analyte.count(where=m.analyte == s) for s in STREAM_WORDS},
@@ -60,14 +67,19 @@ def coverage(tables: Tables, series: ibis.Table) -> ibis.Table:
         children_creatinine_without_egfr=both.days.count(where=egfr_days < both.days),
         children_creatinine_no_egfr=both.days.count(where=egfr_days == 0),
     )
-    return streams.cross_join(children)
+    window = diagnosis_rows(tables, at_diagnosis)
+    at_onset = window.aggregate(
+        diagnosis_bounds=window.analyte.count(where=window.qualifier.notnull())
+    )
+    return streams.cross_join(children).cross_join(at_onset)
 
 
 def data_warnings(row: pa.Table, definitions: DefinitionSet, study: StudyDesign) -> tuple[str, ...]:
     """The plain sentences ``row`` (``coverage``'s one row) calls for, under ``definitions`` and
     ``study``: none of the set's proteinuria streams measured (the set cannot classify steroid
     response), children whose creatinine has no height within reach (eGFR not computed) and
-    creatinine values given as a bound (left out of eGFR)."""
+    creatinine values given as a bound (left out of eGFR), values at diagnosis given as a bound
+    (left out of the values at diagnosis)."""
     first = row.to_pylist()[0] if row.num_rows else {}
     values = {column.name: first.get(column.name) or 0 for column in COVERAGE}
     warnings: list[str] = []
@@ -92,4 +104,10 @@ def data_warnings(row: pa.Table, definitions: DefinitionSet, study: StudyDesign)
     if bounds:
         counted = "1 creatinine value" if bounds == 1 else f"{bounds} creatinine values"
         warnings.append(f"{counted} given as a bound (<, >) left out of eGFR")
+    at_onset = values["diagnosis_bounds"]
+    if at_onset:
+        counted = "1 value" if at_onset == 1 else f"{at_onset} values"
+        warnings.append(
+            f"{counted} at diagnosis given as a bound (<, >) left out of the values at diagnosis"
+        )
     return tuple(warnings)

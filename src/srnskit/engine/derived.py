@@ -126,7 +126,7 @@ def derive_expressions(
     named = tables.named
     compared = compared_courses(course, eligible, study)
     out = {
-        "coverage": coverage(tables, series),
+        "coverage": coverage(tables, series, study.at_diagnosis),
         "compared_courses": named(compared).order_by(["patient_id", "group"]),
         "patient_outcomes": named(outcome.select(*columns, "first_failed")).order_by("patient_id"),
         "courses": named(course.select(*[c.name for c in DERIVED_TABLES["courses"]])).order_by(

@@ -111,3 +111,53 @@ def test_the_analysis_tables_cast_like_the_derived_ones() -> None:
     troughs = declared(raw.select(["patient_id", "drug", "date", "value", "qualifier"]), "troughs")
     assert troughs.schema.equals(analysis_schema("troughs"))
     assert troughs.column("value").to_pylist() == [1.0]
+
+
+def test_tacrolimus_troughs_reach_the_troughs_table(tmp_path: Path) -> None:
+    # Tacrolimus Mar 1 – Jun 30, cyclosporine Jan 1 – Feb 28. tac_trough 6 on Apr 1 (on
+    # tacrolimus: kept, drug tacrolimus), 5 on Jan 15 (on cyclosporine, not tacrolimus: left
+    # out); csa_trough 120 on Feb 1 (kept, drug cyclosporine), 110 on Apr 1 (left out).
+    values = [
+        ("P1", "2020-04-01", "tac_trough", 6, "ng/mL"),
+        ("P1", "2020-01-15", "tac_trough", 5, "ng/mL"),
+        ("P1", "2020-02-01", "csa_trough", 120, "ng/mL"),
+        ("P1", "2020-04-01", "csa_trough", 110, "ng/mL"),
+    ]
+    treatments = [
+        ("P1", "cyclosporine", "2020-01-01", "2020-02-28", 150, "mg/m2/day", "daily"),
+        ("P1", "tacrolimus", "2020-03-01", "2020-06-30", 0.1, "mg/kg/day", "daily"),
+    ]
+    derived = derive_analysis(
+        tmp_path / "c", patients=CHILD, measurements=values, treatments=treatments
+    )
+    assert rows(derived, "troughs", "drug", "date", "value") == [
+        ("cyclosporine", D("2020-02-01"), 120.0),
+        ("tacrolimus", D("2020-04-01"), 6.0),
+    ]
+
+
+def test_a_bound_is_no_value_at_diagnosis_and_is_counted(tmp_path: Path) -> None:
+    # The window 2019-12-25 … 2020-01-08 (no steroid). UPCR >10 on Jan 2 and 6 mg/mg on Jan 5:
+    # the bound has no number, so the value at diagnosis is 6 (not 10). Albumin <10 on Jan 3 and
+    # 18 on Jan 4: 18. Creatinine <20 on Jan 1 and 35 on Jan 6: the first exact one, 35. Three
+    # bounds left out, counted in the warnings; the <5 UPCR of Jan 30 is after the window and
+    # not counted.
+    values = [
+        ("P1", "2020-01-02", "upcr", ">10", "mg/mg"),
+        ("P1", "2020-01-05", "upcr", 6.0, "mg/mg"),
+        ("P1", "2020-01-03", "albumin", "<10", "g/L"),
+        ("P1", "2020-01-04", "albumin", 18, "g/L"),
+        ("P1", "2020-01-01", "creatinine", "<20", "umol/L"),
+        ("P1", "2020-01-06", "creatinine", 35, "umol/L"),
+        ("P1", "2020-01-30", "upcr", "<5", "mg/mg"),
+    ]
+    derived = derive_analysis(tmp_path / "c", patients=CHILD, measurements=values)
+    assert rows(derived, "presentation", "analyte", "value", "unit") == [
+        ("albumin", 18.0, "g/L"),
+        ("creatinine", 35.0, "umol/L"),
+        ("upcr", 6.0, "mg/mg"),
+    ]
+    assert (
+        "3 values at diagnosis given as a bound (<, >) left out of the values at diagnosis"
+        in derived.warnings
+    )

@@ -6,7 +6,8 @@ each from the rule that owns it, so no output re-derives a rule.
 - relapses: the episodes the engine flags as relapses (clinical.md §3, ``courses.relapses``);
 - troughs: each trough measurement once, while its drug is active;
 - presentation: the values at diagnosis in the study's ``[at_diagnosis]`` window, which ends
-  before steroids act (the highest proteinuria, the lowest albumin, the first creatinine);
+  before steroids act (the highest proteinuria, the lowest albumin, the first creatinine), of
+  exact values alone (a bound is not a value; those left out are counted, ``engine/coverage.py``);
 - adverse_events: each event with the drug it is attributed to (clinical.md §9): the recorded
   drug, else every drug active on its date (a rituximab infusion for the set's window);
 - proteinuria_dates: the days with any proteinuria value of any stream (clinical.md §7).
@@ -26,6 +27,7 @@ __all__ = [
     "PROTEINURIA_STREAMS",
     "TROUGH_DRUGS",
     "attributed_adverse_events",
+    "diagnosis_rows",
     "exposures",
     "presentation",
     "proteinuria_dates",
@@ -36,7 +38,7 @@ __all__ = [
 # The values at diagnosis of Table 1 ([S] Table I).
 PRESENTATION_ANALYTES = ("upcr", "uprot_24h", "albumin", "creatinine")
 # Each trough analyte and the drug whose exposure it is measured under.
-TROUGH_DRUGS = {"csa_trough": "cyclosporine"}
+TROUGH_DRUGS = {"csa_trough": "cyclosporine", "tac_trough": "tacrolimus"}
 # The proteinuria streams (clinical.md §1), whichever a set reads.
 PROTEINURIA_STREAMS = ("upcr", "uprot_24h", "dipstick")
 # Analytes whose highest value is a day's (clinical.md §1); the others take the lowest.
@@ -95,16 +97,13 @@ def troughs(tables: Tables, intervals: ibis.Table) -> ibis.Table:
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def presentation(tables: Tables, window: AtDiagnosis) -> ibis.Table:
-    """``ANALYSIS_TABLES["presentation"]``: each patient's value of each of
-    ``PRESENTATION_ANALYTES`` at diagnosis, with its unit as measured (clinical.md §9).
+def diagnosis_rows(tables: Tables, window: AtDiagnosis) -> ibis.Table:
+    """The measurements of ``PRESENTATION_ANALYTES`` in each patient's window at diagnosis
+    (clinical.md §9), bounds included: the measurements' columns.
 
     The window is [onset − ``days_before_onset``, onset + ``days_after_onset``] (the study's
     ``[at_diagnosis]``), ending earlier, at the start + ``days_after_steroid_start``, when the
     first course of ``steroid_drugs`` starting on or after the window's first day starts sooner.
-    Proteinuria (each stream) takes the window's highest value, albumin its lowest, every other
-    analyte its first (the day's highest on that day). One unit per analyte: the mass/mass UPCR
-    before mg/mmol (clinical.md §1), a unit's values before another's in the unit's order.
     """
     m = tables.measurements
     onset = tables.patients.select(patient_id_p="patient_id", onset="onset_date")
@@ -134,6 +133,23 @@ def presentation(tables: Tables, window: AtDiagnosis) -> ibis.Table:
             rows.date <= bounds.window_last,
         ],
     )
+    return rows.select(*m.columns)
+
+
+def presentation(tables: Tables, window: AtDiagnosis) -> ibis.Table:
+    """``ANALYSIS_TABLES["presentation"]``: each patient's value of each of
+    ``PRESENTATION_ANALYTES`` at diagnosis, with its unit as measured (clinical.md §9), from the
+    rows of ``diagnosis_rows``.
+
+    Proteinuria (each stream) takes the window's highest value, albumin its lowest, every other
+    analyte its first (the day's highest on that day). One unit per analyte: the mass/mass UPCR
+    before mg/mmol (clinical.md §1), a unit's values before another's in the unit's order.
+    Exact values alone: a bound (``>10``, ``<0.5``; cohort-format.md §2) is not a value, and
+    even where it would decide the choice (``>10`` above every exact value) it has no number to
+    report, so it is left out (``engine/coverage.py`` counts those left out).
+    """
+    rows = diagnosis_rows(tables, window)
+    rows = rows.filter(rows.qualifier.isnull())
     # Proteinuria: the highest; albumin: the lowest; the others: the first (clinical.md §9).
     extreme = rows.analyte.isin(_HIGHEST) | (rows.analyte == "albumin")
     ranked_value = ibis.ifelse(rows.analyte.isin(_HIGHEST_FIRST), -rows.value, rows.value)
