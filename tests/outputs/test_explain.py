@@ -329,8 +329,15 @@ def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(
         "  severe CKD (eGFR < 60, sustained) from 2021-03-01",
         "  kidney failure from 2021-09-01",
     ]
-    # on dialysis with no eGFR after it: the native kidneys' last, said so
-    dialysis = _derived(egfr_last=9.0, ckd_stage_last="G5D", krt="dialysis", krt_date=D(2021, 9, 1))
+    # on dialysis: the native kidneys' last, said so; an eGFR on dialysis is not told
+    on_dialysis = [{"patient_id": "P1", "date": D(2021, 10, 1), "egfr": 9.6, "native": False}]
+    dialysis = _derived(
+        more={"egfr": on_dialysis},
+        egfr_last=9.0,
+        ckd_stage_last="G5D",
+        krt="dialysis",
+        krt_date=D(2021, 9, 1),
+    )
     assert "  eGFR first 101.3, last native 9.0 mL/min/1.73 m² (G5D)" in explain(
         dialysis, "P1", *rules
     )

@@ -329,17 +329,19 @@ def _labels(
 
 def _kidney(outcome: dict[str, Any], study: StudyDesign, after: list[dict[str, Any]]) -> list[str]:
     """eGFR first and last (the native kidneys' last, said so after kidney replacement therapy,
-    with the latest eGFR after it: 'graft' after a transplant), the stage after the latest
-    kidney replacement therapy, severe CKD and kidney failure, as the engine derived them.
+    with the graft's latest eGFR when the latest therapy is a transplant), the stage after the
+    latest kidney replacement therapy, severe CKD and kidney failure, as the engine derived them.
     ``after``: the patient's non-native eGFR rows in date order."""
     lines = []
     if outcome["egfr_first"] is not None:
         last = f"last {outcome['egfr_last']:.1f}"
         if outcome.get("krt"):
             last = f"last native {outcome['egfr_last']:.1f}"
-            if after:
-                which = "graft" if outcome["krt"] == "transplant" else "after dialysis began"
-                last += f"; {which} {after[-1]['egfr']:.1f}"
+            # the graft's: after the latest KRT when it is a transplant (an eGFR on dialysis
+            # measures the dialysis, not a kidney: not told)
+            graft = [r for r in after if r["date"] >= outcome["krt_date"]]
+            if outcome["krt"] == "transplant" and graft:
+                last += f"; graft {graft[-1]['egfr']:.1f}"
         lines.append(
             f"  eGFR first {outcome['egfr_first']:.1f}, {last} "
             f"mL/min/1.73 m² ({outcome['ckd_stage_last']})"
