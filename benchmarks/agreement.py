@@ -20,7 +20,9 @@ left out of the observable columns: the engine abstains there, rightly.
 Where a label disagrees, the benchmark names what caused it, read from the observations in the
 label's window (steroid response: onset to the later resistance date + 14 days, or to day 72;
 a course: the course; first remission: the two dates ± 7 days), the first that applies:
-``no measurement`` (no proteinuria day of the set's streams in the window); a reading whose band
+``no measurement`` (no proteinuria day of the set's streams in the window); ``no diary`` (in the
+diary cohort, a child whose family keeps none: no dipstick at all, seen at clinic visits only);
+a reading whose band
 contradicts the true state on its day (≥ 3+ / ≥ 2 mg/mg outside a nephrotic episode, ≤ trace /
 ≤ 0.2 mg/mg inside a nephrotic or partial one, 1+/2+ / between inside a nephrotic or complete
 one), named by stream and as ``in a transition`` when within 3 days of a true change of state,
@@ -141,11 +143,14 @@ def _cause(
     wrong_by_patient: dict[str, pd.DataFrame],
     episodes_by_patient: dict[str, pd.DataFrame],
     counts: dict[str, int],
+    without_diary: set[str],
 ) -> str:
     """What caused a disagreement in [low, high] (the module's docstring gives the order)."""
     days = by_patient.get(patient)
     if days is None or not ((days.date >= low) & (days.date <= high)).any():
         return "no measurement"
+    if patient in without_diary:
+        return "no diary"
     wrong = wrong_by_patient.get(patient)
     if wrong is not None:
         inside = wrong[(wrong.date >= low) & (wrong.date <= high)]
@@ -163,10 +168,12 @@ def _cause(
 
 
 def compare(
-    folder: Path, definitions: str
+    folder: Path, definitions: str, *, diaries: bool = True
 ) -> tuple[list[tuple[str, int, str, int, str]], dict[str, Counter[str]]]:
     """Agreement rows (label, compared, agree, observable, agree) and, per label, the causes
-    of its disagreements over all children, counted."""
+    of its disagreements over all children, counted (``diaries``: the cohort was generated
+    with home dipstick diaries, so a child without a dipstick is one whose family keeps
+    none)."""
     chosen = load_definitions(definitions)
     derived = derive(read_cohort(folder, today=dt.date.today()), chosen)
     truth = {
@@ -225,6 +232,8 @@ def compare(
     wrong = _contradictions(readings, truth["episodes"]).sort_values(["patient_id", "date"])
     wrong_by_patient = {k: g for k, g in wrong.groupby("patient_id")}
     episodes_by_patient = {k: g for k, g in episodes.groupby("patient_id")}
+    dipstick = set(measurements.patient_id[measurements.analyte == "dipstick"])
+    without_diary = set(got.patient_id) - dipstick if diaries else set()
     onset = pd.read_csv(folder / "patients.csv", usecols=["patient_id", "onset_date"])
     onset = onset.set_index("patient_id").onset_date.map(pd.Timestamp)
     causes: dict[str, Counter[str]] = {}
@@ -242,6 +251,7 @@ def compare(
                     wrong_by_patient,
                     episodes_by_patient,
                     counts,
+                    without_diary,
                 )
             ] += 1
         causes[label] = tally
@@ -315,7 +325,7 @@ def main() -> None:
                     f"{'label':32} {'all':>9} {'agree':>8} {'observable':>11} {'agree':>8}  "
                     "disagreements by cause (all children)"
                 )
-                rows, causes = compare(folder, definitions)
+                rows, causes = compare(folder, definitions, diaries=cohort == "diary")
                 for label, n, share, n_seen, share_seen in rows:
                     why = ", ".join(f"{k} {v}" for k, v in causes[label].most_common())
                     print(f"{label:32} {n:>9} {share:>8} {n_seen:>11} {share_seen:>8}  {why}")

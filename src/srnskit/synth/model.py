@@ -293,6 +293,10 @@ def simulate(
     lost = (category == code["short_followup"]) | (rng.random(n) < p.observation.lost_to_followup)
     events.add(everyone, pid=pid, day=end, event=np.where(lost, LOST, LAST_VISIT))
 
+    # A late resistance whose resistant course starts after the last follow-up is in no record
+    # of the child: as of the last follow-up the child is steroid sensitive, and the truth says
+    # so (as it cuts every episode there). Its biopsy day keeps the latent resistance day.
+    unseen = (resistance == 2) & (resistance_day - s.course_days > end)
     latent = Latent(
         n=n,
         category=category,
@@ -311,8 +315,8 @@ def simulate(
         ),
         genetic_testing=genetic_testing,
         monogenic=monogenic,
-        resistance=resistance,
-        resistance_day=resistance_day,
+        resistance=np.where(unseen, 0, resistance),
+        resistance_day=np.where(unseen, -1, resistance_day),
         height_z=np.clip(rng.normal(-0.3, 1.0, n), -4, 4),  # within the plausible heights
         weight_z=np.clip(rng.normal(0.0, 1.0, n), -4, 4),
         egfr_knots_day=knots_day,
