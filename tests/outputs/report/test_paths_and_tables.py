@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from srnskit.cli import app
 from srnskit.outputs.report.build import Report
 from srnskit.outputs.report.charts import band_rows, month_ticks
+from srnskit.outputs.report.numbers import round_half_up
 from srnskit.outputs.report.source import against_source_table, sensitivity, sensitivity_table
 from srnskit.studies import seed_targets
 
@@ -73,10 +75,13 @@ def test_report_reads_day_first_dates_with_date_order(tmp_path: Path) -> None:
 
 def test_month_ticks_end_after_the_last_time() -> None:
     # 44.6 months: steps of 1, 2, 3 give ≥ 10 intervals (44.6/3 = 14.9), 6 gives 7.4 → every 6
-    # months, ending at 48, the first tick after 44.6
+    # months, ending at 48, the first tick past 44.6 × 1.05 = 46.8
     assert month_ticks(44.6) == [0, 6, 12, 18, 24, 30, 36, 42, 48]
-    # a last time on a tick still gets one more: the jump there must show
+    # the axis runs at least 5% past the last time: 48 × 1.05 = 50.4 → 54; 0.99 × 1.05 =
+    # 1.04 → 2 (a jump at 0.99 on an axis ending at 1 would sit on its border)
     assert month_ticks(48.0)[-1] == 54
+    assert month_ticks(0.99) == [0, 1, 2]
+    assert month_ticks(45.0)[-1] == 48  # 47.25 → 48
     assert month_ticks(3.4) == [0, 1, 2, 3, 4]
     assert month_ticks(0.0) == [0, 1]
     assert month_ticks(44.6, 6) == [0, 12, 24, 36, 48]  # 44.6/6 = 7.4 ≥ 6 intervals: every 12
@@ -135,7 +140,8 @@ def test_against_source_prints_each_kind_at_one_precision(demo_report: Report) -
     assert frame is not None
     shown = {row[0]: row[1:] for row in against_source_table(frame).rows}
     targets = seed_targets()
-    assert shown["Included patients"] == ["26", "23"]  # counts: integers
+    included = demo_report.study.headline["included"]
+    assert shown["Included patients"] == ["26", str(included)]  # counts: integers
     assert shown["Initial steroid resistance, %"][0] == "36.4"
     assert shown["No remission on combined therapy, %"][0] == "15.4"  # 15.38 → 15.4
     assert shown["Log-rank p (Figure 1)"][0] == "0.08"  # AMA: two decimals
@@ -152,11 +158,16 @@ def test_the_against_source_csv_is_rounded_with_snake_case_headers(demo_report: 
     csv = demo_report.tables["against_source"]
     assert list(csv.columns) == ["figure", "kind", "article", "this_cohort"]
     values = dict(zip(csv.figure, csv.this_cohort, strict=True))
-    assert values["Included patients"] == 23
+    included = demo_report.study.headline["included"]
+    assert values["Included patients"] == included
     assert isinstance(values["Included patients"], int)
-    resistance = values["Initial steroid resistance, %"]
-    assert resistance == round(resistance, 1)  # 21/23 = 91.304… → 91.3
-    assert resistance == 91.3
+    t1 = demo_report.study.table1
+    row = t1[t1.characteristic.str.strip() == "Initial steroid resistance"].iloc[0]
+    # k/d as a percentage to one decimal, halves up (21/23 = 91.304… → 91.3)
+    expected = float(f"{Decimal(100 * int(row.n)) / Decimal(int(row.of)):.10f}")
+    assert values["Initial steroid resistance, %"] == round_half_up(expected, 1)
+    assert str(values["Initial steroid resistance, %"]).count(".") == 1
+    assert len(str(values["Initial steroid resistance, %"]).split(".")[1]) == 1
 
 
 def test_sensitivity_leaves_a_missing_value_empty() -> None:

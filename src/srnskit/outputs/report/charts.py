@@ -41,6 +41,7 @@ WIDTH = 480
 # MAX_TICKS ticks; the axis ends at the first tick after the last time, so a jump there shows.
 MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60)
 MAX_TICKS = 10
+AXIS_MARGIN = 0.05  # the axis runs at least 5% past the last time
 PANEL_TICKS = 6  # a half-width panel (Figure 1b) has room for fewer
 LEGEND_SYMBOL_SIZE = 900  # a stroke symbol's length is √size: 30 px shows a dash pattern whole
 MAX_LINES = 300  # per-child lines drawn; more are unreadable, so a fixed random sample is drawn
@@ -50,10 +51,12 @@ SAMPLE_SEED = 2023
 def month_ticks(horizon: float, max_ticks: int = MAX_TICKS) -> list[float]:
     """The tick times (months) of an axis whose data end at ``horizon``: from 0 every step of
     ``MONTH_STEPS`` (the first giving fewer than ``max_ticks`` intervals) up to the first tick
-    strictly after ``horizon``, which ends the axis (44.6 → 0, 6, …, 48; 3.4 → 0, 1, …, 4;
-    45 → 0, 6, …, 48)."""
+    at least ``AXIS_MARGIN`` beyond ``horizon``, which ends the axis, so a jump at the last time
+    is not drawn on the border (44.6 → 0, 6, …, 48; 3.4 → 0, 1, …, 4; 0.99 → 0, 1, 2)."""
     step = next((s for s in MONTH_STEPS if horizon / s < max_ticks), MONTH_STEPS[-1])
-    last = step * (math.floor(horizon / step) + 1)
+    last = step * math.ceil(horizon * (1 + AXIS_MARGIN) / step)
+    if last <= horizon:
+        last += step
     return [float(t) for t in range(0, last + 1, step)]
 
 
