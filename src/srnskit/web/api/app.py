@@ -15,10 +15,11 @@ without external sources, no framing, no referrer, no caching of patient data).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session as DbSession
@@ -41,11 +42,13 @@ __all__ = [
     "Name",
     "Password",
     "SecurityHeaders",
+    "Unit",
     "create_app",
     "current_actor",
     "db_session",
     "problem",
     "today_of",
+    "unit_of",
     "utc_now",
 ]
 
@@ -118,6 +121,32 @@ def current_actor(
     if user is None or not user.active:
         raise auth.unauthorized("the account does not exist or is disabled")
     return Actor.of(user)
+
+
+class Unit(NamedTuple):
+    """What a route works with: the request's unit of work (a route that writes commits it),
+    the actor and today's date by the app's clock."""
+
+    session: DbSession
+    actor: Actor
+    today: dt.date
+
+
+async def unit_of(
+    request: Request, claims: Annotated[dict[str, object], Depends(_claims)]
+) -> AsyncIterator[Unit]:
+    """The ``Unit`` of an authenticated request (401 without a valid token or cookie, or for
+    a disabled account). The user is read in a worker thread (a wait for a pooled connection
+    must never block the event loop), then the route runs in another: two crossings per
+    request instead of one per dependency, which under 20 concurrent clients each waited for
+    a busy CPU."""
+    registry: Registry = request.app.state.registry
+    session = registry.session()
+    try:
+        actor = await run_in_threadpool(current_actor, claims, session)
+        yield Unit(session, actor, today_of(request))
+    finally:
+        session.close()
 
 
 def today_of(request: Request) -> dt.date:

@@ -13,7 +13,6 @@ it, at most ``MAX_UNPACKED_BYTES`` in all (a zip bomb stops there).
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import tempfile
 import zipfile
@@ -22,16 +21,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.orm import Session as DbSession
 
 from srnskit.definitions.model import load_definitions
 from srnskit.errors import InvalidInputError
 from srnskit.outputs.report.build import build_report
 from srnskit.registry import audit, export, imports
-from srnskit.registry.access import Actor, require
+from srnskit.registry.access import require
 from srnskit.registry.derived import DERIVED_STUDY
 from srnskit.studies import load_study
-from srnskit.web.api.app import current_actor, db_session, today_of
+from srnskit.web.api.app import Unit, unit_of
 from srnskit.web.api.models import ImportAnswer, Problems
 
 __all__ = ["MAX_UNPACKED_BYTES", "REPORT_CSP", "UploadError", "add_routes", "unpack_upload"]
@@ -45,9 +43,7 @@ REPORT_CSP = (
     "img-src data:; font-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 
-ActorDep = Annotated[Actor, Depends(current_actor)]
-SessionDep = Annotated[DbSession, Depends(db_session)]
-TodayDep = Annotated[dt.date, Depends(today_of)]
+UnitDep = Annotated[Unit, Depends(unit_of)]
 
 
 class UploadError(InvalidInputError):
@@ -115,14 +111,13 @@ def add_routes(router: APIRouter) -> None:
         tags=["cohorts"],
     )
     def import_file(
-        actor: ActorDep,
-        session: SessionDep,
-        today: TodayDep,
+        unit: UnitDep,
         center: Annotated[str, Query(description="the centre the cohort is imported into")],
         file: Annotated[UploadFile, File(description="an .xlsx workbook or a .zip")],
         commit: Annotated[bool, Query(description="write (all or nothing)")] = False,
     ) -> JSONResponse:
         """Validate an uploaded cohort and preview its changes; with commit=true write it."""
+        session, actor, today = unit
         require(actor, "import", center)
         folder = Path(tempfile.mkdtemp(prefix="srnskit-upload-"))
         try:
@@ -146,12 +141,12 @@ def add_routes(router: APIRouter) -> None:
         tags=["cohorts"],
     )
     def export_zip(
-        actor: ActorDep,
-        session: SessionDep,
+        unit: UnitDep,
         deidentify: bool = False,
         format: Literal["csv", "parquet"] = "csv",
     ) -> Response:
         """The canonical cohort of the user's centres as a .zip (tables at its root)."""
+        session, actor, _ = unit
         tables = export.export_tables(session, actor, deidentify=deidentify)
         folder = Path(tempfile.mkdtemp(prefix="srnskit-export-"))
         try:
@@ -174,12 +169,11 @@ def add_routes(router: APIRouter) -> None:
 
     @router.get("/report", response_class=HTMLResponse, tags=["cohorts"])
     def report(
-        actor: ActorDep,
-        session: SessionDep,
-        today: TodayDep,
+        unit: UnitDep,
         definitions: Annotated[str, Query(description="a shipped definition set")] = "kdigo2021",
     ) -> HTMLResponse:
         """The study report (HTML) of the user's centres' children."""
+        session, actor, today = unit
         require(actor, "report")
         chosen = load_definitions(definitions)
         with export.visible_cohort(session, actor, today=today) as cohort:
@@ -190,14 +184,14 @@ def add_routes(router: APIRouter) -> None:
 
     @router.get("/audit", tags=["audit"])
     def read_audit(
-        actor: ActorDep,
-        session: SessionDep,
+        unit: UnitDep,
         table: str | None = None,
         record: str | None = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> JSONResponse:
         """The audit entries of the admin's centres, newest first."""
+        session, actor, _ = unit
         entries = audit.read_entries(
             session, actor, table=table, record=record, limit=limit, offset=offset
         )
