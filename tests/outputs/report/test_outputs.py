@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from srnskit.outputs.report.build import Report, write_report
-from srnskit.outputs.report.charts import CHILD, FONT, MEAN, STATE_WORDS
+from srnskit.outputs.report.charts import CHILD, FONT, MEAN
+from srnskit.outputs.report.incidence import STATE_WORDS
 
 # the A4 text width the figures must fit: 210 mm − 2 × 14 mm margins = 182 mm = 687.9 CSS px
 A4_TEXT_WIDTH_PX = 182 / 25.4 * 96

@@ -19,14 +19,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from srnskit.analysis.study import headline
+from srnskit.analysis.study import Study, headline
 from srnskit.analysis.study import study as compute_study
 from srnskit.analysis.study.table1 import SummaryChoice
 from srnskit.cohort.load import Cohort, export_canonical, import_canonical, read_cohort
 from srnskit.definitions.model import DefinitionSet, load_definitions, shipped_definitions
 from srnskit.engine import Derived, derive, derive_many
 from srnskit.errors import SrnskitError
-from srnskit.outputs.report.charts import figures
+from srnskit.outputs.report.charts import (
+    egfr_paired,
+    egfr_trajectories,
+    remission_curves,
+    toxicity,
+)
+from srnskit.outputs.report.incidence import cumulative_incidence
 from srnskit.outputs.report.render import (
     Report,
     render_html,
@@ -46,6 +52,23 @@ DEFAULT_STUDY = "seed2023"
 # The sensitivity worker pays off only with cores to spare: on two, it and the main derive slow
 # each other (100,000 children: 101 s with the worker, 58 s in one process, sharing steps).
 PARALLEL_CORES = 4
+
+
+def _figures(study: Study) -> dict[str, dict[str, Any]]:
+    """Every chart of the report (Vega-Lite specs), by file stem; a figure with nothing to draw is
+    left out (its section says why)."""
+    out = {}
+    if len(study.km):
+        out["figure1_remission"] = remission_curves(study)
+    if len(study.cumulative_incidence) and (study.cumulative_incidence.estimate > 0).any():
+        out["figure1b_cumulative_incidence"] = cumulative_incidence(study)
+    if len(study.egfr_pairs):
+        out["figure2a_egfr_first_last"] = egfr_paired(study)
+    if len(study.egfr_trajectories):
+        out["figure2b_egfr_trajectories"] = egfr_trajectories(study)
+    if len(study.toxicity) and (study.toxicity.event != "any").any():
+        out["toxicity"] = toxicity(study)
+    return out
 
 
 def _cores() -> int:
@@ -151,7 +174,7 @@ def build_report(
         else:
             derived = derive(cohort, definitions, study=design, analysis=True)
         main = compute_study(derived, definitions, design, protocol, summary=summary)
-        charts = figures(main)
+        charts = _figures(main)
         source = against_source(main) if compare_seed else None
         vega_bundle()
         if pending is not None:
