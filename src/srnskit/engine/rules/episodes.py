@@ -21,6 +21,7 @@ import ibis
 from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, days_after, materialise
 from srnskit.engine.rules.body_size import daily
+from srnskit.engine.rules.evidence import with_evidence
 from srnskit.engine.rules.kinds import interpret
 from srnskit.engine.rules.proteinuria import (
     DIPSTICK,
@@ -28,7 +29,6 @@ from srnskit.engine.rules.proteinuria import (
     UPCR_MG_MMOL,
     UPROT_G_24H,
     UPROT_MG_M2_H,
-    evidence_text,
     meets_thresholds,
     qualifies,
 )
@@ -44,7 +44,6 @@ __all__ = [
     "STATES",
     "classify_days",
     "episodes",
-    "with_evidence",
 ]
 
 _RULES = ("nephrotic", "partial_remission", "complete_remission")
@@ -62,51 +61,6 @@ _KEY_FAMILY = {
     "uprot_24h_mg_kg_24h": _UPROT_FAMILY,
     "dipstick": _DIPSTICK_FAMILY,
 }
-
-
-def with_evidence(events: ibis.Table, days: ibis.Table, count: int) -> ibis.Table:
-    """Runs with ``evidence``: the readings of their first days (at most ``count``;
-    ``DATE STREAM=VALUE UNIT`` in date order, joined by "; "), looked up on the proteinuria days
-    for the runs alone."""
-    wanted = events.select(
-        "patient_id", "kind", run_date="date", k=ibis.literal(0, "int64"), day="date"
-    )
-    for k in range(1, count):
-        following = events.filter(events[f"day_{k}"].notnull())
-        wanted = wanted.union(
-            following.select(
-                "patient_id", "kind", run_date="date", k=ibis.literal(k, "int64"), day=f"day_{k}"
-            )
-        )
-    readings = days.select(
-        patient_id_d="patient_id",
-        day_d="date",
-        level="level",
-        value="value",
-        qualifier="qualifier",
-    )
-    found = wanted.join(
-        readings, [wanted.patient_id == readings.patient_id_d, wanted.day == readings.day_d]
-    )
-    found = found.select(
-        "patient_id",
-        "kind",
-        "run_date",
-        "k",
-        date="day",
-        level="level",
-        value="value",
-        qualifier="qualifier",
-    )
-    found = found.mutate(text=evidence_text(found))
-    texts = found.group_by(["patient_id", "run_date", "kind"]).aggregate(
-        **{f"text_{k}": found.text.arbitrary(where=found.k == k) for k in range(count)}
-    )
-    evidence = texts.text_0
-    for k in range(1, count):
-        following_text = texts[f"text_{k}"]
-        evidence = ibis.ifelse(following_text.isnull(), evidence, evidence + "; " + following_text)
-    return texts.select("patient_id", "kind", date="run_date", evidence=evidence)
 
 
 def _family(days: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
