@@ -202,9 +202,12 @@ ACCESS: dict[tuple[str, str], Access] = {
 
 
 def app_routes(api: Api) -> set[tuple[str, str]]:
-    """Every (method, path) the app answers (HEAD aside: it is GET's)."""
+    """Every (method, path) of the API the app answers (HEAD aside: it is GET's); the HTML
+    pages beside it have their own matrix (tests/web/pages)."""
     found = set()
     for route in api.app.routes:
+        if not getattr(route, "path", "").startswith("/api/v1"):
+            continue
         assert isinstance(route, APIRoute | Route), f"unexpected route object {route!r}"
         for method in route.methods or ():
             if method != "HEAD":

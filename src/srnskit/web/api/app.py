@@ -266,6 +266,7 @@ def create_app(registry: Registry, *, clock: Clock | None = None) -> FastAPI:
     login throttling and "today" for validation; tests pass their own. The token key is drawn
     (once per database) here."""
     from srnskit.web.api import cohorts, patients
+    from srnskit.web.pages import mount_pages
 
     chosen = clock or utc_now
     app = FastAPI(
@@ -290,6 +291,7 @@ def create_app(registry: Registry, *, clock: Clock | None = None) -> FastAPI:
     # The routes themselves, not an included router, so app.routes lists every one (the
     # access matrix test enumerates them).
     app.router.routes.extend(router.routes)
+    mount_pages(app)  # the HTML pages (web.pages), next to the API
     _handlers(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,0 +1,189 @@
+"""What every page shares: the templates, ``render``, who is logged in, and the error pages.
+
+- ``render(request, template, status=200, **context)``: a template of ``web/templates`` as an
+  HTML answer with ``PAGE_CSP``; every template sees ``actor`` (None on the login page),
+  ``csrf_token`` (the session's, for the hidden field of every POST form) and ``nav``.
+- ``PageUnit``: the dependency of a page that needs a logged-in user. It is the API's own
+  ``web.api.app.unit_of``: the session cookie (set by ``POST /login`` on the path ``/``, the
+  same signed token as ``POST /api/v1/session``), the CSRF check of every POST (form field
+  ``csrf_token``) and the user read again on each request (a disabled account is out at once).
+- ``PageRoute``: the route class of every page router. It turns what the service refuses into
+  pages: no session → 303 to ``/login?next=…``; ``NotFoundError`` → the 404 page (a patient of
+  another centre is one that does not exist, registry.md §2); ``ForbiddenError`` or a bad
+  CSRF token → the 403 page; another ``SrnskitError`` → a 422 page with its message. Invalid
+  data (``InvalidCohortError``) is the routes' own: they show it beside the fields.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from srnskit import __version__
+from srnskit.errors import SrnskitError
+from srnskit.registry.access import Action, Actor
+from srnskit.registry.errors import RegistryError
+from srnskit.web.api import auth
+from srnskit.web.api.app import Unit, unit_of
+
+__all__ = [
+    "NAV",
+    "PAGE_CSP",
+    "PageRoute",
+    "PageUnit",
+    "csrf_of",
+    "environment",
+    "error_page",
+    "form_text",
+    "is_htmx",
+    "login_redirect",
+    "redirect",
+    "render",
+    "safe_next",
+]
+
+# Scripts, styles, images and requests of the app itself only: no inline script or style, no
+# external source (a closed hospital network). Images may be data: URLs (charts).
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+# The navigation: (label, path, the permission it needs; None: every logged-in user).
+NAV: tuple[tuple[str, str, Action | None], ...] = (
+    ("Patients", "/patients", None),
+    ("Dashboard", "/dashboard", "report"),
+    ("Import", "/import", "import"),
+    ("Export", "/export", "export"),
+    ("Users", "/users", "manage_users"),
+    ("Audit", "/audit", "read_audit"),
+)
+
+
+@functools.cache
+def environment() -> Environment:
+    """The Jinja environment of ``srnskit/web/templates`` (HTML escaped everywhere)."""
+    env = Environment(
+        loader=PackageLoader("srnskit.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["version"] = __version__
+    return env
+
+
+def csrf_of(request: Request) -> str:
+    """The CSRF token of the request's session cookie ('' without a valid one)."""
+    token = request.cookies.get(auth.COOKIE_NAME)
+    if not token:
+        return ""
+    tokens: auth.Tokens = request.app.state.tokens
+    try:
+        return str(tokens.claims(token).get("csrf", ""))
+    except HTTPException:
+        return ""
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """``template`` rendered with ``context`` as an HTML answer of ``status``, under
+    ``PAGE_CSP``. The template also sees ``request``, ``actor`` (the logged-in ``Actor`` a
+    ``PageUnit`` put on the request, else None), ``csrf_token`` and ``nav`` (the entries the
+    actor's role may open)."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    nav = [
+        (label, path)
+        for label, path, need in NAV
+        if actor is not None and (need is None or actor.may(need))
+    ]
+    values = {
+        "request": request,
+        "actor": actor,
+        "csrf_token": csrf_of(request) if actor is not None else "",
+        "nav": nav,
+        "path": request.url.path,
+        **context,
+    }
+    html = environment().get_template(template).render(values)
+    return HTMLResponse(html, status_code=status, headers={"content-security-policy": PAGE_CSP})
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether htmx sent the request (``HX-Request: true``): answer the fragment only."""
+    return request.headers.get("hx-request") == "true"
+
+
+def redirect(path: str) -> RedirectResponse:
+    """303 See Other to ``path`` (after a POST, the browser GETs it)."""
+    return RedirectResponse(path, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path of this app (``/…``, not ``//host`` nor a scheme), else
+    ``/patients``: a login link cannot send the user elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/patients"
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """303 to the login page, which comes back here (a GET's path and query) after login."""
+    here = request.url.path
+    if request.method == "GET" and request.url.query:
+        here += "?" + request.url.query
+    return redirect("/login?next=" + quote(here, safe=""))
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The error page (404, 403, 422) saying ``message``."""
+    titles = {403: "Not allowed", 404: "Not found", 422: "Cannot do this", 429: "Wait a minute"}
+    return render(request, "error.html", status, title=titles.get(status, "Error"), message=message)
+
+
+async def _page_unit(request: Request, unit: Annotated[Unit, Depends(unit_of)]) -> Unit:
+    request.state.actor = unit.actor
+    return unit
+
+
+PageUnit = Annotated[Unit, Depends(_page_unit)]
+
+_Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class PageRoute(APIRoute):
+    """A route answering pages: the service's refusals become the 303, 404, 403 and 422
+    pages (see the module's docstring) instead of the API's JSON."""
+
+    def get_route_handler(self) -> _Handler:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code == 401:
+                    return login_redirect(request)
+                return error_page(request, exc.status_code, str(exc.detail))
+            except RequestValidationError as exc:
+                wrong = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+                return error_page(request, 422, f"the request is not as expected: {wrong}")
+            except RegistryError as exc:
+                return error_page(request, exc.http_status, str(exc))
+            except SrnskitError as exc:
+                return error_page(request, 422, str(exc))
+
+        return answer
+
+
+def form_text(form: Mapping[str, Any], name: str) -> str:
+    """The text of the form field ``name`` ('' when absent or a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
