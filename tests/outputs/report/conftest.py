@@ -28,6 +28,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.filterwarnings(rule))
 
 
+# The section ids every report has, in order ("source", the comparison with the article, only
+# with --compare-seed: after "adherence").
+SECTIONS = (
+    "flow",
+    "table1",
+    "cyclosporine",
+    "second-agent",
+    "table2",
+    "figure1",
+    "cumulative-incidence",
+    "toxicity",
+    "kidney",
+    "adherence",
+    "sensitivity",
+)
+
+
+@pytest.fixture(scope="session")
+def report_sections() -> tuple[str, ...]:
+    """The section ids every report has (``SECTIONS``): the degenerate cohorts' and the demo's
+    reports are checked against the one list."""
+    return SECTIONS
+
+
 @pytest.fixture(scope="session")
 def demo_report() -> Report:
     cohort, demo = load_for_report(None, TODAY)

@@ -119,9 +119,10 @@ def _group_scale(study: Study) -> alt.Scale:
     return alt.Scale(domain=list(study.groups), range=list(GROUP_COLOURS))
 
 
-def _colour(study: Study, *, legend: bool = True) -> alt.Color:
+def _colour(study: Study, *, legend: bool = True, **more: Any) -> alt.Color:
     """The regimen's colour; its legend (when ``legend``) under the plot, symbols drawn as the
-    curves are (a line in the curve's colour), so it never widens the figure."""
+    curves are (a line in the curve's colour), so it never widens the figure; ``more``: further
+    ``alt.Legend`` settings (Figure 1's symbol size and labels with their counts)."""
     return alt.Color(
         "group:N",
         title="regimen",
@@ -133,6 +134,7 @@ def _colour(study: Study, *, legend: bool = True) -> alt.Color:
             symbolType="stroke",
             symbolStrokeWidth=3,
             symbolOpacity=1,
+            **more,
         )
         if legend
         else None,
@@ -204,20 +206,8 @@ def remission_curves(study: Study) -> dict[str, Any]:
     x_scale = alt.Scale(domain=[0, ticks[-1]], nice=False)
     title = "Cumulative remission by regimen (Kaplan–Meier, 95% CI)"
     subtitle = km_subtitle(study)
-    legend_colour = alt.Color(
-        "group:N",
-        title="regimen",
-        scale=_group_scale(study),
-        legend=alt.Legend(
-            orient="bottom",
-            direction="horizontal",
-            labelLimit=260,
-            symbolType="stroke",
-            symbolStrokeWidth=3,
-            symbolOpacity=1,
-            symbolSize=LEGEND_SYMBOL_SIZE,
-            labelExpr=_group_labels(study, counts),
-        ),
+    legend_colour = _colour(
+        study, symbolSize=LEGEND_SYMBOL_SIZE, labelExpr=_group_labels(study, counts)
     )
     x = alt.X(
         "time:Q",
