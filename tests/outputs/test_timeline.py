@@ -17,7 +17,14 @@ from srnskit.definitions.model import load_definitions
 from srnskit.engine import Derived
 from srnskit.errors import UsageError
 from srnskit.examples import path as example_path
-from srnskit.outputs.timeline import check_plot_path, timeline, write_timeline
+from srnskit.outputs.explain import rows_of
+from srnskit.outputs.timeline import (
+    check_plot_path,
+    rows_from_registry,
+    timeline,
+    timeline_of,
+    write_timeline,
+)
 from srnskit.schema import ANALYSIS_TABLES, COHORT_TABLES, COMPARED_COURSES, DERIVED_TABLES
 from srnskit.studies import load_study
 from srnskit.writer import ARROW_TYPES
@@ -59,7 +66,18 @@ def _derived(extra_patient: bool = False) -> Derived:
         {"patient_id": "P2", "sex": "M", "birth_date": D(2010, 6, 1), "onset_date": D(2012, 6, 1)},
     ]
     outcomes = [
-        _p1(onset_age_years=4.999, followup_days=730, steroid_response="resistant"),
+        _p1(
+            onset_age_years=4.999,
+            followup_days=730,
+            steroid_response="resistant",
+            resistance_type="initial",
+            resistance_date=D(2020, 2, 12),
+            cni_response="responsive",
+            first_remission_date=D(2020, 5, 10),
+            first_remission_type="complete",
+            krt="transplant",
+            krt_date=D(2021, 8, 1),
+        ),
         {"patient_id": "P2", "followup_days": 50, "onset_age_years": 2.0},
     ]
     if extra_patient:
@@ -139,6 +157,8 @@ MEASUREMENTS = _measurements(
         _p1(date=D(2020, 1, 1), analyte="dipstick", value=3.0),
         _p1(date=D(2020, 1, 2), analyte="uprot_24h", value=2.5, unit="g/24h"),
         _p1(date=D(2020, 1, 10), analyte="creatinine", value=40.0, unit="umol/L"),
+        _p1(date=D(2020, 1, 3), analyte="albumin", value=18.0, unit="g/L"),
+        _p1(date=D(2020, 6, 1), analyte="albumin", value=38.0, unit="g/L"),
         {"patient_id": "P2", "date": D(2012, 6, 1), "analyte": "upcr", "value": 9.0,
          "unit": "mg/mg"},
     ]
@@ -184,6 +204,7 @@ def test_the_panels_from_top_to_bottom_and_the_title(spec) -> None:
         "UPCR (mg/mmol)",
         "24-h protein (g/24h)",
         "dipstick",
+        "serum albumin (g/L)",
         "eGFR (mL/min/1.73 m²)",
         None,  # adverse events and events
     ]
@@ -206,8 +227,9 @@ def test_states_and_courses_are_bars_of_inclusive_days(spec) -> None:
         ("regimen course", "2020-02-13", "2020-08-14"),
     ]
     assert [b.get("state") for b in bars[:2]] == ["nephrotic", "complete remission"]
-    assert _keep(_values(states, "point"), "start") == [("2020-05-10",)]  # the remission diamond
-    labels = [r["text"] for r in _values(states, "text") if "lane" in r]
+    diamonds = _values(states, "point", shape="diamond")
+    assert _keep(diamonds, "start") == [("2020-05-10",)]  # the course's remission
+    labels = [r["text"] for r in _values(states, "text") if r.get("lane") == "regimen course"]
     assert labels == ["cyclosporine: complete remission"]
     # onset and last follow-up as rules, named on the top panel
     assert _keep(_values(states, "rule"), "date", "what") == [
@@ -325,7 +347,7 @@ def test_a_child_with_nothing_but_one_day(study, tmp_path) -> None:
     assert len(spec["vconcat"]) == 1
     assert spec["title"]["subtitle"] == [
         "x: calendar date; onset 2022-03-01, last follow-up 2022-03-01",
-        "nothing recorded: treatments, proteinuria, eGFR, adverse events or events",
+        "nothing recorded: treatments, proteinuria, albumin, eGFR, adverse events or events",
         "no disease state or regimen course derived",
     ]
     # onset is the last follow-up: one rule, named once
@@ -378,3 +400,125 @@ def test_explain_plot_on_the_command_line(cli, tmp_path) -> None:
     assert again.exit_code == 2
     assert "--force" in again.stderr
     assert cli("explain", small, "P01", "--plot", target, "--force").exit_code == 0
+
+
+def test_labels_carry_their_evidence(spec) -> None:
+    states = spec["vconcat"][0]
+    y = next(v["encoding"]["y"] for v in states["layer"] if v["mark"]["type"] == "bar")
+    assert y["sort"] == [
+        "steroid response",
+        "CNI response",
+        "first remission",
+        "disease state",
+        "regimen course",
+    ]
+    marks = _values(states, "point", shape="triangle-down")
+    assert _keep(marks, "lane", "start", "text") == [
+        # at the resistance date; at the first course with a calcineurin inhibitor; at the
+        # first remission's date
+        ("steroid response", "2020-02-12", "resistant (initial)"),
+        ("CNI response", "2020-02-13", "responsive"),
+        ("first remission", "2020-05-10", "complete"),
+    ]
+    steroid, cni, first = (m["tip"] for m in marks)
+    # 2020-02-12 lies in the nephrotic episode from onset (no evidence: the onset rule)
+    assert steroid == (
+        "steroid response: resistant (initial), from 2020-02-12; evidence: nephrotic "
+        "2020-01-01 → 2020-05-09 (rule onset)"
+    )
+    assert cni.startswith("CNI response: responsive; evidence: course 1 2020-02-13 → 2020-08-13: ")
+    assert "complete remission" in cni
+    assert first == (
+        "first remission (complete) from 2020-05-10; evidence: complete remission 2020-05-10 → "
+        "2021-12-31 (rule complete_remission): 2020-05-10 upcr=10 mg/mmol"
+    )
+
+
+def test_proteinuria_panels_shade_the_episodes(spec) -> None:
+    for title in ("UPCR (mg/mmol)", "24-h protein (g/24h)", "dipstick"):
+        bands = _values(_panel(spec, title), "rect")
+        assert _keep(bands, "start", "end", "state") == [
+            ("2020-01-01", "2020-05-10", "nephrotic"),
+            ("2020-05-10", "2022-01-01", "complete_remission"),
+        ]
+
+
+def test_albumin_with_each_sets_albumin_levels(study) -> None:
+    rows = {}
+    for name in ("kdigo2021", "seed2023", "ipna2020"):
+        spec = timeline(_derived(), MEASUREMENTS, "P1", load_definitions(name), study)
+        panel = _panel(spec, "serum albumin (g/L)")
+        assert _keep(_values(panel, "point"), "start", "value") == [
+            ("2020-01-03", 18.0),
+            ("2020-06-01", 38.0),
+        ]
+        rows[name] = _keep([r for r in _values(panel, "rule") if "value" in r], "value", "text")
+    assert rows == {
+        "kdigo2021": [],  # no albumin in its rules
+        "seed2023": [(35.0, "complete remission ≥ 35")],  # "normal serum albumin"
+        "ipna2020": [(30.0, "partial remission ≥ 30 if measured")],  # "if available"
+    }
+
+
+def test_egfr_over_the_ckd_bands_with_the_transplant_marked(spec) -> None:
+    panel = _panel(spec, "eGFR (mL/min/1.73 m²)")
+    bands = _values(panel, "rect")
+    # the axis tops at 1.15 × the highest eGFR, 101.26 → 116.449; KDIGO's lower bounds
+    assert [(b["stage"], b["low"], round(b["high"], 3)) for b in bands] == [
+        ("G1", 90.0, 116.449),
+        ("G2", 60.0, 90.0),
+        ("G3a", 45.0, 60.0),
+        ("G3b", 30.0, 45.0),
+        ("G4", 15.0, 30.0),
+        ("G5", 0.0, 15.0),
+    ]
+    krt = [r for r in _values(panel, "rule") if r.get("text") == "kidney transplant"]
+    assert _keep(krt, "start") == [("2021-08-01",)]
+
+
+def test_the_svg_holds_the_episode_bands_and_the_courses(spec, tmp_path) -> None:
+    write_timeline(spec, tmp_path / "t.svg")
+    root = ET.parse(tmp_path / "t.svg").getroot()
+    marks = [
+        (e.get("aria-label", ""), e.get("fill"))
+        for e in root.iter()
+        if e.tag.endswith("path") and e.get("aria-roledescription") == "bar"
+    ]
+    episodes = [fill for label, fill in marks if "lane: disease state" in label]
+    assert episodes == ["#D55E00", "#0072B2"]  # nephrotic, then complete remission
+    courses = [label for label, _ in marks if "lane: regimen course" in label]
+    assert len(courses) == 1
+    assert "2020-02-13 → 2020-08-13" in courses[0]
+    text = (tmp_path / "t.svg").read_text(encoding="utf-8")
+    assert "cyclosporine: complete remission" in text
+    assert "rituximab" in text
+
+
+def _stored(derived: Derived, patient_id: str) -> dict[str, Any]:
+    """What the registry stores for the patient (registry.derived): the rows as JSON, dates
+    as ISO text."""
+    analysis = derived.analysis or {}
+    tables = {
+        "patient_outcomes": derived.patient_outcomes,
+        "episodes": derived.episodes,
+        "courses": derived.courses,
+        **{name: analysis[name] for name in ("exposures", "relapses", "egfr", "adverse_events")},
+    }
+    rows = {name: rows_of(table, patient_id) for name, table in tables.items()}
+    return json.loads(json.dumps(rows, default=lambda d: d.isoformat()))  # type: ignore[no-any-return]
+
+
+def test_the_registrys_stored_results_draw_the_same_figure(spec, study) -> None:
+    derived = _derived()
+    patient = {
+        "patient_id": "P1",
+        "onset_date": D(2020, 1, 1),
+        "measurements": rows_of(MEASUREMENTS, "P1"),
+        "events": rows_of(derived.analysis["events"], "P1"),  # type: ignore[index]
+    }
+    rows = rows_from_registry(patient, _stored(derived, "P1"))
+    assert timeline_of(rows, load_definitions("kdigo2021"), study) == spec
+    stale = _stored(derived, "P1")
+    del stale["egfr"]
+    with pytest.raises(UsageError, match="lack egfr: save the patient again"):
+        rows_from_registry(patient, stale)

@@ -12,17 +12,27 @@ import pyarrow as pa
 
 from srnskit.atomic import atomic_file, check_parents
 from srnskit.errors import UsageError
-from srnskit.outputs.explain import adverse_event_groups, no_such_patient, rows_of
+from srnskit.outputs.explain import adverse_event_groups
+from srnskit.outputs.timeline.kidney import albumin_panel, egfr_panel
 from srnskit.outputs.timeline.lanes import events_panel, states, treatments
 from srnskit.outputs.timeline.marks import AXIS_WIDTH, FAINT, FONT, MUTED, WIDTH, Axis, iso, layer
-from srnskit.outputs.timeline.measured import PROTEINURIA_PANELS, egfr_panel, proteinuria
+from srnskit.outputs.timeline.measured import PROTEINURIA_PANELS, proteinuria
+from srnskit.outputs.timeline.outcome import outcome_labels
+from srnskit.outputs.timeline.rows import TimelineRows, rows_from_derived
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
     from srnskit.engine import Derived
     from srnskit.studies import StudyDesign
 
-__all__ = ["PLOT_SUFFIXES", "PNG_SCALE", "check_plot_path", "timeline", "write_timeline"]
+__all__ = [
+    "PLOT_SUFFIXES",
+    "PNG_SCALE",
+    "check_plot_path",
+    "timeline",
+    "timeline_of",
+    "write_timeline",
+]
 
 PLOT_SUFFIXES = (".svg", ".png", ".html")
 PNG_SCALE = 2  # a PNG at twice the screen size, sharp when zoomed
@@ -78,51 +88,68 @@ def timeline(
     definitions: DefinitionSet,
     study: StudyDesign,
 ) -> dict[str, Any]:
-    """The Vega-Lite specification (a dict, data inlined) of ``patient_id``'s timeline.
+    """The Vega-Lite specification (a dict, data inlined) of ``patient_id``'s timeline, from
+    the engine's result (``srnskit explain --plot``): ``timeline_of`` the rows
+    ``rows.rows_from_derived`` gathers.
 
     ``derived``: the engine's result with its analysis tables, holding the patient;
     ``measurements``: the cohort's measurement rows (canonical units, ``Cohort.to_arrow``), of
-    this patient or more. The proteinuria reference lines are the thresholds of the set's
-    ``nephrotic``, ``partial_remission`` and ``complete_remission`` rules in the panel's unit;
-    the eGFR lines the study's ``[kidney]`` ``severe_below`` and ``failure_below``. Raises
-    ``UsageError`` for a patient not in ``derived`` and ``ValueError`` without analysis tables.
+    this patient or more. Raises ``UsageError`` for a patient not in ``derived`` and
+    ``ValueError`` without analysis tables.
     """
-    if derived.analysis is None:
-        raise ValueError("the timeline needs the analysis tables: derive(..., analysis=True)")
-    analysis = derived.analysis
-    patients = rows_of(analysis["patients"], patient_id)
-    outcomes = rows_of(derived.patient_outcomes, patient_id)
-    if not patients or not outcomes:
-        known = derived.patient_outcomes.column("patient_id").to_pylist()
-        raise no_such_patient(patient_id, known, "the derived tables")
-    onset: dt.date = patients[0]["onset_date"]
-    last = onset + dt.timedelta(days=outcomes[0]["followup_days"] or 0)
-    episodes = rows_of(derived.episodes, patient_id)
-    courses = rows_of(derived.courses, patient_id)
-    exposures = rows_of(analysis["exposures"], patient_id)
-    adverse = adverse_event_groups(rows_of(analysis["adverse_events"], patient_id))
-    events = rows_of(analysis["events"], patient_id)
-    egfr = rows_of(analysis["egfr"], patient_id)
-    values = rows_of(measurements, patient_id)
+    return timeline_of(rows_from_derived(derived, measurements, patient_id), definitions, study)
+
+
+def timeline_of(
+    rows: TimelineRows, definitions: DefinitionSet, study: StudyDesign
+) -> dict[str, Any]:
+    """The Vega-Lite specification (a dict, data inlined) of one patient's timeline, drawn
+    from ``rows`` (``rows_from_derived`` or ``rows_from_registry``: both draw alike).
+
+    Panels from the top: the labels (steroid response, CNI response, first remission, each
+    with its evidence in the tooltip), the disease states and regimen courses; the
+    treatments; each proteinuria stream and unit (log scale, the episodes shaded behind); the
+    serum albumin; the eGFR (the CKD bands, kidney replacement therapy marked); the adverse
+    events and events. The proteinuria reference lines are the thresholds of the set's
+    ``nephrotic``, ``partial_remission`` and ``complete_remission`` rules in the panel's unit,
+    the albumin lines those rules' albumin levels; the eGFR lines the study's ``[kidney]``
+    ``severe_below`` and ``failure_below``, the bands ``clinical.CKD_STAGES`` (KDIGO 2012).
+    """
+    patient_id, onset, outcome = rows.patient_id, rows.onset, rows.outcome
+    last = onset + dt.timedelta(days=outcome["followup_days"] or 0)
+    episodes, courses, exposures, egfr = rows.episodes, rows.courses, rows.exposures, rows.egfr
+    adverse = adverse_event_groups(rows.adverse_events)
+    events, values = rows.events, rows.measurements
     dates = [onset, last, *(r["date"] for r in values), *(r["date"] for r in egfr)]
     dates += [e["date"] for e in events] + [a[0] for a in adverse]
     dates += [r["start_date"] for r in (*episodes, *exposures)]
     axis = Axis(min(dates), max(dates))
-    relapses = {r["start_date"] for r in rows_of(analysis["relapses"], patient_id)}
-    panels: list[dict[str, Any]] = [states(axis, episodes, courses, relapses)]
+    relapses = {r["start_date"] for r in rows.relapses}
+    panels: list[dict[str, Any]] = [
+        states(axis, episodes, courses, relapses, outcome_labels(outcome, onset, episodes, courses))
+    ]
     missing = []
     if exposures:
         panels.append(treatments(axis, exposures))
     else:
         missing.append("treatments")
     drawn = [
-        p for p in (proteinuria(axis, values, key, definitions) for key in PROTEINURIA_PANELS) if p
+        p
+        for p in (
+            proteinuria(axis, values, key, definitions, episodes) for key in PROTEINURIA_PANELS
+        )
+        if p
     ]
     panels += drawn
     if not drawn:
         missing.append("proteinuria")
+    albumin = albumin_panel(values, definitions)
+    if albumin:
+        panels.append(albumin)
+    else:
+        missing.append("albumin")
     if egfr:
-        panels.append(egfr_panel(egfr, study))
+        panels.append(egfr_panel(egfr, study, outcome))
     else:
         missing.append("eGFR")
     if adverse or events:
@@ -131,8 +158,8 @@ def timeline(
         missing.append("adverse events or events")
     derived_nothing = [
         name
-        for name, rows in (("disease state", episodes), ("regimen course", courses))
-        if not rows
+        for name, found in (("disease state", episodes), ("regimen course", courses))
+        if not found
     ]
     marks = [
         {"date": iso(onset), "what": "onset", "align": "left"},
@@ -142,7 +169,7 @@ def timeline(
         marks = [{"date": iso(onset), "what": "onset, last follow-up", "align": "left"}]
     for number, panel in enumerate(panels):
         _finish(panel, axis, marks, top=number == 0, bottom=number == len(panels) - 1)
-    age = outcomes[0]["onset_age_years"]
+    age = outcome["onset_age_years"]
     subtitle = [
         f"x: calendar date; onset {onset}"
         + (f" (age {age:.1f} years)" if age is not None else "")

@@ -13,6 +13,7 @@ from srnskit.outputs.timeline.marks import (
     LANE,
     MUTED,
     STATE_COLOURS,
+    WIDTH,
     Axis,
     after,
     iso,
@@ -31,14 +32,33 @@ _STEROIDS = ("prednisone", "prednisolone", "methylprednisolone")
 
 
 def states(
-    axis: Axis, episodes: list[dict[str, Any]], courses: list[dict[str, Any]], relapses: set[Any]
+    axis: Axis,
+    episodes: list[dict[str, Any]],
+    courses: list[dict[str, Any]],
+    relapses: set[Any],
+    told: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Disease-state episodes as coloured bars (legend above), regimen courses as grey bars
+    """The patient's labels (``told``: ``outcome.outcome_labels``), one lane each, a triangle
+    at the label's date with its words beside it and its evidence in the tooltip; then the
+    disease-state episodes as coloured bars (legend above) and the regimen courses as grey bars
     labelled with their response, a diamond on each course's remission date."""
-    lanes = ["disease state", "regimen course"]
+    told = told or []
+    lanes = [label["lane"] for label in told] + ["disease state", "regimen course"]
+    marked = [
+        {
+            "lane": label["lane"],
+            "start": iso(label["date"]),
+            "text": label["text"],
+            "tip": label["tip"],
+            # the words before the mark when they would run past the axis' end (a character
+            # ≈ 0.6 × the 10 px font)
+            "side": "right" if axis.px(label["date"]) + 6 * len(label["text"]) > WIDTH else "left",
+        }
+        for label in told
+    ]
     bars = [
         {
-            "lane": lanes[0],
+            "lane": "disease state",
             "start": iso(e["start_date"]),
             "end": after(e["end_date"]),
             "state": STATE_WORDS[e["state"]],
@@ -73,7 +93,7 @@ def states(
     ]
     spans = [
         {
-            "lane": lanes[1],
+            "lane": "regimen course",
             "start": iso(c["start_date"]),
             "end": after(c["end_date"]),
             "tip": f"{c['start_date']} → {c['end_date']}: {course_words(c)}",
@@ -92,7 +112,7 @@ def states(
     )
     remissions = [
         {
-            "lane": lanes[1],
+            "lane": "regimen course",
             "start": iso(c["response_date"]),
             "tip": f"course {c['course_no']}: {RESPONSE_WORDS[c['response']]} "
             f"from {c['response_date']}",
@@ -109,11 +129,28 @@ def states(
             tooltip=tooltip_of(),
         )
     )
-    told = [
-        (c["start_date"], lanes[1], f"{c['regimen']}: {RESPONSE_WORDS[c['response']]}")
+    said = [
+        (c["start_date"], "regimen course", f"{c['regimen']}: {RESPONSE_WORDS[c['response']]}")
         for c in courses
     ]
-    layers += text_layers(labels(axis, told), -11)
+    if marked:
+        layers.append(
+            layer(
+                marked,
+                {"type": "point", "shape": "triangle-down", "filled": True, "size": 60,
+                 "color": INK},
+                x=x_of(),
+                y=y,
+                tooltip=tooltip_of(),
+            )
+        )  # fmt: skip
+        for side, dx in (("left", 7), ("right", -7)):
+            text = {"type": "text", "align": side, "dx": dx, "fontSize": 10, "color": INK}
+            beside = [m for m in marked if m["side"] == side]
+            layers.append(
+                layer(beside, text, x=x_of(), y=y, text={"field": "text"}, tooltip=tooltip_of())
+            )
+    layers += text_layers(labels(axis, said), -11)
     return {"height": LANE * len(lanes), "layer": layers}
 
 

@@ -1,5 +1,5 @@
-"""The timeline's measured values: proteinuria (one panel per stream and unit, with the
-definition set's thresholds in that unit) and eGFR (with the study's kidney levels)."""
+"""The timeline's proteinuria: one panel per stream and unit, with the definition set's
+thresholds in that unit and the derived disease states shaded behind the values."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from srnskit.definitions.model import THRESHOLD_STREAMS
 from srnskit.outputs.explain import STATE_WORDS
 from srnskit.outputs.timeline.marks import (
-    AFTER_KRT,
     INK,
     STATE_COLOURS,
     Axis,
+    after,
     iso,
     layer,
     panel_title,
@@ -23,9 +23,8 @@ from srnskit.schema import DIPSTICK_LEVELS
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
-    from srnskit.studies import StudyDesign
 
-__all__ = ["PROTEINURIA_PANELS", "egfr_panel", "proteinuria"]
+__all__ = ["PROTEINURIA_PANELS", "episode_shading", "proteinuria"]
 
 _OPERATORS = {"le": "≤", "lt": "<", "ge": "≥", "gt": ">"}
 _RULES = ("nephrotic", "partial_remission", "complete_remission")
@@ -47,11 +46,13 @@ def proteinuria(
     values: list[dict[str, Any]],
     panel: tuple[str, str | None, str],
     definitions: DefinitionSet,
+    episodes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """One stream and unit's values as points (log scale; a bound drawn as a triangle, a zero
-    at the axis floor) with the set's thresholds in that unit as lines in the state's colour;
-    a rule whose thresholds for this stream are all in another unit is named, not drawn. None
-    when the patient has no such value."""
+    at the axis floor) with the set's thresholds in that unit as lines in the state's colour,
+    over the derived ``episodes`` shaded in their state's colour (``episode_shading``); a rule
+    whose thresholds for this stream are all in another unit is named, not drawn. None when
+    the patient has no such value."""
     stream, unit, name = panel
     rows = [r for r in values if r["analyte"] == stream and r["unit"] == unit]
     if not rows:
@@ -111,6 +112,7 @@ def proteinuria(
         "height": 100,
         "title": panel_title(f"{name} ({unit})" if unit else name, notes),
         "layer": [
+            *episode_shading(episodes or []),
             *references(lines, y, STATE_COLOURS),
             layer(
                 points,
@@ -130,71 +132,29 @@ def _dipstick_expr() -> str:
     return f"{cases} : ''"
 
 
-def egfr_panel(rows: list[dict[str, Any]], study: StudyDesign) -> dict[str, Any]:
-    """eGFR points (native kidneys joined by a line; after kidney replacement therapy in
-    another colour and shape) with the study's severe-CKD and kidney-failure levels."""
-    native, after = "native kidneys", "after kidney replacement therapy"
-    points = [
+def episode_shading(episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The derived disease states as faint full-height bands in their state's colour (behind
+    a panel's values, so a value reads against the state the engine gave its day); none
+    without episodes."""
+    if not episodes:
+        return []
+    bands = [
         {
-            "start": iso(r["date"]),
-            "value": r["egfr"],
-            "kidneys": native if r["native"] else after,
-            "tip": f"{r['date']}: eGFR {r['egfr']:.1f} mL/min/1.73 m² (creatinine "
-            f"{r['creatinine_umol_l']:g} µmol/L, height {r['height_cm']:g} cm)"
-            + ("" if r["native"] else ", after kidney replacement therapy"),
+            "start": iso(e["start_date"]),
+            "end": after(e["end_date"]),
+            "state": e["state"],
+            "tip": f"{e['start_date']} → {e['end_date']}: {STATE_WORDS[e['state']]}",
         }
-        for r in rows
+        for e in episodes
     ]
-    kidney = study.kidney
-    levels = [
-        {"value": kidney.severe_below, "text": f"severe CKD < {kidney.severe_below:g}"},
-        {"value": kidney.failure_below, "text": f"kidney failure < {kidney.failure_below:g}"},
+    scale = {"domain": list(STATE_COLOURS), "range": list(STATE_COLOURS.values())}
+    return [
+        layer(
+            bands,
+            {"type": "rect", "opacity": 0.12},
+            x=x_of(),
+            x2={"field": "end"},
+            color={"field": "state", "type": "nominal", "legend": None, "scale": scale},
+            tooltip=tooltip_of(),
+        )
     ]
-    top = max([r["egfr"] for r in rows] + [kidney.severe_below]) * 1.15
-    y = {
-        "field": "value",
-        "type": "quantitative",
-        "scale": {"domain": [0, top], "nice": False},
-        "title": None,
-        "axis": {"tickCount": 4},
-    }
-    kinds = [k for k in (native, after) if any(p["kidneys"] == k for p in points)]
-    # Colour and shape share one legend, which needs both to name it alike (a shape legend
-    # left out drops the shared one too).
-    legend = {"orient": "top", "direction": "horizontal", "labelLimit": 300}
-    colour = {
-        "field": "kidneys",
-        "type": "nominal",
-        "title": None,
-        "legend": legend,
-        "scale": {"domain": kinds, "range": [INK if k == native else AFTER_KRT for k in kinds]},
-    }
-    shape = {
-        "field": "kidneys",
-        "type": "nominal",
-        "title": None,
-        "legend": legend,
-        "scale": {"domain": kinds, "range": ["circle" if k == native else "square" for k in kinds]},
-    }
-    return {
-        "height": 100,
-        "title": panel_title("eGFR (mL/min/1.73 m²)", []),
-        "layer": [
-            *references(levels, y, None),
-            layer(
-                [p for p in points if p["kidneys"] == native],
-                {"type": "line", "color": INK, "strokeWidth": 1},
-                x=x_of(),
-                y=y,
-            ),
-            layer(
-                points,
-                {"type": "point", "filled": True, "size": 30, "opacity": 1},
-                x=x_of(),
-                y=y,
-                color=colour,
-                shape=shape,
-                tooltip=tooltip_of(),
-            ),
-        ],
-    }
