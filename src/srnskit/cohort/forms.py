@@ -21,7 +21,7 @@ from typing import Literal
 import duckdb
 import ibis
 
-from srnskit.cohort.parse import BOUND, quote
+from srnskit.cohort.parse import BOUND, quote, raw_cells
 from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import PLACEHOLDERS
@@ -105,7 +105,7 @@ def check_placeholders(con: duckdb.DuckDBPyConnection, table: Table) -> list[Pro
         words_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in _placeholders_for(column))
         cell = quote(column.name)
         con.execute(
-            f"UPDATE raw_{table.name} SET {cell} = NULL WHERE lower({cell}) IN ({words_sql})"
+            f"UPDATE {raw_cells(table.name)} SET {cell} = NULL WHERE lower({cell}) IN ({words_sql})"
         )
     return problems
 
@@ -180,7 +180,7 @@ def check_text_dates(
         problems += _unreadable_dates(raw, table, column, date_order, match & ~readable)
         cell = quote(column.name)
         con.execute(
-            f"UPDATE raw_{table.name} SET {cell} = {_iso_sql(cell, date_order)} "
+            f"UPDATE {raw_cells(table.name)} SET {cell} = {_iso_sql(cell, date_order)} "
             f"WHERE regexp_full_match({cell}, '{DAY_MONTH_YEAR}') "
             f"AND TRY_CAST({_iso_sql(cell, date_order)} AS DATE) IS NOT NULL"
         )

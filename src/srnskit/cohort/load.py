@@ -30,6 +30,7 @@ from srnskit.cohort.parse import (
     number_sql,
     qualifier_sql,
     quote,
+    raw_cells,
     unit_key_sql,
 )
 from srnskit.cohort.validate import validate_raw_cohort
@@ -179,7 +180,8 @@ def cohort_from_raw(
     _load_canonical(con, raw)
     # The raw text tables served validation and loading only: free their memory now.
     for table in raw.tables:
-        con.execute(f"DROP TABLE IF EXISTS raw_{table}")
+        con.execute(f"DROP VIEW IF EXISTS raw_{table}")
+        con.execute(f"DROP TABLE IF EXISTS {raw_cells(table)}")
     name = raw.name or (path.stem if path.is_file() else path.name)
     return Cohort(path=path, name=name, con=con, warnings=problems)
 

@@ -30,6 +30,7 @@ __all__ = [
     "plain_number",
     "qualifier_sql",
     "quote",
+    "raw_cells",
     "register_units",
     "unit_key_sql",
 ]
@@ -68,6 +69,12 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
         spill = Path(tempfile.gettempdir()) / "srnskit-spill"
         con.execute("SET temp_directory = ?", [str(spill)])
     return con
+
+
+def raw_cells(table: str) -> str:
+    """The table holding the cells of the raw table ``table`` (validation's ``raw_NAME`` is a
+    view over it that adds the row numbers): the one to UPDATE when a cell's text is rewritten."""
+    return f"cells_{table}"
 
 
 def quote(identifier: str) -> str:

@@ -19,13 +19,24 @@ from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_row
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
 from srnskit.cohort.links import check_patient_links, check_patients, check_treatments
-from srnskit.cohort.parse import connect, quote, register_units
+from srnskit.cohort.parse import connect, quote, raw_cells, register_units
 from srnskit.cohort.plausibility import check_measurements, implausible_value_message
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
-from srnskit.sources.files import ROW_COLUMN, RawCohort
+from srnskit.sources.files import ROW_COLUMN, RawCohort, RawTable
 
-__all__ = ["implausible_value_message", "register_raw_tables", "validate_raw_cohort"]
+__all__ = [
+    "COMPRESSED_ROWS",
+    "implausible_value_message",
+    "register_raw_tables",
+    "validate_raw_cohort",
+]
+
+# A raw table of more rows is compressed as it is loaded (a CHECKPOINT of the compressed
+# in-memory database, ``parse.connect``): about a ninth of the memory, at about 1 s per
+# million rows on the 2-core machine. Below it the text stays as read: 2 M rows of a cohort's
+# text take about 200 MB.
+COMPRESSED_ROWS = 2_000_000
 
 
 def validate_raw_cohort(
@@ -74,44 +85,100 @@ def validate_raw_cohort(
 
 
 def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> list[Problem]:
-    """Load each raw table as the table ``raw_NAME``: every declared column (NULL if absent),
-    every extra column, blank cells as NULL, text trimmed.
+    """Load each raw table's cells into ``cells_NAME`` (blank cells NULL, text trimmed) and
+    define the view ``raw_NAME`` over it: ``_row``, every declared column (NULL if absent),
+    every extra column.
 
-    Chunk by chunk, each compressed as soon as it is in (``connect`` makes a compressed
-    database): a million children's text never sits in memory whole. A table whose chunks
-    cannot be read (a damaged Parquet page) is reported and left out.
+    A table with a ``scan`` (a regular CSV file, a Parquet file of text, dates and whole
+    numbers) is read by DuckDB's own parallel reader, its rows numbered by position; when the
+    reader disagrees with the file (a record over several lines, a blank line, a ragged row,
+    not UTF-8) or fails, the reader's ``fallback`` reads it the careful way. Other tables are
+    loaded chunk by chunk from Arrow. A table of more than ``COMPRESSED_ROWS`` rows is
+    compressed as it is loaded (``connect`` makes a compressed database), so a million
+    children's text never sits in memory whole. A table whose chunks cannot be read (a
+    damaged Parquet page) is reported and left out.
     """
     register_units(con)
     problems: list[Problem] = []
     for name, raw in list(cohort.tables.items()):
-        present = set(raw.columns)
-        cells = [
-            f"NULLIF(TRIM({quote(c)}), '') AS {quote(c)}"
-            if c in present
-            else f"CAST(NULL AS VARCHAR) AS {quote(c)}"
-            for c in COHORT_TABLES[name].column_names
-        ]
-        extra = [
-            f"NULLIF(TRIM({quote(c)}), '') AS {quote(c)}"
-            for c in raw.columns
-            if c not in COHORT_TABLES[name].column_names
-        ]
-        # Materialised once: every check then reads trimmed text instead of re-trimming.
-        select = f"SELECT {ROW_COLUMN}, {', '.join(cells + extra)} FROM arrow_{name}"
-        try:
-            for index, chunk in enumerate(raw.chunks()):
-                con.register(f"arrow_{name}", chunk)
-                if index == 0:
-                    con.execute(f"CREATE OR REPLACE TABLE raw_{name} AS {select}")
-                else:
-                    con.execute(f"INSERT INTO raw_{name} {select}")
-                con.unregister(f"arrow_{name}")
-                con.execute("CHECKPOINT")
-        except (pa.ArrowException, OSError) as exc:
-            con.execute(f"DROP TABLE IF EXISTS raw_{name}")
+        numbered = raw.scan is not None and _load_scan(con, raw)
+        if raw.scan is not None and not numbered:
+            table, found = raw.fallback() if raw.fallback is not None else (None, [])
+            problems += found
+            if table is None:
+                del cohort.tables[name]
+                continue
+            cohort.tables[name] = raw = table
+        if not numbered and not _load_chunks(con, raw, problems):
             del cohort.tables[name]
-            problems.append(Problem(name, None, None, f"{raw.source} could not be read: {exc}"))
+            continue
+        present = set(raw.columns)
+        declared = COHORT_TABLES[name].column_names
+        cells = [
+            quote(c) if c in present else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in declared
+        ]
+        extra = [quote(c) for c in raw.columns if c not in declared]
+        # Rows read by position are numbered by it (DuckDB keeps a load's insertion order).
+        row = f"rowid + 2 AS {ROW_COLUMN}" if numbered else ROW_COLUMN
+        con.execute(
+            f"CREATE OR REPLACE VIEW raw_{name} AS SELECT {row}, {', '.join(cells + extra)} "
+            f"FROM {raw_cells(name)}"
+        )
     return problems
+
+
+def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
+    """``raw.scan`` loaded into its cells table, trimmed; False (and nothing left) when the
+    reader fails or yields another number of records than the file has lines."""
+    cells = raw_cells(raw.name)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {cells} AS SELECT * FROM {raw.scan}")
+        (count,) = con.execute(f"SELECT count(*) FROM {cells}").fetchone() or (0,)
+    except duckdb.Error:
+        count = None
+    if count != raw.rows:
+        con.execute(f"DROP TABLE IF EXISTS {cells}")
+        return False
+    # Trimmed where needed only: a cell that is empty or starts or ends with a space (DuckDB's
+    # trim also takes non-ASCII spaces, so any cell with a non-ASCII character is looked at).
+    screens = [
+        f"count_if({c} = '' OR {c} LIKE ' %' OR {c} LIKE '% ' OR strlen({c}) <> length({c}))"
+        for c in map(quote, raw.columns)
+    ]
+    counts = con.execute(f"SELECT {', '.join(screens)} FROM {cells}").fetchone() or ()
+    for column, needed in zip(raw.columns, counts, strict=True):
+        if needed:
+            cell = quote(column)
+            con.execute(
+                f"UPDATE {cells} SET {cell} = NULLIF(TRIM({cell}), '') "
+                f"WHERE {cell} = '' OR TRIM({cell}) <> {cell}"
+            )
+    if raw.rows > COMPRESSED_ROWS:
+        con.execute("CHECKPOINT")
+    return True
+
+
+def _load_chunks(con: duckdb.DuckDBPyConnection, raw: RawTable, problems: list[Problem]) -> bool:
+    """``raw.chunks()`` loaded into its cells table with their ``_row``, trimmed; False (and a
+    problem, and nothing left) when a chunk cannot be read."""
+    cells = raw_cells(raw.name)
+    text = [f"NULLIF(TRIM({quote(c)}), '') AS {quote(c)}" for c in raw.columns]
+    select = f"SELECT {', '.join([ROW_COLUMN, *text])} FROM arrow_{raw.name}"
+    try:
+        for index, chunk in enumerate(raw.chunks()):
+            con.register(f"arrow_{raw.name}", chunk)
+            if index == 0:
+                con.execute(f"CREATE OR REPLACE TABLE {cells} AS {select}")
+            else:
+                con.execute(f"INSERT INTO {cells} {select}")
+            con.unregister(f"arrow_{raw.name}")
+            if raw.rows > COMPRESSED_ROWS:
+                con.execute("CHECKPOINT")
+    except (pa.ArrowException, OSError) as exc:
+        con.execute(f"DROP TABLE IF EXISTS {cells}")
+        problems.append(Problem(raw.name, None, None, f"{raw.source} could not be read: {exc}"))
+        return False
+    return True
 
 
 def _order(problem: Problem) -> tuple[int, int, int]:

@@ -127,18 +127,73 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
 
 
 def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if not data.strip():
+    data = _without_bom(path.read_bytes())
+    if not data or data.isspace():
         return None, [Problem(name, None, None, f"{path.name} is empty (not even a header row)")]
+    native = _native_csv(path, data, name)
+    if native is not None:
+        return native, []
+    return _read_csv_text(data, name, path.name)
+
+
+def _without_bom(data: bytes) -> bytes:
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def _native_csv(path: Path, data: bytes, name: str) -> RawTable | None:
+    """The table as DuckDB's parallel CSV reader will load it (``RawTable.scan``), when the
+    header is plain (comma-separated, every column named once); else None.
+
+    Whether the file is regular (one record per line, no blank line, every row as wide as the
+    header) is known only once it is read: then the reader yields one record per line after the
+    header (``rows``), and the row of record i is i + 2. Otherwise the load falls back to
+    ``_read_csv_text``, which reads it record by record and reports what it finds.
+    """
+    end = data.find(b"\n")
+    try:
+        header_line = (data if end < 0 else data[:end]).rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "," not in header_line:
+        return None
+    header = next(csv.reader([header_line]), [])
+    names = [h.strip().lower() for h in header]
+    if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+        return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    columns = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    scan = (
+        f"read_csv({_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"quote = '\"', escape = '\"', strict_mode = true, columns = {{{columns}}})"
+    )
+
+    def fallback() -> tuple[RawTable | None, list[Problem]]:
+        return _read_csv_text(_without_bom(path.read_bytes()), name, path.name)
+
+    def chunks() -> Iterator[pa.Table]:
+        table, _ = fallback()
+        if table is None:
+            return iter([text_table(names, [[] for _ in names], [])])
+        return table.chunks()
+
+    return RawTable(name, path.name, names, lines - 1, chunks, scan, fallback)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _read_csv_text(data: bytes, name: str, source: str) -> tuple[RawTable | None, list[Problem]]:
+    """The CSV file's bytes (``data``, without a byte-order mark) read in Python: its encoding
+    and separator checked, then Arrow's reader when the file is regular, else record by record
+    with every irregularity reported."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start]
         message = (
-            f"{path.name} is not UTF-8 (byte 0x{byte:02X} on line {line}); save it as "
+            f"{source} is not UTF-8 (byte 0x{byte:02X} on line {line}); save it as "
             "'CSV UTF-8' (in Excel: Save As > CSV UTF-8)"
         )
         return None, [Problem(name, line, None, message)]
@@ -148,7 +203,7 @@ def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
             if separator in header_line:
                 message = f"the file uses {said} as separator; srnskit expects ','"
                 return None, [Problem(name, None, None, message)]
-    fast = _read_regular_csv(data, text, name, path.name)
+    fast = _read_regular_csv(data, text, name, source)
     if fast is not None:
         return fast, []
     first_rows = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), 12))
@@ -187,7 +242,7 @@ def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
         records.append(record)
         rows.append(line)
     columns = list(zip(*records, strict=True)) if records else [() for _ in header]
-    table, header_problems = to_raw_table(name, path.name, header, columns, rows)
+    table, header_problems = to_raw_table(name, source, header, columns, rows)
     return table, header_problems + problems
 
 
@@ -243,7 +298,31 @@ def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
             text = [arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
             yield text_table(columns, text, numbers)
 
-    return RawTable(name, path.name, columns, rows, chunks), problems
+    table = RawTable(name, path.name, columns, rows, chunks)
+    names = file.schema_arrow.names
+    types = [file.schema_arrow.field(i).type for i, _ in kept]
+    # DuckDB reads the file itself when every kept column casts to the text Arrow's cast gives
+    # (text, whole numbers, dates, booleans; not floats: DuckDB writes 137.0 where Arrow writes
+    # 137) and no two names differ only in case (DuckDB's names ignore case).
+    if all(map(_same_text_in_duckdb, types)) and len({n.lower() for n in names}) == len(names):
+        cells = ", ".join(f"CAST({_quote(names[i])} AS VARCHAR) AS {_quote(c)}" for i, c in kept)
+        table.scan = f"(SELECT {cells} FROM read_parquet({_literal(str(path))}))"
+        table.fallback = lambda: (RawTable(name, path.name, columns, rows, chunks), [])
+    return table, problems
+
+
+def _same_text_in_duckdb(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_date32(kind)
+        or pa.types.is_boolean(kind)
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _read_settings(path: Path, cohort: RawCohort) -> None:

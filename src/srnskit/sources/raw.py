@@ -42,6 +42,13 @@ class RawTable:
 
     ``chunks()`` yields the rows in order as Arrow tables of text (None for an empty cell), each
     with ``_row``, the row number a person would see; at least one chunk, possibly empty.
+
+    ``scan``, when given, is a DuckDB table expression (``read_csv(…)``, ``read_parquet(…)``)
+    yielding ``columns`` as text, one row per record in file order, so the rows are numbered
+    by their position (the first record is row 2): validation loads the file with it in
+    DuckDB's own parallel reader instead of through ``chunks()``. ``rows`` is then the count it
+    must yield; when it yields another count, or fails, ``fallback()`` reads the file the
+    careful way (returning the table and its problems).
     """
 
     name: str
@@ -49,6 +56,8 @@ class RawTable:
     columns: list[str]
     rows: int
     chunks: Callable[[], Iterator[pa.Table]]
+    scan: str | None = None
+    fallback: Callable[[], tuple[RawTable | None, list[Problem]]] | None = None
 
     @classmethod
     def of(cls, name: str, source: str, data: pa.Table) -> RawTable:
