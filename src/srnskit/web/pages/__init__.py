@@ -19,6 +19,12 @@ __all__ = ["PAGE_MODULES", "mount_pages"]
 # module may serve a generated file under /static first).
 PAGE_MODULES: tuple[str, ...] = (
     "srnskit.web.pages.login",
+    "srnskit.web.pages.patients",
+    "srnskit.web.pages.timeline",
+    "srnskit.web.pages.dashboard",
+    "srnskit.web.pages.rows",
+    "srnskit.web.pages.cohorts",
+    "srnskit.web.pages.admin",
     "srnskit.web.pages.static",
 )
 

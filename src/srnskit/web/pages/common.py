@@ -1,6 +1,6 @@
 """What every page shares: the templates, ``render``, who is logged in, and the error pages.
 
-- ``render(request, template, status=200, **context)``: a template of ``web/templates`` as an
+- ``render(request, template, status_code=200, **context)``: a template of ``web/templates`` as an
   HTML answer with ``PAGE_CSP``; every template sees ``actor`` (None on the login page),
   ``csrf_token`` (the session's, for the hidden field of every POST form) and ``nav``.
 - ``PageUnit``: the dependency of a page that needs a logged-in user. It is the API's own
@@ -93,8 +93,8 @@ def csrf_of(request: Request) -> str:
         return ""
 
 
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """``template`` rendered with ``context`` as an HTML answer of ``status``, under
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """``template`` rendered with ``context`` as an HTML answer of ``status_code``, under
     ``PAGE_CSP``. The template also sees ``request``, ``actor`` (the logged-in ``Actor`` a
     ``PageUnit`` put on the request, else None), ``csrf_token`` and ``nav`` (the entries the
     actor's role may open)."""
@@ -113,12 +113,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         **context,
     }
     html = environment().get_template(template).render(values)
-    return HTMLResponse(html, status_code=status, headers={"content-security-policy": PAGE_CSP})
+    return HTMLResponse(
+        html, status_code=status_code, headers={"content-security-policy": PAGE_CSP}
+    )
 
 
 def is_htmx(request: Request) -> bool:
     """Whether htmx sent the request (``HX-Request: true``): answer the fragment only."""
-    return request.headers.get("hx-request") == "true"
+    restoring = request.headers.get("hx-history-restore-request") == "true"
+    return request.headers.get("hx-request") == "true" and not restoring
 
 
 def redirect(path: str) -> RedirectResponse:

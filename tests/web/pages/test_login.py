@@ -1,0 +1,94 @@
+"""Logging in and out of the pages, the static files and the security headers."""
+
+from __future__ import annotations
+
+from srnskit.web.pages.common import PAGE_CSP
+from tests.registry.api.conftest import PASSWORD
+from tests.web.pages.conftest import Pages, csrf_fields
+
+
+def test_no_session_goes_to_the_login_page_and_back(pages: Pages) -> None:
+    answer = pages.client.get("/patients?q=A-")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2Fpatients%3Fq%3DA-"
+    form = pages.client.get(answer.headers["location"])
+    assert form.status_code == 200
+    assert 'name="next" value="/patients?q=A-"' in form.text
+    logged = pages.client.post(
+        "/login", data={"username": "viewer", "password": PASSWORD, "next": "/patients?q=A-"}
+    )
+    assert logged.status_code == 303
+    assert logged.headers["location"] == "/patients?q=A-"
+    cookie = logged.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "path=/;" in cookie
+
+
+def test_wrong_password_shows_the_form_again(pages: Pages) -> None:
+    answer = pages.client.post("/login", data={"username": "viewer", "password": "nope"})
+    assert answer.status_code == 401
+    assert "wrong user name or password" in answer.text
+    assert 'value="viewer"' in answer.text
+
+
+def test_login_is_throttled_as_the_api(pages: Pages) -> None:
+    # registry.md §3: more than 5 failures for one name within 60 s → 429, right password or not.
+    for _ in range(6):
+        assert (
+            pages.client.post("/login", data={"username": "admin", "password": "x"}).status_code
+            == 401
+        )
+    answer = pages.client.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert answer.status_code == 429
+
+
+def test_next_never_leaves_the_app(pages: Pages) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        answer = pages.client.post(
+            "/login", data={"username": "viewer", "password": PASSWORD, "next": target}
+        )
+        assert answer.headers["location"] == "/patients"
+
+
+def test_logout_needs_the_csrf_token_and_removes_the_cookie(pages: Pages) -> None:
+    pages.login("viewer")
+    refused = pages.client.post("/logout")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.text
+    answer = pages.post("/logout")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login"
+    assert pages.client.get("/patients").status_code == 303
+
+
+def test_root_goes_to_the_patients(pages: Pages) -> None:
+    answer = pages.client.get("/")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/patients"
+
+
+def test_static_files_are_shipped(pages: Pages) -> None:
+    htmx = pages.client.get("/static/htmx.min.js")
+    assert htmx.status_code == 200
+    assert 'version:"2.0.11"' in htmx.text
+    assert htmx.headers["content-type"].startswith("text/javascript")
+    assert pages.client.get("/static/srnskit.css").status_code == 200
+    assert pages.client.get("/static/htmx.LICENSE").status_code == 200
+    assert pages.client.get("/static/..%2Fpages%2Fcommon.py").status_code == 404
+    assert pages.client.get("/static/nothing.js").status_code == 404
+
+
+def test_pages_carry_the_security_headers(pages: Pages) -> None:
+    answer = pages.client.get("/login")
+    assert answer.headers["content-security-policy"] == PAGE_CSP
+    assert "'unsafe" not in PAGE_CSP
+    assert "http" not in PAGE_CSP
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert answer.headers["cache-control"] == "no-store"
+
+
+def test_the_login_form_carries_no_csrf_field_but_logged_pages_do(pages: Pages) -> None:
+    assert csrf_fields(pages.client.get("/login").text) == []

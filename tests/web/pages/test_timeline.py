@@ -1,0 +1,163 @@
+"""The patient timeline on the pages: the panel and its specification, drawn from what the
+registry stores (two demo children imported into centres A and B), behind the centre filter."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from srnskit.examples import path as example_path
+from srnskit.registry.access import Actor
+from srnskit.registry.db import open_registry
+from srnskit.registry.imports import import_cohort
+from srnskit.web.api import create_app
+from srnskit.web.pages.common import PAGE_CSP
+from tests.registry.api.conftest import TODAY, Clock
+from tests.web.pages.conftest import Pages
+
+# SYN0000002 is of centre A (the test users' centre), SYN0000001 of centre B (on dialysis).
+OWN, OTHER = "SYN0000002", "SYN0000001"
+
+
+def demo_children(folder: Path, center: str, ids: set[str]) -> Path:
+    """The demo cohort's rows of ``ids`` as a cohort folder."""
+    folder.mkdir(parents=True)
+    for source in example_path("demo").glob("*.csv"):
+        with source.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        kept = [rows[0], *(r for r in rows[1:] if r[0] in ids)]
+        with (folder / source.name).open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(kept)
+    assert {r for r in ids}, center
+    return folder
+
+
+@pytest.fixture(scope="module")
+def with_demo(populated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The populated registry with SYN0000002 imported into A and SYN0000001 into B."""
+    folder = tmp_path_factory.mktemp("timeline")
+    database = folder / "registry.db"
+    shutil.copyfile(populated_sqlite, database)
+    registry = open_registry(f"sqlite:///{database}")
+    try:
+        for center, pid in (("A", OWN), ("B", OTHER)):
+            cohort = demo_children(folder / center, center, {pid})
+            with registry.session() as session:
+                result = import_cohort(
+                    session, Actor.system(), cohort, center=center, today=TODAY, commit=True
+                )
+                assert result.valid, result.to_dict()["problems"]
+                session.commit()
+    finally:
+        registry.close()
+    return database
+
+
+@pytest.fixture
+def demo_pages(with_demo: Path, tmp_path: Path) -> Iterator[Pages]:
+    from fastapi.testclient import TestClient
+
+    database = tmp_path / "registry.db"
+    shutil.copyfile(with_demo, database)
+    registry = open_registry(f"sqlite:///{database}")
+    clock = Clock()
+    client = TestClient(create_app(registry, clock=clock), follow_redirects=False)
+    try:
+        yield Pages(client, registry, client.app, clock, tmp_path)  # type: ignore[arg-type]
+    finally:
+        client.close()
+        registry.close()
+
+
+def _layers(spec: dict[str, Any]) -> dict[str, list[str]]:
+    """Each panel's name (its title, or its lanes) → the mark types of its layers."""
+    out = {}
+    for panel in spec["vconcat"]:
+        name = panel.get("title", {}).get("text")
+        if name is None:
+            y = next(v["encoding"]["y"] for v in panel["layer"] if "sort" in v["encoding"].get("y", {}))
+            name = "/".join(y["sort"])
+        out[name] = [v["mark"]["type"] for v in panel["layer"]]
+    return out
+
+
+def test_the_panel_of_an_own_centres_child(demo_pages: Pages) -> None:
+    demo_pages.login("viewer")
+    answer = demo_pages.client.get(
+        f"/patients/{OWN}/timeline?definitions=kdigo2021", headers={"HX-Request": "true"}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-security-policy"] == PAGE_CSP  # 'self' only, no unsafe-eval
+    html = answer.text
+    assert "<html" not in html  # the fragment alone
+    assert 'id="timeline-chart"' in html
+    assert f'data-spec="/patients/{OWN}/timeline.json?definitions=kdigo2021"' in html
+    assert 'select name="definitions"' in html
+    assert 'hx-get="/patients/SYN0000002/timeline"' in html
+    assert '<option value="ipna2020">' in html and '<option value="kdigo2021" selected>' in html
+    page = demo_pages.client.get(f"/patients/{OWN}/timeline")
+    assert page.status_code == 200
+    assert "<html" in page.text and 'id="timeline"' in page.text
+
+
+def test_the_specification_has_every_layer(demo_pages: Pages) -> None:
+    demo_pages.login("viewer")
+    answer = demo_pages.client.get(f"/patients/{OWN}/timeline.json?definitions=kdigo2021")
+    assert answer.status_code == 200
+    spec = answer.json()
+    assert spec["title"]["text"] == f"{OWN}: definitions kdigo2021, study seed2023"
+    layers = _layers(spec)
+    states = "steroid response/CNI response/first remission/disease state/regimen course"
+    assert states in layers
+    assert "bar" in layers[states] and "point" in layers[states]  # episodes, courses, labels
+    treatments = next(k for k in layers if k.startswith("prednisone"))
+    assert "cyclosporine" in treatments
+    assert layers["UPCR (mg/mmol)"].count("rect") == 1  # the episodes shaded behind
+    assert "dipstick" in layers
+    assert "serum albumin (g/L)" in layers
+    assert layers["eGFR (mL/min/1.73 m²)"][:2] == ["rule", "rect"]  # onset rules, CKD bands
+    marks = spec["vconcat"][0]["layer"]
+    tips = [r["tip"] for v in marks if v["mark"].get("shape") == "triangle-down"
+            for r in v["data"]["values"]]  # fmt: skip
+    # SYN0000002 (explain's labels): resistant (initial) from 2013-10-07, its evidence the
+    # nephrotic episode from onset
+    assert tips[0].startswith("steroid response: resistant (initial), from 2013-10-07; evidence: ")
+    other = demo_pages.client.get(f"/patients/{OWN}/timeline.json?definitions=seed2023").json()
+    assert other["title"]["text"] == f"{OWN}: definitions seed2023, study seed2023"
+    assert other != spec
+
+
+def test_another_centres_child_is_not_found(demo_pages: Pages) -> None:
+    demo_pages.login("viewer")
+    for path in (f"/patients/{OTHER}/timeline", f"/patients/{OTHER}/timeline.json"):
+        answer = demo_pages.client.get(path)
+        assert answer.status_code == 404, path
+        assert OTHER not in answer.text.replace(path, "")
+    demo_pages.login("network")  # the network's admin sees B
+    spec = demo_pages.client.get(f"/patients/{OTHER}/timeline.json").json()
+    assert any(p.get("title", {}).get("text", "").startswith("eGFR") for p in spec["vconcat"])
+
+
+def test_no_session_goes_to_login_and_an_unknown_set_is_refused(demo_pages: Pages) -> None:
+    answer = demo_pages.client.get(f"/patients/{OWN}/timeline")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
+    assert demo_pages.client.get(f"/patients/{OWN}/timeline.json").status_code == 303
+    demo_pages.login("viewer")
+    bad = demo_pages.client.get(f"/patients/{OWN}/timeline?definitions=mine")
+    assert bad.status_code == 422
+    assert "choose seed2023, kdigo2021, ipna2020" in bad.text or "choose" in bad.text
+
+
+def test_the_scripts_are_served_from_the_app(demo_pages: Pages) -> None:
+    vega = demo_pages.client.get("/static/vega.js")
+    assert vega.status_code == 200
+    assert "vegaEmbed" in vega.text
+    script = demo_pages.client.get("/static/timeline.js")
+    assert script.status_code == 200
+    assert "ast: true" in script.text  # Vega's interpreter: no eval under the CSP
