@@ -122,15 +122,17 @@ def _derive_and_insert(session: Session, cohort: Cohort) -> int:
     table = table_of(DerivedResult)
     sets = [load_definitions(name) for name in shipped_definitions()]
     present = cohort.to_arrow("patients").column("patient_id").to_pylist()
-    results = derive_many(cohort, sets, load_study(DERIVED_STUDY))
+    results = derive_many(cohort, sets, load_study(DERIVED_STUDY), analysis=True)
     now = utc_now()
     rows: list[dict[str, Any]] = []
     for definitions, derived in zip(sets, results, strict=True):
         grouped: dict[str, dict[str, list[Any]]] = defaultdict(
-            lambda: {name: [] for name in DERIVED_TABLES_STORED}
+            lambda: {name: [] for name in (*DERIVED_TABLES_STORED, *TIMELINE_TABLES_STORED)}
         )
-        for name in DERIVED_TABLES_STORED:
-            for record in getattr(derived, name).to_pylist():
+        analysis = derived.analysis or {}
+        for name in (*DERIVED_TABLES_STORED, *TIMELINE_TABLES_STORED):
+            source = getattr(derived, name) if name in DERIVED_TABLES_STORED else analysis[name]
+            for record in source.to_pylist():
                 grouped[record["patient_id"]][name].append(_plain(record))
         for patient_id in present:
             rows.append(
