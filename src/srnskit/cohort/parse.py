@@ -137,12 +137,20 @@ def measurement_value_sql(analyte: str, value: str) -> str:
     + … ++++), a bound (``<0.1``) as its number (0.1; ``qualifier_sql`` keeps the '<')."""
     levels = " ".join(f"WHEN {_literal(k)} THEN {v}" for k, v in DIPSTICK_SPELLINGS.items())
     bare = f"regexp_replace({value}, '{BOUND}', '')"
+    level = f"CASE lower({value}) {levels} END"
+    # The level's CASE, not an IN list: DuckDB makes a list of 12 a join over every row, where
+    # the CASE is read only on the dipstick rows.
     return (
-        f"CASE WHEN {analyte} = 'dipstick' AND lower({value}) IN "
-        f"({', '.join(map(_literal, DIPSTICK_SPELLINGS))}) THEN CASE lower({value}) {levels} END "
-        f"WHEN regexp_matches({value}, '{BOUND}') THEN {number_sql(bare)} "
+        f"CASE WHEN {analyte} = 'dipstick' AND ({level}) IS NOT NULL THEN {level} "
+        f"WHEN {_bounded(value)} THEN {number_sql(bare)} "
         f"ELSE {number_sql(value)} END"
     )
+
+
+def _bounded(value: str) -> str:
+    """Whether ``value`` starts with a bound's sign (``BOUND`` matches): four prefix tests,
+    which cost a tenth of the pattern on every one of a million cells."""
+    return "(" + " OR ".join(f"prefix({value}, '{sign}')" for sign in "<>≤≥") + ")"
 
 
 def qualifier_sql(value: str, qualifier: str, column: Column) -> str:
@@ -150,7 +158,7 @@ def qualifier_sql(value: str, qualifier: str, column: Column) -> str:
     ``≤0.05``), else the qualifier column's (``column``), else NULL."""
     prefix = f"regexp_extract({value}, '{BOUND}', 1)"
     return (
-        f"CASE WHEN regexp_matches({value}, '{BOUND}') THEN "
+        f"CASE WHEN {_bounded(value)} THEN "
         f"CASE WHEN {prefix} IN ('<', '<=', '≤') THEN '<' ELSE '>' END "
         f"ELSE {enum_sql(qualifier, column)} END"
     )
