@@ -63,10 +63,32 @@ def _share(frame: pd.DataFrame, column: str) -> str:
     return "—" if frame.empty else f"{100 * frame[column].mean():6.1f}%"
 
 
-def _observable(episodes: pd.DataFrame, measured: pd.DataFrame, chosen: Any) -> set[str]:
+def _state_streams(chosen: Any) -> dict[str, tuple[str, ...]]:
+    """The set's streams that can show each state: those its thresholds for the state name. A
+    dipstick never shows partial remission: a 1+/2+ is compatible with it but never counts
+    toward it (clinical.md §1), and a ≤ trace is complete-remission range, so under every set
+    a partial remission is seen only on a quantitative stream (UPCR, 24-hour protein)."""
+    rules = {
+        "nephrotic": chosen.nephrotic,
+        "partial_remission": chosen.partial_remission,
+        "complete_remission": chosen.complete_remission,
+    }
+    return {
+        state: tuple(
+            stream
+            for stream in chosen.streams
+            if any(key.startswith(stream) for key in rule.thresholds)
+            and not (state == "partial_remission" and stream == "dipstick")
+        )
+        for state, rule in rules.items()
+    }
+
+
+def _observable(episodes: pd.DataFrame, readings: pd.DataFrame, chosen: Any) -> set[str]:
     """Children whose every true episode the clinic saw well enough to confirm it: at least the
-    state's confirmation count of proteinuria days inside it, the first within
-    ``SEEN_WITHIN_DAYS`` of its start. Read from which days were measured, not from values."""
+    state's confirmation count of days measured on a stream that can show the state
+    (``_state_streams``) inside it, the first within ``SEEN_WITHIN_DAYS`` of its start. Read
+    from which days were measured and on which stream, not from values."""
     counts = {
         "nephrotic": chosen.nephrotic.confirm_count,
         "partial_remission": chosen.partial_remission.confirm_count,
@@ -78,8 +100,14 @@ def _observable(episodes: pd.DataFrame, measured: pd.DataFrame, chosen: Any) -> 
         needed=episodes.state.map(counts),
         episode=range(len(episodes)),
     )
-    joined = measured.merge(episodes, on="patient_id")
-    inside = joined[(joined.date >= joined.start) & (joined.date <= joined.end)]
+    parts = []
+    for state, streams in _state_streams(chosen).items():
+        days = readings[readings.analyte.isin(streams)].drop_duplicates(["patient_id", "date"])
+        joined = days[["patient_id", "date"]].merge(
+            episodes[episodes.state == state], on="patient_id"
+        )
+        parts.append(joined[(joined.date >= joined.start) & (joined.date <= joined.end)])
+    inside = pd.concat(parts)
     seen = inside.groupby("episode").agg(days=("date", "size"), first=("date", "min"))
     episodes = episodes.join(seen, on="episode")
     prompt = (episodes["first"] - episodes.start).dt.days <= SEEN_WITHIN_DAYS
@@ -144,6 +172,7 @@ def _cause(
     episodes_by_patient: dict[str, pd.DataFrame],
     counts: dict[str, int],
     without_diary: set[str],
+    shown_by_patient: dict[str, dict[str, pd.DataFrame]],
 ) -> str:
     """What caused a disagreement in [low, high] (the module's docstring gives the order)."""
     days = by_patient.get(patient)
@@ -161,7 +190,8 @@ def _cause(
         for row in episodes.itertuples():
             if row.end < low or row.start > high:
                 continue
-            held = ((days.date >= row.start) & (days.date <= row.end)).sum()
+            shown = shown_by_patient[row.state].get(patient, days.iloc[:0])
+            held = ((shown.date >= row.start) & (shown.date <= row.end)).sum()
             if held < counts[row.state]:
                 return "too few days"
     return "rule"
@@ -169,9 +199,10 @@ def _cause(
 
 def compare(
     folder: Path, definitions: str, *, diaries: bool = True
-) -> tuple[list[tuple[str, int, str, int, str]], dict[str, Counter[str]]]:
+) -> tuple[list[tuple[str, int, str, int, str]], dict[str, tuple[Counter[str], Counter[str]]]]:
     """Agreement rows (label, compared, agree, observable, agree) and, per label, the causes
-    of its disagreements over all children, counted (``diaries``: the cohort was generated
+    of its disagreements over all children and over the observable ones, counted
+    (``diaries``: the cohort was generated
     with home dipstick diaries, so a child without a dipstick is one whose family keeps
     none)."""
     chosen = load_definitions(definitions)
@@ -187,7 +218,7 @@ def compare(
     readings = measurements[measurements.analyte.isin(chosen.streams)].copy()
     readings["date"] = pd.to_datetime(readings.date)
     measured = readings.drop_duplicates(["patient_id", "date"])[["patient_id", "date", "analyte"]]
-    observable = _observable(truth["episodes"], measured, chosen)
+    observable = _observable(truth["episodes"], readings, chosen)
     outcome = got.merge(truth["patient_outcomes"], on="patient_id", suffixes=("", "_true"))
     outcome["steroid"] = outcome.steroid_response == outcome.steroid_response_true
     outcome["type"] = outcome.resistance_type.fillna("") == outcome.resistance_type_true.fillna("")
@@ -205,6 +236,7 @@ def compare(
     assessed["response_agrees"] = assessed.response == assessed.response_true
     assessed["measured"] = _measured_within(assessed, measured)
     rows = []
+    observed: dict[str, pd.Index] = {}
     for label, frame, column in (
         ("steroid response", outcome, "steroid"),
         ("resistance type", outcome, "type"),
@@ -218,6 +250,7 @@ def compare(
         if column in ("steroid", "type"):
             # "unknown": the engine itself says the window holds no proteinuria day (§5)
             seen = seen[seen.steroid_response != "unknown"]
+        observed[label] = seen.index
         rows.append((label, len(frame), _share(frame, column), len(seen), _share(seen, column)))
     # What caused each disagreement, over all children.
     counts = {
@@ -229,6 +262,15 @@ def compare(
         start=lambda f: pd.to_datetime(f.start_date), end=lambda f: pd.to_datetime(f.end_date)
     )
     by_patient = {k: g for k, g in measured.groupby("patient_id")}
+    shown_by_patient = {
+        state: {
+            k: g
+            for k, g in readings[readings.analyte.isin(streams)]
+            .drop_duplicates(["patient_id", "date"])
+            .groupby("patient_id")
+        }
+        for state, streams in _state_streams(chosen).items()
+    }
     wrong = _contradictions(readings, truth["episodes"]).sort_values(["patient_id", "date"])
     wrong_by_patient = {k: g for k, g in wrong.groupby("patient_id")}
     episodes_by_patient = {k: g for k, g in episodes.groupby("patient_id")}
@@ -236,25 +278,28 @@ def compare(
     without_diary = set(got.patient_id) - dipstick if diaries else set()
     onset = pd.read_csv(folder / "patients.csv", usecols=["patient_id", "onset_date"])
     onset = onset.set_index("patient_id").onset_date.map(pd.Timestamp)
-    causes: dict[str, Counter[str]] = {}
+    causes: dict[str, tuple[Counter[str], Counter[str]]] = {}
 
     def count(label: str, frame: pd.DataFrame, column: str, window: Any) -> None:
         tally: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
         for row in frame[~frame[column]].itertuples():
             low, high = window(row)
-            tally[
-                _cause(
-                    row.patient_id,
-                    low,
-                    high,
-                    by_patient,
-                    wrong_by_patient,
-                    episodes_by_patient,
-                    counts,
-                    without_diary,
-                )
-            ] += 1
-        causes[label] = tally
+            cause = _cause(
+                row.patient_id,
+                low,
+                high,
+                by_patient,
+                wrong_by_patient,
+                episodes_by_patient,
+                counts,
+                without_diary,
+                shown_by_patient,
+            )
+            tally[cause] += 1
+            if row.Index in observed[label]:
+                seen[cause] += 1
+        causes[label] = (tally, seen)
 
     def steroid_window(row: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
         start = onset[row.patient_id]
@@ -323,12 +368,15 @@ def main() -> None:
                 )
                 print(
                     f"{'label':32} {'all':>9} {'agree':>8} {'observable':>11} {'agree':>8}  "
-                    "disagreements by cause (all children)"
+                    "disagreements by cause: all children / observable"
                 )
                 rows, causes = compare(folder, definitions, diaries=cohort == "diary")
                 for label, n, share, n_seen, share_seen in rows:
-                    why = ", ".join(f"{k} {v}" for k, v in causes[label].most_common())
+                    every, seen = causes[label]
+                    why = ", ".join(f"{k} {v}" for k, v in every.most_common())
+                    why_seen = ", ".join(f"{k} {v}" for k, v in seen.most_common()) or "none"
                     print(f"{label:32} {n:>9} {share:>8} {n_seen:>11} {share_seen:>8}  {why}")
+                    print(f"{'':72}  observable: {why_seen}")
 
 
 if __name__ == "__main__":

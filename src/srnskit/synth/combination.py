@@ -102,8 +102,8 @@ def simulate_combination(
             happens,
             pid=pid,
             drug=PREDNISONE,
-            start=day + s.relapse_treatment_delay_days,
-            end=day + s.relapse_treatment_delay_days + 27,
+            start=day + s.relapse_unconfirmed_delay_days,
+            end=day + s.relapse_unconfirmed_delay_days + 27,
             dose=s.standard_dose_mg_m2,
             schedule=0,
         )

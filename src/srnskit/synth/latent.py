@@ -27,6 +27,7 @@ __all__ = [
     "clip_treatments",
     "draw_level",
     "draw_remission_level",
+    "entry_lag",
     "gamma",
     "within_follow_up",
 ]
@@ -107,6 +108,11 @@ class Latent:
     treatments: dict[str, Array] = field(default_factory=dict)  # pid, drug, start, end, dose, …
     adverse_events: dict[str, Array] = field(default_factory=dict)  # pid, day, event, drug, grade
     events: dict[str, Array] = field(default_factory=dict)  # pid, day, event
+    # Home dipstick diaries: each family's share of days recorded (None without a [diary]), and
+    # the readings of a relapse's first days, which decided its course (pid, day, value; NaN on
+    # a day missed): synth/diary.py.
+    diary_adherence: Array | None = None
+    family_readings: dict[str, Array] = field(default_factory=dict)
 
 
 def gamma(rng: np.random.Generator, mean: float, sd: float, size: int) -> Array:
@@ -133,6 +139,20 @@ def clip_treatments(rows: dict[str, Array], end: Array) -> dict[str, Array]:
     rows["end"] = np.where(ongoing, -1, np.minimum(rows["end"], last))
     order = np.lexsort((rows["drug"], rows["start"], rows["pid"]))
     return {name: values[order] for name, values in rows.items()}
+
+
+def entry_lag(previous: Array, level: Array, boundary: float | Array, tau: float | Array) -> Array:
+    """Whole days (int64, rounded up) from a change of target to ``level`` until the latent
+    log UPCR, moving exponentially from ``previous`` with time constant ``tau`` days, crosses
+    ``boundary`` (all log mg/mg); 0 where it does not move towards the boundary from outside it.
+    ``tau × ln((previous − level) / (boundary − level))``."""
+    gap_from = np.asarray(previous) - level
+    gap_to = boundary - np.asarray(level)
+    moving = (np.sign(gap_from) == np.sign(gap_to)) & (np.abs(gap_to) < np.abs(gap_from))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lag = np.where(moving, np.ceil(tau * np.log(gap_from / gap_to)), 0)
+    result: Array = lag.astype(np.int64)
+    return result
 
 
 def draw_level(rng: np.random.Generator, state: int, size: int) -> Array:

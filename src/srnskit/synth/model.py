@@ -18,6 +18,7 @@ from srnskit.constants import DAYS_PER_YEAR
 from srnskit.schema.tables import MAX_MEASUREMENT_AGE_YEARS
 from srnskit.synth.combination import simulate_combination
 from srnskit.synth.course import simulate_kidney, simulate_toxicity
+from srnskit.synth.diary import family_adherence
 from srnskit.synth.latent import (
     ACEI,
     CR,
@@ -56,6 +57,14 @@ def simulate(
 ) -> Latent:
     """Simulate ``n`` children under ``profile`` (optionally with their categories fixed)."""
     p = profile
+    # The families' diaries draw from their own generator (spawning it leaves the chunk's
+    # stream as it was): whether a family keeps a diary, its adherence, a relapse's readings.
+    family_rng = rng.spawn(1)[0]
+    family_readings = Rows("pid", "day", "value")
+    adherence, families = None, None
+    if p.diary is not None:
+        adherence = family_adherence(n, p.diary, family_rng)
+        families = (p.diary, adherence, family_rng, family_readings)
     category = (
         np.asarray(categories)
         if categories is not None
@@ -136,13 +145,9 @@ def simulate(
         schedule=1,
     )
     remission_day = course_start + rng.integers(s.remission_day_min, s.remission_day_max - 4, n)
+    remission_level = draw_level(rng, CR, n)
     segments.add(
-        responds,
-        pid=pid,
-        day=remission_day,
-        state=CR,
-        level=draw_level(rng, CR, n),
-        tau=TAU_REMISSION,
+        responds, pid=pid, day=remission_day, state=CR, level=remission_level, tau=TAU_REMISSION
     )
     partial = rng.random(n) < s.partial_response
     segments.add(
@@ -166,7 +171,9 @@ def simulate(
         responds=responds,
         partial=partial,
         remission_day=remission_day,
+        remission_level=remission_level,
         resistance_day=resistance_day,
+        families=families,
     )
 
     # --- cyclosporine, the SFNP first line ------------------------------------------------------
@@ -329,4 +336,6 @@ def simulate(
     latent.treatments = clip_treatments(treatments.arrays(), end)
     latent.adverse_events = within_follow_up(adverse.arrays(), end, "day")
     latent.events = within_follow_up(events.arrays(), end, "day")
+    latent.diary_adherence = adherence
+    latent.family_readings = within_follow_up(family_readings.arrays(), end, "day")
     return latent

@@ -256,6 +256,9 @@ def _diaries(
 ) -> tuple[Array, Array, int, Array, Array]:
     """The home dipstick diaries' rows (synth/diary.py)."""
     assert profile.diary is not None
-    pid, day = diary_days(latent, segments, profile.diary, rng)
-    reading = read_dipsticks(latent_upcr(latent, segments, pid, day), profile.diary, rng)
+    pid, day, reading = diary_days(latent, segments, profile.diary, rng)
+    unread = np.isnan(reading)
+    reading[unread] = read_dipsticks(
+        latent_upcr(latent, segments, pid[unread], day[unread]), profile.diary, rng
+    )
     return pid, day, _A["dipstick"], reading, np.full(len(pid), _U[""])

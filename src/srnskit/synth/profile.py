@@ -118,6 +118,7 @@ class Steroids(_Section):
     relapse_interval_mean: float = Field(gt=0)
     relapse_interval_sd: float = Field(gt=0)
     relapse_treatment_delay_days: int = Field(ge=0)
+    relapse_unconfirmed_delay_days: int = Field(ge=0)
 
 
 class Cyclosporine(_Section):

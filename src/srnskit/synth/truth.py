@@ -30,6 +30,7 @@ from srnskit.synth.latent import (
     RITUXIMAB,
     TRANSPLANT,
     Latent,
+    entry_lag,
 )
 
 __all__ = [
@@ -74,12 +75,7 @@ def kept_segments(latent: Latent) -> dict[str, Array]:
     same = np.r_[False, pid[1:] == pid[:-1]]
     previous = np.where(same, np.r_[level[:1], level[:-1]], level)
     boundary = np.choose(state, [ENTER_NEPHROTIC, ENTER_PR, ENTER_CR])
-    gap_from = previous - level
-    gap_to = boundary - level
-    moving = same & (np.sign(gap_from) == np.sign(gap_to)) & (np.abs(gap_to) < np.abs(gap_from))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lag = np.where(moving, np.ceil(tau * np.log(gap_from / gap_to)), 0)
-    onset_day = day + lag.astype(np.int64)
+    onset_day = day + np.where(same, entry_lag(previous, level, boundary, tau), 0)
     next_day = np.where(
         np.r_[pid[1:] == pid[:-1], False], np.r_[day[1:], 0], np.iinfo(np.int64).max
     )
