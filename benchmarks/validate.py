@@ -1,7 +1,11 @@
 """Validation speed: reading and checking a cohort of N measurement rows (CSV and Parquet).
 
 Prints a table of median wall time, rows per second and peak memory over repeated runs.
-Goal (issue 3): one million measurement rows in under 10 s on the 2-core reference machine.
+Goal (issue 3): one million measurement rows in under 10 s on the 2-core reference machine;
+issue 16: at least 700,000 rows/s. Each format's ``floor`` row is DuckDB alone loading the same
+files into tables (``read_csv`` of text, ``read_parquet``), measured in the same run in a fresh
+process: no validation can be faster than reading its input, and its ratio is validate's rows/s
+over the floor's.
 
     .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3] [--against REV]
 
@@ -102,6 +106,27 @@ def time_once(cohort: Path, src: Path | None = None) -> tuple[float, float, int]
     return float(elapsed), float(peak), int(problems)
 
 
+def time_floor(cohort: Path) -> float:
+    """Wall seconds for DuckDB alone to load the cohort's files as tables of text (CSV) or as
+    stored (Parquet), in a fresh process."""
+    code = (
+        "import sys, time, duckdb\n"
+        "from pathlib import Path\n"
+        "con = duckdb.connect()\n"
+        "con.execute('SET enable_progress_bar = false')\n"
+        "t = time.perf_counter()\n"
+        "for f in sorted(Path(sys.argv[1]).iterdir()):\n"
+        "    read = ('read_csv(?, all_varchar = true)' if f.suffix == '.csv' else "
+        "'read_parquet(?)')\n"
+        "    con.execute(f'CREATE TABLE {f.stem} AS SELECT * FROM {read}', [str(f)])\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(cohort)], check=True, capture_output=True, text=True
+    )
+    return float(out.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -127,13 +152,14 @@ def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
             make_cohort(csv_folder, rows)
             as_parquet(csv_folder, Path(scratch) / "parquet")
             for kind in ("csv", "parquet"):
-                runs, ref_runs = [], []
-                # This code's runs and REV's alternate, so a change in the machine's load (other
-                # work on a shared machine) falls on both alike.
+                runs, ref_runs, floors = [], [], []
+                # This code's runs, REV's and the floor's alternate, so a change in the machine's
+                # load (other work on a shared machine) falls on all alike.
                 for _ in range(arguments.repeat):
                     runs.append(time_once(Path(scratch) / kind))
                     if reference is not None:
                         ref_runs.append(time_once(Path(scratch) / kind, reference))
+                    floors.append(time_floor(Path(scratch) / kind))
                 median = statistics.median(r[0] for r in runs)
                 peak = max(r[1] for r in runs)
                 line = (
@@ -145,6 +171,12 @@ def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
                     line += f" {ref:>7.2f} {ref / median:>6.2f}"
                 line += f"  load {os.getloadavg()[0]:.1f}"
                 print(line, flush=True)
+                floor = statistics.median(floors)
+                print(
+                    f"{'floor':8} {rows:>10,} {floor:>9.2f} {rows / floor:>11,.0f} "
+                    f"{'':>8} {'':>8} {'':>7} {floor / median:>6.2f}  DuckDB loading {kind} alone",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
