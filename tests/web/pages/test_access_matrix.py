@@ -199,6 +199,22 @@ ACCESS: dict[tuple[str, str], Access] = {
         303,
         lambda p, u, c: p.post(f"/users/{u}-{CENTER.get(c, 'A')}-target/disable"),
     ),
+    # helper E's pages (web/pages/timeline.py, dashboard.py)
+    ("GET", "/patients/{patient_id}/timeline"): Access(
+        "read", "patient", 200, lambda p, u, c: p.client.get(f"/patients/{_pid(u, c)}/timeline")
+    ),
+    ("GET", "/patients/{patient_id}/timeline.json"): Access(
+        "read",
+        "patient",
+        200,
+        lambda p, u, c: p.client.get(f"/patients/{_pid(u, c)}/timeline.json"),
+    ),
+    ("GET", "/static/vega.js"): Access(
+        None, "none", 200, lambda p, u, c: p.client.get("/static/vega.js")
+    ),
+    ("GET", "/dashboard"): Access(
+        "report", "none", 200, lambda p, u, c: p.client.get("/dashboard")
+    ),
     ("GET", "/audit"): Access(
         "read_audit",
         "filtered",

@@ -21,18 +21,26 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from srnskit.definitions.model import load_definitions
 from srnskit.errors import InvalidInputError
 from srnskit.outputs.report.build import build_report
 from srnskit.registry import audit, export, imports
-from srnskit.registry.access import require
+from srnskit.registry.access import Actor, require
 from srnskit.registry.derived import DERIVED_STUDY
 from srnskit.studies import load_study
 from srnskit.web.api.app import Unit, unit_of
 from srnskit.web.api.models import ImportAnswer, Problems
 
-__all__ = ["MAX_UNPACKED_BYTES", "REPORT_CSP", "UploadError", "add_routes", "unpack_upload"]
+__all__ = [
+    "MAX_UNPACKED_BYTES",
+    "REPORT_CSP",
+    "UploadError",
+    "add_routes",
+    "export_zip_answer",
+    "unpack_upload",
+]
 
 # An uploaded cohort zip may unpack to at most 4 GiB (20,000 synthetic children are ~1 GB).
 MAX_UNPACKED_BYTES = 4 << 30
@@ -101,6 +109,33 @@ def unpack_upload(name: str, stream: Any, folder: Path) -> Path:
     return cohort
 
 
+def export_zip_answer(
+    session: Session, actor: Actor, *, deidentify: bool, fmt: Literal["csv", "parquet"]
+) -> Response:
+    """The canonical cohort of ``actor``'s centres as a .zip answer (tables at its root), as
+    ``GET /export`` and the export page send it; commits the de-identification's drawn secret
+    and offsets. Raises ``ForbiddenError`` unless the role may export."""
+    tables = export.export_tables(session, actor, deidentify=deidentify)
+    folder = Path(tempfile.mkdtemp(prefix="srnskit-export-"))
+    try:
+        export.write_export(tables, folder / "cohort", fmt=fmt, force=True)
+        archive = folder / "cohort.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+            for item in sorted((folder / "cohort").iterdir()):
+                out.write(item, item.name)
+        content = archive.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if deidentify:
+        session.commit()  # the pseudonym key and new children's offsets, drawn once
+    name = "registry-deidentified.zip" if deidentify else "registry.zip"
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def add_routes(router: APIRouter) -> None:
     """Register the routes of imports, the export, the report and the audit on ``router``."""
 
@@ -147,25 +182,7 @@ def add_routes(router: APIRouter) -> None:
     ) -> Response:
         """The canonical cohort of the user's centres as a .zip (tables at its root)."""
         session, actor, _ = unit
-        tables = export.export_tables(session, actor, deidentify=deidentify)
-        folder = Path(tempfile.mkdtemp(prefix="srnskit-export-"))
-        try:
-            export.write_export(tables, folder / "cohort", fmt=format, force=True)
-            archive = folder / "cohort.zip"
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-                for item in sorted((folder / "cohort").iterdir()):
-                    out.write(item, item.name)
-            content = archive.read_bytes()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        if deidentify:
-            session.commit()  # the pseudonym key and new children's offsets, drawn once
-        name = "registry-deidentified.zip" if deidentify else "registry.zip"
-        return Response(
-            content,
-            media_type="application/zip",
-            headers={"content-disposition": f'attachment; filename="{name}"'},
-        )
+        return export_zip_answer(session, actor, deidentify=deidentify, fmt=format)
 
     @router.get("/report", response_class=HTMLResponse, tags=["cohorts"])
     def report(

@@ -24,7 +24,7 @@ from srnskit.registry.models import ROLES
 from srnskit.schema import COHORT_TABLES
 from srnskit.web.pages.common import PageRoute, PageUnit, form_text, redirect, render
 
-__all__ = ["AUDIT_PAGE_SIZE", "router"]
+__all__ = ["AUDIT_PAGE_SIZE", "add_user", "audit_page", "disable_user", "router", "user_list"]
 
 AUDIT_PAGE_SIZE = 100
 

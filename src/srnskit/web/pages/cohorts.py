@@ -19,20 +19,27 @@ import secrets
 import shutil
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
-from srnskit.registry import export, imports
+from srnskit.registry import imports
 from srnskit.registry.access import require
 from srnskit.registry.errors import NotFoundError
-from srnskit.web.api.cohorts import unpack_upload
+from srnskit.web.api.cohorts import export_zip_answer, unpack_upload
 from srnskit.web.pages.common import PageRoute, PageUnit, form_text, render
 
-__all__ = ["PENDING_HOURS", "router"]
+__all__ = [
+    "PENDING_HOURS",
+    "export_download",
+    "export_form",
+    "import_commit",
+    "import_form",
+    "import_preview",
+    "router",
+]
 
 # An upload previewed and not committed is deleted after this many hours.
 PENDING_HOURS = 2
@@ -154,23 +161,4 @@ def export_download(
     unit: PageUnit, deidentify: bool = False, format: Literal["csv", "parquet"] = "csv"
 ) -> Response:
     """The canonical cohort of the user's centres as a .zip, as ``GET /api/v1/export``."""
-    session, actor, _ = unit
-    tables = export.export_tables(session, actor, deidentify=deidentify)
-    folder = Path(tempfile.mkdtemp(prefix="srnskit-export-"))
-    try:
-        export.write_export(tables, folder / "cohort", fmt=format, force=True)
-        archive = folder / "cohort.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-            for item in sorted((folder / "cohort").iterdir()):
-                out.write(item, item.name)
-        content = archive.read_bytes()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if deidentify:
-        session.commit()  # the pseudonym key and new children's offsets, drawn once
-    name = "registry-deidentified.zip" if deidentify else "registry.zip"
-    return Response(
-        content,
-        media_type="application/zip",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
-    )
+    return export_zip_answer(unit.session, unit.actor, deidentify=deidentify, fmt=format)

@@ -30,7 +30,7 @@ from srnskit.web.pages.common import (
     safe_next,
 )
 
-__all__ = ["router"]
+__all__ = ["home", "log_in", "log_out", "login_form", "router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -37,7 +37,20 @@ from srnskit.web.pages.forms import (
     row_from_form,
 )
 
-__all__ = ["PAGE_SIZE", "STATUS_COLUMNS", "patient_page", "router", "statuses"]
+__all__ = [
+    "PAGE_SIZE",
+    "STATUS_COLUMNS",
+    "change_patient",
+    "confirm_delete_patient",
+    "create_patient",
+    "delete_patient",
+    "new_patient",
+    "patient_list",
+    "patient_page",
+    "read_patient",
+    "router",
+    "statuses",
+]
 
 # Patients per page of the list: each row reads its stored outcome (about 1 ms on SQLite).
 PAGE_SIZE = 50

@@ -41,7 +41,15 @@ from srnskit.web.pages.forms import (
 from srnskit.web.pages.paste import read_paste
 from srnskit.web.pages.patients import patient_page
 
-__all__ = ["router"]
+__all__ = [
+    "add_row",
+    "confirm_delete_row",
+    "delete_row",
+    "edit_row",
+    "edit_row_form",
+    "paste_rows",
+    "router",
+]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -9,7 +9,7 @@ from importlib import resources
 
 from fastapi import APIRouter, HTTPException, Response
 
-__all__ = ["CONTENT_TYPES", "router", "static_file"]
+__all__ = ["CONTENT_TYPES", "router", "static", "static_file"]
 
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
