@@ -169,3 +169,22 @@ def cohort(children: Sequence[Child], warnings: Sequence[str] = ()) -> HandDeriv
         "events": [row for c in children for row in c.events],
     }
     return hand_derived(outcomes, courses, analysis, compared, warnings)
+
+
+def two_centres() -> HandDerived:
+    """Centre A: a1 (girl, initial resistance) and a2 (boy, late) included; a3 excluded as
+    congenital (and not steroid resistant: counted at its first step). Centre B: b1 and b4
+    (girls, initial; b4 aged 9 at onset) included; b2 excluded as not steroid resistant (and
+    without a combination course), b3 for a follow-up under a year."""
+    return cohort(
+        [
+            Child("a1", center="A"),
+            Child("a2", center="A", sex="M", resistance="late"),
+            Child("a3", center="A", eligible=False, reasons="congenital;not_steroid_resistant"),
+            Child("b1", center="B"),
+            Child("b2", center="B", eligible=False, resistance=None,
+                  reasons="not_steroid_resistant;no_combination"),
+            Child("b3", center="B", eligible=False, reasons="followup_under_1y"),
+            Child("b4", center="B", outcome={"onset_age_years": 9.0}),
+        ]
+    )  # fmt: skip

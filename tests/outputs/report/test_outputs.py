@@ -15,6 +15,7 @@ import pytest
 from srnskit.outputs.report.build import Report, write_report
 from srnskit.outputs.report.charts import CHILD, FONT, MEAN
 from srnskit.outputs.report.incidence import STATE_WORDS
+from srnskit.outputs.report.render import WORD_TABLES
 
 # the A4 text width the figures must fit: 210 mm − 2 × 14 mm margins = 182 mm = 687.9 CSS px
 A4_TEXT_WIDTH_PX = 182 / 25.4 * 96
@@ -98,7 +99,10 @@ def test_the_word_tables_hold_the_html_report_cells(written: Path, demo_report: 
 
     document = Document(str(written / "r.docx"))
     word = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
-    keys = ["flow", "table1", "table2", "toxicity", "kidney", "tests"]
+    # the demo has centres A and B: the per-centre tables follow the flow and Table 1
+    keys = ["flow", "flow_by_center", "table1", "table1_by_center", "table2", "toxicity"]
+    keys += ["kidney", "tests"]
+    assert [k for k in WORD_TABLES if k in demo_report.display] == keys
     assert len(word) == len(keys)
     for key, cells in zip(keys, word, strict=True):
         shown = demo_report.display[key]

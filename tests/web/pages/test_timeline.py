@@ -80,7 +80,9 @@ def _layers(spec: dict[str, Any]) -> dict[str, list[str]]:
     for panel in spec["vconcat"]:
         name = panel.get("title", {}).get("text")
         if name is None:
-            y = next(v["encoding"]["y"] for v in panel["layer"] if "sort" in v["encoding"].get("y", {}))
+            y = next(
+                v["encoding"]["y"] for v in panel["layer"] if "sort" in v["encoding"].get("y", {})
+            )
             name = "/".join(y["sort"])
         out[name] = [v["mark"]["type"] for v in panel["layer"]]
     return out
@@ -99,25 +101,28 @@ def test_the_panel_of_an_own_centres_child(demo_pages: Pages) -> None:
     assert f'data-spec="/patients/{OWN}/timeline.json?definitions=kdigo2021"' in html
     assert 'select name="definitions"' in html
     assert 'hx-get="/patients/SYN0000002/timeline"' in html
-    assert '<option value="ipna2020">' in html and '<option value="kdigo2021" selected>' in html
+    assert '<option value="ipna2020">' in html
+    assert '<option value="kdigo2021" selected>' in html
     page = demo_pages.client.get(f"/patients/{OWN}/timeline")
     assert page.status_code == 200
-    assert "<html" in page.text and 'id="timeline"' in page.text
+    assert "<html" in page.text
+    assert 'id="timeline"' in page.text
 
 
 def test_the_specification_has_every_layer(demo_pages: Pages) -> None:
     demo_pages.login("viewer")
     answer = demo_pages.client.get(f"/patients/{OWN}/timeline.json?definitions=kdigo2021")
-    assert answer.status_code == 200
+    assert answer.status_code == 200, answer.text
     spec = answer.json()
     assert spec["title"]["text"] == f"{OWN}: definitions kdigo2021, study seed2023"
     layers = _layers(spec)
     states = "steroid response/CNI response/first remission/disease state/regimen course"
     assert states in layers
-    assert "bar" in layers[states] and "point" in layers[states]  # episodes, courses, labels
+    assert "bar" in layers[states]
+    assert "point" in layers[states]
     treatments = next(k for k in layers if k.startswith("prednisone"))
     assert "cyclosporine" in treatments
-    assert layers["UPCR (mg/mmol)"].count("rect") == 1  # the episodes shaded behind
+    assert layers["UPCR (mg/mg)"].count("rect") == 1  # the episodes shaded behind
     assert "dipstick" in layers
     assert "serum albumin (g/L)" in layers
     assert layers["eGFR (mL/min/1.73 m²)"][:2] == ["rule", "rect"]  # onset rules, CKD bands
@@ -134,10 +139,12 @@ def test_the_specification_has_every_layer(demo_pages: Pages) -> None:
 
 def test_another_centres_child_is_not_found(demo_pages: Pages) -> None:
     demo_pages.login("viewer")
-    for path in (f"/patients/{OTHER}/timeline", f"/patients/{OTHER}/timeline.json"):
-        answer = demo_pages.client.get(path)
+    for path in ("/patients/{}/timeline", "/patients/{}/timeline.json"):
+        answer = demo_pages.client.get(path.format(OTHER))
         assert answer.status_code == 404, path
-        assert OTHER not in answer.text.replace(path, "")
+        # the same page as for an id that exists nowhere: nothing tells that B has the child
+        nowhere = demo_pages.client.get(path.format("SYN9999999"))
+        assert answer.text.replace(OTHER, "X") == nowhere.text.replace("SYN9999999", "X")
     demo_pages.login("network")  # the network's admin sees B
     spec = demo_pages.client.get(f"/patients/{OTHER}/timeline.json").json()
     assert any(p.get("title", {}).get("text", "").startswith("eGFR") for p in spec["vconcat"])

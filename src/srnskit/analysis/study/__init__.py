@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from srnskit.analysis.study.adherence import adherence, adherence_summary
+from srnskit.analysis.study.centers import CenterBreakdown, by_center
 from srnskit.analysis.study.comparison import (
     group_names,
     groups,
@@ -42,7 +43,15 @@ from srnskit.definitions.model import DefinitionSet
 from srnskit.protocols import Protocol
 from srnskit.studies import StudyDesign
 
-__all__ = ["DerivedTables", "Study", "Summary", "TestLine", "headline", "study"]
+__all__ = [
+    "CenterBreakdown",
+    "DerivedTables",
+    "Study",
+    "Summary",
+    "TestLine",
+    "headline",
+    "study",
+]
 
 
 @dataclass
@@ -85,6 +94,8 @@ class Study:
     # what the Kaplan–Meier curve and the cumulative incidence each estimate ("km", "cif")
     estimands: dict[str, str] = field(default_factory=dict)
     table1_n: int = 0  # the number of children Table 1 describes (its column header's N)
+    # each centre's flow and Table 1 by centre id (empty with one centre: centers.by_center)
+    by_center: dict[str, CenterBreakdown] = field(default_factory=dict)
 
 
 def study(
@@ -178,6 +189,7 @@ def study(
         km_test=km_test,
         estimands=estimands(protocol),
         table1_n=len(included),
+        by_center=by_center(data, summary),
     )
 
 

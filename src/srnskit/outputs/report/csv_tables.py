@@ -77,9 +77,9 @@ def _summary(s: Summary) -> dict[str, Any]:
     return {"n": s.n, "mean": s.mean, "sd": s.sd, "median": s.median, "q1": s.q1, "q3": s.q3}
 
 
-def _table1(s: Study) -> pd.DataFrame:
+def _table1(table1: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for r in s.table1.itertuples():
+    for r in table1.itertuples():
         row: dict[str, Any] = {"characteristic": str(r.characteristic).strip()}
         if r.kind == "continuous":
             row |= {"unit": r.unit, "summary_kind": getattr(r, "summary_kind", "")}
@@ -91,6 +91,29 @@ def _table1(s: Study) -> pd.DataFrame:
     columns = ["characteristic", "unit", "summary_kind", "n", "of", "pct"]
     columns += ["mean", "sd", "median", "q1", "q3"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _by_center(s: Study) -> dict[str, pd.DataFrame]:
+    """The per-centre breakdown (more than one centre): flow_by_center (center_id, step,
+    reason, excluded, remaining; the step "start" with the centre's children as remaining)
+    and table1_by_center (center_id, then table1_characteristics' columns), centre by
+    centre."""
+    flows, tables = [], []
+    for center, part in s.by_center.items():
+        flows.append({"center_id": center, "step": "start", "reason": "children in the cohort",
+                      "excluded": None, "remaining": part.flow["start"]})  # fmt: skip
+        shown = {step["step"] for step in flow_steps(s)}
+        flows += [
+            {"center_id": center, "reason": exclusion_words(step["step"]), **step}
+            for step in part.flow["steps"]
+            if step["step"] in shown
+        ]
+        table = _table1(part.table1)
+        table.insert(0, "center_id", center)
+        tables.append(table)
+    flow = pd.DataFrame(flows, columns=["center_id", "step", "reason", "excluded", "remaining"])
+    flow["excluded"] = flow["excluded"].astype("Int64")
+    return {"flow_by_center": flow, "table1_by_center": pd.concat(tables, ignore_index=True)}
 
 
 def _pct(k: int, n: int) -> float | None:
@@ -185,7 +208,7 @@ def csv_tables(
     flow.insert(1, "reason", [exclusion_words(step) for step in flow.step])
     tables: dict[str, pd.DataFrame] = {
         "flow": flow,
-        "table1_characteristics": _table1(s),
+        "table1_characteristics": _table1(s.table1),
         "table2_response": _table2(s),
         "km_medians": _renamed(
             s.km_medians,
@@ -219,6 +242,8 @@ def csv_tables(
         days = (cif.time_months * DAYS_PER_MONTH).round().astype(int)
         cif.insert(cif.columns.get_loc("time_months"), "time_days", days)
         tables["cumulative_incidence"] = cif
+    if s.by_center:
+        tables |= _by_center(s)
     if against_source is not None:
         tables["against_source"] = against_source.drop(columns=["decimals"])
     return {name: rounded(frame) for name, frame in tables.items()}

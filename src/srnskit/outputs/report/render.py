@@ -40,6 +40,7 @@ from srnskit.outputs.words import counted
 
 __all__ = [
     "PNG_PPI",
+    "WORD_TABLES",
     "Report",
     "render_html",
     "report_tables",
@@ -49,6 +50,17 @@ __all__ = [
 ]
 
 PNG_PPI = 300  # publication figures
+# The tables of the Word document, in order.
+WORD_TABLES = (
+    "flow",
+    "flow_by_center",
+    "table1",
+    "table1_by_center",
+    "table2",
+    "toxicity",
+    "kidney",
+    "tests",
+)
 
 
 @dataclass
@@ -210,7 +222,11 @@ def write_report(
         docx_bytes = word_document(
             f"SRNS study report — {report.cohort_name}: tables",
             word_lines(report),
-            [tables[k] for k in ("flow", "table1", "table2", "toxicity", "kidney", "tests")],
+            [
+                tables[k]
+                for k in WORD_TABLES
+                if k in tables  # the per-centre ones with more than one centre
+            ],
         )
     figure_files: dict[str, bytes] = {}
     if figures_dir is not None:

@@ -152,6 +152,83 @@ def _table1(s: Study, choice: str) -> Table:
     return t
 
 
+BY_CENTER_FLOW_NOTE = (
+    "Each centre's children counted as in the flow above, each at the first step they fail; "
+    "a cell: the children left after the step, with those it excluded (−k) when it excluded any."
+)
+
+
+def _left(step: dict[str, Any]) -> str:
+    """A per-centre flow cell: the children left, with those the step excluded ("33 (−1)"),
+    or the children left alone when it excluded none."""
+    if step["excluded"]:
+        return f"{step['remaining']} (−{step['excluded']})"
+    return str(step["remaining"])
+
+
+def _flow_by_center(s: Study) -> Table:
+    """The flow with one column per centre (and the cohort's first): children left after each
+    step, with those it excluded."""
+    centers = list(s.by_center)
+    t = Table(
+        "flow_by_center",
+        "Inclusion flow by centre",
+        ["Step", "All centres", *(f"Centre {c}" for c in centers)],
+        numeric=[False, True, *(True for _ in centers)],
+    )
+    flows = [s.flow, *(s.by_center[c].flow for c in centers)]
+    t.add("Children in the cohort", *(f["start"] for f in flows))
+    shown = {step["step"] for step in flow_steps(s)}
+    for number, step in enumerate(s.flow["steps"]):
+        if step["step"] in shown:
+            cells = [_left(f["steps"][number]) for f in flows]
+            t.add(f"Excluded: {exclusion_words(step['step'])}", *cells)
+    t.note = BY_CENTER_FLOW_NOTE
+    return t
+
+
+def _table1_by_center(s: Study) -> Table:
+    """Table 1's main rows (not the histology and variant sub-rows) with one column per centre
+    (and the cohort's first), each centre's N in its header; a continuous row is summarised
+    in every column as the cohort's column summarises it, so the row reads one way across."""
+    centers = list(s.by_center)
+    t = Table(
+        "table1_by_center",
+        "Table 1 by centre — the main characteristics",
+        [
+            "Characteristic",
+            f"All centres (N = {s.table1_n})",
+            *(f"Centre {c} (N = {s.by_center[c].table1_n})" for c in centers),
+        ],
+        numeric=[False, True, *(True for _ in centers)],
+    )
+    columns = [(s.table1, s.table1_n)]
+    columns += [(s.by_center[c].table1, s.by_center[c].table1_n) for c in centers]
+    rows = [{r.characteristic: r for r in frame.itertuples()} for frame, _ in columns]
+    for row in s.table1.itertuples():
+        label, indent = _label(str(row.characteristic))
+        if indent:
+            continue
+        cells = []
+        for found, (_, n) in zip(rows, columns, strict=True):
+            mine = found[row.characteristic]
+            if row.kind == "continuous":
+                kind = getattr(row, "summary_kind", "mean_sd") or "mean_sd"
+                cells.append(fmt_summary_kind(mine.summary, kind, of=n))
+            else:
+                cells.append(fmt_count(int(mine.n), int(mine.of), of=n))
+        if row.kind == "continuous":
+            unit = f" ({row.unit})" if isinstance(row.unit, str) and row.unit else ""
+            kind = getattr(row, "summary_kind", "mean_sd") or "mean_sd"
+            label = f"{label}{unit}, {SUMMARY_WORDS.get(kind, kind)}"
+        t.add(label, *cells)
+    t.note = (
+        "Each centre's included children, summarised as the cohort's column (a centre's "
+        "own summary rule is not applied, so a row reads one way across). " + COUNTS_NOTE
+    )
+    return t
+
+
 def _table2(s: Study) -> Table:
     t = Table(
         "table2",
@@ -242,13 +319,16 @@ def display_tables(s: Study, *, summary: str = "auto") -> dict[str, Table]:
     """The report's tables as printed, by key: flow, table1, table2, toxicity, kidney, tests.
 
     ``summary`` is the choice Table 1 was computed with ("auto", "mean_sd", "median_iqr"),
-    named in its footnote.
+    named in its footnote. With more than one centre (``Study.by_center``), also
+    flow_by_center and table1_by_center.
     """
+    centres = (_flow_by_center(s), _table1_by_center(s)) if s.by_center else ()
     return {
         t.key: t
         for t in (
             _flow(s),
             _table1(s, summary),
+            *centres,
             _table2(s),
             _toxicity(s),
             _kidney(s),

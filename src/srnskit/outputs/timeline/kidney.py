@@ -67,13 +67,7 @@ def albumin_panel(
         for r in rows
     ]
     top = max([r["value"] for r in rows] + [line["value"] for line in lines]) * 1.15
-    y = {
-        "field": "value",
-        "type": "quantitative",
-        "scale": {"domain": [0, top], "nice": False},
-        "title": None,
-        "axis": {"tickCount": 4},
-    }
+    y = _linear_y(top)
     return {
         "height": 80,
         "title": panel_title("serum albumin (g/L)", []),
@@ -88,6 +82,17 @@ def albumin_panel(
                 tooltip=tooltip_of(),
             ),
         ],
+    }
+
+
+def _linear_y(top: float) -> dict[str, Any]:
+    """A y encoding of ``value`` on a linear scale from 0 to ``top``."""
+    return {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"domain": [0, top], "nice": False},
+        "title": None,
+        "axis": {"tickCount": 4},
     }
 
 
@@ -131,13 +136,7 @@ def egfr_panel(
         {"value": kidney.failure_below, "text": f"kidney failure < {kidney.failure_below:g}"},
     ]
     top = max([r["egfr"] for r in rows] + [kidney.severe_below]) * 1.15
-    y = {
-        "field": "value",
-        "type": "quantitative",
-        "scale": {"domain": [0, top], "nice": False},
-        "title": None,
-        "axis": {"tickCount": 4},
-    }
+    y = _linear_y(top)
     kinds = [k for k in (native, after) if any(p["kidneys"] == k for p in points)]
     # Colour and shape share one legend, which needs both to name it alike (a shape legend
     # left out drops the shared one too).

@@ -67,7 +67,10 @@ def timeline_json(
 
 @router.get("/patients/{patient_id}/timeline")
 def timeline_panel(
-    request: Request, unit: PageUnit, patient_id: str, definitions: Definitions = DEFAULT_DEFINITIONS
+    request: Request,
+    unit: PageUnit,
+    patient_id: str,
+    definitions: Definitions = DEFAULT_DEFINITIONS,
 ) -> HTMLResponse:
     """The timeline panel: the set switch and the chart's place (the browser fetches the
     specification); the whole page when not asked by htmx."""
