@@ -1,40 +1,49 @@
-"""The registry's speed (issue 18): importing 10,000 synthetic children, and the API under 20
-concurrent clients.
+"""The registry's speed (issue 18): importing 10,000 synthetic children, one-row writes, and
+the API under 20 concurrent clients.
 
 1. ``srnskit synth`` writes N synthetic children (``--patients``, default 10,000; the centre
    left empty, so it is the import's), then ``srnskit registry import`` loads them into a new
    registry on SQLite and on PostgreSQL (validation, the audited writes and the derived results
    of every shipped definition set, all in one transaction): wall time and rows per second
    (every row of the cohort's tables).
-2. ``srnskit serve`` in a subprocess on loopback over each registry; ``--clients`` (20) threads,
-   each with its own HTTP client and a viewer's bearer token, read for ``--seconds`` (30)
-   seconds, alternately ``GET /patients/{id}`` and ``GET /patients/{id}/derived`` of random
-   children: requests, median and p99 latency per kind, errors (any answer but 200, or a
-   failed connection). The target (issue 18): p99 ≤ 150 ms for a patient read, zero errors.
+2. ``srnskit serve`` (``--workers``, default the server's own: one per CPU, at most 4) in a
+   subprocess on loopback over each registry. First the floor: ``--clients`` (20) threads read
+   ``GET /session`` (the token checked and the user read, no patient data) for a third of
+   ``--seconds``. Then the load: the threads read for ``--seconds`` (30) seconds, alternately
+   ``GET /patients/{id}`` and ``GET /patients/{id}/derived`` of random children. Per route:
+   requests, median and p99 latency, errors (any answer but 200, or a failed connection); the
+   ratio of a patient read's median to the floor's; the CPU the clients and the server used per
+   request (the clients share the machine with the server). The target (issue 18): p99 ≤
+   150 ms for a patient read, zero errors.
+3. One-row writes: ``--writes`` (5) times, a data-entry user adds one measurement to a child
+   (``POST /patients/{id}/measurements``: validated, audited, derived under every set), alone
+   on the server: the median latency.
 
-PostgreSQL: the server at ``SRNSKIT_TEST_PG`` when set, else one started from Debian's binaries
-(``/usr/lib/postgresql/*/bin``) in a temporary folder on a free loopback port, as the tests do;
-without either, PostgreSQL is left out and the table says so.
+PostgreSQL: ``registry.testing`` (as the tests): the server at ``SRNSKIT_TEST_PG`` when set,
+else one started from Debian's binaries in a temporary folder on a free loopback port; without
+either, PostgreSQL is left out and the table says so.
 
     .venv/bin/python benchmarks/registry.py [--patients 10000] [--clients 20] [--seconds 30]
+        [--workers N] [--writes 5]
+
+The functions are importable (``benchmarks/web.py`` uses them): ``serve`` starts a server,
+``login`` gets a bearer token, ``load`` runs the clients, ``cpu_seconds`` reads a process
+tree's CPU time, ``p99`` and ``median`` summarise.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
+import datetime as dt
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,66 +52,25 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from srnskit.registry.testing import free_port, postgres_server, scratch_database
+
 SRNSKIT = str(Path(sys.executable).parent / "srnskit")
 PASSWORD = "benchmark password"
 TABLES = ("patients", "measurements", "treatments", "adverse_events", "events")
 TARGET_P99_MS = 150.0  # issue 18: a patient read's p99 on loopback
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+# A route of the load: its name, and the path it reads given a random generator.
+Route = tuple[str, Callable[[random.Random], str]]
 
 
 @contextmanager
 def postgres() -> Iterator[str | None]:
     """A new database's URL on a PostgreSQL server (given or started), or None."""
-    given = os.environ.get("SRNSKIT_TEST_PG")
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not given and not found:
-        yield None
-        return
-    root = Path(tempfile.mkdtemp(prefix="srnskit-bench-pg-"))
-    pg_ctl = ""
-    if given:
-        server = sa.engine.make_url(given)
-    else:
-        binaries = Path(found[-1]).parent
-        data, sockets = root / "data", root / "sockets"
-        sockets.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres")
-            shutil.chown(sockets, "postgres")
-        port = _free_port()
-        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
-        subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-        pg_ctl = str(binaries / "pg_ctl")
-        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-        start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
-        subprocess.run(_as_postgres(start), check=True, capture_output=True)
-        server = sa.URL.create(
-            "postgresql+psycopg", "postgres", None, "127.0.0.1", port, "postgres"
-        )
-    name = f"srnskit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        if pg_ctl:
-            stop = [pg_ctl, "-D", str(root / "data"), "-m", "fast", "-w", "stop"]
-            subprocess.run(_as_postgres(stop), check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_server() as server:
+        if server is None:
+            yield None
+            return
+        with scratch_database(server, "srnskit_bench") as url:
+            yield url
 
 
 def synthesize(folder: Path, patients: int) -> int:
@@ -128,23 +96,26 @@ def synthesize(folder: Path, patients: int) -> int:
 
 
 def run(*args: str, stdin: str | None = None) -> None:
+    """Run ``srnskit ARGS``; stop the benchmark with its output if it fails."""
     done = subprocess.run([SRNSKIT, *args], input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"srnskit {' '.join(args[:2])} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def import_into(url: str, cohort: Path) -> float:
-    """Migrate, add a viewer of every centre, import ``cohort`` into centre BENCH: seconds of
-    the import alone."""
+    """Migrate, add a viewer of every centre (``bench``) and a data-entry user of BENCH
+    (``bench_writer``), import ``cohort`` into centre BENCH: seconds of the import alone."""
     run("db", "upgrade", "--db", url)
-    run("users", "add", "bench", "--role", "viewer", "--center", "*", "--password-stdin",
-        "--db", url, stdin=PASSWORD + "\n")  # fmt: skip
+    for name, role, center in (("bench", "viewer", "*"), ("bench_writer", "data_entry", "BENCH")):
+        run("users", "add", name, "--role", role, "--center", center, "--password-stdin",
+            "--db", url, stdin=PASSWORD + "\n")  # fmt: skip
     started = time.perf_counter()
     run("registry", "import", str(cohort), "--center", "BENCH", "--db", url)
     return time.perf_counter() - started
 
 
 def patient_ids(url: str) -> list[str]:
+    """Every patient id of the registry at ``url``."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         ids = list(connection.execute(sa.text("SELECT patient_id FROM patients")).scalars())
@@ -152,66 +123,157 @@ def patient_ids(url: str) -> list[str]:
     return ids
 
 
-def load(url: str, ids: list[str], clients: int, seconds: float) -> dict[str, list[float]]:
-    """``clients`` threads reading for ``seconds`` from ``srnskit serve`` over ``url``:
-    latencies (ms) per kind, and ``errors`` (one entry per failed request)."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [SRNSKIT, "serve", "--db", url, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+@contextmanager
+def serve(url: str, workers: int | None = None) -> Iterator[tuple[str, int]]:
+    """``srnskit serve`` over ``url`` on a free loopback port (``workers`` processes, else the
+    server's default), stopped on exit: ``(base URL of the API, the server's process id)``,
+    once it answers. Raises ``SystemExit`` if it does not start within 120 s."""
+    port = free_port()
+    command = [SRNSKIT, "serve", "--db", url, "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                answer = httpx.post(
-                    f"{base}/token", data={"username": "bench", "password": PASSWORD}, timeout=5
-                )
+                httpx.get(f"{base}/openapi.json", timeout=5).raise_for_status()
                 break
-            except httpx.TransportError:
+            except httpx.HTTPError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("srnskit serve did not start") from None
                 time.sleep(0.2)
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-        results: dict[str, list[float]] = {"patient": [], "derived": [], "errors": []}
-        lock = threading.Lock()
-        stop_at = time.monotonic() + seconds
-
-        def client(seed: int) -> None:
-            draw = random.Random(seed)
-            mine: dict[str, list[float]] = {"patient": [], "derived": [], "errors": []}
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-                kind = "patient" if seed % 2 else "derived"
-                while time.monotonic() < stop_at:
-                    pid = draw.choice(ids)
-                    path = f"/patients/{pid}" + ("/derived" if kind == "derived" else "")
-                    started = time.perf_counter()
-                    try:
-                        ok = http.get(path).status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    elapsed = (time.perf_counter() - started) * 1000
-                    mine[kind if ok else "errors"].append(elapsed)
-                    kind = "derived" if kind == "patient" else "patient"
-            with lock:
-                for key, values in mine.items():
-                    results[key] += values
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return results
+        yield base, server.pid
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=60)
+
+
+def login(base: str, user: str = "bench", password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a bearer token for ``user`` (``POST /token``)."""
+    answer = httpx.post(f"{base}/token", data={"username": user, "password": password}, timeout=30)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children alive now
+    (a server's worker processes), from /proc."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    total = 0.0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def client_loop(
+    base: str, headers: Mapping[str, str], routes: list[Route], stop_at: float, seed: int
+) -> dict[str, list[float]]:
+    """One client: until ``stop_at`` (``time.monotonic``), GET the ``routes`` in turn (the
+    first one chosen by ``seed``), each on its own keep-alive connection's next request:
+    latencies (ms) per route name, and ``errors`` (any answer but 200, a failed request)."""
+    draw = random.Random(seed)
+    latencies: dict[str, list[float]] = {name: [] for name, _ in routes}
+    latencies["errors"] = []
+    turn = seed % len(routes)
+    with httpx.Client(base_url=base, headers=dict(headers), timeout=30) as http:
+        while time.monotonic() < stop_at:
+            name, path = routes[turn]
+            target = path(draw)
+            started = time.perf_counter()
+            try:
+                ok = http.get(target).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            elapsed = (time.perf_counter() - started) * 1000
+            latencies[name if ok else "errors"].append(elapsed)
+            turn = (turn + 1) % len(routes)
+    return latencies
+
+
+def load(
+    base: str,
+    headers: Mapping[str, str],
+    routes: list[Route],
+    clients: int,
+    seconds: float,
+    server_pid: int | None = None,
+) -> dict[str, list[float]]:
+    """``clients`` threads running ``client_loop`` for ``seconds``: latencies (ms) per route
+    and ``errors``, plus ``cpu_client_ms`` and (given ``server_pid``) ``cpu_server_ms``, each
+    one value: CPU milliseconds per request of this process and of the server."""
+    results: dict[str, list[float]] = {name: [] for name, _ in routes}
+    results["errors"] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        mine = client_loop(base, headers, routes, stop_at, seed)
+        with lock:
+            for key, values in mine.items():
+                results[key] += values
+
+    own, server = time.process_time(), cpu_seconds(server_pid) if server_pid else 0.0
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    requests = max(1, sum(len(v) for v in results.values()))
+    results["cpu_client_ms"] = [(time.process_time() - own) * 1000 / requests]
+    if server_pid:
+        results["cpu_server_ms"] = [(cpu_seconds(server_pid) - server) * 1000 / requests]
+    return results
+
+
+def patient_routes(ids: list[str]) -> list[Route]:
+    """The load's two routes over random children of ``ids``: a patient read and its derived
+    results."""
+    return [
+        ("patient", lambda draw: f"/patients/{draw.choice(ids)}"),
+        ("derived", lambda draw: f"/patients/{draw.choice(ids)}/derived"),
+    ]
 
 
 def p99(values: list[float]) -> float:
+    """The 99th percentile (NaN for none)."""
     return statistics.quantiles(values, n=100, method="inclusive")[98] if values else float("nan")
+
+
+def median(values: list[float]) -> float:
+    """The median (NaN for none)."""
+    return statistics.median(values) if values else float("nan")
+
+
+def write_latencies(base: str, ids: list[str], writes: int) -> list[float]:
+    """``writes`` one-row writes, one at a time, by the data-entry user: each adds a
+    measurement to a different child. Milliseconds each, after one write not counted (the
+    worker's first loads the engine; one connection stays with one worker). Raises
+    ``SystemExit`` on a failure."""
+    headers = login(base, "bench_writer")
+    latencies = []
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+        for n, pid in enumerate(random.Random(11).sample(ids, writes + 1)):
+            day = (dt.date.today() - dt.timedelta(days=n + 1)).isoformat()  # past, after birth
+            row = {"date": day, "analyte": "upcr", "value": 0.1, "unit": "mg/mg"}
+            started = time.perf_counter()
+            answer = http.post(f"/patients/{pid}/measurements", json=row)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 201:
+                raise SystemExit(f"a write answered {answer.status_code}: {answer.text[:500]}")
+    return latencies[1:]
+
+
+def _loadavg() -> str:
+    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
 def main() -> None:
@@ -219,14 +281,14 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--writes", type=int, default=5)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="srnskit-bench-") as scratch, postgres() as pg:
         folder = Path(scratch)
         cohort = folder / "cohort"
         rows = synthesize(cohort, options.patients)
-        print(
-            f"{options.patients:,} synthetic children, {rows:,} rows; load {os.getloadavg()[0]:.1f}"
-        )
+        print(f"{options.patients:,} synthetic children, {rows:,} rows; load {_loadavg()}")
         databases = {"SQLite": f"sqlite:///{folder / 'registry.db'}", "PostgreSQL": pg}
         print("\nimport (srnskit registry import: validate, write audited, derive 3 sets)")
         print(f"{'database':<11} {'seconds':>8} {'rows/s':>9}")
@@ -235,28 +297,47 @@ def main() -> None:
                 print(f"{name:<11} {'not run: no PostgreSQL server or binaries':>18}")
                 continue
             seconds = import_into(url, cohort)
-            print(f"{name:<11} {seconds:8.1f} {rows / seconds:9,.0f}")
+            print(f"{name:<11} {seconds:8.1f} {rows / seconds:9,.0f}   (load {_loadavg()})")
         print(
-            f"\nAPI: {options.clients} clients on loopback for {options.seconds:.0f} s "
-            f"(target: p99 ≤ {TARGET_P99_MS:.0f} ms for a patient read, no errors)"
+            f"\nAPI: {options.clients} clients on loopback, floor {options.seconds / 3:.0f} s "
+            f"then reads {options.seconds:.0f} s (target: p99 ≤ {TARGET_P99_MS:.0f} ms for a "
+            "patient read, no errors)"
         )
-        header = ("database", "route", "requests", "median ms", "p99 ms", "errors")
-        print("{:<11} {:<26} {:>8} {:>10} {:>8} {:>7}".format(*header))
+        header = ("database", "route", "requests", "median ms", "p99 ms", "errors", "cpu ms/req")
+        print("{:<11} {:<26} {:>8} {:>10} {:>8} {:>7} {:>16}".format(*header))
         for name, url in databases.items():
             if url is None:
                 continue
-            results = load(url, patient_ids(url), options.clients, options.seconds)
-            errors = len(results["errors"])
-            for kind, route in (
-                ("patient", "/patients/{id}"),
-                ("derived", "/patients/{id}/derived"),
+            ids = patient_ids(url)
+            routes = patient_routes(ids)
+            with serve(url, options.workers) as (base, pid):
+                headers = login(base)
+                # Warm-up, not counted: each worker's first requests load the library.
+                load(base, headers, [*routes, ("session", lambda _: "/session")], 4, 3.0)
+                floor = load(
+                    base, headers, [("session", lambda _: "/session")],
+                    options.clients, options.seconds / 3, pid,
+                )  # fmt: skip
+                reads = load(base, headers, routes, options.clients, options.seconds, pid)
+                written = write_latencies(base, ids, options.writes)
+            for kind, route, result in (
+                ("session", "/session (floor)", floor),
+                ("patient", "/patients/{id}", reads),
+                ("derived", "/patients/{id}/derived", reads),
             ):
-                values = results[kind]
+                values = result[kind]
+                cpu = f"{result['cpu_client_ms'][0]:.1f} + {result['cpu_server_ms'][0]:.1f}"
                 print(
-                    f"{name:<11} {'GET ' + route:<26} {len(values):8} "
-                    f"{statistics.median(values):10.1f} {p99(values):8.1f} {errors:7}"
+                    f"{name:<11} {'GET ' + route:<26} {len(values):8} {median(values):10.1f} "
+                    f"{p99(values):8.1f} {len(result['errors']):7} {cpu:>16}"
                 )
-        print(f"load average after: {os.getloadavg()[0]:.1f}, cores: {os.cpu_count()}")
+            ratio = median(reads["patient"]) / median(floor["session"])
+            print(
+                f"{name:<11} a patient read's median is {ratio:.1f} × the floor's; one-row "
+                f"write (POST measurements) median {median(written):.0f} ms of {len(written)}"
+            )
+        print(f"load average after: {_loadavg()}; cores: {os.cpu_count()}")
+        print("cpu ms/req: the clients' CPU + the server's, per request of the run")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,6 @@ saying why. Each test gets its own database, dropped afterwards.
 from __future__ import annotations
 
 import csv
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,86 +19,25 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from srnskit.examples import path as example_path
+from srnskit.registry import testing
 from srnskit.registry.db import upgrade
-
-_NO_POSTGRES = (
-    "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb) and SRNSKIT_TEST_PG is "
-    "not set: 'make test' installs Debian's postgresql package"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """``command`` run as the ``postgres`` user when we are root (initdb refuses root)."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[sa.URL]:
-    """The URL of a PostgreSQL server's maintenance database (``postgres``)."""
-    given = os.environ.get("SRNSKIT_TEST_PG")
-    if given:
-        yield sa.engine.make_url(given)
-        return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.skip(_NO_POSTGRES)
-    binaries = Path(found[-1]).parent
-    # Not under pytest's temporary folder: that is private to root, and the server runs as
-    # postgres.
-    root = Path(tempfile.mkdtemp(prefix="srnskit-test-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = str(binaries / "pg_ctl")
-    subprocess.run(
-        _as_postgres(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield sa.URL.create("postgresql+psycopg", "postgres", None, "127.0.0.1", port, "postgres")
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    """The URL of a PostgreSQL server's maintenance database (``postgres``), started for the
+    session without fsync unless ``SRNSKIT_TEST_PG`` names one (``registry.testing``)."""
+    with testing.postgres_server(fsync=False) as server:
+        if server is None:
+            pytest.skip(testing.NO_POSTGRES)
+        yield server
 
 
 @pytest.fixture
 def postgres_url(postgres_server: sa.URL) -> Iterator[str]:
     """A new, empty database on the PostgreSQL server, dropped after the test."""
-    name = f"srnskit_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield postgres_server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with testing.scratch_database(postgres_server, "srnskit_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,7 +1,8 @@
 """``srnskit serve``: the registry's web app and API (registry.md §1, docs/registry.md).
 
 Applies pending migrations first (``srnskit db upgrade``), then runs the API with uvicorn in
-one process, bound to 127.0.0.1 unless ``--host`` says otherwise: put a reverse proxy that
+``--workers`` processes (default one per CPU, at most 4; ``web.api.serving``), bound to
+127.0.0.1 unless ``--host`` says otherwise: put a reverse proxy that
 terminates https in front (docs/registry.md). ``X-Forwarded-Proto`` is believed only from the
 proxy on this machine (127.0.0.1), so cookies are marked Secure behind https.
 """
@@ -30,26 +31,27 @@ def _serve(
         str, typer.Option(help="Address to bind (a reverse proxy forwards to it).")
     ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes (default: one per CPU, at most 4).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the registry's web app and API (migrating the database first)."""
-    import uvicorn
-
-    from srnskit.registry.db import database_url, open_registry, upgrade
+    from srnskit.registry.db import database_url, upgrade
     from srnskit.sources.registry import redact_url
-    from srnskit.web.api import API_PREFIX, create_app
+    from srnskit.web.api import API_PREFIX
+    from srnskit.web.api.serving import default_workers, run
 
     url = database_url(db)
     revision = upgrade(url)
+    chosen = workers or default_workers()
     typer.echo(f"{redact_url(url)}: schema at revision {revision}")
-    with open_registry(url) as registry:
-        application = create_app(registry)
-        typer.echo(f"serving the API at http://{host}:{port}{API_PREFIX}/ (Ctrl-C stops)")
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            proxy_headers=True,
-            forwarded_allow_ips=DEFAULT_HOST,
-            server_header=False,
-            log_level="warning",
-        )
+    typer.echo(
+        f"serving the API at http://{host}:{port}{API_PREFIX}/ with {chosen} worker "
+        f"process(es) (Ctrl-C stops)"
+    )
+    run(url, host, port, chosen)

@@ -31,7 +31,7 @@ from srnskit.registry.audit import AuditWriter
 from srnskit.registry.changes import CHILD_TABLES, Plan, apply_plan, cohort_rows, plan_changes
 from srnskit.registry.changes import stored_rows as read_stored
 from srnskit.registry.db import lock_for_write
-from srnskit.registry.derived import refresh_derived
+from srnskit.registry.derived import refresh_derived, store_derived
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import RawCohort, read_raw_cohort
 
@@ -168,13 +168,18 @@ def import_cohort(
                 result.audit_entries += len(audit)
                 audit.flush()
                 touched |= plan.touched_patients()
+        if commit and progress is not None:
+            progress(f"deriving the episodes, courses and outcomes of {len(touched)} patient(s)")
+        if commit and touched == set(ids) and tables == list(CHILD_TABLES):
+            # Every patient of the cohort changed and it has every table: the loaded cohort
+            # is what is now stored, so it is derived as it is, not read back and validated
+            # a second time.
+            result.derived_patients = store_derived(session, cohort)
+        elif commit:
+            result.derived_patients = refresh_derived(session, touched, today=today)
     if not result.preview:
         result.preview = Plan().preview()
-    if commit:
-        if progress is not None:
-            progress(f"deriving the episodes, courses and outcomes of {len(touched)} patient(s)")
-        result.derived_patients = refresh_derived(session, touched, today=today)
-        result.committed = True
+    result.committed = commit
     return result
 
 

@@ -10,8 +10,8 @@ centre-supplied columns); child tables have an integer ``id`` and reference ``pa
 The registry's own tables are typed ORM models: ``User`` and ``UserCenter`` (accounts, argon2
 hashes, centres), ``AuditEntry``/``AuditCenter``/``AuditHead`` (the hash-chained trail,
 registry.md §4), ``RegistrySecret`` (the pseudonym key, §5), ``PatientOffset`` (each child's
-date shift, §5) and ``DerivedResult`` (the engine's output per patient and definition set,
-§4b).
+date shift, §5), ``DerivedResult`` (the engine's output per patient and definition set,
+§4b) and ``LoginFailure`` (failed logins of the last minute, the throttle of §3).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "Base",
     "DerivedResult",
     "Event",
+    "LoginFailure",
     "Measurement",
     "Patient",
     "PatientOffset",
@@ -271,3 +272,19 @@ class DerivedResult(Base):
     computed_at: Mapped[str] = mapped_column(sa.String(32))
     version: Mapped[str] = mapped_column(sa.String(32))
     data: Mapped[str] = mapped_column(sa.Text)
+
+
+class LoginFailure(Base):
+    """One failed login (registry.md §3's throttle), kept in the database so that every server
+    process counts the same failures: ``name_hash`` is the SHA-256 (hex) of the name tried (a
+    name typed wrong, or a password typed in its place, is not stored as typed), ``at`` the
+    time in seconds since 1970 (UTC). Rows older than the throttle's window are deleted as
+    new failures come."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_hash: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[float] = mapped_column(sa.Double)
+
+    __table_args__ = (sa.Index("ix_login_failures_name_hash_at", "name_hash", "at"),)

@@ -10,7 +10,8 @@ Every write is validated as one cohort-shaped batch: the patient's whole record 
 text, the change applied) is read by the library (``cohort.cohort_from_raw``: every rule,
 unit conversion and spelling is the library's), compared with the stored rows
 (``changes.plan_changes``), written with one audit entry per record, and the patient's derived
-results recomputed (``derived.refresh_derived``), all in the session's transaction.
+results recomputed from that loaded record (``derived.store_derived``), all in the session's
+transaction.
 
     list_patients(session, actor, center=None, q=None, limit=None, offset=0) -> list[dict]
     get_patient(session, actor, patient_id) -> dict          the row + "measurements", …
@@ -51,7 +52,7 @@ from srnskit.registry.changes import (
     stored_rows,
 )
 from srnskit.registry.db import lock_for_write
-from srnskit.registry.derived import refresh_derived
+from srnskit.registry.derived import store_derived
 from srnskit.registry.errors import ConflictError, NotFoundError
 from srnskit.registry.models import COHORT_MODEL_TABLES, EXTRA_COLUMN, DerivedResult, table_of
 from srnskit.schema import COHORT_TABLES
@@ -79,7 +80,11 @@ _Record = dict[str, list[tuple[int | None, dict[str, str | None]]]]
 def public_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row as the service hands it out: its columns, ``extra_columns`` as an object
     (or None)."""
-    values = dict(row)
+    return _public(dict(row))
+
+
+def _public(values: dict[str, Any]) -> dict[str, Any]:
+    """``public_row`` in place, for a dict the caller built and owns."""
     extra = values.get(EXTRA_COLUMN)
     values[EXTRA_COLUMN] = json.loads(extra) if extra else None
     return values
@@ -113,9 +118,9 @@ def get_patient(session: Session, actor: Actor, patient_id: str) -> dict[str, An
     """The patient's row with its rows of each table (``"measurements": [...]``, …, each with
     its ``id``). Raises ``NotFoundError`` for a patient the actor cannot see."""
     require(actor, "read")
-    patient = public_row(visible_patient(session, actor, patient_id))
+    patient = _public(visible_patient(session, actor, patient_id))
     for table in CHILD_TABLES:
-        patient[table] = [public_row(r) for r in stored_rows(session, actor, table, [patient_id])]
+        patient[table] = [_public(r) for r in stored_rows(session, actor, table, [patient_id])]
     return patient
 
 
@@ -166,17 +171,18 @@ def _write(
             for row, (row_id, _) in zip(rows, record[table], strict=True):
                 row["id"] = row_id
             desired[table] = rows
-    plan = plan_changes(
-        stored_rows(session, actor, "patients", [patient_id]),
-        {t: stored_rows(session, actor, t, [patient_id]) for t in CHILD_TABLES},
-        desired_patients,
-        desired,
-    )
-    audit = AuditWriter(session, actor.name)
-    new_ids = apply_plan(session, audit, plan)
-    audit.flush()
-    if not plan.empty:
-        refresh_derived(session, [patient_id], today=reference)
+        plan = plan_changes(
+            stored_rows(session, actor, "patients", [patient_id]),
+            {t: stored_rows(session, actor, t, [patient_id]) for t in CHILD_TABLES},
+            desired_patients,
+            desired,
+        )
+        audit = AuditWriter(session, actor.name)
+        new_ids = apply_plan(session, audit, plan)
+        audit.flush()
+        if not plan.empty:
+            # The loaded record is now the stored one: derived from it, not read back.
+            store_derived(session, cohort)
     return new_ids
 
 

@@ -9,6 +9,7 @@ name, role, centres and whether active).
     list_users(session, actor) -> list[User]
     disable_user(session, actor, name) -> User
     authenticate(session, name, password) -> User | None     None: unknown, wrong or disabled
+    load_actor(session, name) -> Actor | None                one query; None: unknown or disabled
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "disable_user",
     "get_user",
     "list_users",
+    "load_actor",
     "user_values",
 ]
 
@@ -57,6 +59,24 @@ def user_values(user: User) -> dict[str, Any]:
 def get_user(session: Session, name: str) -> User | None:
     """The stored user called ``name``, or None."""
     return session.execute(sa.select(User).where(User.name == name)).scalar_one_or_none()
+
+
+def load_actor(session: Session, name: str) -> Actor | None:
+    """The ``Actor`` of the active user ``name`` (name, role, centres), read in one query (the
+    API reads it on every request, so a disabled account is refused at once); None for an
+    unknown or disabled user."""
+    centers = UserCenter.__table__
+    query = (
+        sa.select(User.role, User.active, centers.c.center_id)
+        .outerjoin(centers, centers.c.user_id == User.id)
+        .where(User.name == name)
+    )
+    rows = session.execute(query).all()
+    if not rows or not rows[0].active:
+        return None
+    role = rows[0].role
+    assert role in ROLES, role
+    return Actor(name, role, frozenset(r.center_id for r in rows if r.center_id is not None))
 
 
 def _check_manages(actor: Actor, centers: Iterable[str]) -> None:

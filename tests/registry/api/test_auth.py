@@ -4,9 +4,14 @@ sessions with CSRF, and the security headers."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from srnskit.registry.access import Actor
+from srnskit.registry.db import open_registry
+from srnskit.registry.models import LoginFailure, table_of
 from srnskit.registry.users import disable_user
+from srnskit.web.api import create_app
 from tests.registry.api.conftest import PASSWORD, Api
 
 
@@ -178,3 +183,27 @@ def test_every_answer_carries_the_security_headers(api: Api, path: str, user: st
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-store"
+
+
+def test_failures_are_counted_across_server_processes(api: Api) -> None:
+    # A second app over the same database, as a second worker process of `srnskit serve`:
+    # three failures on each make six for the name, and both answer 429.
+    url = api.registry.engine.url.render_as_string(hide_password=False)
+    with open_registry(url) as registry, TestClient(create_app(registry, clock=api.clock)) as other:
+        for client in (api.client, other, api.client, other, api.client, other):
+            answer = client.post("/api/v1/token", data={"username": "viewer", "password": "no!"})
+            assert answer.status_code == 401
+        for client in (api.client, other):
+            answer = client.post("/api/v1/token", data={"username": "viewer", "password": PASSWORD})
+            assert answer.status_code == 429
+
+
+def test_failures_older_than_the_window_are_forgotten(api: Api) -> None:
+    for _ in range(3):
+        assert _login(api, "viewer", "wrong password!") == 401
+    api.clock.advance(seconds=60)
+    # A failure now prunes the three that left the window: one row remains.
+    assert _login(api, "admin", "wrong password!") == 401
+    with api.registry.engine.connect() as connection:
+        count = sa.select(sa.func.count()).select_from(table_of(LoginFailure))
+        assert connection.execute(count).scalar_one() == 1

@@ -1,10 +1,10 @@
-"""``srnskit serve``: migrates the database on start and binds to 127.0.0.1 by default."""
+"""``srnskit serve``: migrates the database on start, binds to 127.0.0.1 by default and runs
+``--workers`` processes."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +14,7 @@ import httpx2 as httpx
 import sqlalchemy as sa
 
 from srnskit.registry.db import head_revision
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from srnskit.registry.testing import free_port
 
 
 def _addresses_listening(port: int) -> set[str]:
@@ -35,30 +29,41 @@ def _addresses_listening(port: int) -> set[str]:
     return found
 
 
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def test_serve_migrates_and_binds_to_loopback(tmp_path: Path) -> None:
     database = tmp_path / "new.db"
     url = f"sqlite:///{database}"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "srnskit"), "serve", "--db", url, "--port", str(port)],
+        [
+            str(Path(sys.executable).parent / "srnskit"),
+            *("serve", "--db", url, "--port", str(port), "--workers", "2"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "SRNSKIT_DB": ""},
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # two workers each load the app; the machine is shared
         while True:
             try:
                 answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.communicate()
-                assert time.monotonic() < deadline, "the server did not start in 60 s"
+                assert time.monotonic() < deadline, "the server did not start in 300 s"
                 time.sleep(0.2)
         assert answer.status_code == 200
         assert answer.json()["info"]["title"] == "srnskit registry"
         assert _addresses_listening(port) == {"127.0.0.1"}
+        # Two worker processes under the server (besides multiprocessing's own helpers).
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        workers = [c for c in children if "spawn_main" in _command_line(int(c))]
+        assert len(workers) == 2, [_command_line(int(c)) for c in children]
         engine = sa.create_engine(url)
         with engine.connect() as connection:
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version")

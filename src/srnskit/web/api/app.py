@@ -6,7 +6,8 @@ route reaches patient data only through the registry's service, whose one centre
 (``registry.access.visible``) decides what a user sees; the service's refusals become the
 statuses of registry.md §2: ``NotFoundError`` 404 (another centre's patient is one that does
 not exist), ``ForbiddenError`` 403, ``ConflictError`` 409, invalid data 422 ``{"problems":
-[{table, row, column, severity, message}]}`` with nothing written.
+[{table, row, column, severity, message}]}`` with nothing written; a database busy past its
+timeout (SQLite behind a long import) or unreachable 503, nothing written.
 
 Every answer carries the security headers (``SECURITY_HEADERS``; a content security policy
 without external sources, no framing, no referrer, no caching of patient data).
@@ -18,6 +19,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, NamedTuple
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +32,7 @@ from srnskit.errors import InvalidCohortError, InvalidInputError, SrnskitError, 
 from srnskit.registry.access import Actor
 from srnskit.registry.db import Registry
 from srnskit.registry.errors import RegistryError
-from srnskit.registry.users import get_user
+from srnskit.registry.users import load_actor
 from srnskit.web.api import auth
 from srnskit.web.api.models import Session, Token
 
@@ -117,10 +119,10 @@ def current_actor(
 ) -> Actor:
     """The actor of the request (401 without a valid token or cookie, or for a disabled
     account)."""
-    user = get_user(session, str(claims["sub"]))
-    if user is None or not user.active:
+    actor = load_actor(session, str(claims["sub"]))
+    if actor is None:
         raise auth.unauthorized("the account does not exist or is disabled")
-    return Actor.of(user)
+    return actor
 
 
 class Unit(NamedTuple):
@@ -177,6 +179,13 @@ def _handlers(app: FastAPI) -> None:
             where = [str(part) for part in error.get("loc", ()) if part != "body"]
             problems.append(problem(str(error.get("msg", "")), ".".join(where) or None))
         return JSONResponse({"problems": problems}, status_code=422)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _busy(_request: Request, _exc: sa.exc.OperationalError) -> JSONResponse:
+        # SQLite's busy timeout ran out behind a long write (an import), or the server is
+        # unreachable: nothing was written; the client may try again.
+        detail = "the database is busy with another write, or unreachable: try again shortly"
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "10"})
 
     @app.exception_handler(SrnskitError)
     async def _other(_request: Request, exc: SrnskitError) -> JSONResponse:
@@ -283,7 +292,7 @@ def create_app(registry: Registry, *, clock: Clock | None = None) -> FastAPI:
     app.state.registry = registry
     app.state.clock = chosen
     app.state.tokens = auth.Tokens(key, chosen)
-    app.state.throttle = auth.LoginThrottle(chosen)
+    app.state.throttle = auth.LoginThrottle(registry.engine, chosen)
     router = APIRouter(prefix=API_PREFIX)
     _login_routes(router)
     patients.add_routes(router)

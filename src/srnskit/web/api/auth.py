@@ -13,7 +13,8 @@
 - ``LoginThrottle``: more than ``MAX_FAILURES`` failed attempts for one name within
   ``WINDOW_SECONDS`` seconds, and every attempt for that name answers 429 until the first of
   them is a minute old, right password or not (unknown names alike, so names cannot be
-  probed).
+  probed). The failures are counted in the database, so the throttle holds across the server's
+  worker processes.
 
 No token, a bad or expired one, or a disabled account: 401 with ``WWW-Authenticate: Bearer``.
 """
@@ -21,19 +22,18 @@ No token, a bad or expired one, or a disabled account: 401 with ``WWW-Authentica
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import secrets
-import threading
-from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jwt
 import sqlalchemy as sa
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
-from srnskit.registry.models import RegistrySecret
+from srnskit.registry.models import LoginFailure, RegistrySecret, table_of
 from srnskit.registry.users import authenticate
 
 __all__ = [
@@ -63,6 +63,7 @@ COOKIE_NAME = "srnskit_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 _ALGORITHM = "HS256"
+_FAILURES = table_of(LoginFailure)
 
 Clock = Callable[[], dt.datetime]
 
@@ -130,34 +131,42 @@ class Tokens:
         return decoded
 
 
+def _name_hash(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
 @dataclass
 class LoginThrottle:
-    """Failed logins per name in the last ``WINDOW_SECONDS`` (in this process's memory)."""
+    """Failed logins per name in the last ``WINDOW_SECONDS``, counted in the registry's
+    database (``login_failures``), so that every server process (``srnskit serve --workers``)
+    sees the same count. Each call is its own short transaction on ``engine``, committed
+    whatever the request's answer (a 401 rolls the request's own session back).
 
+    Two attempts for one name checked at the same instant may both pass before either failure
+    is written: at most one extra guess per attempt in flight, each costing an argon2 hash."""
+
+    engine: sa.Engine
     clock: Clock
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, name: str, now: float) -> deque[float]:
-        failures = self._failures[name]
-        while failures and failures[0] <= now - WINDOW_SECONDS:
-            failures.popleft()
-        if not failures:
-            del self._failures[name]
-            return deque()
-        return failures
 
     def blocked(self, name: str) -> bool:
         """Whether ``name`` has had more than ``MAX_FAILURES`` failures in the window."""
-        with self._lock:
-            return len(self._recent(name, self.clock().timestamp())) > MAX_FAILURES
+        now = self.clock().timestamp()
+        query = (
+            sa.select(sa.func.count())
+            .select_from(_FAILURES)
+            .where(_FAILURES.c.name_hash == _name_hash(name), _FAILURES.c.at > now - WINDOW_SECONDS)
+        )
+        with self.engine.connect() as connection:
+            count: int = connection.execute(query).scalar_one()
+        return count > MAX_FAILURES
 
     def failed(self, name: str) -> None:
-        """Count one failed attempt for ``name``."""
-        with self._lock:
-            now = self.clock().timestamp()
-            self._recent(name, now)
-            self._failures[name].append(now)
+        """Count one failed attempt for ``name`` (and forget every failure older than the
+        window)."""
+        now = self.clock().timestamp()
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(_FAILURES).values(name_hash=_name_hash(name), at=now))
+            connection.execute(sa.delete(_FAILURES).where(_FAILURES.c.at <= now - WINDOW_SECONDS))
 
 
 def log_in(session: Session, throttle: LoginThrottle, name: str, password: str) -> str:
