@@ -237,7 +237,10 @@ def test_summary_flag_forces_one_summary_and_docx_lands_in_a_new_folder(tmp_path
     assert result.exit_code == 0, result.output
     from docx import Document
 
-    table1 = Document(str(docx)).tables[1]
+    # Table 1 is the first table with the onset-age row (the flow, and per centre its breakdown,
+    # come before it when the cohort has more than one centre).
+    tables = Document(str(docx)).tables
+    table1 = next(t for t in tables if any("Age at onset" in r.cells[0].text for r in t.rows))
     continuous = [row.cells[0].text for row in table1.rows if "[IQR]" in row.cells[0].text]
     assert "Age at onset (years), median [IQR]" in continuous
     assert not any("mean ± SD" in row.cells[0].text for row in table1.rows)

@@ -37,7 +37,14 @@ from srnskit.registry.models import AuditEntry
 from srnskit.studies import load_study
 from srnskit.web.pages.common import PageRoute, PageUnit, render
 
-__all__ = ["CACHED_REPORTS", "DashboardReport", "cached_report", "clear_cache", "router"]
+__all__ = [
+    "CACHED_REPORTS",
+    "DashboardReport",
+    "cached_report",
+    "clear_cache",
+    "dashboard",
+    "router",
+]
 
 CACHED_REPORTS = 16  # reports kept (a few users × sets; each holds its small tables and SVGs)
 # The tables shown, in the report's order (``Report.display`` keys; the per-centre ones only

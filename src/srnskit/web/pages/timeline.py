@@ -28,7 +28,14 @@ from srnskit.registry import derived, store
 from srnskit.studies import load_study
 from srnskit.web.pages.common import PageRoute, PageUnit, is_htmx, render
 
-__all__ = ["DEFAULT_DEFINITIONS", "router", "timeline_spec"]
+__all__ = [
+    "DEFAULT_DEFINITIONS",
+    "router",
+    "timeline_json",
+    "timeline_panel",
+    "timeline_spec",
+    "vega_script",
+]
 
 DEFAULT_DEFINITIONS = "kdigo2021"  # the patient page's first drawing (the API's default too)
 
