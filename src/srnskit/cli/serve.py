@@ -54,4 +54,10 @@ def _serve(
         f"serving the API at http://{host}:{port}{API_PREFIX}/ with {chosen} worker "
         f"process(es) (Ctrl-C stops)"
     )
+    # The pages' Vega script is bundled once here, before the workers start, and kept in the
+    # user's cache folder: bundled inside a worker under load it can outlast the worker's health
+    # check, and the worker is killed mid-answer (seen with 2 workers and a cold cache).
+    from srnskit.outputs.report.render import vega_bundle
+
+    vega_bundle()
     run(url, host, port, chosen)
