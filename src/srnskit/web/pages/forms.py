@@ -155,9 +155,13 @@ class Placed:
     @classmethod
     def of(cls, problems: Iterable[Problem], table: str, rows: Sequence[int | None]) -> Placed:
         """Problems of ``table`` whose row is in ``rows`` (a problem of no row counts too) go
-        beside their column; every other problem is listed as ``srnskit validate`` prints it."""
+        beside their column; every other problem is listed as ``srnskit validate`` prints it,
+        except a warning about another table as a whole (a child's record checked as a cohort of
+        one has tables with no rows yet: nothing the person at the form can act on)."""
         placed = cls()
         for problem in problems:
+            if problem.table != table and problem.row is None and problem.severity == "warning":
+                continue
             mine = problem.table == table and (problem.row is None or problem.row in rows)
             if mine and problem.column:
                 placed.by_column.setdefault(problem.column, []).append(problem.message)
