@@ -6,6 +6,8 @@ Spark, engine and generator all write the same names and types.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -15,9 +17,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from srnskit.schema import COHORT_TABLES, DERIVED_TABLES
+from srnskit.atomic import atomic_directory
+from srnskit.schema import COHORT_TABLES, DERIVED_TABLES, FORMAT_VERSION
 
-__all__ = ["ARROW_TYPES", "DECIMALS", "TableWriter", "cohort_schema", "derived_schema"]
+__all__ = [
+    "ARROW_TYPES",
+    "DECIMALS",
+    "OutputFormat",
+    "TableWriter",
+    "cohort_schema",
+    "derived_schema",
+    "write_cohort_folder",
+]
 
 ARROW_TYPES = {
     "string": pa.string(),
@@ -110,3 +121,29 @@ class TableWriter:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def write_cohort_folder(
+    tables: Mapping[str, pa.Table],
+    out: Path,
+    *,
+    fmt: OutputFormat = "csv",
+    force: bool = False,
+    name: str,
+    files: Mapping[str, str] | None = None,
+) -> None:
+    """Write a cohort folder (cohort-format.md §1): one file per table through the one table
+    writer, ``cohort.toml`` (``name``, ``format_version``), and ``files`` (a relative path →
+    its text, such as ``import/skipped.csv``; a sub-folder, which cohort readers ignore), all
+    or nothing. Raises ``UsageError`` when ``out`` exists and is not empty without ``force``."""
+    with atomic_directory(out, force=force) as folder:
+        for table_name, table in tables.items():
+            with TableWriter(folder, table_name, table.schema, fmt) as writer:
+                writer.write(table)
+        (folder / "cohort.toml").write_text(
+            f"name = {json.dumps(name)}\nformat_version = {FORMAT_VERSION}\n", encoding="utf-8"
+        )
+        for relative, text in (files or {}).items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")

@@ -37,7 +37,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from srnskit.atomic import atomic_directory
 from srnskit.cohort.load import Cohort, cohort_from_raw
 from srnskit.registry.access import Actor, require, visible
 from srnskit.registry.db import lock_for_write
@@ -48,9 +47,9 @@ from srnskit.registry.models import (
     RegistrySecret,
     table_of,
 )
-from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
+from srnskit.schema import COHORT_TABLES
 from srnskit.sources.registry import read_registry_rows
-from srnskit.writer import TableWriter, cohort_schema
+from srnskit.writer import cohort_schema, write_cohort_folder
 
 __all__ = [
     "MAX_OFFSET_DAYS",
@@ -168,16 +167,9 @@ def write_export(
     name: str = "registry export",
 ) -> None:
     """Write ``tables`` to the folder ``out`` (one file per table and ``cohort.toml``) through
-    the one table writer, all or nothing. Raises ``UsageError`` when ``out`` exists and is not
-    empty without ``force``."""
-    with atomic_directory(out, force=force) as folder:
-        for table_name, table in tables.items():
-            with TableWriter(folder, table_name, table.schema, fmt) as writer:
-                writer.write(table)
-        quoted = json.dumps(name)
-        (folder / "cohort.toml").write_text(
-            f"name = {quoted}\nformat_version = {FORMAT_VERSION}\n", encoding="utf-8"
-        )
+    the one table writer, all or nothing (``writer.write_cohort_folder``). Raises
+    ``UsageError`` when ``out`` exists and is not empty without ``force``."""
+    write_cohort_folder(tables, out, fmt=fmt, force=force, name=name)
 
 
 def visible_cohort(session: Session, actor: Actor, *, today: dt.date) -> Cohort:

@@ -1,0 +1,84 @@
+"""The end of every interchange import (REDCap, FHIR, OMOP; issue 20): validate the rows an
+importer mapped, then write the canonical cohort folder all or nothing.
+
+The rows go through the same validation as ``srnskit validate`` (``cohort_from_raw``); an
+error anywhere raises ``InvalidCohortError`` with every problem pointing at its origin in the
+source (``SourceRows.locate``) and nothing is written (exit 1, cohort-format.md §4). A valid
+import is written as the loaded cohort, in the format's columns and canonical units, with
+``cohort.toml`` and ``import/skipped.csv`` (the records not mapped, with the reason; a
+sub-folder, which every cohort reader ignores).
+
+    result = write_imported(rows, out, today=date, force=False)
+    result.counts    {"patients": 26, "measurements": 21488, …}
+    result.skipped   [Skipped(origin, reason), …]
+    result.warnings  validation's warnings, located
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srnskit.cohort.load import cohort_from_raw
+from srnskit.errors import InvalidCohortError
+from srnskit.schema import COHORT_TABLES
+from srnskit.schema.problems import Problem
+from srnskit.sources.interchange import Skipped, SourceRows, skipped_csv
+from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder
+
+__all__ = ["SKIPPED_FILE", "ImportResult", "write_imported"]
+
+# Where an import lists the source records it did not map (a sub-folder: readers ignore it).
+SKIPPED_FILE = "import/skipped.csv"
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote: rows per table, the records skipped, validation's warnings."""
+
+    out: Path
+    counts: dict[str, int]
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def write_imported(
+    rows: SourceRows,
+    out: Path,
+    *,
+    today: dt.date,
+    force: bool = False,
+    fmt: OutputFormat = "csv",
+) -> ImportResult:
+    """Validate ``rows`` and write them to the folder ``out`` as a canonical cohort.
+
+    ``today`` is the reference date for "in the future". Raises ``InvalidCohortError`` (every
+    problem, located in the source) when validation finds an error, and ``UsageError`` when
+    ``out`` exists and is not empty without ``force``; in both cases nothing is written.
+    """
+    raw = rows.raw_cohort(out)
+    raw.name = rows.name or out.name
+    try:
+        cohort = cohort_from_raw(raw, today=today)
+    except InvalidCohortError as exc:
+        raise InvalidCohortError(rows.locate(exc.problems)) from None
+    with cohort:
+        tables = {}
+        for name in COHORT_TABLES:
+            schema = cohort_schema(name)  # the format's columns only (no load bookkeeping)
+            tables[name] = cohort.to_arrow(name).select(schema.names).cast(schema)
+        write_cohort_folder(
+            tables,
+            out,
+            fmt=fmt,
+            force=force,
+            name=raw.name,
+            files={SKIPPED_FILE: skipped_csv(rows.skipped)},
+        )
+        return ImportResult(
+            out=out,
+            counts={name: table.num_rows for name, table in tables.items()},
+            skipped=list(rows.skipped),
+            warnings=rows.locate(cohort.warnings),
+        )
