@@ -1,0 +1,124 @@
+"""The ground every interchange import stands on (issue 20): rows with their origins, problems
+located in the source, the canonical folder written all or nothing, skipped records listed."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from srnskit.cohort.imported import SKIPPED_FILE, write_imported
+from srnskit.cohort.load import read_cohort
+from srnskit.errors import InvalidCohortError, UsageError
+from srnskit.schema.problems import Problem
+from srnskit.sources.interchange import Skipped, SourceRows, load_mapping, skipped_csv
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _child(rows: SourceRows, pid: str = "R1", **cells: str | None) -> None:
+    patient = {
+        "patient_id": pid,
+        "sex": "F",
+        "birth_date": "2012-05-01",
+        "onset_date": "2016-02-10",
+    }
+    rows.add("patients", {**patient, **cells}, origin=f"record '{pid}'")
+
+
+def test_a_valid_import_writes_the_canonical_folder_in_canonical_units(tmp_path: Path) -> None:
+    rows = SourceRows("hand.csv", name="hand")
+    _child(rows)
+    # 0.5 mg/dL creatinine is 44.2 µmol/L (× 88.4 = 10 / 113.12 × 1000, converted on load).
+    rows.add(
+        "measurements",
+        {
+            "patient_id": "R1",
+            "date": "2016-02-10",
+            "analyte": "creatinine",
+            "value": "0.5",
+            "unit": "mg/dL",
+        },
+        origin="record 'R1', measurements instance 1",
+    )
+    rows.skip("record 'R1', instrument 'visit_notes'", "no table of the format")
+    result = write_imported(rows, tmp_path / "out", today=TODAY)
+
+    assert result.counts == {
+        "patients": 1,
+        "measurements": 1,
+        "treatments": 0,
+        "adverse_events": 0,
+        "events": 0,
+    }
+    assert result.skipped == [
+        Skipped("record 'R1', instrument 'visit_notes'", "no table of the format")
+    ]
+    with (tmp_path / "out" / "measurements.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["unit"] == "umol/L"
+    assert float(row["value"]) == pytest.approx(44.2)
+    assert "source_row" not in row  # the load's bookkeeping is not part of the format
+    assert (tmp_path / "out" / SKIPPED_FILE).read_text().splitlines() == [
+        "origin,reason",
+        "\"record 'R1', instrument 'visit_notes'\",no table of the format",
+    ]
+    with read_cohort(tmp_path / "out", today=TODAY) as cohort:  # a cohort every command reads
+        assert cohort.name == "hand"
+        assert cohort.to_arrow("patients").column("patient_id").to_pylist() == ["R1"]
+
+
+def test_an_invalid_import_names_the_origin_and_writes_nothing(tmp_path: Path) -> None:
+    rows = SourceRows("bad.json")
+    _child(rows, "A", sex="X")
+    _child(rows, "B", onset_date="2016-13-01")
+    with pytest.raises(InvalidCohortError) as caught:
+        write_imported(rows, tmp_path / "out", today=TODAY)
+    assert [str(p) for p in caught.value.problems] == [
+        "patients:-:sex: error: record 'A': 'X' is not an allowed sex; allowed: F, M",
+        "patients:-:onset_date: error: record 'B': '2016-13-01' is not a valid date (no such day)",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_in_use_is_refused_without_force(tmp_path: Path) -> None:
+    rows = SourceRows("x")
+    _child(rows)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError):
+        write_imported(rows, tmp_path / "out", today=TODAY)
+    assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+
+
+def test_rows_outside_the_format_are_a_bug_of_the_importer() -> None:
+    rows = SourceRows("x")
+    with pytest.raises(ValueError, match="not a table"):
+        rows.add("labs", {}, origin="o")
+    with pytest.raises(ValueError, match="not columns of patients"):
+        rows.add("patients", {"name": "Ada"}, origin="o")
+
+
+def test_locate_leaves_whole_file_problems_and_unknown_rows_as_they_are() -> None:
+    rows = SourceRows("x")
+    _child(rows, "P1")
+    whole = Problem("patients", None, "sex", "a column problem")
+    beyond = Problem("patients", 9, "sex", "a row no one added")
+    first = Problem("patients", 2, "sex", "bad", "warning")
+    assert rows.locate([whole, beyond, first]) == [
+        whole,
+        beyond,
+        Problem("patients", None, "sex", "record 'P1': bad", "warning"),
+    ]
+
+
+def test_skipped_csv_quotes_what_needs_it() -> None:
+    text = skipped_csv([Skipped('Observation "a", b', "no code")])
+    assert text == 'origin,reason\n"Observation ""a"", b",no code\n'
+
+
+def test_an_unknown_mapping_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no mapping for 'hl7v2'"):
+        load_mapping("hl7v2")
