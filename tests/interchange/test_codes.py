@@ -130,6 +130,11 @@ def test_dipstick_codes() -> None:
     dipstick = _lab("20454-5")
     assert (dipstick.analyte, dipstick.units) == ("dipstick", ())
     assert codes.dipstick_value(SNOMED, "260385009") == "neg"
+    # OHDSI vocabulary rows: LOINC answer LA11841-6 '1+', LA11832-5 'Trace'; SNOMED 260348001
+    # '++'.
+    assert codes.dipstick_value(LOINC, "LA11841-6") == "1+"
+    assert codes.dipstick_value("LOINC", "LA11832-5") == "trace"
+    assert codes.dipstick_value(SNOMED, "260348001") == "2+"
 
 
 def test_ucum_spellings() -> None:
@@ -167,6 +172,39 @@ def test_icd10_codes_with_or_without_dot_fall_back_to_their_parent() -> None:
     assert codes.histology_for("ICD10CM", "N04.21") == "MN"  # a CM sub-code of N04.2
     assert not codes.condition_is_nephrotic("ICD10CM", "N05.1")
     assert codes.histology_for("ICD10CM", "N04.9") is None
+
+
+def test_drug_codes() -> None:
+    # OHDSI PhenotypeLibrary concept sets (Athena rows): RxNorm 68149 'mycophenolate mofetil',
+    # 8640 'prednisone', 121191 'rituximab', each concept class Ingredient; HL7 PDDI IG value set
+    # (tx.fhir.org expansion): RxNorm 3008 'Cyclosporine'.
+    expected = {"68149": "mmf", "8640": "prednisone", "121191": "rituximab", "3008": "cyclosporine"}
+    for cui, drug in expected.items():
+        found = codes.drug_for_rxnorm(cui)
+        assert found is not None, cui
+        assert found.drug == drug
+    # FDA GSRS: irbesartan is ATC C09CA04 (Angiotensin II antagonists, plain); any code under
+    # C09AA (ACE inhibitors, plain) is an ACE inhibitor.
+    assert (codes.drug_for("ATC", "C09CA04") or pytest.fail("C09CA04")).drug == "arb"
+    assert (codes.drug_for("http://www.whocc.no/atc", "C09AA05") or pytest.fail("C09AA")).drug == (
+        "acei"
+    )
+    assert codes.coding_for("drug", "arb").code == "C09CA"
+
+
+def test_adverse_event_and_krt_codes() -> None:
+    # OHDSI vocabulary rows: SNOMED 84828003 'Leukopenia', 38341003 'Hypertensive disorder';
+    # 86276007 is 'Bleeding gums', not gingival hypertrophy: not mapped.
+    assert codes.adverse_event_for(SNOMED, "84828003") == "leukopenia"
+    assert codes.adverse_event_for(SNOMED, "38341003") == "hypertension"
+    assert codes.adverse_event_for(SNOMED, "86276007") is None
+    # SNOMED 302497006 'Hemodialysis', 71192002 'Peritoneal dialysis', 70536003 'Transplant of
+    # kidney'; HCPCS G0491 dialysis for acute kidney injury without ESRD.
+    assert codes.krt_event_for(SNOMED, "302497006") == "dialysis_start"
+    assert codes.krt_event_for("SNOMED", "71192002") == "dialysis_start"
+    assert codes.krt_event_for(SNOMED, "70536003") == "transplant"
+    assert codes.krt_event_for("HCPCS", "G0491") == "dialysis_acute"
+    assert codes.is_death(SNOMED, "419620001")
 
 
 def test_mycophenolate_other_than_mofetil_keeps_the_course_not_the_dose() -> None:

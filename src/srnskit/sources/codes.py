@@ -1,6 +1,6 @@
 """The code lists the FHIR and OMOP importers and exporters share (issue 20): which code of
-LOINC, SNOMED CT, RxNorm, ATC, ICD-10(-CM/-PCS), CPT or UCUM carries each analyte, unit, drug,
-diagnosis, kidney replacement therapy, adverse event, sex, histology and death of the cohort
+LOINC, SNOMED CT, RxNorm, ATC, ICD-10(-CM/-PCS), CPT, HCPCS or UCUM carries each analyte, unit,
+drug, diagnosis, kidney replacement therapy, adverse event, sex, histology and death of the cohort
 format. The codes are data, in ``sources/mappings/codes.toml`` (each with its source, and
 ``confirmed = false`` where its meaning could not be read in published material); this module
 loads them once, checks them against ``srnskit.schema`` and answers look-ups.
@@ -8,10 +8,11 @@ loads them once, checks them against ``srnskit.schema`` and answers look-ups.
 ``system`` is everywhere either a FHIR system URI (``http://loinc.org``) or an OMOP
 ``vocabulary_id`` (``LOINC``; OMOP importers look a code up by vocabulary_id + concept_code,
 never by concept_id); an unknown system simply matches nothing. Codes are compared as written
-(ICD-10 with or without its dot; an ICD-10 code with more characters than listed falls back to
-its parent: ``N04.21`` → ``N04.2``). Every function returns None (or False) for a code it does
-not map, so the importer can list the record as skipped; an export function raises ``KeyError``
-for a target of the format that has no code (a bug: the load check makes it impossible).
+(ICD-10 with or without its dot; an ICD-10 or ATC code with more characters than listed falls
+back to its parent: ``N04.21`` → ``N04.2``, ``C09AA05`` → ``C09AA``). Every function returns None
+(or False) for a code it does not map, so the importer can list the record as skipped; an export
+function raises ``KeyError`` for a target of the format that has no code (a bug: the load check
+makes it impossible).
 
 Import (source code → the format)::
 
@@ -38,7 +39,7 @@ Export (the format → a code; each a ``Coding(system, code, display, vocabulary
     codings() -> tuple[Coding, ...]                   # every code and UCUM unit (a concept table)
 
 Constants: ``LOINC``, ``SNOMED``, ``RXNORM``, ``UCUM``, ``ICD10``, ``ICD10CM``, ``ICD10PCS``,
-``CPT``, ``ATC``, ``ADMINISTRATIVE_GENDER`` (FHIR system URIs), ``KINDS``.
+``CPT``, ``HCPCS``, ``ATC``, ``ADMINISTRATIVE_GENDER`` (FHIR system URIs), ``KINDS``.
 
 Notes for importers: an RxNorm product (SCD/SBD) or an OMOP drug below its ingredient must be
 resolved to its ingredient first (OMOP: ``concept_ancestor``). ``acei`` and ``arb`` are classes:
@@ -74,6 +75,7 @@ __all__ = [
     "ADMINISTRATIVE_GENDER",
     "ATC",
     "CPT",
+    "HCPCS",
     "ICD10",
     "ICD10CM",
     "ICD10PCS",
@@ -118,6 +120,7 @@ ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 ATC = "http://www.whocc.no/atc"
 ADMINISTRATIVE_GENDER = "http://hl7.org/fhir/administrative-gender"
 
@@ -130,11 +133,14 @@ _URIS = {
     "icd10cm": ICD10CM,
     "icd10pcs": ICD10PCS,
     "cpt": CPT,
+    "hcpcs": HCPCS,
     "atc": ATC,
     "gender": ADMINISTRATIVE_GENDER,
 }
-# ICD-10 codes are compared without their dot and fall back to their parent code.
+# ICD-10 codes are compared without their dot.
 _ICD_SYSTEMS = frozenset({"icd10", "icd10cm"})
+# ICD-10 and ATC codes fall back to their parent: a longer code is a child of its prefix in both.
+_HIERARCHICAL = frozenset({*_ICD_SYSTEMS, "atc"})
 
 Kind = Literal["drug", "condition", "histology", "krt", "adverse_event", "sex", "death", "dipstick"]
 # The kinds of coding_for, each with the format's targets that must have an export code.
@@ -329,6 +335,8 @@ def _key_code(system_key: str, code: str) -> str:
     code = code.strip()
     if system_key in _ICD_SYSTEMS:
         return code.replace(".", "").upper()
+    if system_key == "atc":
+        return code.upper()
     return code
 
 
@@ -571,15 +579,15 @@ def code_lists() -> CodeLists:
 
 
 def _find(index: Mapping[tuple[str, str], Any], system: str, code: str) -> Any:
-    """The value of (system, code) in an index; None when unknown. ICD-10 codes fall back to
-    their parent (``N04.21`` → ``N04.2`` → ``N04``)."""
+    """The value of (system, code) in an index; None when unknown. ICD-10 and ATC codes fall
+    back to their parent (``N04.21`` → ``N04.2`` → ``N04``; ``C09AA05`` → ``C09AA``)."""
     lists = code_lists()
     key = lists.system_keys.get(system) or lists.system_keys.get(system.casefold())
     if key is None:
         return None
     code = _key_code(key, code)
     found = index.get((key, code))
-    if found is None and key in _ICD_SYSTEMS:
+    if found is None and key in _HIERARCHICAL:
         while found is None and len(code) > 3:
             code = code[:-1]
             found = index.get((key, code))
