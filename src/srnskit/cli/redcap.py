@@ -1,0 +1,235 @@
+"""``srnskit redcap dictionary|import|export``: a REDCap project for the cohort format, its
+exports read into a cohort folder, a cohort written as REDCap's import file (issue 20;
+docs/interchange.md, REDCap).
+
+The API token comes from ``--token-file`` or ``SRNSKIT_REDCAP_TOKEN``, never from the command
+line (where other users of the machine and the shell's history would see it), and is never
+printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from srnskit.cli.common import (
+    CohortPath,
+    DateOrderOption,
+    TodayOption,
+    app,
+    reference_date,
+    reports_errors,
+    warning_line,
+)
+from srnskit.errors import UsageError
+from srnskit.schema.problems import Problem, kind_of, problem_lines
+
+if TYPE_CHECKING:
+    from srnskit.sources.interchange import Skipped
+    from srnskit.sources.redcap import RedcapApi
+
+__all__: list[str] = []
+
+redcap_app = typer.Typer(
+    help="REDCap: a data dictionary for the cohort format, a project's export read into a "
+    "cohort, a cohort written as REDCap's import file.",
+    no_args_is_help=True,
+)
+app.add_typer(redcap_app, name="redcap")
+
+ApiOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        metavar="URL",
+        help="The project's REDCap API URL (https://SERVER/api/).",
+        show_default=False,
+    ),
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        help="A file holding the project's API token alone (default: $SRNSKIT_REDCAP_TOKEN).",
+        show_default=False,
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+# Each kind of skipped record is listed at most this many times (cohort-format.md §1's rule).
+_SKIPPED_SHOWN = 100
+
+
+def _api(url: str, token_file: Path | None) -> RedcapApi:
+    """The project's API client; the URL is checked before the token is read."""
+    from srnskit.sources.redcap import RedcapApi, read_token, token_file_warning
+
+    RedcapApi(url, "")
+    token = read_token(token_file)
+    if token_file is not None:
+        warning = token_file_warning(token_file)
+        if warning:
+            typer.echo(warning_line(warning), err=True)
+    return RedcapApi(url, token)
+
+
+@redcap_app.command("dictionary")
+@reports_errors
+def _dictionary(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The data dictionary to write (.csv).", show_default=False),
+    ] = None,
+    force: ForceOption = False,
+    api: ApiOption = None,
+    token_file: TokenFileOption = None,
+) -> None:
+    """Write REDCap's data dictionary for the cohort format; with --api, upload it to a project
+    in development status and make its instruments repeating."""
+    from srnskit.atomic import atomic_file
+    from srnskit.sources.redcap import build_dictionary, redcap_mapping
+
+    if out is None and api is None:
+        raise UsageError("give --out FILE.csv, --api URL, or both")
+    if token_file is not None and api is None:
+        raise UsageError("--token-file goes with --api URL")
+    if out is not None and out.suffix.lower() != ".csv":
+        raise UsageError(
+            f"{out}: REDCap uploads a data dictionary as .csv; give a name ending in .csv"
+        )
+    mapping = redcap_mapping()
+    dictionary = build_dictionary(mapping)
+    repeating = [t.instrument for t in mapping.tables.values() if t.repeating]
+    own = mapping.tables["patients"].instrument
+    if out is not None:
+        with atomic_file(out, force=force) as temporary:
+            temporary.write_text(dictionary.csv_text(), encoding="utf-8")
+        typer.echo(
+            f"wrote {out}: {len(dictionary.fields)} fields in {len(dictionary.forms)} instruments "
+            f"({own}; repeating: {', '.join(repeating)})"
+        )
+    if api is None:
+        typer.echo(
+            "next, in REDCap: Project Setup > 'Upload or download the Data Dictionary'; then "
+            "'Enable optional modules and customizations' > 'Repeating instruments and events' > "
+            f"Enable, tick {', '.join(repeating)}, Save (or run this command with --api URL)"
+        )
+        return
+    client = _api(api, token_file)
+    fields = client.import_metadata(dictionary)
+    instruments = client.import_repeating(repeating)
+    typer.echo(
+        f"{client.shown}: uploaded {fields} fields; {instruments} repeating instruments "
+        f"({', '.join(repeating)})"
+    )
+
+
+@redcap_app.command("import")
+@reports_errors
+def _import(
+    out: Annotated[Path, typer.Option("--out", help="The cohort folder to write.")],
+    export: Annotated[
+        Path | None,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            metavar="EXPORT.csv",
+            help="A REDCap export (CSV, raw or labels) of a project made from the dictionary.",
+            show_default=False,
+        ),
+    ] = None,
+    dictionary: Annotated[
+        Path | None,
+        typer.Option(
+            "--dictionary",
+            exists=True,
+            dir_okay=False,
+            help="The project's data dictionary (.csv; default: srnskit's own, or the server's "
+            "with --api).",
+            show_default=False,
+        ),
+    ] = None,
+    today: TodayOption = None,
+    force: ForceOption = False,
+    api: ApiOption = None,
+    token_file: TokenFileOption = None,
+) -> None:
+    """Read a REDCap export (a file, or the project's records through --api) into a cohort
+    folder: validated first, written all or nothing, skipped records listed."""
+    from srnskit.atomic import check_output_directory
+    from srnskit.cohort.imported import SKIPPED_FILE, write_imported
+    from srnskit.sources.redcap import read_dictionary, read_export, read_export_file
+
+    if (export is None) == (api is None):
+        raise UsageError("give a REDCap export file, or --api URL to read the project's records")
+    if token_file is not None and api is None:
+        raise UsageError("--token-file goes with --api URL")
+    check_output_directory(out, force=force)
+    project = read_dictionary(dictionary) if dictionary is not None else None
+    if export is not None:
+        rows = read_export_file(export, project, name=out.name)
+        source = str(export)
+    else:
+        client = _api(str(api), token_file)
+        project = project or client.export_metadata()
+        rows = read_export(client.export_records(), project, source=client.shown, name=out.name)
+        source = client.shown
+    result = write_imported(rows, out, today=reference_date(today), force=force)
+    for line in problem_lines(result.warnings):
+        typer.echo(line, err=True)
+    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
+    typer.echo(
+        f"srnskit: imported {source} into {out}: {counts}; {len(result.skipped)} record(s) "
+        f"skipped (listed in {out / SKIPPED_FILE})",
+        err=True,
+    )
+    _echo_skipped(result.skipped)
+
+
+def _echo_skipped(skipped: list[Skipped]) -> None:
+    """Each skipped record on stderr, each kind (the reason with its values masked) at most
+    ``_SKIPPED_SHOWN`` times, then how many more of it the skipped file lists."""
+    seen: dict[tuple[str, str | None, str, str], int] = {}
+    for item in skipped:
+        kind = kind_of(Problem("skipped", None, None, item.reason))
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= _SKIPPED_SHOWN:
+            typer.echo(f"skipped: {item}", err=True)
+    for kind, count in seen.items():
+        if count > _SKIPPED_SHOWN:
+            typer.echo(
+                f"skipped: {count - _SKIPPED_SHOWN} more like '{kind[3]}' (the file lists each)",
+                err=True,
+            )
+
+
+@redcap_app.command("export")
+@reports_errors
+def _export(
+    cohort: CohortPath,
+    out: Annotated[Path, typer.Option("--out", help="REDCap's import file to write (.csv).")],
+    force: ForceOption = False,
+    today: TodayOption = None,
+    date_order: DateOrderOption = None,
+) -> None:
+    """Write a cohort as REDCap's import file (raw values) for a project made from the
+    dictionary: one row per patient, one per instance of each repeating instrument."""
+    from srnskit.cohort.load import read_cohort
+    from srnskit.outputs.exports.redcap import redcap_export, write_redcap_export
+
+    if out.suffix.lower() != ".csv":
+        raise UsageError(f"{out}: REDCap imports a .csv file; give a name ending in .csv")
+    with read_cohort(cohort, today=reference_date(today), date_order=date_order) as loaded:
+        export = redcap_export(loaded)
+    write_redcap_export(export, out, force=force)
+    counts = ", ".join(f"{n} {name}" for name, n in export.counts.items())
+    typer.echo(f"wrote {out}: {len(export.rows)} rows ({counts})")
+    if export.left_out:
+        typer.echo(
+            warning_line(
+                f"{len(export.left_out)} column(s) beyond the cohort format have no field in the "
+                f"REDCap project and were left out: {', '.join(export.left_out)}"
+            ),
+            err=True,
+        )
