@@ -7,13 +7,13 @@ One module per command group, each registering its commands on the one applicati
 ``common.reports_errors`` turns a ``SrnskitError`` into its message and exit code.
 """
 
-from srnskit.cli import calc, cohort, engine, fhir, redcap, registry, report, serve, synth
+from srnskit.cli import calc, cohort, engine, fhir, omop, redcap, registry, report, serve, synth
 from srnskit.cli.common import app
 
 __all__ = ["app", "main"]
 
 # The command groups register themselves on ``app`` when imported (above).
-_COMMAND_GROUPS = (cohort, calc, synth, engine, report, registry, serve, redcap, fhir)
+_COMMAND_GROUPS = (cohort, calc, synth, engine, report, registry, serve, redcap, fhir, omop)
 
 
 def main() -> None:

@@ -1,0 +1,144 @@
+"""``srnskit omop import`` and ``srnskit omop export``: a cohort from an OMOP CDM v5.4 database
+(a DuckDB file, PostgreSQL, or a Parquet folder, on DuckDB or Spark), and a cohort as one
+(a DuckDB file or a Parquet folder); issue 20, docs/interchange.md "OMOP CDM v5.4".
+
+The library reads, maps and writes (``sources.omop``, ``cohort.imported``,
+``outputs.exports.omop``); these commands only choose and print: a one-line summary on stderr
+(rows per table, records skipped and where they are listed), then the skipped records, each
+reason at most 100 times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from srnskit.cli.common import (
+    CohortPath,
+    TodayOption,
+    app,
+    echo_warnings,
+    reference_date,
+    reports_errors,
+)
+
+if TYPE_CHECKING:
+    from srnskit.sources.interchange import Skipped
+
+__all__: list[str] = []
+
+omop = typer.Typer(
+    help="OMOP CDM v5.4: import a database into a cohort folder; export a cohort as one.",
+    no_args_is_help=True,
+)
+app.add_typer(omop, name="omop")
+
+# Each reason for skipping is printed at most this many times (cohort-format.md §1's rule for
+# repeated problems); import/skipped.csv lists every one.
+_SHOWN_PER_REASON = 100
+
+
+@omop.command("import")
+@reports_errors
+def _import(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="URL|PARQUET_DIR",
+            help="duckdb:///cdm.duckdb (or a .duckdb path), postgresql://USER@HOST/DB[/SCHEMA], "
+            "or a folder of Parquet files, one per table (person.parquet, …).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="The cohort folder to write.")],
+    today: TodayOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        typer.Option(help="duckdb (default) or spark (reads a Parquet folder on Spark)."),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark master URL (default local[2] or $SPARK_MASTER).")
+    ] = None,
+) -> None:
+    """Read an OMOP CDM v5.4 database into a cohort folder (validated; all or nothing)."""
+    from srnskit.atomic import check_output_directory
+    from srnskit.cohort.imported import SKIPPED_FILE, write_imported
+    from srnskit.sources.omop import read_omop
+
+    check_output_directory(out, force=force)
+    connection = None
+    if engine == "spark":
+        import ibis
+
+        from srnskit.engine.backends import spark_session
+
+        connection = ibis.pyspark.connect(spark_session(spark_master))
+    rows = read_omop(source, connection=connection, name=out.name)
+    result = write_imported(rows, out, today=reference_date(today), force=force)
+    echo_warnings(result.warnings)
+    counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
+    typer.echo(
+        f"srnskit: imported {counts} into {out}; {len(result.skipped)} OMOP record(s) "
+        f"skipped, listed in {out / SKIPPED_FILE}",
+        err=True,
+    )
+    _echo_skipped(result.skipped)
+
+
+def _echo_skipped(skipped: Sequence[Skipped]) -> None:
+    shown: dict[str, int] = {}
+    for item in skipped:
+        count = shown.get(item.reason, 0)
+        shown[item.reason] = count + 1
+        if count < _SHOWN_PER_REASON:
+            typer.echo(f"skipped: {item}", err=True)
+    for reason, count in shown.items():
+        if count > _SHOWN_PER_REASON:
+            typer.echo(f"skipped: … and {count - _SHOWN_PER_REASON} more: {reason}", err=True)
+
+
+@omop.command("export")
+@reports_errors
+def _export(
+    cohort: CohortPath,
+    out: Annotated[
+        str,
+        typer.Option(
+            metavar="URL|DIR",
+            help="duckdb:///cdm.duckdb (or a .duckdb path) for one database file, or a folder "
+            "for one Parquet file per table.",
+        ),
+    ],
+    today: TodayOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing --out (its vocabulary tables, if any, are kept and used).",
+        ),
+    ] = False,
+) -> None:
+    """Write a cohort as OMOP CDM v5.4 tables (all or nothing)."""
+    from srnskit.cohort.load import read_cohort
+    from srnskit.outputs.exports.omop import export_omop
+
+    with read_cohort(cohort, today=reference_date(today)) as loaded:
+        echo_warnings(loaded.warnings)
+        written = export_omop(loaded, out, force=force)
+    counts = ", ".join(f"{n} {table}" for table, n in written.counts.items())
+    vocabulary = (
+        "concept ids from its concept table"
+        if written.vocabulary == "target"
+        else "a minimal concept table (ids from 2,000,000,001)"
+    )
+    typer.echo(f"srnskit: wrote {counts} to {written.out}, with {vocabulary}", err=True)
+    if written.missing_codes:
+        typer.echo(
+            f"srnskit: warning: {len(written.missing_codes)} code(s) are not in the target's "
+            f"concept table and were written as concept 0 with their source value: "
+            f"{', '.join(written.missing_codes)}",
+            err=True,
+        )
