@@ -45,7 +45,10 @@ Notes for importers: an RxNorm product (SCD/SBD) or an OMOP drug below its ingre
 resolved to its ingredient first (OMOP: ``concept_ancestor``). ``acei`` and ``arb`` are classes:
 their common ingredients map to them, and exports write the ATC class (C09AA, C09CA). A dialysis
 code that does not say acute maps to ``dialysis_start``; whether the child came off dialysis is
-the importer's call. ``load_code_lists(path)`` reads another file with the same checks
+the importer's call. ``coding_for("sex", …)`` is FHIR's administrative-gender; OMOP's Gender
+vocabulary codes are the format's own ``F`` / ``M`` (``sex_for("Gender", "F")``). Gingival
+hypertrophy's export code is ICD-10 K06.1 (no SNOMED CT code could be confirmed).
+``load_code_lists(path)`` reads another file with the same checks
 (``CodeListError``, a ``ValueError``, names every bad entry).
 """
 
