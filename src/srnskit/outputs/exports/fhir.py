@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from srnskit.engine import Derived
     from srnskit.studies import StudyDesign
 
-__all__ = ["BUNDLE_FILE", "cohort_resources", "write_fhir"]
+__all__ = ["BUNDLE_FILE", "cohort_resources", "write_fhir", "write_resources"]
 
 BUNDLE_FILE = "bundle.json"
 # FHIR R4 id: [A-Za-z0-9\-\.]{1,64} (https://hl7.org/fhir/R4/datatypes.html#id)
@@ -101,7 +101,14 @@ def write_fhir(
     nothing. ``rules`` adds the derived results (``cohort_resources``). Returns the number of
     resources written per type. Raises ``UsageError`` when ``out`` is in use without
     ``force``."""
-    resources = cohort_resources(cohort, rules=rules)
+    return write_resources(cohort_resources(cohort, rules=rules), out, ndjson=ndjson, force=force)
+
+
+def write_resources(
+    resources: list[dict[str, Any]], out: Path, *, ndjson: bool = False, force: bool = False
+) -> dict[str, int]:
+    """Write ``resources`` (``cohort_resources``'s) to the folder ``out`` as ``write_fhir``
+    does; returns the number written per type."""
     counts: dict[str, int] = {}
     for resource in resources:
         counts[resource["resourceType"]] = counts.get(resource["resourceType"], 0) + 1

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["choice", "codings", "day", "decimal_text", "first_day", "text_of"]
+__all__ = ["choice", "code_words", "codings", "day", "decimal_text", "first_day", "text_of"]
 
 _DAY_LENGTH = len("2019-03-14")
 
@@ -61,6 +61,14 @@ def codings(concept: Any) -> Iterator[tuple[str, str]]:
         system, code = coding.get("system"), coding.get("code")
         if isinstance(system, str) and isinstance(code, str):
             yield system, code
+
+
+def code_words(concept: Any, names: Mapping[str, str]) -> str:
+    """The codings of a CodeableConcept for a message: ``LOINC 718-7, local LAB20``
+    (``names``: system URI → its name; another system is named by its last path segment),
+    else its text."""
+    found = [f"{names.get(s) or s.rstrip('/').rsplit('/', 1)[-1]} {c}" for s, c in codings(concept)]
+    return ", ".join(found) if found else text_of(concept)
 
 
 def text_of(concept: Any) -> str:

@@ -25,7 +25,14 @@ from typing import Any
 from srnskit.schema.analytes import DIPSTICK_SPELLINGS
 from srnskit.sources import codes
 from srnskit.sources.fhir.context import Context
-from srnskit.sources.fhir.elements import choice, codings, decimal_text, first_day, text_of
+from srnskit.sources.fhir.elements import (
+    choice,
+    code_words,
+    codings,
+    decimal_text,
+    first_day,
+    text_of,
+)
 from srnskit.sources.fhir.resources import Resource
 
 __all__ = ["read_observations"]
@@ -74,9 +81,12 @@ def _lab(code: Any) -> codes.LabCode | None:
     return None
 
 
+# The code systems by name in messages (their URIs from the code list).
+_SYSTEM_NAMES = {codes.LOINC: "LOINC", codes.SNOMED: "SNOMED CT", codes.UCUM: "UCUM"}
+
+
 def _code_words(code: Any) -> str:
-    found = [f"{system.rsplit('/', 1)[-1]} {value}" for system, value in codings(code)]
-    return ", ".join(found) if found else text_of(code)
+    return code_words(code, _SYSTEM_NAMES)
 
 
 def _measurement(

@@ -122,12 +122,13 @@ def _sex(context: Context, patient: Resource) -> str | None:
 
 
 def _center(context: Context, patient: Resource) -> dict[str, str | None]:
-    organization = context.referenced(patient.get("managingOrganization"), patient)
+    organization = context.found.resolve(patient.get("managingOrganization"), patient)
     if organization is None or organization.type != "Organization":
         return {}
     system = context.mapping.srnskit.url("center_id_system")
     for identifier in organization.get("identifier") or ():
         if isinstance(identifier, Mapping) and identifier.get("system") == system:
+            context.referenced(patient.get("managingOrganization"), patient)
             return {"center_id": str(identifier.get("value"))}
     return {}
 

@@ -79,7 +79,19 @@ def read_fhir(path: Path, *, patient_identifier: str | None = None) -> FhirRows:
 
 
 def _set_aside_statuses(context: Context) -> None:
+    tag = (
+        context.mapping.srnskit.url("derived_tag_system"),
+        context.mapping.srnskit.derived_tag,
+    )
     for resource in context.found.resources:
+        meta = resource.get("meta")
+        tags = meta.get("tag") if isinstance(meta, Mapping) else None
+        if any(
+            isinstance(t, Mapping) and (t.get("system"), t.get("code")) == tag for t in tags or ()
+        ):
+            context.rows.skip(resource.origin, "a result srnskit derived, not data: not read back")
+            context.set_aside(resource)
+            continue
         status = context.mapping.status.get(resource.type)
         if status is None:
             continue
