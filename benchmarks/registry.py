@@ -7,14 +7,21 @@ the API under 20 concurrent clients.
    of every shipped definition set, all in one transaction): wall time and rows per second
    (every row of the cohort's tables).
 2. ``srnskit serve`` (``--workers``, default the server's own: one per CPU, at most 4) in a
-   subprocess on loopback over each registry. First the floor: ``--clients`` (20) threads read
+   subprocess on loopback over each registry. First the floor: ``--clients`` (20) clients read
    ``GET /session`` (the token checked and the user read, no patient data) for a third of
-   ``--seconds``. Then the load: the threads read for ``--seconds`` (30) seconds, alternately
+   ``--seconds``. Then the load: the clients read for ``--seconds`` (30) seconds
    ``GET /patients/{id}`` and ``GET /patients/{id}/derived`` of random children. Per route:
    requests, median and p99 latency, errors (any answer but 200, or a failed connection); the
    ratio of a patient read's median to the floor's; the CPU the clients and the server used per
    request (the clients share the machine with the server). The target (issue 18): p99 ≤
    150 ms for a patient read, zero errors.
+
+   The clients (``--client``): ``wrk`` (Debian's package: a compiled load generator, one
+   keep-alive connection per client, each route's clients in one ``wrk`` process running
+   ``WRK_SCRIPT``, which GETs random paths of the route and counts answers but 200), or
+   ``python`` (threads of httpx clients, each alternating the routes; on two cores they take
+   CPU from the server and lengthen its queue), or ``both`` one after the other; ``auto``
+   (the default) is wrk when it is installed. The table says which client measured each row.
 3. One-row writes: ``--writes`` (5) times, a data-entry user adds one measurement to a child
    (``POST /patients/{id}/measurements``: validated, audited, derived under every set), alone
    on the server: the median latency.
@@ -24,19 +31,24 @@ else one started from Debian's binaries in a temporary folder on a free loopback
 either, PostgreSQL is left out and the table says so.
 
     .venv/bin/python benchmarks/registry.py [--patients 10000] [--clients 20] [--seconds 30]
-        [--workers N] [--writes 5]
+        [--workers N] [--writes 5] [--client auto|wrk|python|both]
 
 The functions are importable (``benchmarks/web.py`` uses them): ``serve`` starts a server,
-``login`` gets a bearer token, ``load`` runs the clients, ``cpu_seconds`` reads a process
-tree's CPU time, ``p99`` and ``median`` summarise.
+``login`` gets a bearer token, ``measure`` runs the clients (``load``: the Python threads,
+``wrk_load``: wrk), ``cpu_seconds`` reads a process tree's CPU time, ``p99`` and ``median``
+summarise.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import json
 import os
 import random
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +58,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pyarrow as pa
@@ -60,6 +73,52 @@ TABLES = ("patients", "measurements", "treatments", "adverse_events", "events")
 TARGET_P99_MS = 150.0  # issue 18: a patient read's p99 on loopback
 # A route of the load: its name, and the path it reads given a random generator.
 Route = tuple[str, Callable[[random.Random], str]]
+CLIENTS = ("auto", "wrk", "python", "both")
+WRK = shutil.which("wrk")
+PATHS_PER_ROUTE = 5_000  # random paths drawn per route for wrk, which picks among them
+# wrk's script: GET a random line of the file args[1] (one path a line, read at start), count
+# answers but 200, and print one JSON line: requests, errors, latency percentiles (µs).
+WRK_SCRIPT = r"""
+local paths, threads = {}, {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  bad = 0
+end
+function request() return wrk.format("GET", paths[math.random(#paths)]) end
+function response(status, headers, body) if status ~= 200 then bad = bad + 1 end end
+function done(summary, latency, requests)
+  local b = 0
+  for _, t in ipairs(threads) do b = b + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"errors":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, b + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """One route's requests, median and p99 latency (ms) and errors in a run."""
+
+    requests: int
+    median: float
+    p99: float
+    errors: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A run of the clients: each route's ``Measured``, the clients' and the server's CPU
+    milliseconds per request, and which client measured (``wrk`` or ``python``)."""
+
+    routes: dict[str, Measured]
+    cpu_client_ms: float
+    cpu_server_ms: float
+    client: str
+    workers_replaced: int = 0
 
 
 @contextmanager
@@ -157,20 +216,26 @@ def login(base: str, user: str = "bench", password: str = PASSWORD) -> dict[str,
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` and its children alive now
-    (a server's worker processes), from /proc."""
-    pids = [pid]
+def children_of(pid: int) -> set[int]:
+    """The process ids of ``pid``'s children alive now (a server's worker processes)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    return {int(p) for p in children.read_text().split()} if children.exists() else set()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid``, its children alive now (a
+    server's worker processes) and its children that ended (a worker replaced: its time is
+    then the parent's ``cutime``/``cstime``), from /proc."""
     total = 0.0
-    for each in pids:
+    for each in [pid, *children_of(pid)]:
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12])
+        if each == pid:
+            ticks += int(fields[13]) + int(fields[14])
+        total += ticks / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -179,10 +244,12 @@ def client_loop(
 ) -> dict[str, list[float]]:
     """One client: until ``stop_at`` (``time.monotonic``), GET the ``routes`` in turn (the
     first one chosen by ``seed``), each on its own keep-alive connection's next request:
-    latencies (ms) per route name, and ``errors`` (any answer but 200, a failed request)."""
+    latencies (ms) per route name, and ``errors`` (any answer but 200, a failed request), also
+    per route as ``errors:NAME``."""
     draw = random.Random(seed)
     latencies: dict[str, list[float]] = {name: [] for name, _ in routes}
     latencies["errors"] = []
+    latencies.update({f"errors:{name}": [] for name, _ in routes})
     turn = seed % len(routes)
     with httpx.Client(base_url=base, headers=dict(headers), timeout=30) as http:
         while time.monotonic() < stop_at:
@@ -194,7 +261,11 @@ def client_loop(
             except httpx.HTTPError:
                 ok = False
             elapsed = (time.perf_counter() - started) * 1000
-            latencies[name if ok else "errors"].append(elapsed)
+            if ok:
+                latencies[name].append(elapsed)
+            else:
+                latencies["errors"].append(elapsed)
+                latencies[f"errors:{name}"].append(elapsed)
             turn = (turn + 1) % len(routes)
     return latencies
 
@@ -212,6 +283,7 @@ def load(
     one value: CPU milliseconds per request of this process and of the server."""
     results: dict[str, list[float]] = {name: [] for name, _ in routes}
     results["errors"] = []
+    results.update({f"errors:{name}": [] for name, _ in routes})
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
@@ -227,11 +299,106 @@ def load(
         thread.start()
     for thread in threads:
         thread.join()
-    requests = max(1, sum(len(v) for v in results.values()))
+    requests = max(1, sum(len(v) for k, v in results.items() if not k.startswith("errors:")))
     results["cpu_client_ms"] = [(time.process_time() - own) * 1000 / requests]
     if server_pid:
         results["cpu_server_ms"] = [(cpu_seconds(server_pid) - server) * 1000 / requests]
     return results
+
+
+def wrk_load(
+    base: str,
+    headers: Mapping[str, str],
+    routes: list[Route],
+    clients: int,
+    seconds: float,
+    server_pid: int,
+    folder: Path,
+) -> Run:
+    """The ``clients`` as wrk's connections for ``seconds``: each route gets its share of them
+    (20 clients over 3 routes: 7, 7 and 6) in its own wrk process, all at once, reading
+    ``PATHS_PER_ROUTE`` paths drawn from the route (written under ``folder``). Latencies are
+    wrk's (exact percentiles of every request); the clients' CPU is the wrk processes'."""
+    if WRK is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk, or --client python")
+    script = folder / "paths.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    root = base.removesuffix(urlsplit(base).path)
+    prefix = urlsplit(base).path
+    command = [WRK, "-t1", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    draw = random.Random(3)
+    shares = [clients // len(routes) + (n < clients % len(routes)) for n in range(len(routes))]
+    started = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = cpu_seconds(server_pid)
+    running = {}
+    for (name, path), share in zip(routes, shares, strict=True):
+        if share == 0:
+            continue
+        paths = folder / f"paths-{name}.txt"
+        paths.write_text("".join(f"{prefix}{path(draw)}\n" for _ in range(PATHS_PER_ROUTE)))
+        running[name] = subprocess.Popen(
+            [*command, f"-c{share}", root, "--", str(paths)], stdout=subprocess.PIPE, text=True
+        )
+    measured = {}
+    for name, process in running.items():
+        out, _ = process.communicate()
+        if process.returncode != 0 or not out.strip():
+            raise SystemExit(f"wrk failed for {name}: {out[-500:]}")
+        summary = json.loads(out.strip().splitlines()[-1])
+        measured[name] = Measured(
+            summary["requests"],
+            summary["p50_us"] / 1000,
+            summary["p99_us"] / 1000,
+            summary["errors"],
+        )
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests = max(1, sum(m.requests for m in measured.values()))
+    client_cpu = (ended.ru_utime + ended.ru_stime) - (started.ru_utime + started.ru_stime)
+    server_cpu = cpu_seconds(server_pid) - server
+    return Run(measured, client_cpu * 1000 / requests, server_cpu * 1000 / requests, "wrk")
+
+
+def measure(
+    client: str,
+    base: str,
+    headers: Mapping[str, str],
+    routes: list[Route],
+    clients: int,
+    seconds: float,
+    server_pid: int,
+    folder: Path,
+) -> Run:
+    """A run of ``clients`` clients for ``seconds`` with ``client`` (``wrk`` or ``python``),
+    with how many of the server's worker processes were replaced meanwhile (uvicorn replaces
+    one that misses its health check: a sign of a starved machine)."""
+    workers = children_of(server_pid)
+    if client == "wrk":
+        run = wrk_load(base, headers, routes, clients, seconds, server_pid, folder)
+        return dataclasses.replace(run, workers_replaced=len(workers - children_of(server_pid)))
+    results = load(base, headers, routes, clients, seconds, server_pid)
+    replaced = len(workers - children_of(server_pid))
+    measured = {
+        name: Measured(
+            len(results[name]),
+            median(results[name]),
+            p99(results[name]),
+            len(results[f"errors:{name}"]),
+        )
+        for name, _ in routes
+    }
+    cpu = results["cpu_client_ms"][0], results["cpu_server_ms"][0]
+    return Run(measured, *cpu, "python", replaced)
+
+
+def clients_of(choice: str) -> list[str]:
+    """The clients ``--client`` asks for: ``auto`` is wrk when installed, else python."""
+    if choice == "both":
+        return ["wrk", "python"] if WRK else ["python"]
+    if choice == "auto":
+        return ["wrk" if WRK else "python"]
+    return [choice]
 
 
 def patient_routes(ids: list[str]) -> list[Route]:
@@ -283,7 +450,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--writes", type=int, default=5)
+    parser.add_argument("--client", choices=CLIENTS, default="auto")
     options = parser.parse_args()
+    chosen = clients_of(options.client)
     with tempfile.TemporaryDirectory(prefix="srnskit-bench-") as scratch, postgres() as pg:
         folder = Path(scratch)
         cohort = folder / "cohort"
@@ -299,12 +468,14 @@ def main() -> None:
             seconds = import_into(url, cohort)
             print(f"{name:<11} {seconds:8.1f} {rows / seconds:9,.0f}   (load {_loadavg()})")
         print(
-            f"\nAPI: {options.clients} clients on loopback, floor {options.seconds / 3:.0f} s "
-            f"then reads {options.seconds:.0f} s (target: p99 ≤ {TARGET_P99_MS:.0f} ms for a "
-            "patient read, no errors)"
+            f"\nAPI: {options.clients} clients on loopback ({' then '.join(chosen)}), floor "
+            f"{options.seconds / 3:.0f} s then reads {options.seconds:.0f} s (target: p99 ≤ "
+            f"{TARGET_P99_MS:.0f} ms for a patient read, no errors)"
         )
-        header = ("database", "route", "requests", "median ms", "p99 ms", "errors", "cpu ms/req")
-        print("{:<11} {:<26} {:>8} {:>10} {:>8} {:>7} {:>16}".format(*header))
+        header = ("database", "client", "route", "requests", "median ms", "p99 ms", "errors",
+                  "cpu ms/req")  # fmt: skip
+        print("{:<11} {:<7} {:<26} {:>8} {:>10} {:>8} {:>7} {:>16}".format(*header))
+        session_route: list[Route] = [("session", lambda _: "/session")]
         for name, url in databases.items():
             if url is None:
                 continue
@@ -312,29 +483,40 @@ def main() -> None:
             routes = patient_routes(ids)
             with serve(url, options.workers) as (base, pid):
                 headers = login(base)
-                # Warm-up, not counted: each worker's first requests load the library.
-                load(base, headers, [*routes, ("session", lambda _: "/session")], 4, 3.0)
-                floor = load(
-                    base, headers, [("session", lambda _: "/session")],
-                    options.clients, options.seconds / 3, pid,
-                )  # fmt: skip
-                reads = load(base, headers, routes, options.clients, options.seconds, pid)
+                runs = []
+                for client in chosen:
+                    floor = measure(
+                        client, base, headers, session_route, options.clients,
+                        options.seconds / 3, pid, folder,
+                    )  # fmt: skip
+                    reads = measure(
+                        client, base, headers, routes, options.clients, options.seconds, pid,
+                        folder,
+                    )  # fmt: skip
+                    runs.append((floor, reads, _loadavg()))
                 written = write_latencies(base, ids, options.writes)
-            for kind, route, result in (
-                ("session", "/session (floor)", floor),
-                ("patient", "/patients/{id}", reads),
-                ("derived", "/patients/{id}/derived", reads),
-            ):
-                values = result[kind]
-                cpu = f"{result['cpu_client_ms'][0]:.1f} + {result['cpu_server_ms'][0]:.1f}"
+            for floor, reads, after in runs:
+                for kind, route, run in (
+                    ("session", "/session (floor)", floor),
+                    ("patient", "/patients/{id}", reads),
+                    ("derived", "/patients/{id}/derived", reads),
+                ):
+                    m = run.routes[kind]
+                    cpu = f"{run.cpu_client_ms:.1f} + {run.cpu_server_ms:.1f}"
+                    print(
+                        f"{name:<11} {run.client:<7} {'GET ' + route:<26} {m.requests:8} "
+                        f"{m.median:10.1f} {m.p99:8.1f} {m.errors:7} {cpu:>16}"
+                    )
+                ratio = reads.routes["patient"].median / floor.routes["session"].median
+                replaced = floor.workers_replaced + reads.workers_replaced
                 print(
-                    f"{name:<11} {'GET ' + route:<26} {len(values):8} {median(values):10.1f} "
-                    f"{p99(values):8.1f} {len(result['errors']):7} {cpu:>16}"
+                    f"{name:<11} {reads.client:<7} a patient read's median is {ratio:.1f} × "
+                    f"the floor's; load average after {after}"
+                    + (f"; {replaced} worker(s) replaced by uvicorn" if replaced else "")
                 )
-            ratio = median(reads["patient"]) / median(floor["session"])
             print(
-                f"{name:<11} a patient read's median is {ratio:.1f} × the floor's; one-row "
-                f"write (POST measurements) median {median(written):.0f} ms of {len(written)}"
+                f"{name:<11} one-row write (POST measurements) median {median(written):.0f} ms "
+                f"of {len(written)}"
             )
         print(f"load average after: {_loadavg()}; cores: {os.cpu_count()}")
         print("cpu ms/req: the clients' CPU + the server's, per request of the run")

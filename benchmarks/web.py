@@ -4,8 +4,8 @@
    registry (``srnskit registry import``: validated, audited, derived under every shipped set),
    with a viewer of every centre.
 2. ``srnskit serve`` (``--workers``, default the server's own) in a subprocess on loopback;
-   ``--clients`` (20) threads, each with its own keep-alive connection and the viewer's token,
-   read for ``--seconds`` (30) seconds, in turn: a random child's timeline
+   ``--clients`` (20) clients, each with its own keep-alive connection and the viewer's token,
+   read for ``--seconds`` (30) seconds: a random child's timeline
    (``GET /patients/{id}/timeline?definitions=kdigo2021``: the panel with its set switch, here
    as the page holding it, as no ``HX-Request`` header is sent; then
    ``GET /patients/{id}/timeline.json?...``, the Vega-Lite specification drawn from the stored
@@ -17,11 +17,13 @@
    run, so the ratio means something on a busy machine. The target (issue 19): p99 ≤ 150 ms
    for the timeline (panel and specification) and the list.
 
-The server start, the clients' loop and the summaries are benchmarks/registry.py's
-(``serve``, ``load``, ``p99``, ``median``): only the routes differ.
+The server start, the clients and the summaries are benchmarks/registry.py's (``serve``,
+``measure``): only the routes differ. ``--client`` as there: ``wrk`` (each route's share of the
+clients in its own wrk process, all at once), ``python`` (threads, each taking the routes in
+turn), ``both``, or ``auto`` (wrk when installed); the output says which measured.
 
     .venv/bin/python benchmarks/web.py [--patients 1000] [--clients 20] [--seconds 30]
-        [--workers N]
+        [--workers N] [--client auto|wrk|python|both]
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ from pathlib import Path
 import httpx2 as httpx
 
 from registry import (
+    CLIENTS,
     TARGET_P99_MS,
     Route,
+    clients_of,
     import_into,
-    load,
     login,
-    median,
-    p99,
+    measure,
     patient_ids,
     serve,
     synthesize,
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--client", choices=CLIENTS, default="auto")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="srnskit-bench-web-") as scratch:
         folder = Path(scratch)
@@ -97,32 +100,36 @@ def main() -> None:
             f"{len(ids):,} synthetic children, {rows:,} rows, imported in {seconds:.0f} s; "
             f"load average {os.getloadavg()[0]:.1f}, cores {os.cpu_count()}"
         )
+        runs = []
         with serve(url, options.workers) as (api, pid):
             headers = login(api)
             base = api.removesuffix("/api/v1")
             routes = page_routes(ids)
             probe(base, headers, routes)
-            results = load(base, headers, routes, options.clients, options.seconds, pid)
-        print(
-            f"\npages: {options.clients} clients on loopback for {options.seconds:.0f} s, "
-            f"{options.workers or 'default'} worker(s) (target: p99 ≤ {TARGET_P99_MS:.0f} ms "
-            "for the timeline and the list, no errors)"
-        )
-        floor = median(results[FLOOR])
-        header = ("route", "requests", "median ms", "p99 ms", "× floor")
-        print("{:<34} {:>8} {:>10} {:>8} {:>8}".format(*header))
-        for name, _ in routes:
-            values = results[name]
+            for client in clients_of(options.client):
+                run = measure(client, base, headers, routes, options.clients, options.seconds,
+                              pid, folder)  # fmt: skip
+                runs.append((run, os.getloadavg()[0]))
+        for run, after in runs:
             print(
-                f"{SHOWN[name]:<34} {len(values):8} {median(values):10.1f} "
-                f"{p99(values):8.1f} {median(values) / floor:8.1f}"
+                f"\npages: {options.clients} clients ({run.client}) on loopback for "
+                f"{options.seconds:.0f} s, {options.workers or 'default'} worker(s) (target: "
+                f"p99 ≤ {TARGET_P99_MS:.0f} ms for the timeline and the list, no errors)"
             )
-        print(f"errors: {len(results['errors'])}")
-        print(
-            f"CPU per request: clients {results['cpu_client_ms'][0]:.1f} ms, "
-            f"server {results['cpu_server_ms'][0]:.1f} ms; "
-            f"load average after {os.getloadavg()[0]:.1f}"
-        )
+            floor = run.routes[FLOOR].median
+            header = ("route", "requests", "median ms", "p99 ms", "errors", "× floor")
+            print("{:<34} {:>8} {:>10} {:>8} {:>7} {:>8}".format(*header))
+            for name, _ in routes:
+                m = run.routes[name]
+                print(
+                    f"{SHOWN[name]:<34} {m.requests:8} {m.median:10.1f} {m.p99:8.1f} "
+                    f"{m.errors:7} {m.median / floor:8.1f}"
+                )
+            print(
+                f"CPU per request: clients {run.cpu_client_ms:.1f} ms, server "
+                f"{run.cpu_server_ms:.1f} ms; load average after {after:.1f}"
+                + (f"; {run.workers_replaced} worker(s) replaced" if run.workers_replaced else "")
+            )
 
 
 if __name__ == "__main__":
