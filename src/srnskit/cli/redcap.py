@@ -85,8 +85,11 @@ def _dictionary(
     api: ApiOption = None,
     token_file: TokenFileOption = None,
 ) -> None:
-    """Write REDCap's data dictionary for the cohort format; with --api, upload it to a project
-    in development status and make its instruments repeating."""
+    """Write REDCap's data dictionary for the cohort format (--api: upload it, set repeating).
+
+    With --api the dictionary replaces the instruments of a project in development status,
+    and the measurements, treatments, adverse_events and events instruments are made
+    repeating."""
     from srnskit.atomic import atomic_file
     from srnskit.sources.redcap import build_dictionary, redcap_mapping
 
@@ -155,8 +158,10 @@ def _import(
     api: ApiOption = None,
     token_file: TokenFileOption = None,
 ) -> None:
-    """Read a REDCap export (a file, or the project's records through --api) into a cohort
-    folder: validated first, written all or nothing, skipped records listed."""
+    """Read a REDCap export (a file, or the records through --api) into a cohort folder.
+
+    The rows are validated first and written all or nothing; every record that maps to
+    nothing in the format is listed in DIR/import/skipped.csv."""
     from srnskit.atomic import check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
     from srnskit.sources.redcap import read_dictionary, read_export, read_export_file
@@ -213,8 +218,10 @@ def _export(
     today: TodayOption = None,
     date_order: DateOrderOption = None,
 ) -> None:
-    """Write a cohort as REDCap's import file (raw values) for a project made from the
-    dictionary: one row per patient, one per instance of each repeating instrument."""
+    """Write a cohort as REDCap's import file (raw values) for a project made from the dictionary.
+
+    One row per patient, then one per instance of each repeating instrument; load it with
+    REDCap's Data Import Tool."""
     from srnskit.cohort.load import read_cohort
     from srnskit.outputs.exports.redcap import redcap_export, write_redcap_export
 
