@@ -114,9 +114,10 @@ def _dictionary(
         )
     if api is None:
         typer.echo(
-            "next, in REDCap: Project Setup > 'Upload or download the Data Dictionary'; then "
-            "'Enable optional modules and customizations' > 'Repeating instruments and events' > "
-            f"Enable, tick {', '.join(repeating)}, Save (or run this command with --api URL)"
+            "next, in REDCap: Project Setup > Data Dictionary > Upload File > Commit Changes; "
+            "then Project Setup > 'Enable optional modules and customizations' > 'Repeating "
+            f"instruments and events' > Enable, tick {', '.join(repeating)}, Save (or run this "
+            "command with --api URL to do both)"
         )
         return
     client = _api(api, token_file)
