@@ -139,9 +139,25 @@ def test_an_empty_instance_and_a_blank_line_are_not_rows() -> None:
     assert "treatments" not in rows.rows
     assert "measurements" not in rows.rows
     assert [(s.origin, s.reason) for s in rows.skipped] == [
-        ("REDCap record 'P1', treatments instance 1", "an instance with no value"),
+        ("REDCap record 'P1', treatments instance 1",
+         "an instance with no value of the cohort format"),
         ("REDCap record 'P1', measurements instance 1",
          "a measurements instance with a date and no value"),
+    ]  # fmt: skip
+
+
+def test_a_field_a_project_added_to_a_format_instrument_is_listed() -> None:
+    text = (
+        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,trt_drug,trt_comment\n"
+        "P1,treatments,1,,given at home\n"
+        "P1,treatments,2,mmf,\n"
+    )
+    rows = _read(text)
+    assert [(s.origin, s.reason) for s in rows.skipped] == [
+        ("REDCap record 'P1', treatments instance 1",
+         "an instance with no value of the cohort format"),
+        ("REDCap field 'trt_comment'",
+         "not in the data dictionary: 1 value(s) in 1 record(s) left out"),
     ]  # fmt: skip
 
 

@@ -296,7 +296,9 @@ class _Reader:
         if instrument and not by_table:
             shown = f"{place}, {instrument} instance {instance or 1}{at_event}"
             if instrument.lower().replace(" ", "_") in self.mapping.instruments:
-                self.rows.skip(shown, "an instance with no value")
+                self.rows.skip(shown, "an instance with no value of the cohort format")
+                for name in others:  # a field a project added to a format instrument
+                    self._unknown(name, record_id)
             else:
                 held = f" (it holds {', '.join(sorted(set(others)))})" if others else ""
                 reason = f"the instrument '{instrument}' is not part of the cohort format{held}"
