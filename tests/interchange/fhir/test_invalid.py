@@ -185,3 +185,13 @@ def test_export_usage_mistakes_exit_2(cli, small_cohort: Path, tmp_path: Path) -
     assert result.exit_code == 2
     assert not (tmp_path / "a").exists()
     assert not (tmp_path / "b").exists()
+
+
+def test_a_patient_without_a_sex_of_the_format_is_invalid(cli, tmp_path: Path) -> None:
+    source = _bundle(tmp_path, {**PATIENT, "gender": "unknown"}, NEPHROTIC)
+    result = _import(cli, source, tmp_path / "out")
+    assert result.exit_code == 1
+    assert (
+        "FHIR Patient 'p1': gender unknown and no US Core birth sex F or M: the format records "
+        "sex as F or M" in result.stdout
+    )

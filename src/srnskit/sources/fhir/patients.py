@@ -83,6 +83,12 @@ def patient_rows(context: Context, patients: dict[str, Resource]) -> None:
             "sex": _sex(context, patient),
             "birth_date": day(patient.get("birthDate")),
         }
+        if cells["sex"] is None:
+            context.rows.problem(
+                patient.origin,
+                f"gender {patient.get('gender') or '(none)'} and no US Core birth sex F or M: "
+                "the format records sex as F or M",
+            )
         if patient.get("birthDate") and cells["birth_date"] is None:
             context.rows.problem(patient.origin, "birthDate names no day (a year or month only)")
         cells.update(_center(context, patient))
