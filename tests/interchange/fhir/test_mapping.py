@@ -117,6 +117,23 @@ def _course(row: dict[str, str]) -> tuple[str, ...]:
             },
             ("1.8", "mg/kg/day", "daily"),
         ),
+        # Q8H (every 8 hours, HL7 timing abbreviation): 3 doses a day, 100 mg → 300 mg/day
+        (
+            {
+                "timing": {
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation",
+                                "code": "Q8H",
+                            }
+                        ]
+                    }
+                },
+                "doseAndRate": [_dose(100, "mg")],
+            },
+            ("300", "mg/day", "daily"),
+        ),
         # a dose per day already (UCUM mg/d): as written, whatever the split
         (
             {
