@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from srnskit.cli import app
+from srnskit.cohort.load import read_cohort
 from srnskit.examples import path as example_path
+from srnskit.schema import COHORT_TABLES
 from tests.interchange.redcap.conftest import DEFINITION_SETS, TODAY, derived_tables
 
 
@@ -108,3 +110,64 @@ def test_a_cohorts_columns_beyond_the_format_are_named_when_left_out(tmp_path: P
         (row,) = list(csv.DictReader(handle))
     assert "ward" not in row
     assert (row["patient_id"], row["sex"], row["center_id"]) == ("P1", "F", "default")
+
+
+def test_every_kind_of_value_survives_the_round_trip(tmp_path: Path) -> None:
+    # A censored value (<0.1 mg/mg), dipstick trace (0.5), an analyte measured twice on one
+    # day (a second instance of that date), creatinine in mg/dL (0.5 × 88.4 = 44.2 µmol/L
+    # once loaded), an ongoing course, a single infusion, an unattributed graded adverse event.
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    files = {
+        "patients": "patient_id,sex,birth_date,onset_date,family_history,histology,biopsy_date\n"
+        "P1,F,2012-05-01,2016-02-10,true,MCD,2016-03-01\n",
+        "measurements": "patient_id,date,analyte,value,unit\n"
+        "P1,2016-02-10,upcr,<0.1,mg/mg\n"
+        "P1,2016-02-10,dipstick,trace,\n"
+        "P1,2016-02-10,dipstick,2+,\n"
+        "P1,2016-02-11,creatinine,0.5,mg/dL\n"
+        "P1,2016-02-11,edema,1,\n",
+        "treatments": "patient_id,drug,start_date,end_date,dose,dose_unit,schedule\n"
+        "P1,prednisolone,2016-02-10,,60,mg/m2/day,alternate_day\n"
+        "P1,rituximab,2016-06-01,2016-06-01,375,mg/m2,single\n",
+        "adverse_events": "patient_id,date,event,drug,grade\nP1,2016-03-01,infection,,2\n",
+        "events": "patient_id,date,event\nP1,2020-01-01,last_visit\n",
+    }
+    for name, text in files.items():
+        (cohort / f"{name}.csv").write_text(text, encoding="utf-8")
+    exported, back = tmp_path / "p.csv", tmp_path / "back"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["redcap", "export", str(cohort), "--out", str(exported), "--today", str(TODAY)]
+    )
+    assert result.exit_code == 0, result.output
+    with exported.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    measured = [r for r in rows if r["redcap_repeat_instrument"] == "measurements"]
+    # 2016-02-10 twice (dipstick twice that day), 2016-02-11 once
+    assert [(r["meas_date"], r["redcap_repeat_instance"]) for r in measured] == [
+        ("2016-02-10", "1"),
+        ("2016-02-10", "2"),
+        ("2016-02-11", "3"),
+    ]
+    assert (measured[0]["upcr"], measured[0]["upcr_qual"], measured[0]["dipstick"]) == (
+        "0.1",
+        "lt",
+        "trace",
+    )
+    assert (measured[1]["dipstick"], measured[2]["creatinine"], measured[2]["edema"]) == (
+        "2",
+        "44.2",
+        "1",
+    )
+    result = runner.invoke(
+        app, ["redcap", "import", str(exported), "--out", str(back), "--today", str(TODAY)]
+    )
+    assert result.exit_code == 0, result.output
+    with read_cohort(cohort, today=TODAY) as first, read_cohort(back, today=TODAY) as second:
+        for name in COHORT_TABLES:
+            columns = list(COHORT_TABLES[name].column_names)
+            keys = [(c, "ascending") for c in columns]
+            left = first.to_arrow(name).select(columns).sort_by(keys)
+            right = second.to_arrow(name).select(columns).sort_by(keys)
+            assert left.equals(right), name
