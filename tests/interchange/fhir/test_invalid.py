@@ -195,3 +195,12 @@ def test_a_patient_without_a_sex_of_the_format_is_invalid(cli, tmp_path: Path) -
         "FHIR Patient 'p1': gender unknown and no US Core birth sex F or M: the format records "
         "sex as F or M" in result.stdout
     )
+
+
+def test_a_bundle_of_no_fhir_type_is_invalid(cli, tmp_path: Path) -> None:
+    source = _bundle(tmp_path, PATIENT, NEPHROTIC, kind="everything")
+    result = _import(cli, source, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "FHIR file bundle.json: Bundle.type 'everything' is not a Bundle type of FHIR R4" in (
+        result.stdout
+    )

@@ -27,12 +27,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from srnskit.errors import UsageError
+from srnskit.sources.fhir.mapping import fhir_mapping
 from srnskit.sources.interchange import SourceRows
 
 __all__ = ["FoundResources", "Resource", "read_resources"]
 
-# A Bulk Data export's files end so (Bulk Data Access IG: "ndjson" output format).
-NDJSON_SUFFIX = ".ndjson"
 # The element paths of a validation error are shown without pydantic's "Value error, " prefix.
 _VALUE_ERROR = "Value error, "
 # At most this many characters of a bad value are shown in a message (never for a Patient, whose
@@ -125,10 +124,11 @@ def read_resources(path: Path, rows: SourceRows) -> FoundResources:
     """
     found = FoundResources()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.name.endswith(NDJSON_SUFFIX))
+        suffix = fhir_mapping().input.ndjson_suffix
+        files = sorted(p for p in path.iterdir() if p.name.endswith(suffix))
         if not files:
             raise UsageError(
-                f"{path} holds no {NDJSON_SUFFIX} file: give a Bundle (.json) or a Bulk Data "
+                f"{path} holds no {suffix} file: give a Bundle (.json) or a Bulk Data "
                 "export folder (Patient.ndjson, Observation.ndjson, …)"
             )
         for file in files:
@@ -177,6 +177,10 @@ def _bundle_entries(path: Path, rows: SourceRows) -> Iterator[tuple[str, Any, st
             if kind
             else "not a FHIR resource (no resourceType): give a Bundle or a Bulk Data folder",
         )
+        return
+    kind = bundle.get("type")
+    if kind not in fhir_mapping().input.bundle_types:
+        rows.problem(origin, f"Bundle.type '{kind}' is not a Bundle type of FHIR R4")
         return
     entries = bundle.get("entry") or []
     # The Bundle itself, each entry without its resource: each resource is validated alone, so
