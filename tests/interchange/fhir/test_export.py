@@ -207,3 +207,29 @@ def test_derived_results_are_tagged_observations_an_import_sets_aside(
     with (back / "import" / "skipped.csv").open() as handle:
         reasons = [row["reason"] for row in csv.DictReader(handle)]
     assert reasons == ["a result srnskit derived, not data: not read back"] * len(tagged)
+
+
+def test_a_unit_timing_alone_would_change_travels_in_an_extension(
+    small_cohort: Path, cli, tmp_path: Path
+) -> None:
+    cohort = tmp_path / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    odd = [
+        # three daily pulses of 30 mg/kg: per pulse, though daily (timing alone says mg/kg/day)
+        "P01,methylprednisolone,2011-05-03,2011-05-05,30,mg/kg,daily",
+        # one day's prednisone written per day (timing alone says a single dose in mg)
+        "P01,prednisone,2011-05-06,2011-05-06,40,mg/day,single",
+    ]
+    with (cohort / "treatments.csv").open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(odd) + "\n")
+    out = tmp_path / "fhir"
+    assert cli("fhir", "export", cohort, "--out", out, "--today", "2026-12-01").exit_code == 0
+    back = tmp_path / "back"
+    result = cli("fhir", "import", out / "bundle.json", "--out", back, "--today", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    with (back / "treatments.csv").open(newline="") as handle:
+        rows = {(r["drug"], r["start_date"]): r for r in csv.DictReader(handle)}
+    pulses = rows[("methylprednisolone", "2011-05-03")]
+    assert (pulses["dose"], pulses["dose_unit"], pulses["schedule"]) == ("30", "mg/kg", "daily")
+    day = rows[("prednisone", "2011-05-06")]
+    assert (day["dose"], day["dose_unit"], day["schedule"]) == ("40", "mg/day", "single")

@@ -361,7 +361,12 @@ class _Builder:
             repeat["periodUnit"] = "d"
         dosage: dict[str, Any] = {"timing": {"repeat": repeat}}
         if row.get("dose") is not None and row.get("dose_unit") is not None:
-            per_dose = str(row["dose_unit"]).removesuffix("/day")
+            unit = str(row["dose_unit"])
+            per_dose = unit.removesuffix("/day")
+            if (unit == per_dose) != (schedule == "single"):
+                # timing alone would read another unit: say the format's (fhir.toml)
+                url = self.mapping.extension("dose_unit")
+                dosage["extension"] = [{"url": url, "valueCode": unit}]
             dosage["doseAndRate"] = [
                 {
                     "doseQuantity": {

@@ -32,6 +32,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from srnskit.schema import COHORT_TABLES
 from srnskit.sources import codes
 from srnskit.sources.fhir.context import Context
 from srnskit.sources.fhir.elements import choice, codings, day, decimal_text, first_day, text_of
@@ -44,6 +45,8 @@ _TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration"
 _ENDED = ("completed", "stopped")
 # A per-dose unit becomes the format's per-day unit on a daily or alternate-day schedule.
 _PER_DAY = {"mg": "mg/day", "mg/kg": "mg/kg/day", "mg/m2": "mg/m2/day"}
+# The format's dose units (cohort-format.md §2).
+_FORMAT_UNITS = COHORT_TABLES["treatments"].column("dose_unit").allowed
 # UCUM units of time of Timing.repeat.boundsDuration, in days (whole days only).
 _DURATION_DAYS = {"d": 1, "wk": 7}
 
@@ -225,6 +228,10 @@ def _daily_dose(
         context.rows.skip(f"{origin}, dose", f"{read}: the course is kept without a dose")
         return cells
     number, unit = read
+    stated = _stated_unit(context, dosage)
+    if stated is not None:  # srnskit's own export says the format's unit outright
+        cells["dose"], cells["dose_unit"] = number, stated
+        return cells
     if unit in _PER_DAY.values():  # a dose per day already: the timing only says how it is split
         if cells["schedule"] in (None, "single"):
             cells["schedule"] = "daily"
@@ -242,6 +249,16 @@ def _daily_dose(
         cells["dose"] = decimal_text(Decimal(number) * per_day)
         cells["dose_unit"] = _PER_DAY[unit]
     return cells
+
+
+def _stated_unit(context: Context, dosage: Mapping[str, Any]) -> str | None:
+    """The format's dose unit srnskit's dose-unit extension gives, or None."""
+    url = context.mapping.extension("dose_unit")
+    for extension in dosage.get("extension") or ():
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            value = extension.get("valueCode")
+            return value if isinstance(value, str) and value in _FORMAT_UNITS else None
+    return None
 
 
 def _schedule(context: Context, dosage: Mapping[str, Any]) -> tuple[str, int] | str:

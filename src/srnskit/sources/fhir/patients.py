@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from srnskit.schema import COHORT_TABLES
 from srnskit.sources import codes
 from srnskit.sources.fhir.context import Context
 from srnskit.sources.fhir.elements import codings, day, decimal_text, first_day, text_of
@@ -34,6 +35,8 @@ from srnskit.sources.fhir.resources import Resource
 
 __all__ = ["patient_rows", "read_patients"]
 
+# The patients columns an srnskit extension may carry (the others are events, or not a Patient's).
+_PATIENT_COLUMNS = frozenset(COHORT_TABLES["patients"].column_names)
 # onsetAge units (UCUM units of time, FHIR Age) whose span is calendar-exact
 _AGE_UNITS = {"d": "days", "wk": "weeks", "mo": "months", "a": "years"}
 
@@ -153,7 +156,7 @@ def _extensions(context: Context, patient: Resource, patient_id: str) -> dict[st
         if name in ("last_visit", "lost_to_followup"):
             if value is not None:
                 context.event(patient_id, value, name, f"{patient.origin}, extension {name}")
-        elif name != "ctcae_grade":
+        elif name in _PATIENT_COLUMNS:
             cells[name] = value
     return cells
 
