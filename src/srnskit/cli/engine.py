@@ -8,6 +8,9 @@ stderr, as ``srnskit: warning: …`` (``cli.common.warning_line``, as ``report``
 data cannot support (``Derived.warnings``); derive's summary
 counts the children excluded at each inclusion step, with the reason in words
 (``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
+
+``--engine spark`` runs where ``--spark-master`` says, configured by the user's own
+``spark-defaults.conf`` and ``--spark-conf KEY=VALUE`` (repeatable, wins; docs/scale.md).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from srnskit.cli.common import (
     reference_date,
     reports_errors,
 )
+from srnskit.errors import UsageError
 
 if TYPE_CHECKING:
     from srnskit.engine import Derived
@@ -58,7 +62,20 @@ def _derive(
         Literal["duckdb", "spark"], typer.Option(help="duckdb (default) or spark.")
     ] = "duckdb",
     spark_master: Annotated[
-        str | None, typer.Option(help="Spark master URL (default local[2] or $SPARK_MASTER).")
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Spark master URL (default $SPARK_MASTER, else spark.master of your "
+            "spark-defaults.conf, else local[2]).",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="A Spark setting (repeatable); wins over spark-defaults.conf and srnskit's "
+            "defaults.",
+        ),
     ] = None,
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
@@ -76,6 +93,7 @@ def _derive(
 
     chosen, design = load_rules(definitions, study)
     check_output_directory(out, force=force)
+    _start_spark(engine, spark_master, spark_conf or [])
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
     derived = derive(loaded, chosen, study=design, engine=engine, spark_master=spark_master)
@@ -136,6 +154,19 @@ def _explain(
         rows = measurements.filter(measurements.patient_id == patient_id).to_pyarrow()
         write_timeline(timeline(derived, rows, patient_id, chosen, design), plot, force=force)
         typer.echo(f"timeline written to {plot}")
+
+
+def _start_spark(engine: str, master: str | None, settings: list[str]) -> None:
+    """Start Spark as ``--spark-master`` and ``--spark-conf`` say, before the cohort is read, so
+    a configuration Spark refuses is told at once (the engine then uses this session). Raises
+    ``UsageError`` for Spark options without ``--engine spark`` or a malformed setting."""
+    if engine != "spark":
+        if master is not None or settings:
+            raise UsageError("--spark-master and --spark-conf need --engine spark")
+        return
+    from srnskit.engine.backends.spark import parse_spark_conf, spark_session
+
+    spark_session(master, parse_spark_conf(settings))
 
 
 def _excluded_lines(derived: Derived) -> list[str]:

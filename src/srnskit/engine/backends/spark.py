@@ -2,8 +2,13 @@
 
 Spark reads each canonical table from where it lies (a Parquet file or folder per table, a path
 or URI), so the rows never pass through the driver. It runs locally (``local[2]``) unless
-``--spark-master`` or the standard ``SPARK_MASTER`` environment variable names a cluster; one
+``--spark-master``, ``SPARK_MASTER`` or the user's own Spark configuration names a cluster; one
 session serves the whole process.
+
+Spark is configured by its user (docs/scale.md): the ``spark-defaults.conf`` that Spark itself
+reads (``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf``), then ``--spark-conf KEY=VALUE``, which
+wins. srnskit's own settings (``DEFAULTS``, and ``LOCAL_DEFAULTS`` in local mode) apply only to
+keys neither sets; ``FIXED`` is set whatever they say.
 """
 
 from __future__ import annotations
@@ -12,18 +17,58 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 import ibis
 
 from srnskit.engine.backends.base import Backend, TableLocations
-from srnskit.errors import MissingComponentError
-from srnskit.settings import spark_master
+from srnskit.errors import MissingComponentError, UsageError
+from srnskit.settings import environment_defaults, spark_master
 
 if TYPE_CHECKING:
     from srnskit.cohort.load import Cohort
 
-__all__ = ["SparkBackend", "spark_session"]
+__all__ = [
+    "APP_NAME",
+    "DEFAULTS",
+    "DEFAULT_MASTER",
+    "FIXED",
+    "LOCAL_DEFAULTS",
+    "SparkBackend",
+    "parse_spark_conf",
+    "spark_session",
+]
+
+# Settings srnskit brings, each applied only where neither the user's Spark configuration
+# (spark-defaults.conf) nor --spark-conf sets the key. The driver's web UI opens a port nobody
+# asked for (turn it on with --spark-conf spark.ui.enabled=true); Arrow carries the derived
+# tables back to Python.
+DEFAULTS: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+# Defaults in local mode only (a ``local…`` master): one machine's driver is the whole engine,
+# so it gets 4 GB of heap (measured: enough for a million children, docs/decisions.md), few
+# shuffle partitions (Spark's 200 are tiny tasks on two cores) and loopback only. On a cluster
+# these are the cluster's business (docs/scale.md).
+LOCAL_DEFAULTS: dict[str, str] = {
+    "spark.driver.memory": "4g",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
+}
+# Set whatever the configuration says: the engine's dates and ages are computed in UTC.
+FIXED: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+DEFAULT_MASTER = "local[2]"
+# The application's name in a cluster's pages, unless the user names it: spark-submit names an
+# unnamed one after what it runs ("pyspark-shell" for pyspark's launcher), so that one is replaced.
+APP_NAME = "srnskit"
+_UNNAMED = "pyspark-shell"
+# spark-submit turns the console progress bar on for pyspark's launcher (a "shell"), so Spark's
+# configuration cannot tell the user's choice from its own: off unless --spark-conf turns it on
+# (the bar would mix with the command's own output).
+_PROGRESS = "spark.ui.showConsoleProgress"
 
 _SESSION: dict[str, Any] = {}
 _NAMES = itertools.count()
@@ -71,12 +116,28 @@ class SparkBackend(Backend):
         return name
 
 
-def spark_session(master: str | None = None) -> Any:
-    """The process's Spark session (created once; Spark housekeeping per ARCHITECTURE.md).
+def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> Any:
+    """The process's Spark session, created on the first call (Spark reads its configuration
+    once per process, when its JVM starts) and returned by every later one.
 
-    Raises ``MissingComponentError`` without PySpark or Java.
+    ``master``: ``--spark-master`` (else ``SPARK_MASTER``, else the user's ``spark.master``,
+    else ``local[2]``); ``conf``: ``--spark-conf`` settings (``parse_spark_conf``). A session
+    already active in the process (a Databricks notebook's, for one) is used as it is, with
+    ``FIXED`` set on it.
+
+    Raises ``MissingComponentError`` without PySpark or Java; ``UsageError`` when Spark does not
+    start with the configuration given (Spark's own message is printed above), when ``conf`` sets
+    a ``FIXED`` key otherwise, or when a later call asks for a master or setting the running
+    session does not have (a new configuration needs a new process).
     """
+    settings = dict(conf or {})
+    for key, value in settings.items():
+        if key in FIXED and value != FIXED[key]:
+            raise UsageError(
+                f"--spark-conf {key}={value}: srnskit runs Spark with {key}={FIXED[key]}"
+            )
     if "session" in _SESSION:
+        _check_running(_SESSION["session"], master, settings)
         return _SESSION["session"]
     try:
         from pyspark.sql import SparkSession
@@ -90,23 +151,139 @@ def spark_session(master: str | None = None) -> Any:
             "--engine spark needs Java 17: install it "
             "(Debian: apt-get install openjdk-17-jre-headless)"
         )
-    # Local Spark talks to itself over loopback only (unless the user set another address).
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    warehouse = tempfile.mkdtemp(prefix="srnskit-spark-")
-    session = (
-        SparkSession.builder.master(spark_master(master))
-        .appName("srnskit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.warehouse.dir", warehouse)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
-    )
+    chosen = spark_master(master)
+    if chosen is not None:
+        if settings.get("spark.master", chosen) != chosen:
+            raise UsageError(
+                f"--spark-master {chosen} and --spark-conf spark.master={settings['spark.master']} "
+                "disagree: give one"
+            )
+        settings["spark.master"] = chosen
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        _check_running(active, None, settings)
+        for key, value in FIXED.items():
+            active.conf.set(key, value)
+        _SESSION["session"] = active
+        return active
+    session = _start(settings, local=chosen is None or chosen.startswith("local"))
     session.sparkContext.setLogLevel("ERROR")
     _SESSION["session"] = session
     return session
+
+
+def _start(settings: dict[str, str], *, local: bool) -> Any:
+    """A new Spark session: its JVM started by ``spark-submit`` (which reads the user's
+    ``spark-defaults.conf``) with ``settings`` as ``--conf``, then srnskit's defaults for the
+    keys neither sets. ``local``: the master is (as far as is known before the start) local."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.sql import SparkSession
+
+    gateway = _launch(settings, local=local)
+    loaded = gateway.jvm.org.apache.spark.SparkConf(True)  # spark-submit's: file + --conf
+    if local and not loaded.get("spark.master").startswith("local"):
+        # The user's spark-defaults.conf names a cluster: start again without the local defaults
+        # (the driver's heap and address are fixed when its JVM starts).
+        _stop(gateway)
+        gateway = _launch(settings, local=False)
+        loaded = gateway.jvm.org.apache.spark.SparkConf(True)
+        local = False
+    wanted = dict(DEFAULTS)
+    if local:
+        # spark.driver.memory went to the JVM's start (_launch): too late to set it here
+        wanted.update({k: v for k, v in LOCAL_DEFAULTS.items() if k != "spark.driver.memory"})
+    final = {key: value for key, value in wanted.items() if not loaded.contains(key)}
+    if loaded.get("spark.app.name", _UNNAMED) == _UNNAMED:
+        final["spark.app.name"] = APP_NAME
+    if _PROGRESS not in settings:
+        final[_PROGRESS] = "false"
+    if not loaded.contains("spark.sql.warehouse.dir"):
+        # A per-process warehouse: a stale ./spark-warehouse breaks the next run (ARCHITECTURE.md)
+        final["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="srnskit-spark-")
+    final.update(FIXED)
+    master = loaded.get("spark.master")
+    context = None
+    try:
+        context = SparkContext(conf=SparkConf().setAll(list(final.items())), gateway=gateway)
+        session = SparkSession(context)
+        if not local:
+            session.range(1).count()  # the cluster answers: an executor runs a task
+    except Exception as exc:  # Spark's own error (a master it cannot reach, a bad value)
+        if context is not None:
+            context.stop()
+        raise UsageError(f"Spark did not start on {master} (its messages are above)") from exc
+    return session
+
+
+def _launch(settings: Mapping[str, str], *, local: bool) -> Any:
+    """Spark's JVM, started by pyspark's launcher (``spark-submit``), with ``settings`` as
+    ``--conf``. Defaults that must be known when the JVM starts go through the variables
+    ``spark-submit`` ranks below the user's ``spark-defaults.conf`` and ``--conf``: ``MASTER``
+    (``local[2]``), and in local mode ``SPARK_DRIVER_MEMORY`` (4g) and ``SPARK_LOCAL_IP``
+    (loopback). A variable the user set is left as it is."""
+    from pyspark import SparkConf
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.java_gateway import launch_gateway
+
+    variables = {"MASTER": DEFAULT_MASTER}
+    if local:
+        variables["SPARK_DRIVER_MEMORY"] = LOCAL_DEFAULTS["spark.driver.memory"]
+        variables["SPARK_LOCAL_IP"] = LOCAL_DEFAULTS["spark.driver.host"]
+    try:
+        with environment_defaults(variables):
+            return launch_gateway(SparkConf().setAll(list(settings.items())))  # type: ignore[no-untyped-call]
+    except PySparkRuntimeError as exc:
+        raise UsageError(
+            "Spark did not start (its message is above): check --spark-master, --spark-conf "
+            "and the spark-defaults.conf in $SPARK_CONF_DIR"
+        ) from exc
+
+
+def _stop(gateway: Any) -> None:
+    """End a JVM that ``_launch`` started (it exits when its standard input closes)."""
+    gateway.shutdown()
+    process = getattr(gateway, "proc", None)
+    if process is not None:
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
+def _check_running(session: Any, master: str | None, settings: Mapping[str, str]) -> None:
+    """Refuse a master or setting the running session does not have (``UsageError``)."""
+    asked = dict(settings)
+    if master is not None:
+        asked["spark.master"] = master
+    for key, value in asked.items():
+        running = (
+            session.sparkContext.master if key == "spark.master" else session.conf.get(key, None)
+        )
+        if running != value:
+            raise UsageError(
+                f"Spark already runs in this process with {key}={running}; Spark reads its "
+                f"configuration once per process, so {key}={value} needs a new process"
+            )
+
+
+def parse_spark_conf(items: Iterable[str]) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` items (repeatable) as a mapping; a later key wins, as with
+    ``spark-submit --conf``.
+
+    Raises ``UsageError`` naming the first item that has no ``=``, an empty key, or a key that
+    is not a Spark property (Spark reads only keys starting with ``spark.``; Hadoop settings go
+    as ``spark.hadoop.…``).
+    """
+    settings: dict[str, str] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise UsageError(
+                f"--spark-conf {item!r}: expected KEY=VALUE (e.g. spark.executor.memory=4g)"
+            )
+        if not key.startswith("spark."):
+            raise UsageError(
+                f"--spark-conf {item!r}: {key!r} is not a Spark property (they start with "
+                "'spark.'; a Hadoop setting goes as spark.hadoop.KEY)"
+            )
+        settings[key] = value.strip()
+    return settings
