@@ -123,7 +123,7 @@ def test_a_record_whose_patient_is_not_in_the_input_is_invalid(cli, tmp_path: Pa
     result = _import(cli, source, tmp_path / "out")
     assert result.exit_code == 1
     assert (
-        "FHIR Observation 'obs-2': its subject Patient/p9 is not a Patient in the input"
+        "FHIR Observation 'obs-2': its subject Patient/p9 is not a valid Patient of the input"
         in result.stdout
     )
 

@@ -19,7 +19,9 @@ class Context:
     """The state of one import: ``found`` (the valid resources), ``rows`` (rows, skipped
     records, problems), ``mapping`` (fhir.toml), ``patient_ids`` (``Patient/id`` → the
     cohort's patient_id), ``used`` (resources read through a reference from another one: a
-    Medication, the centre's Organization) and ``ignored`` (entered-in-error records)."""
+    Medication, the centre's Organization), ``ignored`` (how many records were entered in
+    error), ``not_data`` (resources set aside by their status or srnskit's derived tag) and
+    ``events`` (the events rows noted, each with its origin)."""
 
     found: FoundResources
     rows: SourceRows
@@ -48,7 +50,7 @@ class Context:
 
     def records(self, *types: str) -> Iterator[Resource]:
         """The resources of these types that are data: not entered in error, not a record of
-        something that did not happen (``read.statuses`` set those aside)."""
+        something that did not happen, not a result srnskit derived (``set_aside``)."""
         return (r for r in self.found.of_type(*types) if _key(r) not in self.not_data)
 
     def set_aside(self, resource: Resource) -> None:
@@ -57,8 +59,8 @@ class Context:
 
     def patient_of(self, resource: Resource, element: str = "subject") -> str | None:
         """The patient_id of the Patient ``resource[element]`` refers to, or None (a problem:
-        the Patient is not in the input; or a skipped record: no subject, or a subject that is
-        not a Patient, such as a Group)."""
+        the Patient is not in the input, or failed validation; or a skipped record: no
+        subject, or a subject that is not a Patient, such as a Group)."""
         reference = resource.get(element)
         if not isinstance(reference, Mapping) or not reference.get("reference"):
             self.rows.skip(resource.origin, f"no {element} (the patient it is about)")
@@ -67,7 +69,7 @@ class Context:
         if target is None:
             self.rows.problem(
                 resource.origin,
-                f"its {element} {reference.get('reference')} is not a Patient in the input",
+                f"its {element} {reference.get('reference')} is not a valid Patient of the input",
             )
             return None
         if target.type != "Patient" or target.id is None:
