@@ -14,6 +14,7 @@ case, as the CDM's DDL writes them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = ["OmopDatabase", "is_omop_url", "open_omop", "redacted"]
 _POSTGRES = re.compile(r"^postgres(ql)?(\+psycopg2?)?://", re.IGNORECASE)
 _DUCKDB = re.compile(r"^duckdb://", re.IGNORECASE)
 _PARQUET = ".parquet"
+_NAMES = itertools.count()
 
 
 def is_omop_url(text: str) -> bool:
@@ -57,6 +59,8 @@ class OmopDatabase:
     kind: str  # "duckdb", "postgres", "parquet"
     _tables: dict[str, ibis.Table] = field(default_factory=dict)
     _owned: bool = True
+    _cached: list[Any] = field(default_factory=list)
+    _temporary: list[str] = field(default_factory=list)
 
     def has(self, name: str) -> bool:
         """Whether the database holds the table ``name`` (``concept_ancestor``, …)."""
@@ -89,8 +93,37 @@ class OmopDatabase:
         table: pa.Table = self.con.to_pyarrow(expression)
         return table
 
+    def cache(self, expression: ibis.Table) -> ibis.Table:
+        """``expression`` computed once into a table of the backend (a temporary table, Spark's
+        cache), released by ``close``: the next expressions built on it compile small (Ibis
+        compiles a deep expression in seconds) and do not recompute it."""
+        cached = expression.cache()
+        self._cached.append(cached)
+        return cached
+
+    def temporary(self, name: str, data: pa.Table) -> ibis.Table:
+        """``data`` as a temporary table on the database's backend (dropped by ``close``), to
+        join with the database's tables in one query."""
+        table_name = f"srnskit_omop_{name}_{next(_NAMES)}"
+        if self.con.name == "pyspark":  # Spark has temporary views, not temporary tables
+            table = self.con.create_view(table_name, ibis.memtable(data), overwrite=True)
+        else:
+            table = self.con.create_table(table_name, obj=data, temp=True)
+        self._temporary.append(table_name)
+        return table
+
     def close(self) -> None:
-        """Disconnect (a connection handed in by the caller, such as Spark's, stays open)."""
+        """Release the cached tables and disconnect (a connection handed in by the caller, such
+        as Spark's, stays open)."""
+        for cached in self._cached:
+            cached.release()
+        self._cached = []
+        for name in self._temporary:
+            if self.con.name == "pyspark":
+                self.con.drop_view(name, force=True)
+            else:
+                self.con.drop_table(name, force=True)
+        self._temporary = []
         if self._owned:
             self.con.disconnect()
 

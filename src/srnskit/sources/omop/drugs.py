@@ -53,7 +53,9 @@ def read_treatments(
         sig=column(d, "sig", "string"),
     )
     t = typed.join(people.table, "person_id")
-    t = with_meaning(t, vocabulary, "drug", standard="concept", source="source_concept")
+    t = database.cache(
+        with_meaning(t, vocabulary, "drug", standard="concept", source="source_concept")
+    )
     running = t.observed_until.notnull() & (t.recorded_end >= t.observed_until)
     end = ibis.coalesce(t.verbatim_end, ibis.ifelse(running, ibis.null("date"), t.recorded_end))
     mapped = t.filter(t.drug.notnull()).select(

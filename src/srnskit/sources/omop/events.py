@@ -267,10 +267,10 @@ def _visits(
         )
     earlier = ranked.filter(ranked.rank > 0)
     grouped = earlier.group_by("person_id").aggregate(
-        ids=earlier.id.collect(order_by=earlier.id), count=earlier.id.count()
+        ids=earlier.id.collect(), count=earlier.id.count()
     )
     for row in database.to_arrow(grouped.order_by("person_id")).to_pylist():
-        shown = ", ".join(str(i) for i in row["ids"][:_SHOWN_IDS])
+        shown = ", ".join(str(i) for i in sorted(row["ids"])[:_SHOWN_IDS])
         more = f" and {row['count'] - _SHOWN_IDS} more" if row["count"] > _SHOWN_IDS else ""
         rows.skip(
             f"OMOP visit_occurrence rows {shown}{more} (person {row['person_id']})",

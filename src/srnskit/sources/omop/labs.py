@@ -16,6 +16,8 @@ skipped, come to Python.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,7 +101,7 @@ def read_labs(
     other readers account for the rest)."""
     used: dict[str, ibis.Table] = {}
     for name, source in _lab_sources(database):
-        labs = _resolved(source, vocabulary, people)
+        labs = database.cache(_resolved(source, vocabulary, people))
         if name == "observation":
             labs = labs.filter(labs.analyte.notnull())
             used["observation"] = labs.select("id")
@@ -176,7 +178,7 @@ def _unit_lookup(database: OmopDatabase, labs: ibis.Table) -> ibis.Table:
             ("unit_problem", pa.string()),
         ]
     )
-    return ibis.memtable(pa.Table.from_pylist(out, schema=schema))
+    return database.temporary("units", pa.Table.from_pylist(out, schema=schema))
 
 
 def _add(
@@ -231,7 +233,7 @@ def _add(
         (t.value_word.isnull() & t.value_number.isnull(), ibis.literal("value")),
         else_=ibis.null("string"),
     )
-    t = t.mutate(problem=problem)
+    t = database.cache(t.mutate(problem=problem))
     mapped = t.filter(t.problem.isnull()).select(
         "id",
         "patient_id",
@@ -264,13 +266,14 @@ def _add(
         rows.skip(origin_text(name, row["id"]), _reason(row, vocabulary))
 
 
-def _reason(row: dict[str, object], vocabulary: Vocabulary) -> str:
+def _reason(row: dict[str, Any], vocabulary: Vocabulary) -> str:
+    code = vocabulary.describe(row["concept"])
     problem = row["problem"]
     if problem == "code":
-        text = f"{vocabulary.describe(row['concept'])} is not a code srnskit maps"  # type: ignore[arg-type]
+        text = f"{code} is not a code srnskit maps"
         if row["source_concept"]:
-            text += f", nor its source {vocabulary.describe(row['source_concept'])}"  # type: ignore[arg-type]
+            text += f", nor its source {vocabulary.describe(row['source_concept'])}"
         return text
     if problem == "value":
-        return f"no value srnskit can read for {row['analyte']}"
-    return str(problem)
+        return f"{code}: no value srnskit can read as {row['analyte']}"
+    return f"{code}: {problem}"

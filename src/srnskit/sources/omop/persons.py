@@ -26,8 +26,9 @@ __all__ = ["People", "conditions", "read_people"]
 
 @dataclass
 class People:
-    """The persons kept, as an Ibis memtable: ``person_id`` (int64), ``patient_id`` (the
-    format's), ``observed_until`` (the end of the person's last observation period, or empty)."""
+    """The persons kept, as a temporary table of the database: ``person_id`` (int64),
+    ``patient_id`` (the format's), ``observed_until`` (the end of the person's last observation
+    period, or empty)."""
 
     table: ibis.Table
     count: int
@@ -50,7 +51,7 @@ def conditions(database: OmopDatabase, vocabulary: Vocabulary) -> ibis.Table | N
     )
     for kind in ("nephrotic", "histology", "adverse_event", "krt", "lab"):
         typed = with_meaning(typed, vocabulary, kind, standard="concept", source="source_concept")
-    return typed
+    return database.cache(typed)
 
 
 def _own_values(database: OmopDatabase) -> ibis.Table | None:
@@ -137,7 +138,7 @@ def read_people(
     cells = _patient_cells(kept)
     rows.add_arrow("patients", cells, omop_table="person", ids=kept.column("person_id"))
     table = kept.select(["person_id", "patient_id", "observed_until"])
-    return People(ibis.memtable(table), kept.num_rows)
+    return People(database.temporary("people", table), kept.num_rows)
 
 
 def _with_centre(database: OmopDatabase, people: ibis.Table) -> ibis.Table:

@@ -167,16 +167,17 @@ class Vocabulary:
 
     concepts: dict[int, Concept]
     resolved: dict[str, Resolved]
+    database: OmopDatabase
     _tables: dict[tuple[str, str], ibis.Table] = field(default_factory=dict)
 
     def table(self, kind: str, role: str) -> ibis.Table:
-        """The resolved ``kind`` for a ``role`` (``standard`` or ``source``) as an Ibis
-        memtable: ``concept_id`` (int64), the kind's columns, ``via``."""
+        """The resolved ``kind`` for a ``role`` (``standard`` or ``source``) as a temporary
+        table of the database: ``concept_id`` (int64), the kind's columns, ``via``."""
         key = (kind, role)
         if key not in self._tables:
             resolved = self.resolved[kind]
             data = resolved.standard if role == "standard" else resolved.source
-            self._tables[key] = ibis.memtable(data)
+            self._tables[key] = self.database.temporary(f"{kind}_{role}", data)
         return self._tables[key]
 
     def describe(self, concept_id: int | None) -> str:
@@ -230,19 +231,19 @@ def read_vocabulary(database: OmopDatabase) -> Vocabulary:
     if database.has("concept_relationship"):
         maps_to = _maps_to(database, used)
         targets = {t for ts in maps_to.values() for t in ts}
-        concepts.update(_concepts(database, _ids_table(targets - set(concepts))))
+        concepts.update(_concepts(database, _ids_table(database, targets - set(concepts))))
     ingredients: dict[int, list[int]] = {}
     if database.has("concept_ancestor"):
         drugs = set(drug_ids) | {t for d in drug_ids for t in maps_to.get(d, [])}
         ingredients = _ancestors(database, drugs)
         wanted = {a for ancestors in ingredients.values() for a in ancestors} - set(concepts)
-        concepts.update(_concepts(database, _ids_table(wanted)))
+        concepts.update(_concepts(database, _ids_table(database, wanted)))
     meanings = {cid: meaning_of(concept) for cid, concept in concepts.items()}
     resolved = {
         kind: _resolve(kind, list(concepts), meanings, maps_to, ingredients)
         for kind in KIND_COLUMNS
     }
-    return Vocabulary(concepts=concepts, resolved=resolved)
+    return Vocabulary(concepts=concepts, resolved=resolved, database=database)
 
 
 def _id_list(database: OmopDatabase, ids: ibis.Table) -> list[int]:
@@ -257,13 +258,14 @@ def _distinct_ids(database: OmopDatabase, columns: Iterable[tuple[str, str]]) ->
         for table, column in columns
     ]
     if not parts:
-        return _ids_table(set())
+        return _ids_table(database, set())
     united = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
     return united.filter(united.concept_id.notnull() & (united.concept_id != 0)).distinct()
 
 
-def _ids_table(ids: set[int]) -> ibis.Table:
-    return ibis.memtable(pa.table({"concept_id": pa.array(sorted(ids), pa.int64())}))
+def _ids_table(database: OmopDatabase, ids: set[int]) -> ibis.Table:
+    data = pa.table({"concept_id": pa.array(sorted(ids), pa.int64())})
+    return database.temporary("concept_ids", data)
 
 
 def _concepts(database: OmopDatabase, ids: ibis.Table) -> dict[int, Concept]:
@@ -314,7 +316,7 @@ def _ancestors(database: OmopDatabase, drugs: set[int]) -> dict[int, list[int]]:
         ancestor_id=ancestor.ancestor_concept_id.cast("int64"),
         levels=ancestor.min_levels_of_separation.cast("int64"),
     )
-    rows = database.to_arrow(pairs.join(_ids_table(drugs), "concept_id")).to_pylist()
+    rows = database.to_arrow(pairs.join(_ids_table(database, drugs), "concept_id")).to_pylist()
     found: dict[int, list[int]] = {}
     for row in sorted(rows, key=lambda r: (r["concept_id"], r["levels"], r["ancestor_id"])):
         if row["ancestor_id"] != row["concept_id"]:
