@@ -4,12 +4,14 @@ registry stores (two demo children imported into centres A and B), behind the ce
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import vl_convert
 
 from srnskit.examples import path as example_path
 from srnskit.registry.access import Actor
@@ -168,3 +170,53 @@ def test_the_scripts_are_served_from_the_app(demo_pages: Pages) -> None:
     script = demo_pages.client.get("/static/timeline.js")
     assert script.status_code == 200
     assert "ast: true" in script.text  # Vega's interpreter: no eval under the CSP
+
+
+def _views(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [view for panel in spec["vconcat"] for view in panel["layer"]]
+
+
+def test_the_figure_fits_the_place_the_page_gives(demo_pages: Pages) -> None:
+    """``fit``: the px width the page's chart has (a tablet held upright: a 768 px window less
+    the page's margins); the figure drawn from the specification is that wide, not wider."""
+    demo_pages.login("viewer")
+    path = f"/patients/{OWN}/timeline.json?definitions=kdigo2021"
+    default = demo_pages.client.get(path).json()
+    assert {panel["width"] for panel in default["vconcat"]} == {760}  # as `explain --plot`
+    for place in (740, 1000):
+        spec = demo_pages.client.get(f"{path}&fit={place}").json()
+        svg = vl_convert.vegalite_to_svg(spec)
+        drawn = float(re.search(r'<svg[^>]*\bwidth="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+        assert place - 4 <= drawn <= place, (place, drawn)
+        # the reference lines are named at the right end of each panel, whatever its width
+        named = [v for v in _views(spec) if v["mark"].get("x") == "width"]
+        assert named
+    # a place narrower than a readable axis: the least axis, and the chart scrolls
+    narrow = demo_pages.client.get(f"{path}&fit=300").json()
+    assert {panel["width"] for panel in narrow["vconcat"]} == {240}
+    assert demo_pages.client.get(f"{path}&fit=0").status_code == 422
+
+
+def test_the_charts_words_are_dark_enough(demo_pages: Pages) -> None:
+    """Every word drawn on the timeline is at least 4.5:1 on white (WCAG 1.4.3): no text mark
+    is coloured by a state (the states' orange is 2.2:1) or in the lines' grey."""
+    from tests.web.pages.test_style import contrast
+
+    demo_pages.login("network")
+    for child in (OWN, OTHER):  # OTHER is on dialysis: the KRT mark's words
+        spec = demo_pages.client.get(f"/patients/{child}/timeline.json").json()
+        texts = [v for v in _views(spec) if v["mark"]["type"] == "text"]
+        assert texts
+        assert [v["mark"] for v in texts if "color" in v["encoding"]] == []
+        pale = {
+            v["mark"]["color"]
+            for v in texts
+            if contrast(v["mark"].get("color", "#000"), "#fff") < 4.5
+        }
+        assert pale == set()
+        subtitles = {
+            p["title"]["subtitleColor"]
+            for p in spec["vconcat"]
+            if "subtitleColor" in p.get("title", {})
+        }
+        assert all(contrast(c, "#fff") >= 4.5 for c in subtitles)

@@ -26,6 +26,7 @@ from srnskit.outputs.timeline.figure import (
     check_plot_path,
     timeline,
     timeline_of,
+    width_to_fit,
     write_timeline,
 )
 from srnskit.outputs.timeline.rows import TimelineRows, rows_from_derived, rows_from_registry
@@ -38,5 +39,6 @@ __all__ = [
     "rows_from_registry",
     "timeline",
     "timeline_of",
+    "width_to_fit",
     "write_timeline",
 ]

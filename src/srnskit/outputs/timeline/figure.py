@@ -15,7 +15,17 @@ from srnskit.errors import UsageError
 from srnskit.outputs.explain import adverse_event_groups
 from srnskit.outputs.timeline.kidney import albumin_panel, egfr_panel
 from srnskit.outputs.timeline.lanes import events_panel, states, treatments
-from srnskit.outputs.timeline.marks import AXIS_WIDTH, FAINT, FONT, MUTED, WIDTH, Axis, iso, layer
+from srnskit.outputs.timeline.marks import (
+    AXIS_WIDTH,
+    FAINT,
+    FONT,
+    MUTED,
+    MUTED_TEXT,
+    WIDTH,
+    Axis,
+    iso,
+    layer,
+)
 from srnskit.outputs.timeline.measured import PROTEINURIA_PANELS, proteinuria
 from srnskit.outputs.timeline.outcome import outcome_labels
 from srnskit.outputs.timeline.rows import TimelineRows, rows_from_derived
@@ -26,16 +36,30 @@ if TYPE_CHECKING:
     from srnskit.studies import StudyDesign
 
 __all__ = [
+    "FRAME",
+    "MIN_WIDTH",
     "PLOT_SUFFIXES",
     "PNG_SCALE",
     "check_plot_path",
     "timeline",
     "timeline_of",
+    "width_to_fit",
     "write_timeline",
 ]
 
 PLOT_SUFFIXES = (".svg", ".png", ".html")
 PNG_SCALE = 2  # a PNG at twice the screen size, sharp when zoomed
+# px of a drawn figure beside its time axis: the y labels' AXIS_WIDTH, Vega's 5 px padding on
+# each side and 4 px more of the y axes (measured: a 760 px axis is drawn 924 px wide, a 580 px
+# one 744 px, with vl-convert and in Chromium alike; a long label may add a pixel or two).
+FRAME = AXIS_WIDTH + 14
+MIN_WIDTH = 240  # px of the time axis at the least, however narrow the place given
+
+
+def width_to_fit(total: int) -> int:
+    """The time axis' width (px) of a figure drawn ``total`` px wide: ``total`` less ``FRAME``,
+    at least ``MIN_WIDTH`` (a narrower place scrolls)."""
+    return max(MIN_WIDTH, total - FRAME)
 
 
 def check_plot_path(target: Path, *, force: bool = False) -> None:
@@ -101,10 +125,12 @@ def timeline(
 
 
 def timeline_of(
-    rows: TimelineRows, definitions: DefinitionSet, study: StudyDesign
+    rows: TimelineRows, definitions: DefinitionSet, study: StudyDesign, *, width: int = WIDTH
 ) -> dict[str, Any]:
     """The Vega-Lite specification (a dict, data inlined) of one patient's timeline, drawn
-    from ``rows`` (``rows_from_derived`` or ``rows_from_registry``: both draw alike).
+    from ``rows`` (``rows_from_derived`` or ``rows_from_registry``: both draw alike), its time
+    axis ``width`` px long (the figure is ``FRAME`` px wider; ``width_to_fit`` gives the axis
+    of a figure that must fit a place).
 
     Panels from the top: the labels (steroid response, CNI response, first remission, each
     with its evidence in the tooltip), the disease states and regimen courses; the
@@ -123,7 +149,7 @@ def timeline_of(
     dates = [onset, last, *(r["date"] for r in values), *(r["date"] for r in egfr)]
     dates += [e["date"] for e in events] + [a[0] for a in adverse]
     dates += [r["start_date"] for r in (*episodes, *exposures)]
-    axis = Axis(min(dates), max(dates))
+    axis = Axis(min(dates), max(dates), width)
     relapses = {r["start_date"] for r in rows.relapses}
     panels: list[dict[str, Any]] = [
         states(axis, episodes, courses, relapses, outcome_labels(outcome, onset, episodes, courses))
@@ -149,7 +175,7 @@ def timeline_of(
     else:
         missing.append("albumin")
     if egfr:
-        panels.append(egfr_panel(egfr, study, outcome))
+        panels.append(egfr_panel(egfr, study, outcome, width=width))
     else:
         missing.append("eGFR")
     if adverse or events:
@@ -226,13 +252,13 @@ def _finish(
                 "dx": dx,
                 "y": 0,
                 "fontSize": 9,
-                "color": MUTED,
+                "color": MUTED_TEXT,
             }
             named = [m for m in marks if m["align"] == align]
             panel["layer"].append(
                 layer(named, mark, x={**x, "field": "date"}, text={"field": "what"})
             )
-    panel["width"] = WIDTH
+    panel["width"] = axis.width
     for view in panel["layer"]:
         y = view["encoding"].get("y")
         if isinstance(y, dict) and "axis" in y:

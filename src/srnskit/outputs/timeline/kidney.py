@@ -11,6 +11,7 @@ from srnskit.outputs.explain import STATE_WORDS
 from srnskit.outputs.timeline.marks import (
     AFTER_KRT,
     INK,
+    MUTED_TEXT,
     STATE_COLOURS,
     WIDTH,
     iso,
@@ -112,12 +113,17 @@ def _bands(top: float) -> list[dict[str, Any]]:
 
 
 def egfr_panel(
-    rows: list[dict[str, Any]], study: StudyDesign, outcome: dict[str, Any] | None = None
+    rows: list[dict[str, Any]],
+    study: StudyDesign,
+    outcome: dict[str, Any] | None = None,
+    *,
+    width: int = WIDTH,
 ) -> dict[str, Any]:
     """eGFR points (native kidneys joined by a line; after kidney replacement therapy in
     another colour and shape) over the KDIGO CKD bands, with the study's severe-CKD and
     kidney-failure levels and, when the engine derived one (``outcome``'s ``krt``,
-    ``krt_date``), the latest kidney replacement therapy as a rule."""
+    ``krt_date``), the latest kidney replacement therapy as a rule, named in at most a third
+    of the time axis' ``width`` (px)."""
     native, after = "native kidneys", "after kidney replacement therapy"
     points = [
         {
@@ -168,7 +174,7 @@ def egfr_panel(
         ),
         layer(
             bands,
-            {"type": "text", "align": "left", "dx": 3, "fontSize": 9, "color": "#777777", "x": 0},
+            {"type": "text", "align": "left", "dx": 3, "fontSize": 9, "color": MUTED_TEXT, "x": 0},
             y={**y, "field": "mid"},
             text={"field": "stage"},
         ),
@@ -184,7 +190,7 @@ def egfr_panel(
             layer(krt, {"type": "rule", "color": AFTER_KRT, "strokeWidth": 2}, x=x_of(),
                   tooltip=tooltip_of()),
             layer(krt, {"type": "text", "align": "right", "dx": -4, "y": 8, "fontSize": 10,
-                        "color": AFTER_KRT, "limit": WIDTH // 3}, x=x_of(), text={"field": "text"}),
+                        "color": INK, "limit": width // 3}, x=x_of(), text={"field": "text"}),
         ]  # fmt: skip
     layers += [
         layer(

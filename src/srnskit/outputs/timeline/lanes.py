@@ -13,7 +13,6 @@ from srnskit.outputs.timeline.marks import (
     LANE,
     MUTED,
     STATE_COLOURS,
-    WIDTH,
     Axis,
     after,
     iso,
@@ -52,7 +51,9 @@ def states(
             "tip": label["tip"],
             # the words before the mark when they would run past the axis' end (a character
             # ≈ 0.6 × the 10 px font)
-            "side": "right" if axis.px(label["date"]) + 6 * len(label["text"]) > WIDTH else "left",
+            "side": "right"
+            if axis.px(label["date"]) + 6 * len(label["text"]) > axis.width
+            else "left",
         }
         for label in told
     ]

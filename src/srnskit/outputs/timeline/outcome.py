@@ -7,14 +7,30 @@ value, its evidence the engine's rows."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from srnskit.outputs.explain import RECORDED, STATE_WORDS, course_words
 from srnskit.schema import AGENT_CLASSES
 
-__all__ = ["LABEL_LANES", "outcome_labels"]
+__all__ = ["LABEL_LANES", "OUTCOME_WORDS", "outcome_labels"]
 
-LABEL_LANES = ("steroid response", "CNI response", "first remission")
+# The words a person reads for the engine's patient_outcomes columns (schema.DERIVED_TABLES), as
+# `srnskit explain` prints them and the timeline names its label lanes; the registry's pages
+# head their derived-result columns with them.
+OUTCOME_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "steroid_response": "steroid response",
+        "cni_response": "CNI response",
+        "first_remission_date": "first remission",
+        "ckd_stage_last": "last CKD stage",
+        "krt": "kidney replacement therapy",
+    }
+)
+LABEL_LANES = tuple(
+    OUTCOME_WORDS[column] for column in ("steroid_response", "cni_response", "first_remission_date")
+)
 
 _CNI = {drug for drug, kind in AGENT_CLASSES.items() if kind == "calcineurin_inhibitor"}
 
@@ -50,7 +66,7 @@ def _steroid(
     elif outcome["first_remission_date"]:
         tip += f"; evidence: {_episode_words(_episode_on(episodes, day))}"
     words = f"{response.replace('_', ' ')}{kind}"
-    return {"lane": "steroid response", "date": day, "text": words, "tip": tip}
+    return {"lane": LABEL_LANES[0], "date": day, "text": words, "tip": tip}
 
 
 def _cni(outcome: dict[str, Any], courses: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -64,7 +80,7 @@ def _cni(outcome: dict[str, Any], courses: list[dict[str, Any]]) -> dict[str, An
     )
     words = response.replace("_", " ")
     return {
-        "lane": "CNI response",
+        "lane": LABEL_LANES[1],
         "date": with_cni[0]["start_date"],
         "text": words,
         "tip": f"CNI response: {words}; evidence: {evidence}",
@@ -79,7 +95,7 @@ def _first_remission(
         return None
     kind = outcome["first_remission_type"] or ""
     return {
-        "lane": "first remission",
+        "lane": LABEL_LANES[2],
         "date": day,
         "text": kind or "remission",
         "tip": f"first remission ({kind}) from {day}; evidence: "
