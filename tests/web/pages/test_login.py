@@ -92,3 +92,42 @@ def test_pages_carry_the_security_headers(pages: Pages) -> None:
 
 def test_the_login_form_carries_no_csrf_field_but_logged_pages_do(pages: Pages) -> None:
     assert csrf_fields(pages.client.get("/login").text) == []
+
+
+def test_a_session_expired_during_an_htmx_swap_reloads_the_whole_page(pages: Pages) -> None:
+    """htmx follows a 303 itself and would swap the login form into the list it refreshes;
+    asked by htmx, a page without a session answers 401 with HX-Redirect instead (htmx then
+    loads the login page whole), whose next is the page the browser shows."""
+    pages.login("viewer")
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://testserver/patients?q=A-"}
+    fragment = pages.client.get("/patients", params={"q": "A-v"}, headers=htmx)
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text  # the rows alone, while the session lasts
+    pages.clock.advance(hours=8, minutes=1)  # a session lasts 8 hours (registry.md §3)
+
+    answer = pages.client.get("/patients", params={"q": "A-v"}, headers=htmx)
+    assert answer.status_code == 401
+    assert answer.headers["hx-redirect"] == "/login?next=%2Fpatients%3Fq%3DA-"
+    assert "location" not in answer.headers
+    assert answer.text == ""  # nothing for htmx to swap in
+    # the same request as a whole page: the login page, coming back to the list
+    whole = pages.client.get("/patients", params={"q": "A-v"})
+    assert whole.status_code == 303
+    assert whole.headers["location"] == "/login?next=%2Fpatients%3Fq%3DA-v"
+
+    # the timeline panel, asked for by the patient page: back to the patient page after login
+    panel = pages.client.get(
+        "/patients/A-viewer-main/timeline",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/patients/A-viewer-main",
+        },
+    )
+    assert panel.status_code == 401
+    assert panel.headers["hx-redirect"] == "/login?next=%2Fpatients%2FA-viewer-main"
+    # without HX-Current-URL: the address htmx asked; never another host
+    bare = pages.client.get("/patients", params={"q": "B"}, headers={"HX-Request": "true"})
+    assert bare.headers["hx-redirect"] == "/login?next=%2Fpatients%3Fq%3DB"
+    elsewhere = {"HX-Request": "true", "HX-Current-URL": "https://evil.example//evil.example/x"}
+    away = pages.client.get("/patients", headers=elsewhere)
+    assert away.headers["hx-redirect"] == "/login?next=%2Fpatients"

@@ -8,7 +8,10 @@
   same signed token as ``POST /api/v1/session``), the CSRF check of every POST (form field
   ``csrf_token``) and the user read again on each request (a disabled account is out at once).
 - ``PageRoute``: the route class of every page router. It turns what the service refuses into
-  pages: no session → 303 to ``/login?next=…``; ``NotFoundError`` → the 404 page (a patient of
+  pages: no session → 303 to ``/login?next=…`` (asked by htmx: 401 with ``HX-Redirect:
+  /login?next=…``, which htmx follows with a whole page load, so that a session expired while
+  a list refreshes does not put the login form inside the list); ``NotFoundError`` → the 404
+  page (a patient of
   another centre is one that does not exist, registry.md §2); ``ForbiddenError`` or a bad
   CSRF token → the 403 page; another ``SrnskitError`` → a 422 page with its message. Invalid
   data (``InvalidCohortError``) is the routes' own: they show it beside the fields.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from srnskit import __version__
 from srnskit.errors import SrnskitError
+from srnskit.outputs.timeline.outcome import OUTCOME_WORDS
 from srnskit.registry.access import Action, Actor
 from srnskit.registry.errors import RegistryError
 from srnskit.web.api import auth
@@ -45,6 +49,7 @@ __all__ = [
     "form_text",
     "is_htmx",
     "login_redirect",
+    "outcome_words",
     "redirect",
     "render",
     "safe_next",
@@ -78,7 +83,17 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["version"] = __version__
+    env.filters["outcome_words"] = outcome_words
     return env
+
+
+def outcome_words(column: str) -> str:
+    """The heading of a derived ``patient_outcomes`` column: its words as ``srnskit explain``
+    and the timeline say them (``outputs.timeline.outcome.OUTCOME_WORDS``), first letter
+    capital: 'cni_response' → 'CNI response', 'krt' → 'Kidney replacement therapy'; another
+    column's name with spaces for underscores."""
+    words = OUTCOME_WORDS.get(column, column.replace("_", " "))
+    return words[:1].upper() + words[1:]
 
 
 def csrf_of(request: Request) -> str:
@@ -137,11 +152,21 @@ def safe_next(target: str | None) -> str:
     return "/patients"
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    """303 to the login page, which comes back here (a GET's path and query) after login."""
+def login_redirect(request: Request) -> Response:
+    """To the login page, which comes back here (a GET's path and query) after login: 303. A
+    request of htmx (``HX-Request``) is answered 401 with ``HX-Redirect`` instead, which htmx
+    follows with a whole page load (a 303 it would follow itself, and swap the login form into
+    the part of the page it was refreshing); the login then comes back to the page the browser
+    shows (the path and query of ``HX-Current-URL``), not to the fragment htmx asked for."""
     here = request.url.path
     if request.method == "GET" and request.url.query:
         here += "?" + request.url.query
+    if request.headers.get("hx-request") == "true":
+        shown = urlsplit(request.headers.get("hx-current-url", ""))
+        if shown.path:  # only its path and query: the login never leaves this app
+            here = shown.path + ("?" + shown.query if shown.query else "")
+        target = "/login?next=" + quote(safe_next(here), safe="")
+        return Response(status_code=401, headers={"HX-Redirect": target})
     return redirect("/login?next=" + quote(here, safe=""))
 
 
