@@ -149,3 +149,21 @@ def test_the_import_counts_are_numbers(pages: Pages) -> None:
     assert counts["patients"] == ["1", "0"]
     assert counts["measurements"] == ["1", "0"]
     assert all(len(cells) == 2 for cells in counts.values())
+
+
+def test_a_childs_numbers_are_right_aligned(pages: Pages) -> None:
+    """The patient page's tables: the numeric columns of the format (a measurement's value, a
+    dose, a grade: schema kinds value, number, integer) right-aligned, the others not."""
+    pages.login("viewer")
+    page = pages.client.get("/patients/A-viewer-main").text
+    table = re.search(r'<table id="rows-measurements">(.*?)</table>', page, re.S)
+    assert table is not None
+    header = re.findall(r"<th scope=\"col\"([^>]*)>([^<]*)</th>", table.group(1))
+    aligned = [name for attrs, name in header if 'class="num"' in attrs]
+    assert aligned == ["value"]
+    rows = re.findall(r"<tr id=\"measurements-\d+\">(.*?)</tr>", table.group(1), re.S)
+    assert rows
+    for row in rows:
+        cells = re.findall(r"<td([^>]*)>", row)
+        # date, analyte, value, unit, qualifier (the viewer has no edit column)
+        assert ['class="num"' in c for c in cells] == [False, False, True, False, False]

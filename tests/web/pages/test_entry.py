@@ -134,8 +134,8 @@ def test_paste_preview_then_commit(pages: Pages) -> None:
     before = _stored(pages, PID, "measurements")
     preview = pages.post(f"/patients/{PID}/measurements/paste", {"paste": BLOCK, "commit": "false"})
     assert preview.status_code == 200, preview.text
-    read = re.findall(r'<tr><td class="num">(\d)</td>((?:<td>[^<]*</td>)+)</tr>', preview.text)
-    cells = [re.findall(r"<td>([^<]*)</td>", row) for _, row in read]
+    read = re.findall(r'<tr><td class="num">(\d)</td>((?:<td[^>]*>[^<]*</td>)+)</tr>', preview.text)
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for _, row in read]
     # date, analyte, value, unit, qualifier: as the registry stores them.
     assert cells == [
         ["2014-06-01", "upcr", "0.15", "mg/mg", ""],

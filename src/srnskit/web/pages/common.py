@@ -35,6 +35,7 @@ from srnskit.errors import SrnskitError
 from srnskit.outputs.timeline.outcome import OUTCOME_WORDS
 from srnskit.registry.access import Action, Actor
 from srnskit.registry.errors import RegistryError
+from srnskit.schema import COHORT_TABLES
 from srnskit.web.api import auth
 from srnskit.web.api.app import Unit, unit_of
 
@@ -49,6 +50,7 @@ __all__ = [
     "form_text",
     "is_htmx",
     "login_redirect",
+    "numeric_column",
     "outcome_words",
     "redirect",
     "render",
@@ -84,7 +86,22 @@ def environment() -> Environment:
     )
     env.globals["version"] = __version__
     env.filters["outcome_words"] = outcome_words
+    env.globals["numeric_column"] = numeric_column
     return env
+
+
+# The format's kinds whose cells are numbers (a measurement's value too: a number, or a dipstick
+# grade such as 3+ or trace), right-aligned in a table as every number of the pages.
+_NUMERIC_KINDS = ("number", "integer", "value")
+
+
+def numeric_column(table: str, column: str) -> bool:
+    """Whether ``column`` of the format's ``table`` holds numbers (``schema.COHORT_TABLES``'
+    kinds number, integer and a measurement's value); False for a name not in the format."""
+    spec = COHORT_TABLES.get(table)
+    return spec is not None and any(
+        c.name == column and c.kind in _NUMERIC_KINDS for c in spec.columns
+    )
 
 
 def outcome_words(column: str) -> str:
