@@ -11,9 +11,12 @@
   driven by Playwright. Playwright's own browser download needs the network and is never used.
 - ``page``: a fresh context per test (1280 × 900, the server as base URL). Every request is
   recorded; one to any other host is aborted, and the test fails naming it (the pages must work
-  on a closed hospital network). ``signed_in(user)`` signs the page in through the login form
-  once per user and reuses that session cookie afterwards (argon2 takes most of a second a
-  login).
+  on a closed hospital network). Every Content-Security-Policy violation (the page's
+  ``securitypolicyviolation`` events and Chromium's console reports of them) and every script
+  error the page throws fails the test too: the pages' CSP is 'self'-only, and an inline style
+  or script refused in a nurse's browser is a page that half works. ``signed_in(user)`` signs
+  the page in through the login form once per user and reuses that session cookie afterwards
+  (argon2 takes most of a second a login).
 - ``shot(page, name)``: a screenshot of the step, kept in ``out/e2e-screenshots/<test>/`` (the
   folder is printed at the end of the run; CI keeps it). A failing test gets a last one. The
   screenshots of docs/registry.md are steps of these tests, made anew with
@@ -91,7 +94,7 @@ class Server:
     started: bool = False
 
     def ready(self) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a shared two-core machine can be slow to start it
         while not self.started:
             try:
                 with urllib.request.urlopen(f"{self.base}/api/v1/openapi.json", timeout=2):
@@ -275,6 +278,7 @@ def page(
             route.abort()
 
     context.route("**/*", guard)
+    broken = _watch_for_breakage(context)
     opened = context.new_page()
     yield opened
     if request.node.stash.get(_FAILED, False):
@@ -286,6 +290,40 @@ def page(
     context.close()
     assert external == [], f"the pages asked other hosts: {external}"
     assert seen, "the test loaded no page"
+    assert broken == [], "the pages broke their CSP or threw:\n" + "\n".join(broken)
+
+
+# Reported to the test by every document of a context (Playwright's init script and exposed
+# function run outside the page's CSP): each violation with the directive, what was blocked and
+# where (a swap's inline style shows as 'style-src-elem inline').
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.srnskitViolation(
+    `${e.effectiveDirective} ${e.blockedURI || "(none)"} at ${e.sourceFile || e.documentURI}` +
+    `:${e.lineNumber} ${e.sample ? "sample " + JSON.stringify(e.sample) : ""}`
+  );
+});
+"""
+
+
+def _watch_for_breakage(context: Any) -> list[str]:
+    """What breaks the pages in ``context``, as it happens: each CSP violation (the page's
+    event, and Chromium's console line about a refused resource), each console error about the
+    CSP and each uncaught script error."""
+    broken: list[str] = []
+    context.expose_function("srnskitViolation", lambda text: broken.append(f"CSP: {text}"))
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            broken.append(f"console {message.type}: {message.text}")
+
+    def attach(page: Any) -> None:
+        page.on("console", console)
+        page.on("pageerror", lambda error: broken.append(f"script error: {error}"))
+
+    context.on("page", attach)
+    return broken
 
 
 @pytest.fixture
