@@ -98,6 +98,7 @@ def test_a_foreign_database_imports_with_the_values_worked_out_by_hand(
     assert events == [
         ("102", "2015-06-01", "dialysis_start"),  # CPT4 90935, its first session
         ("102", "2016-01-15", "transplant"),
+        ("102", "2016-11-20", "dialysis_start"),  # the first session after the transplant
         ("102", "2017-02-01", "death"),
         ("NS-A", "2017-06-30", "last_visit"),
     ]

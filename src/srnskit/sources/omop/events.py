@@ -347,20 +347,29 @@ def _observations(
 
 
 def _therapies(krt: list[dict[str, Any]], rows: ArrowRows) -> list[dict[str, Any]]:
-    """The events of kidney replacement therapy: a dialysis on its first session, a
-    transplant on each date; the other rows listed as skipped."""
+    """The events of kidney replacement therapy: a dialysis on its first session, and again
+    on the first session after a transplant (the graft failed); a transplant on each date. The
+    other rows are listed as skipped."""
     kept: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, object]] = set()
-    for row in sorted(krt, key=lambda r: (r["patient_id"], r["event"], r["date"], r["id"])):
-        key = (row["patient_id"], row["event"], None if row["event"] in _ONCE else row["date"])
-        if key in seen:
-            reason = (
-                "a later session of the same dialysis (the event is its first date)"
-                if row["event"] in _ONCE
-                else "the same transplant recorded again"
-            )
-            rows.skip(origin_text(row["omop_table"], row["id"]), reason)
+    started: dict[tuple[str, str], object] = {}  # (patient, dialysis event) → its last start
+    transplants: dict[str, list[object]] = {}
+    seen: set[tuple[str, object]] = set()
+    for row in sorted(krt, key=lambda r: (r["patient_id"], r["date"], r["event"], r["id"])):
+        patient, event, date = row["patient_id"], row["event"], row["date"]
+        origin = origin_text(row["omop_table"], row["id"])
+        if event not in _ONCE:
+            if (patient, date) in seen:
+                rows.skip(origin, "the same transplant recorded again")
+                continue
+            seen.add((patient, date))
+            transplants.setdefault(patient, []).append(date)
+            kept.append(row)
             continue
-        seen.add(key)
+        last = started.get((patient, event))
+        grafted = any(last < t <= date for t in transplants.get(patient, []))  # type: ignore[operator]
+        if last is not None and not grafted:
+            rows.skip(origin, "a later session of the same dialysis (the event is its first date)")
+            continue
+        started[(patient, event)] = date
         kept.append(row)
     return kept

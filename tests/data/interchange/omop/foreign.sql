@@ -170,7 +170,9 @@ CREATE TABLE procedure_occurrence (
 INSERT INTO procedure_occurrence VALUES
     (601, 102, 2213572, '2015-06-01', 32817, '90935', NULL),
     (602, 102, 2213572, '2015-06-03', 32817, '90935', NULL),
-    (603, 102, 4322471, '2016-01-15', 32817, 'KTX', NULL);
+    (603, 102, 4322471, '2016-01-15', 32817, 'KTX', NULL),
+    -- the graft failed: dialysis again, a new start
+    (604, 102, 2213572, '2016-11-20', 32817, '90935', NULL);
 
 CREATE TABLE death (
     person_id INTEGER NOT NULL, death_date DATE NOT NULL, death_type_concept_id INTEGER,
