@@ -140,7 +140,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         _check_running(_SESSION["session"], master, settings)
         return _SESSION["session"]
     try:
-        from pyspark.sql import SparkSession
+        import pyspark  # noqa: F401 (whether it is installed)
     except ImportError as exc:
         raise MissingComponentError(
             "--engine spark needs PySpark: install it with "
@@ -159,7 +159,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
                 "disagree: give one"
             )
         settings["spark.master"] = chosen
-    active = SparkSession.getActiveSession()
+    active = _running_session()
     if active is not None:
         _check_running(active, None, settings)
         for key, value in FIXED.items():
@@ -170,6 +170,19 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     session.sparkContext.setLogLevel("ERROR")
     _SESSION["session"] = session
     return session
+
+
+def _running_session() -> Any:
+    """The session of a Spark already running in this process (a Databricks notebook's or
+    job's), or None. Its context may have no session active in this thread yet: the builder then
+    makes one on it rather than a second context."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None and SparkContext._active_spark_context is not None:
+        active = SparkSession.builder.getOrCreate()
+    return active
 
 
 def _start(settings: dict[str, str], *, local: bool) -> Any:
