@@ -73,6 +73,15 @@ def _import(
     if engine == "spark":
         import ibis
 
+        from srnskit.errors import UsageError
+        from srnskit.sources.omop.database import is_omop_url
+
+        if is_omop_url(source) or source.endswith(".duckdb"):
+            raise UsageError(
+                "--engine spark reads a folder of Parquet files, not a database: export its "
+                "tables to Parquet first"
+            )
+
         from srnskit.engine.backends import spark_session
 
         connection = ibis.pyspark.connect(spark_session(spark_master))
