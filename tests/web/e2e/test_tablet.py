@@ -92,6 +92,9 @@ def test_every_page_fits_a_tablet_upright(signed_in: Any, registry: Registry, sh
 def test_the_timeline_fills_its_place(signed_in: Any, registry: Registry, shot: Steps) -> None:
     page = signed_in("entry_a")
     child = registry.ids["A"][0]
+    # Vega's warnings about the specification (it logs them as "WARN …" on the console)
+    warned: list[str] = []
+    page.on("console", lambda m: warned.append(m.text) if m.text.startswith("WARN") else None)
     for width in (1280, 768):
         page.set_viewport_size({"width": width, "height": 1024})
         page.goto(f"/patients/{child}")
@@ -115,6 +118,7 @@ def test_the_timeline_fills_its_place(signed_in: Any, registry: Registry, shot: 
     turned = _drawn(page)
     assert turned["place"] - 12 <= turned["drawn"] <= turned["place"], turned
     shot(page, "timeline-turned-1024")
+    assert warned == []
 
 
 def test_a_session_ended_during_a_search_loads_the_login_page_whole(

@@ -236,9 +236,13 @@ def _finish(
             "gridColor": "#eeeeee",
         },
     }
+    # The domain is given once, on the rules' layer (first): the layers share the scale, and
+    # the same domain repeated on every layer makes Vega-Lite warn of a conflict between its
+    # parsed and unparsed forms (a console warning per layer; the drawing is the same).
+    shared = {**x, "scale": {"type": "utc"}}
     for view in panel["layer"]:
         if "x" in view["encoding"]:
-            view["encoding"]["x"] = {**x, "field": view["encoding"]["x"]["field"]}
+            view["encoding"]["x"] = {**shared, "field": view["encoding"]["x"]["field"]}
     rules = layer(
         marks, {"type": "rule", "strokeDash": [1, 3], "color": MUTED}, x={**x, "field": "date"}
     )
@@ -256,7 +260,7 @@ def _finish(
             }
             named = [m for m in marks if m["align"] == align]
             panel["layer"].append(
-                layer(named, mark, x={**x, "field": "date"}, text={"field": "what"})
+                layer(named, mark, x={**shared, "field": "date"}, text={"field": "what"})
             )
     panel["width"] = axis.width
     for view in panel["layer"]:
