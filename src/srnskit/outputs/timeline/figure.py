@@ -49,9 +49,9 @@ __all__ = [
 
 PLOT_SUFFIXES = (".svg", ".png", ".html")
 PNG_SCALE = 2  # a PNG at twice the screen size, sharp when zoomed
-# px of a drawn figure beside its time axis: the y labels' AXIS_WIDTH, Vega's 5 px padding on
-# each side and 4 px more of the y axes (measured: a 760 px axis is drawn 924 px wide, a 580 px
-# one 744 px, with vl-convert and in Chromium alike; a long label may add a pixel or two).
+# px of a drawn figure beside its time axis: the y labels' AXIS_WIDTH, Vega-Lite's default 5 px
+# padding on each side and 4 px more, measured (a 760 px axis is drawn 924 px wide, a 580 px one
+# 744 px, with vl-convert and in Chromium alike; a long label may add a pixel or two).
 FRAME = AXIS_WIDTH + 14
 MIN_WIDTH = 240  # px of the time axis at the least, however narrow the place given
 
