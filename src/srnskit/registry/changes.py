@@ -17,6 +17,7 @@ So importing the same cohort twice plans nothing, and the audit says nothing the
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from srnskit.cohort.load import Cohort
-from srnskit.registry.access import Actor, visible
+from srnskit.registry.access import STATEMENTS_KEPT, Actor, visible
 from srnskit.registry.audit import AuditWriter, canonical_json
 from srnskit.registry.models import COHORT_MODEL_TABLES, EXTRA_COLUMN
 from srnskit.schema import COHORT_TABLES
@@ -81,20 +82,29 @@ def cohort_rows(cohort: Cohort, table: str, patient_ids: Sequence[str] | None = 
     return rows
 
 
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _rows_query(actor: Actor, table: str, one: bool) -> sa.Select[Any]:
+    """``stored_rows``'s statement: the parameter ``patient_ids`` is one id (``one``: a
+    patient's read, the most frequent) or a list."""
+    model = COHORT_MODEL_TABLES[table]
+    order = [model.c.patient_id] if table == "patients" else [model.c.patient_id, model.c.id]
+    ids: sa.BindParameter[Any] = sa.bindparam("patient_ids", expanding=not one)
+    which = model.c.patient_id == ids if one else model.c.patient_id.in_(ids)
+    return visible(actor, table).where(which).order_by(*order)
+
+
 def stored_rows(
     session: Session, actor: Actor, table: str, patient_ids: Sequence[str]
 ) -> list[Row]:
     """The stored rows of ``table`` of ``patient_ids`` that ``actor`` may see (through the one
     centre filter), in patient then id order; child rows carry their ``id``."""
-    model = COHORT_MODEL_TABLES[table]
-    order = [model.c.patient_id] if table == "patients" else [model.c.patient_id, model.c.id]
     rows: list[Row] = []
     ids = list(dict.fromkeys(patient_ids))
     for start in range(0, len(ids), _IDS_PER_QUERY):
         chunk = ids[start : start + _IDS_PER_QUERY]
-        query = visible(actor, table).where(model.c.patient_id.in_(chunk)).order_by(*order)
-        result = session.execute(query)
-        keys = list(result.keys())
+        query = _rows_query(actor, table, len(chunk) == 1)
+        result = session.execute(query, {"patient_ids": chunk[0] if len(chunk) == 1 else chunk})
+        keys = list(map(str, result.keys()))  # plain text, not SQLAlchemy's names
         # Each row built once, from its tuple: a child has hundreds of rows, and a mapping
         # per row, then a dict of it, was most of a patient read's time.
         rows += [dict(zip(keys, row, strict=True)) for row in result]

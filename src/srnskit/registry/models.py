@@ -16,6 +16,7 @@ date shift, §5), ``DerivedResult`` (the engine's output per patient and definit
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ __all__ = [
     "EXTRA_COLUMN",
     "ID_LENGTH",
     "ROLES",
+    "STATUS_COLUMNS",
     "AdverseEvent",
     "AuditCenter",
     "AuditEntry",
@@ -257,10 +259,23 @@ class PatientOffset(Base):
     days: Mapped[int] = mapped_column(sa.Integer)
 
 
+# The columns of the patient's derived outcome (``patient_outcomes``, cohort-format.md §3) kept
+# beside its stored result, so the patient list shows and filters them in one query.
+STATUS_COLUMNS = (
+    "steroid_response",
+    "cni_response",
+    "first_remission_date",
+    "ckd_stage_last",
+    "krt",
+)
+
+
 class DerivedResult(Base):
     """The engine's output for one patient under one definition set (registry.md §4b):
     ``data`` is JSON text ``{"patient_outcomes": [...], "courses": [...], "episodes": [...]}``
-    (rows as ``srnskit derive`` writes them), computed when the patient's data changed."""
+    (rows as ``srnskit derive`` writes them), computed when the patient's data changed; the
+    ``STATUS_COLUMNS`` are the outcome's values of the same name, written with it (types as
+    ``schema.derived`` declares them)."""
 
     __tablename__ = "derived_results"
 
@@ -272,6 +287,18 @@ class DerivedResult(Base):
     computed_at: Mapped[str] = mapped_column(sa.String(32))
     version: Mapped[str] = mapped_column(sa.String(32))
     data: Mapped[str] = mapped_column(sa.Text)
+    steroid_response: Mapped[str | None] = mapped_column(sa.Text)
+    cni_response: Mapped[str | None] = mapped_column(sa.Text)
+    first_remission_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    ckd_stage_last: Mapped[str | None] = mapped_column(sa.Text)
+    krt: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        # The list's status filter: one set's patients of a steroid response.
+        sa.Index(
+            "ix_derived_results_definitions_steroid_response", "definitions", "steroid_response"
+        ),
+    )
 
 
 class LoginFailure(Base):

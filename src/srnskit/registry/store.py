@@ -13,12 +13,13 @@ unit conversion and spelling is the library's), compared with the stored rows
 results recomputed from that loaded record (``derived.store_derived``), all in the session's
 transaction.
 
-    list_patients(session, actor, center=None, q=None, limit=None, offset=0) -> list[dict]
+    list_patients(session, actor, center=None, q=None, limit=None, offset=0,
+                  definitions=None, status=None) -> list[dict]
     get_patient(session, actor, patient_id) -> dict          the row + "measurements", …
     create_patient(session, actor, row, today=None) -> dict
     update_patient(session, actor, patient_id, changes, today=None) -> dict
     delete_patient(session, actor, patient_id) -> None
-    add_rows(session, actor, patient_id, table, rows, today=None) -> list[dict]  (with "id")
+    add_rows(session, actor, patient_id, table, rows, today=None, derive=True) -> list[dict]
     update_row(session, actor, patient_id, table, row_id, changes, today=None) -> dict
     delete_row(session, actor, patient_id, table, row_id, today=None) -> None
 
@@ -54,7 +55,13 @@ from srnskit.registry.changes import (
 from srnskit.registry.db import lock_for_write
 from srnskit.registry.derived import store_derived
 from srnskit.registry.errors import ConflictError, NotFoundError
-from srnskit.registry.models import COHORT_MODEL_TABLES, EXTRA_COLUMN, DerivedResult, table_of
+from srnskit.registry.models import (
+    COHORT_MODEL_TABLES,
+    EXTRA_COLUMN,
+    STATUS_COLUMNS,
+    DerivedResult,
+    table_of,
+)
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.raw import RawCohort, RawTable, text_table
@@ -98,12 +105,29 @@ def list_patients(
     q: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    definitions: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """The patients ``actor`` may see, by id: of ``center`` only when given (a centre not the
-    actor's gives an empty list), ids containing ``q`` (any case) when given."""
+    actor's gives an empty list), ids containing ``q`` (any case) when given.
+
+    With ``definitions`` (a definition set's name) each row also has the ``STATUS_COLUMNS``
+    of the patient's outcome stored under that set (None where nothing is stored), read in
+    the same query; ``status`` then keeps the patients whose stored steroid response is it."""
     require(actor, "read")
     patients = COHORT_MODEL_TABLES["patients"]
     query = visible(actor, "patients").order_by(patients.c.patient_id).offset(offset)
+    if definitions is not None:
+        results = table_of(DerivedResult)
+        query = query.add_columns(*(results.c[name] for name in STATUS_COLUMNS)).outerjoin(
+            results,
+            sa.and_(
+                results.c.patient_id == patients.c.patient_id,
+                results.c.definitions == definitions,
+            ),
+        )
+        if status is not None:
+            query = query.where(results.c.steroid_response == status)
     if center is not None:
         query = query.where(patients.c.center_id == center)
     if q:
@@ -111,7 +135,9 @@ def list_patients(
         query = query.where(patients.c.patient_id.ilike(f"%{escaped}%", escape="\\"))
     if limit is not None:
         query = query.limit(limit)
-    return [public_row(dict(r)) for r in session.execute(query).mappings()]
+    result = session.execute(query)
+    keys = list(map(str, result.keys()))
+    return [_public(dict(zip(keys, row, strict=True))) for row in result]
 
 
 def get_patient(session: Session, actor: Actor, patient_id: str) -> dict[str, Any]:
@@ -158,9 +184,11 @@ def _write(
     patient_id: str,
     record: _Record,
     today: dt.date | None,
+    derive: bool = True,
 ) -> dict[str, list[int]]:
     """Validate ``record`` (the patient's whole desired record) with the library, write its
-    differences from the stored rows, audited, and recompute the patient's derived results."""
+    differences from the stored rows, audited, and (unless ``derive`` is False) recompute the
+    patient's derived results."""
     reference = today or dt.date.today()
     with cohort_from_raw(_raw(record), today=reference) as cohort:
         desired_patients = cohort_rows(cohort, "patients")
@@ -180,7 +208,7 @@ def _write(
         audit = AuditWriter(session, actor.name)
         new_ids = apply_plan(session, audit, plan)
         audit.flush()
-        if not plan.empty:
+        if derive and not plan.empty:
             # The loaded record is now the stored one: derived from it, not read back.
             store_derived(session, cohort)
     return new_ids
@@ -293,15 +321,20 @@ def add_rows(
     rows: Sequence[Mapping[str, Any]],
     *,
     today: dt.date | None = None,
+    derive: bool = True,
 ) -> list[dict[str, Any]]:
     """Add rows to a patient's ``table`` (measurements, treatments, adverse_events, events);
-    returns them as stored, with their ``id``."""
+    returns them as stored, with their ``id``.
+
+    ``derive=False`` leaves the patient's derived results as they were: only for a write the
+    caller rolls back (a preview of the rows as saving would store them), since a committed
+    write must recompute them (registry.md §4b)."""
     _child_table(table)
     _own_patient(session, actor, patient_id)
     record = _record(session, actor, patient_id)
     added = _rows_of_patient(table, patient_id, rows)
     record[table] += [(None, cells) for cells in added]
-    _write(session, actor, patient_id, record, today)
+    _write(session, actor, patient_id, record, today, derive)
     stored = stored_rows(session, actor, table, [patient_id])
     known = {row_id for row_id, _ in record[table] if row_id is not None}
     return [public_row(r) for r in stored if r["id"] not in known]

@@ -10,27 +10,30 @@ and ``registry.derived``; every read goes through the service's one centre filte
     PATCH  /patients/{patient_id}/{table}/{id}  200
     DELETE /patients/{patient_id}/{table}/{id}  204
     GET    /patients/{patient_id}/derived?definitions=kdigo2021   200 (stored, never computed)
+
+Each route is ``async`` and does its whole unit of work in one worker thread (``app.in_unit``:
+the user read, the service called, a write committed, the session closed); answers are JSON
+written by orjson (dates as ISO text), and a derived result is answered as stored
+(``derived.read_derived_json``), not parsed and written again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+import orjson
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from srnskit.errors import InvalidCohortError
 from srnskit.registry import derived, store
 from srnskit.registry.errors import NotFoundError
 from srnskit.schema.problems import Problem
-from srnskit.web.api.app import Unit, unit_of
+from srnskit.web.api.app import Claims, Unit, in_unit
 from srnskit.web.api.models import CHILD_TABLES, ROW_IN, ROW_OUT, Cell, PatientRecord, Problems
 
 __all__ = ["PatientIn", "PatientOut", "add_routes", "row_values"]
 
-UnitDep = Annotated[Unit, Depends(unit_of)]
 PatientId = Annotated[str, Path(description="the patient's id (unique in the registry)")]
 TableName = Annotated[
     str,
@@ -73,35 +76,35 @@ def row_values(table: str, row: dict[str, Any], index: int | None = None) -> dic
     return values
 
 
-def _plain(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def _json(content: Any, status: int = 200) -> Response:
-    """``content`` as JSON, by the standard library's C encoder (dates as ISO text): a
-    child's record holds hundreds of rows, and FastAPI's generic encoder took most of a
-    read's time."""
-    text = json.dumps(content, default=_plain, separators=(",", ":"), allow_nan=False)
-    return Response(text, status_code=status, media_type="application/json")
+    """``content`` as JSON, written by orjson (dates as ISO text): a child's record holds
+    hundreds of rows, and FastAPI's generic encoder took most of a read's time, the standard
+    library's with a date hook about 0.8 ms of a 30 KB record (orjson: 0.1 ms)."""
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 def add_routes(router: APIRouter) -> None:
     """Register the patient routes on ``router``."""
 
     @router.get("/patients", response_model=list[PatientOut], tags=["patients"])  # type: ignore[valid-type]
-    def list_patients(
-        unit: UnitDep,
+    async def list_patients(
+        request: Request,
+        claims: Claims,
         center: Annotated[str | None, Query(description="only this centre's")] = None,
         q: Annotated[str | None, Query(description="ids containing this text")] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> Response:
         """The patients visible to the user, by id (a centre not the user's: an empty list)."""
-        session, actor, _ = unit
-        found = store.list_patients(session, actor, center=center, q=q, limit=limit, offset=offset)
-        return _json(found)
+
+        def work(unit: Unit) -> Response:
+            session, actor, _ = unit
+            found = store.list_patients(
+                session, actor, center=center, q=q, limit=limit, offset=offset
+            )
+            return _json(found)
+
+        return await in_unit(request, claims, work)
 
     @router.post(
         "/patients",
@@ -110,16 +113,21 @@ def add_routes(router: APIRouter) -> None:
         responses={409: {"description": "the id exists"}, **_INVALID},
         tags=["patients"],
     )
-    def create_patient(
-        unit: UnitDep,
+    async def create_patient(
+        request: Request,
+        claims: Claims,
         row: Annotated[PatientIn, Body()],  # type: ignore[valid-type]
     ) -> Response:
         """Create a patient (an empty centre_id is the user's one centre)."""
-        session, actor, today = unit
-        values = row_values("patients", row.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
-        created = store.create_patient(session, actor, values, today=today)
-        session.commit()
-        return _json(created, 201)
+
+        def work(unit: Unit) -> Response:
+            session, actor, today = unit
+            values = row_values("patients", row.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+            created = store.create_patient(session, actor, values, today=today)
+            session.commit()
+            return _json(created, 201)
+
+        return await in_unit(request, claims, work)
 
     @router.get(
         "/patients/{patient_id}",
@@ -127,33 +135,44 @@ def add_routes(router: APIRouter) -> None:
         responses=_INVALID,
         tags=["patients"],
     )
-    def read_patient(unit: UnitDep, patient_id: PatientId) -> Response:
+    async def read_patient(request: Request, claims: Claims, patient_id: PatientId) -> Response:
         """The patient with its measurements, treatments, adverse events and events."""
-        session, actor, _ = unit
-        return _json(store.get_patient(session, actor, patient_id))
+
+        def work(unit: Unit) -> Response:
+            return _json(store.get_patient(unit.session, unit.actor, patient_id))
+
+        return await in_unit(request, claims, work)
 
     @router.patch(
         "/patients/{patient_id}", response_model=PatientOut, responses=_INVALID, tags=["patients"]
     )
-    def change_patient(
-        unit: UnitDep,
+    async def change_patient(
+        request: Request,
+        claims: Claims,
         patient_id: PatientId,
         changes: Annotated[PatientIn, Body()],  # type: ignore[valid-type]
     ) -> Response:
         """Change fields of the patient (the id cannot change)."""
-        session, actor, today = unit
-        values = row_values("patients", changes.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
-        changed = store.update_patient(session, actor, patient_id, values, today=today)
-        session.commit()
-        return _json(changed)
+
+        def work(unit: Unit) -> Response:
+            session, actor, today = unit
+            values = row_values("patients", changes.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+            changed = store.update_patient(session, actor, patient_id, values, today=today)
+            session.commit()
+            return _json(changed)
+
+        return await in_unit(request, claims, work)
 
     @router.delete("/patients/{patient_id}", status_code=204, responses=_INVALID, tags=["patients"])
-    def delete_patient(unit: UnitDep, patient_id: PatientId) -> Response:
+    async def delete_patient(request: Request, claims: Claims, patient_id: PatientId) -> Response:
         """Delete the patient with all its rows (each audited)."""
-        session, actor, _ = unit
-        store.delete_patient(session, actor, patient_id)
-        session.commit()
-        return Response(status_code=204)
+
+        def work(unit: Unit) -> Response:
+            store.delete_patient(unit.session, unit.actor, patient_id)
+            unit.session.commit()
+            return Response(status_code=204)
+
+        return await in_unit(request, claims, work)
 
     @router.post(
         "/patients/{patient_id}/{table}",
@@ -161,34 +180,46 @@ def add_routes(router: APIRouter) -> None:
         responses=_INVALID,
         tags=["rows"],
     )
-    def add_rows(
-        unit: UnitDep,
+    async def add_rows(
+        request: Request,
+        claims: Claims,
         patient_id: PatientId,
         table: TableName,
         rows: RowBody,
     ) -> Response:
         """Add rows to the patient's table; answers them as stored, with their id."""
-        session, actor, today = unit
-        given = rows if isinstance(rows, list) else [rows]
-        values = [row_values(table, row, i + 1) for i, row in enumerate(given)]
-        added = store.add_rows(session, actor, patient_id, table, values, today=today)
-        session.commit()
-        return _json(added, 201)
+
+        def work(unit: Unit) -> Response:
+            session, actor, today = unit
+            given = rows if isinstance(rows, list) else [rows]
+            values = [row_values(table, row, i + 1) for i, row in enumerate(given)]
+            added = store.add_rows(session, actor, patient_id, table, values, today=today)
+            session.commit()
+            return _json(added, 201)
+
+        return await in_unit(request, claims, work)
 
     @router.patch("/patients/{patient_id}/{table}/{row_id}", responses=_INVALID, tags=["rows"])
-    def change_row(
-        unit: UnitDep,
+    async def change_row(
+        request: Request,
+        claims: Claims,
         patient_id: PatientId,
         table: TableName,
         row_id: int,
         changes: Annotated[dict[str, Cell], Body()],
     ) -> Response:
         """Change fields of one row."""
-        session, actor, today = unit
-        values = row_values(table, changes)
-        changed = store.update_row(session, actor, patient_id, table, row_id, values, today=today)
-        session.commit()
-        return _json(changed)
+
+        def work(unit: Unit) -> Response:
+            session, actor, today = unit
+            values = row_values(table, changes)
+            changed = store.update_row(
+                session, actor, patient_id, table, row_id, values, today=today
+            )
+            session.commit()
+            return _json(changed)
+
+        return await in_unit(request, claims, work)
 
     @router.delete(
         "/patients/{patient_id}/{table}/{row_id}",
@@ -196,25 +227,35 @@ def add_routes(router: APIRouter) -> None:
         responses=_INVALID,
         tags=["rows"],
     )
-    def delete_row(
-        unit: UnitDep,
+    async def delete_row(
+        request: Request,
+        claims: Claims,
         patient_id: PatientId,
         table: TableName,
         row_id: int,
     ) -> Response:
         """Delete one row (audited)."""
-        session, actor, today = unit
-        store.delete_row(session, actor, patient_id, table, row_id, today=today)
-        session.commit()
-        return Response(status_code=204)
+
+        def work(unit: Unit) -> Response:
+            session, actor, today = unit
+            store.delete_row(session, actor, patient_id, table, row_id, today=today)
+            session.commit()
+            return Response(status_code=204)
+
+        return await in_unit(request, claims, work)
 
     @router.get("/patients/{patient_id}/derived", responses=_INVALID, tags=["patients"])
-    def read_derived(
-        unit: UnitDep,
+    async def read_derived(
+        request: Request,
+        claims: Claims,
         patient_id: PatientId,
         definitions: Annotated[str, Query(description="a shipped definition set")] = "kdigo2021",
     ) -> Response:
         """The engine's episodes, courses and outcome of the patient with their evidence, as
         stored when its data last changed (never computed on read)."""
-        session, actor, _ = unit
-        return _json(derived.read_derived(session, actor, patient_id, definitions))
+
+        def work(unit: Unit) -> Response:
+            body = derived.read_derived_json(unit.session, unit.actor, patient_id, definitions)
+            return Response(body, media_type="application/json")
+
+        return await in_unit(request, claims, work)

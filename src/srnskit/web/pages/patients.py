@@ -9,8 +9,9 @@
     GET  /patients/{id}/delete          the confirmation
     POST /patients/{id}/delete          delete with all its rows → 303 /patients
 
-Everything goes through ``registry.store`` (and ``registry.derived`` for the status columns,
-read as stored, never computed). Invalid data answers 422 with the form again, each problem
+Everything goes through ``registry.store`` (the list's status columns are the outcome columns
+kept beside each stored derived result, ``registry.derived.STATUS_COLUMNS``, read with the
+patients in one query; never computed). Invalid data answers 422 with the form again, each problem
 beside its field; an id taken anywhere answers 409 the same way.
 """
 
@@ -52,16 +53,10 @@ __all__ = [
     "statuses",
 ]
 
-# Patients per page of the list: each row reads its stored outcome (about 1 ms on SQLite).
+# Patients per page of the list.
 PAGE_SIZE = 50
 # The derived outcome columns the list shows (patient_outcomes, as `srnskit derive` writes it).
-STATUS_COLUMNS = (
-    "steroid_response",
-    "cni_response",
-    "first_remission_date",
-    "ckd_stage_last",
-    "krt",
-)
+STATUS_COLUMNS = derived.STATUS_COLUMNS
 DEFAULT_DEFINITIONS = "kdigo2021"
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -82,23 +77,23 @@ def statuses(session: Any, actor: Any, patient_id: str, definitions: str) -> dic
 def _listed(
     unit: Any, q: str, center: str, status: str, definitions: str, page: int
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of the visible patients, each with its statuses, and whether more follow."""
+    """One page of the visible patients, each with its statuses as text, and whether more
+    follow: one query, the status filter included."""
     session, actor, _ = unit
-    found: list[dict[str, Any]] = []
-    offset = page * PAGE_SIZE
-    if not status:
-        rows = store.list_patients(
-            session, actor, center=center or None, q=q or None, limit=PAGE_SIZE + 1, offset=offset
-        )
-        for row in rows[:PAGE_SIZE]:
-            found.append({**row, **statuses(session, actor, row["patient_id"], definitions)})
-        return found, len(rows) > PAGE_SIZE
-    # A status filter reads every visible patient's stored outcome (about 1 ms each).
-    for row in store.list_patients(session, actor, center=center or None, q=q or None):
-        known = statuses(session, actor, row["patient_id"], definitions)
-        if known.get("steroid_response") == status:
-            found.append({**row, **known})
-    return found[offset : offset + PAGE_SIZE], len(found) > offset + PAGE_SIZE
+    rows = store.list_patients(
+        session,
+        actor,
+        center=center or None,
+        q=q or None,
+        limit=PAGE_SIZE + 1,
+        offset=page * PAGE_SIZE,
+        definitions=definitions,
+        status=status or None,
+    )
+    found = [
+        {**row, **{name: display(row[name]) for name in STATUS_COLUMNS}} for row in rows[:PAGE_SIZE]
+    ]
+    return found, len(rows) > PAGE_SIZE
 
 
 @router.get("/patients")

@@ -13,7 +13,7 @@ Every write is ``registry.store``'s: the patient's whole record is validated by 
 a refusal carries the problems ``srnskit validate`` prints, numbered by the row of that record
 (the header is row 1, the patient's stored rows come first, in order). They are placed beside
 the field of the row the form sent. The paste's preview is the very write, rolled back: what it
-shows is what saving it stores.
+shows is what saving it stores (without recomputing the derived results it would discard).
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ async def paste_rows(request: Request, unit: PageUnit, patient_id: str, table: s
         problems.append(Problem(table, None, None, "nothing to read: paste rows first"))
     if not problems:
         try:
-            read = store.add_rows(session, actor, patient_id, table, pasted.rows, today=today)
+            # A preview is rolled back: validated and written as saving would, not derived.
+            read = store.add_rows(
+                session, actor, patient_id, table, pasted.rows, today=today, derive=commit
+            )
         except InvalidCohortError as exc:
             problems = [_pasted_row(p, table, existing) for p in exc.problems]
     if commit and not problems:
