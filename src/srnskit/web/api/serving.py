@@ -8,7 +8,8 @@ may answer any request. Writes queue on the database's write lock (SQLite, in WA
 busy timeout) or on the audit head's row lock (PostgreSQL), so the audit chain never forks.
 
     default_workers() -> int          the CPUs this process may use, at most MAX_DEFAULT_WORKERS
-    worker_app() -> FastAPI           the factory each worker calls
+    worker_app() -> FastAPI           the factory each worker calls (it warms the worker up)
+    warm_up(app) -> None              the hot reads once, before the worker serves
     run(url, host, port, workers)     serve until interrupted (Ctrl-C, SIGTERM)
 """
 
@@ -21,13 +22,22 @@ from fastapi import FastAPI
 
 from srnskit.settings import database_url
 
-__all__ = ["MAX_DEFAULT_WORKERS", "WORKER_APP", "default_workers", "run", "worker_app"]
+__all__ = [
+    "MAX_DEFAULT_WORKERS",
+    "WARM_UP_DEFINITIONS",
+    "WORKER_APP",
+    "default_workers",
+    "run",
+    "warm_up",
+    "worker_app",
+]
 
 # One worker per CPU, up to 4: each holds the engine and the library in memory (~200 MB), and
 # past 4 a registry's load is the database's, not Python's.
 MAX_DEFAULT_WORKERS = 4
 WORKER_APP = "srnskit.web.api.serving:worker_app"
 _DATABASE_ENV = "SRNSKIT_DB"
+WARM_UP_DEFINITIONS = "kdigo2021"  # the pages' and the API's default set
 
 
 def default_workers() -> int:
@@ -44,7 +54,47 @@ def worker_app() -> FastAPI:
 
     registry = open_registry(database_url())
     atexit.register(registry.close)
-    return create_app(registry)
+    app = create_app(registry)
+    warm_up(app)
+    return app
+
+
+def warm_up(app: FastAPI) -> None:
+    """Do once, before this worker serves, what a worker's first requests would otherwise pay
+    for (a first request's extra time counts in the p99): compile the pages' templates, and
+    read the first patient as every hot route reads it (the user's query, the list with its
+    status columns, the record, the stored derived result, the timeline's specification), for
+    an actor of every centre and one of the patient's centre, so the statements are built and
+    compiled. Reads only: nothing is written, the engine is not run. A failure here is left to
+    the first request that meets it (the worker starts anyway)."""
+    from jinja2 import TemplateError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from srnskit.errors import SrnskitError
+    from srnskit.registry import derived, store
+    from srnskit.registry.access import ALL_CENTERS, Actor
+    from srnskit.registry.users import load_actor
+    from srnskit.web.pages.common import environment
+    from srnskit.web.pages.timeline import timeline_spec
+
+    try:
+        templates = environment()
+        for name in templates.list_templates():
+            templates.get_template(name)
+        every = Actor("warm-up", "viewer", frozenset({ALL_CENTERS}))
+        with app.state.registry.session() as session:
+            load_actor(session, "")
+            first = store.list_patients(session, every, limit=1, definitions=WARM_UP_DEFINITIONS)
+            if not first:
+                return
+            patient, center = first[0]["patient_id"], first[0]["center_id"]
+            for actor in (every, Actor("warm-up", "viewer", frozenset({center}))):
+                store.list_patients(session, actor, limit=1, definitions=WARM_UP_DEFINITIONS)
+                store.get_patient(session, actor, patient)
+                derived.read_derived_json(session, actor, patient, WARM_UP_DEFINITIONS)
+                timeline_spec(session, actor, patient, WARM_UP_DEFINITIONS)
+    except (SrnskitError, SQLAlchemyError, TemplateError):
+        return
 
 
 def run(url: str, host: str, port: int, workers: int) -> None:
