@@ -18,7 +18,7 @@ def test_import_prints_counts_and_what_it_skipped(cli, foreign: Path, tmp_path: 
         "imported 2 patients, 8 measurements, 3 treatments, 1 adverse_events, 5 events"
         in result.stderr
     )
-    assert "10 OMOP record(s) skipped" in result.stderr
+    assert "11 OMOP record(s) skipped" in result.stderr
     assert (
         "skipped: OMOP drug_exposure row 904: concept 1713332 (RxNorm 723 'amoxicillin') is not "
         "a drug srnskit maps"

@@ -105,7 +105,7 @@ def test_an_export_into_a_database_with_a_vocabulary_uses_its_concept_ids(
         ).fetchall()
         assert creatinine == [(3020564,)]
         # its vocabulary kept as it was (no local concept added), its clinical tables replaced
-        assert con.execute("SELECT count(*) FROM concept").fetchone() == (38,)
+        assert con.execute("SELECT count(*) FROM concept").fetchone() == (39,)
         assert con.execute("SELECT count(*) FROM concept_ancestor").fetchone() == (6,)
         assert con.execute("SELECT count(*) FROM person").fetchone() == (58,)
     finally:

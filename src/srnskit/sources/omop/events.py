@@ -59,9 +59,10 @@ def read_events(
     if database.has("visit_occurrence"):
         _visits(database, vocabulary, people, rows, krt, events)
     if database.has("death"):
-        _deaths(database, people, rows, events)
+        _deaths(database, people, events)
     if database.has("observation"):
         _observations(database, vocabulary, people, used, rows, events)
+    events = _one_death(events, rows)
     events.extend(_therapies(krt, rows))
     _add(rows, "adverse_events", adverse, ("patient_id", "date", "event", "drug", "grade"))
     _add(rows, "events", events, ("patient_id", "date", "event"))
@@ -278,20 +279,13 @@ def _visits(
         )
 
 
-def _deaths(
-    database: OmopDatabase, people: People, rows: ArrowRows, events: list[dict[str, Any]]
-) -> None:
+def _deaths(database: OmopDatabase, people: People, events: list[dict[str, Any]]) -> None:
     d = database.table("death")
     typed = d.select(
         person_id=column(d, "person_id", "int64"), date=column(d, "death_date", "date")
     )
     t = typed.join(people.table.select("person_id", "patient_id"), "person_id")
-    seen: set[int] = set()
     for row in database.to_arrow(t.order_by(["person_id", "date"])).to_pylist():
-        if row["person_id"] in seen:
-            rows.skip(origin_text("death", row["person_id"]), "a second death record")
-            continue
-        seen.add(row["person_id"])
         events.append(
             {
                 "omop_table": "death",
@@ -344,6 +338,21 @@ def _observations(
             events.append({**origin, "event": "death"})
         else:
             rows.skip(origin_text("observation", row["id"]), _not_mapped(vocabulary, row))
+
+
+def _one_death(events: list[dict[str, Any]], rows: ArrowRows) -> list[dict[str, Any]]:
+    """The events with one death a person: the first (the death table's row or a death
+    observation); the others listed as skipped."""
+    kept: list[dict[str, Any]] = []
+    dead: set[str] = set()
+    for row in sorted(events, key=lambda r: (r["event"] != "death", r["date"], r["id"])):
+        if row["event"] == "death":
+            if row["patient_id"] in dead:
+                rows.skip(origin_text(row["omop_table"], row["id"]), "a second death record")
+                continue
+            dead.add(row["patient_id"])
+        kept.append(row)
+    return kept
 
 
 def _therapies(krt: list[dict[str, Any]], rows: ArrowRows) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ INSERT INTO concept VALUES
     (4128061, 'Focal segmental glomerulosclerosis', 'Condition', 'SNOMED', 'Clinical Finding', 'S', '236403004', '1970-01-01', '2099-12-31', NULL),
     (4100858, 'Hypertrichosis', 'Condition', 'SNOMED', 'Clinical Finding', 'S', '29966009', '1970-01-01', '2099-12-31', NULL),
     (320128, 'Essential hypertension', 'Condition', 'SNOMED', 'Clinical Finding', 'S', '59621000', '1970-01-01', '2099-12-31', NULL),
+    (4306655, 'Death', 'Observation', 'SNOMED', 'Event', 'S', '419620001', '1970-01-01', '2099-12-31', NULL),
     (4054556, 'Tobacco smoking behavior', 'Observation', 'SNOMED', 'Observable Entity', 'S', '365980008', '1970-01-01', '2099-12-31', NULL),
     (2213572, 'Hemodialysis procedure with single evaluation by a physician or other qualified health care professional', 'Procedure', 'CPT4', 'CPT4', 'S', '90935', '1970-01-01', '2099-12-31', NULL),
     (4322471, 'Transplantation of kidney', 'Procedure', 'SNOMED', 'Procedure', 'S', '70536003', '1970-01-01', '2099-12-31', NULL),
@@ -145,7 +146,9 @@ CREATE TABLE observation (
     observation_source_value VARCHAR, observation_source_concept_id INTEGER, unit_source_value VARCHAR);
 INSERT INTO observation VALUES
     (801, 101, 4054556, '2016-02-10', 32817, NULL, 'never', NULL, NULL, 'TABAC', NULL, NULL),
-    (802, 101, 3025315, '2016-02-10', 32817, 19.5, NULL, NULL, 9529, 'POIDS', NULL, 'kg');
+    (802, 101, 3025315, '2016-02-10', 32817, 19.5, NULL, NULL, 9529, 'POIDS', NULL, 'kg'),
+    -- the death also charted as an observation: one death event
+    (803, 102, 4306655, '2017-02-01', 32817, NULL, NULL, NULL, NULL, 'DECES', NULL, NULL);
 
 CREATE TABLE drug_exposure (
     drug_exposure_id INTEGER NOT NULL, person_id INTEGER NOT NULL, drug_concept_id INTEGER NOT NULL,
