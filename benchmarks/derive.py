@@ -6,9 +6,18 @@ to one plain DuckDB gaps-and-islands pass over the same measurement rows, those 
 streams the engine reads (the practical floor; also over the UPCR rows alone, as measured before);
 on the smallest size the ratio to a straightforward pandas group-by-apply of the same episode
 rules (kdigo2021), which also cross-checks the engine's episodes; and DuckDB against Spark.
+The cohorts are clinic-only (the seed2023 profile without home dipstick diaries, as the numbers
+of docs/definitions.md were measured); ``--diary`` generates them with diaries.
 
     .venv/bin/python benchmarks/derive.py [--patients 10000 100000] [--spark] [--memory-limit 8GB]
-        [--against REV]
+        [--against REV] [--spark-at 100000] [--diary]
+
+``--spark-at N`` (one of the sizes) also times, each in a fresh process on the same files, load
+(read, validate, and the Parquet copy Spark's executors read) and derive on Spark local
+(``local[2]``, srnskit's defaults) and on a Spark standalone cluster of two workers started here
+on loopback (``tests/engine/spark_cluster.py``; one core and ``--worker-memory`` each), with the
+ratio of each to DuckDB's raw scan of the same Parquet files (every table read into memory: the
+floor of any engine that reads them) and the derive's ratio to the SQL floor above.
 
 ``--against REV`` also times the same child on the code of commit REV (a temporary git worktree,
 imported through PYTHONPATH) on the same files in the same run, and prints the ratio of this
@@ -28,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from against import worktree
 
@@ -35,7 +45,10 @@ from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
 from srnskit.engine.derive import derive
 from srnskit.synth.generate import write_synthetic_cohort
-from srnskit.synth.profile import load_profile
+from srnskit.synth.profile import Profile, load_profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.engine
+from tests.engine.spark_cluster import standalone_cluster
 
 TODAY = dt.date.today()
 PANDAS_MAX = 20_000  # the pandas comparison is per patient in Python: only on small cohorts
@@ -53,6 +66,27 @@ done = time.perf_counter()
 rows = cohort.con.execute("SELECT count(*) FROM measurements").fetchone()[0]
 print(json.dumps({"load": loaded - started, "derive": done - loaded, "rows": rows,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+# Load and derive on Spark, in a fresh process: argv = folder, master ('' for srnskit's default),
+# then --spark-conf items. Load includes the Parquet copy the executors read (Cohort.location).
+SPARK_CHILD = """
+import json, sys, time, datetime as dt
+from pathlib import Path
+from srnskit.cohort import read_cohort
+from srnskit.definitions import load_definitions
+from srnskit.engine.backends.spark import parse_spark_conf, spark_session
+from srnskit.engine.derive import derive
+started = time.perf_counter()
+cohort = read_cohort(Path(sys.argv[1]), today=dt.date.today())
+cohort.location()
+loaded = time.perf_counter()
+master = sys.argv[2] or None
+spark_session(master, parse_spark_conf(sys.argv[3:]))
+up = time.perf_counter()
+derived = derive(cohort, load_definitions("kdigo2021"), engine="spark", spark_master=master)
+done = time.perf_counter()
+print(json.dumps({"load": loaded - started, "start": up - loaded, "derive": done - up,
+                  "outcomes": derived.patient_outcomes.num_rows}))
 """
 # The floor reads the same measurement rows as the engine: those of kdigo2021's proteinuria
 # streams (UPCR and dipstick, 26.8 M of the 63.7 M rows at a million children; until
@@ -90,6 +124,37 @@ def measure(
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def measure_spark(folder: Path, master: str | None, settings: list[str]) -> dict[str, float]:
+    """Load, session start and derive times on Spark, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", SPARK_CHILD, str(folder), master or "", *settings],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def scan_seconds(folder: Path) -> float:
+    """DuckDB's raw scan of the cohort's Parquet files: every table read into memory, no checks."""
+    con = duckdb.connect()
+    started = time.perf_counter()
+    for table in sorted(folder.glob("*.parquet")):
+        source = str(table).replace("'", "''")
+        con.execute(f"CREATE TABLE {table.stem} AS SELECT * FROM read_parquet('{source}')")
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def clinic_only(profile: Profile) -> Profile:
+    """``profile`` without home dipstick diaries (clinic visits only)."""
+    if profile.diary is None:
+        return profile
+    return profile.model_copy(update={"diary": profile.diary.model_copy(update={"enabled": False})})
 
 
 def floor_seconds(folder: Path, streams: str = STREAMS) -> float:
@@ -188,7 +253,17 @@ def main() -> None:
     parser.add_argument(
         "--against", metavar="REV", help="also time the code of git commit REV, same files"
     )
+    parser.add_argument(
+        "--spark-at",
+        type=int,
+        metavar="N",
+        help="at this size (one of --patients) also time Spark local and a standalone cluster",
+    )
+    parser.add_argument("--worker-memory", default="2g", help="each cluster worker's memory")
+    parser.add_argument("--diary", action="store_true", help="cohorts with home diaries")
     arguments = parser.parse_args()
+    if arguments.spark_at is not None and arguments.spark_at not in arguments.patients:
+        parser.error(f"--spark-at {arguments.spark_at} is not one of --patients")
     with contextlib.ExitStack() as stack:
         reference = stack.enter_context(worktree(arguments.against)) if arguments.against else None
         run(arguments, reference)
@@ -202,11 +277,14 @@ def run(arguments: argparse.Namespace, reference: Path | None) -> None:
         + (f" {'REV load':>8} {'REV derive':>10} {against:>13}" if reference else "")
     )
     notes = []
+    profile = load_profile("seed2023")
+    if not arguments.diary:
+        profile = clinic_only(profile)
     for index, patients in enumerate(arguments.patients):
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch) / "cohort"
             write_synthetic_cohort(
-                folder, profile=load_profile("seed2023"), patients=patients, seed=3, fmt="parquet"
+                folder, profile=profile, patients=patients, seed=3, fmt="parquet"
             )
             r = measure(folder, arguments.memory_limit)
             floor = floor_seconds(folder)
@@ -223,6 +301,8 @@ def run(arguments: argparse.Namespace, reference: Path | None) -> None:
                     f"{r['derive'] / old['derive']:>13.2f}"
                 )
             print(line)
+            if patients == arguments.spark_at:
+                notes += spark_rows(folder, Path(scratch), r, floor, arguments.worker_memory)
             if index == 0 and patients <= PANDAS_MAX:
                 seconds, by_pandas = pandas_episodes(folder)
                 engine = derive(read_cohort(folder, today=TODAY), load_definitions("kdigo2021"))
@@ -249,6 +329,36 @@ def run(arguments: argparse.Namespace, reference: Path | None) -> None:
                     )
     for note in notes:
         print(note)
+
+
+def spark_rows(
+    folder: Path, scratch: Path, duck: dict[str, float], floor: float, worker_memory: str
+) -> list[str]:
+    """Load and derive on Spark local and on a standalone cluster, against the scan floor."""
+    scan = scan_seconds(folder)
+    # Two workers of one core: shuffle partitions twice the cores, as docs/scale.md advises; the
+    # driver collects the derived tables (2g: the outputs of 100,000 children as Arrow).
+    cluster_settings = [
+        "spark.sql.shuffle.partitions=4",
+        f"spark.executor.memory={worker_memory}",
+        "spark.driver.memory=2g",
+    ]
+    runs = [("Spark local[2]", measure_spark(folder, None, []))]
+    with standalone_cluster(scratch / "cluster", memory=worker_memory) as cluster:
+        runs.append(("Spark cluster 2×1", measure_spark(folder, cluster.url, cluster_settings)))
+    lines = [
+        f"DuckDB raw scan of the same Parquet files: {scan:.2f} s; DuckDB load + derive "
+        f"{duck['load'] + duck['derive']:.1f} s = {(duck['load'] + duck['derive']) / scan:.1f}× it"
+    ]
+    for name, run in runs:
+        total = run["load"] + run["derive"]
+        lines.append(
+            f"{name}: load {run['load']:.1f} s, session start {run['start']:.1f} s, derive "
+            f"{run['derive']:.1f} s; load + derive {total:.1f} s = {total / scan:.1f}× the scan, "
+            f"derive {run['derive'] / floor:.1f}× the SQL floor, "
+            f"{total / (duck['load'] + duck['derive']):.1f}× DuckDB's load + derive"
+        )
+    return lines
 
 
 if __name__ == "__main__":
