@@ -122,3 +122,25 @@ def test_skipped_csv_quotes_what_needs_it() -> None:
 def test_an_unknown_mapping_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no mapping for 'hl7v2'"):
         load_mapping("hl7v2")
+
+
+def test_a_converted_value_is_written_without_binary_noise(tmp_path: Path) -> None:
+    rows = SourceRows("hand.csv")
+    _child(rows)
+    # 0.56 mg/dL × 88.4 = 49.504 µmol/L; in binary floating point 49.504000000000005.
+    assert 0.56 * 88.4 != 49.504
+    rows.add(
+        "measurements",
+        {
+            "patient_id": "R1",
+            "date": "2016-02-10",
+            "analyte": "creatinine",
+            "value": "0.56",
+            "unit": "mg/dL",
+        },
+        origin="record 'R1', measurements instance 1",
+    )
+    write_imported(rows, tmp_path / "out", today=TODAY)
+    with (tmp_path / "out" / "measurements.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["value"] == "49.504"

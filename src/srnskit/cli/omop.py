@@ -48,7 +48,7 @@ def _import(
         str,
         typer.Argument(
             metavar="URL|PARQUET_DIR",
-            help="duckdb:///cdm.duckdb (or a .duckdb path), postgresql://USER@HOST/DB[/SCHEMA], "
+            help="duckdb:///cdm.duckdb (or a .duckdb path), postgresql://USER@HOST/DB\\[/SCHEMA], "
             "or a folder of Parquet files, one per table (person.parquet, …).",
         ),
     ],

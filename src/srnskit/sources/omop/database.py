@@ -41,8 +41,9 @@ def is_omop_url(text: str) -> bool:
 
 def redacted(source: str | Path) -> str:
     """``source`` for messages: a URL with its password hidden, a path as it is."""
-    text = str(source)
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", text)
+    text = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", str(source))
+    # libpq also takes the password as a query parameter (?password=…)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", text, flags=re.IGNORECASE)
 
 
 @dataclass
@@ -198,6 +199,8 @@ def _postgres(url: str, shown: str) -> OmopDatabase:
     plain = re.sub(r"^postgres(ql)?(\+psycopg2?)?://", "postgres://", url, flags=re.IGNORECASE)
     try:
         con = ibis.connect(plain)
+    except ValueError as exc:  # a URL Python cannot parse (a port that is not a number, …)
+        raise UsageError(f"{shown} is not a PostgreSQL URL srnskit can read: {exc}") from None
     except psycopg.Error as exc:
         raise UsageError(f"cannot read the OMOP database {shown}: {_first_line(exc)}") from None
     return OmopDatabase(shown, con, _listed(con.list_tables()), "postgres")
