@@ -124,23 +124,28 @@ def test_an_unknown_mapping_is_a_usage_error() -> None:
         load_mapping("hl7v2")
 
 
-def test_a_converted_value_is_written_without_binary_noise(tmp_path: Path) -> None:
-    rows = SourceRows("hand.csv")
+def test_a_problem_of_one_source_cell_names_that_cell_once(tmp_path: Path) -> None:
+    rows = SourceRows("export.csv")
     _child(rows)
-    # 0.56 mg/dL × 88.4 = 49.504 µmol/L; in binary floating point 49.504000000000005.
-    assert 0.56 * 88.4 != 49.504
-    rows.add(
-        "measurements",
-        {
+    instance = "record 'R1', measurements instance 1"
+    for analyte, value in (("albumin", "18"), ("creatinine", "40")):
+        unit = {"albumin": "g/L", "creatinine": "umol/L"}[analyte]
+        cells = {
             "patient_id": "R1",
-            "date": "2016-02-10",
-            "analyte": "creatinine",
-            "value": "0.56",
-            "unit": "mg/dL",
-        },
-        origin="record 'R1', measurements instance 1",
-    )
-    write_imported(rows, tmp_path / "out", today=TODAY)
-    with (tmp_path / "out" / "measurements.csv").open() as handle:
-        (row,) = list(csv.DictReader(handle))
-    assert row["value"] == "49.504"
+            "date": "2016-02-30",
+            "analyte": analyte,
+            "value": value,
+            "unit": unit,
+        }
+        rows.add(
+            "measurements",
+            cells,
+            origin=instance,
+            columns={"date": f"{instance}, field 'meas_date'"},
+        )
+    with pytest.raises(InvalidCohortError) as caught:
+        write_imported(rows, tmp_path / "out", today=TODAY)
+    assert [str(p) for p in caught.value.problems] == [
+        "measurements:-:date: error: record 'R1', measurements instance 1, field 'meas_date': "
+        "'2016-02-30' is not a valid date (no such day)"
+    ]

@@ -20,9 +20,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from srnskit.cohort.load import cohort_from_raw
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
@@ -30,12 +27,8 @@ from srnskit.schema.problems import Problem
 from srnskit.sources.interchange import Skipped, SourceRows, skipped_csv
 from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder
 
-__all__ = ["CONVERTED_DECIMALS", "SKIPPED_FILE", "ImportResult", "write_imported"]
+__all__ = ["SKIPPED_FILE", "ImportResult", "write_imported"]
 
-# Decimals a converted value is written with: 0.56 mg/dL × 88.4 is 49.504000000000005 in binary
-# floating point, written 49.504. Nine decimals keep every value of the format's ranges (the
-# smallest meaningful, a UPCR of 0.001 mg/mg, has three) and drop only the conversion's noise.
-CONVERTED_DECIMALS = 9
 # Where an import lists the source records it did not map (a sub-folder: readers ignore it).
 SKIPPED_FILE = "import/skipped.csv"
 
@@ -74,10 +67,7 @@ def write_imported(
         tables = {}
         for name in COHORT_TABLES:
             schema = cohort_schema(name)  # the format's columns only (no load bookkeeping)
-            table = cohort.to_arrow(name).select(schema.names).cast(schema)
-            if name == "measurements":
-                table = _without_float_noise(table)
-            tables[name] = table
+            tables[name] = cohort.to_arrow(name).select(schema.names).cast(schema)
         write_cohort_folder(
             tables,
             out,
@@ -92,14 +82,3 @@ def write_imported(
             skipped=list(rows.skipped),
             warnings=rows.locate(cohort.warnings),
         )
-
-
-def _without_float_noise(measurements: pa.Table) -> pa.Table:
-    """``measurements`` with each value rounded to ``CONVERTED_DECIMALS`` decimals (half to
-    even): the conversion to canonical units leaves binary noise a data manager would read as
-    a value (``35.36000000000001``)."""
-    index = measurements.schema.get_field_index("value")
-    rounded = pc.round(
-        measurements.column(index), ndigits=CONVERTED_DECIMALS, round_mode="half_to_even"
-    )
-    return measurements.set_column(index, "value", rounded)

@@ -66,12 +66,22 @@ class SourceRows:
     center_id: str | None = None
     rows: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     origins: dict[str, list[str]] = field(default_factory=dict)
+    cell_origins: dict[tuple[str, int, str], str] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, table: str, cells: Mapping[str, str | None], *, origin: str) -> None:
-        """Append one row of ``table`` (``patients``, ``measurements``, …) from ``origin``.
-        Raises ``ValueError`` for an unknown table or column."""
+    def add(
+        self,
+        table: str,
+        cells: Mapping[str, str | None],
+        *,
+        origin: str,
+        columns: Mapping[str, str] | None = None,
+    ) -> None:
+        """Append one row of ``table`` (``patients``, ``measurements``, …) from ``origin``;
+        ``columns`` names a closer origin of some cells (a column → ``origin, field 'x'``),
+        which a problem of that cell names instead. Raises ``ValueError`` for an unknown table
+        or column."""
         if table not in COHORT_TABLES:
             raise ValueError(f"{table!r} is not a table of the cohort format")
         unknown = set(cells) - set(COHORT_TABLES[table].column_names)
@@ -79,6 +89,9 @@ class SourceRows:
             raise ValueError(f"{sorted(unknown)} are not columns of {table}")
         self.rows.setdefault(table, []).append(dict(cells))
         self.origins.setdefault(table, []).append(origin)
+        row = _FIRST_ROW + len(self.origins[table]) - 1
+        for column, closer in (columns or {}).items():
+            self.cell_origins[(table, row, column)] = closer
 
     def skip(self, origin: str, reason: str) -> None:
         """List a record of the source that maps to no row, with the reason."""
@@ -114,32 +127,39 @@ class SourceRows:
             cohort.tables[name] = RawTable.of(name, self.source, data)
         return cohort
 
-    def origin(self, table: str, row: int | None) -> str | None:
-        """The origin of ``table``'s row numbered ``row`` (from 2), or None."""
+    def origin(self, table: str, row: int | None, column: str | None = None) -> str | None:
+        """The origin of ``table``'s row numbered ``row`` (from 2), or of its cell in
+        ``column`` when one was given for it; None for no such row."""
         if row is None:
             return None
+        if column is not None and (table, row, column) in self.cell_origins:
+            return self.cell_origins[(table, row, column)]
         origins = self.origins.get(table, [])
         index = row - _FIRST_ROW
         return origins[index] if 0 <= index < len(origins) else None
 
     def locate(self, problems: Sequence[Problem]) -> list[Problem]:
         """``problems`` of validation with each row's problem pointing at its origin: the row
-        becomes ``-`` (no file was written) and the message starts with the origin."""
+        becomes ``-`` (no file was written) and the message starts with the origin (the cell's,
+        when ``add`` was given one). Several rows from one source record (a REDCap instance
+        holding several analytes) share a problem of that record: it is listed once."""
         located: list[Problem] = []
+        seen: set[Problem] = set()
         for problem in problems:
-            origin = self.origin(problem.table, problem.row)
+            origin = self.origin(problem.table, problem.row, problem.column)
             if origin is None:
                 located.append(problem)
                 continue
-            located.append(
-                Problem(
-                    problem.table,
-                    None,
-                    problem.column,
-                    f"{origin}: {problem.message}",
-                    problem.severity,
-                )
+            moved = Problem(
+                problem.table,
+                None,
+                problem.column,
+                f"{origin}: {problem.message}",
+                problem.severity,
             )
+            if moved not in seen:
+                seen.add(moved)
+                located.append(moved)
         return located
 
 

@@ -35,8 +35,14 @@ def test_a_longitudinal_projects_patient_fields_are_gathered_across_events() -> 
          "family_history": "true"}
     ]  # fmt: skip
     assert rows.origins["measurements"] == [
-        "REDCap record 'P1', measurements instance 1, event 'follow_up_arm_1', field 'dipstick'"
+        "REDCap record 'P1', measurements instance 1, event 'follow_up_arm_1'"
     ]
+    assert rows.origin("measurements", 2, "value") == (
+        "REDCap record 'P1', measurements instance 1, event 'follow_up_arm_1', field 'dipstick'"
+    )
+    assert rows.origin("measurements", 2, "date") == (
+        "REDCap record 'P1', measurements instance 1, event 'follow_up_arm_1', field 'meas_date'"
+    )
     assert rows.problems == []
 
 

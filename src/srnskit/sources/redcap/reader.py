@@ -370,10 +370,12 @@ class _Reader:
     def _measurements(self, record_id: str, values: Mapping[str, str], origin: str) -> None:
         by_analyte: dict[str, dict[str, str]] = {}
         date: str | None = None
+        date_origin = origin
         for name, raw in values.items():
             binding = self.mapping.bindings[name]
             if binding.analyte is None:
-                date = self._value(binding, raw, origin)
+                date_origin = f"{origin}, field '{name}'"
+                date = self._value(binding, raw, date_origin)
             else:
                 by_analyte.setdefault(binding.analyte, {})[binding.part] = name
         if not by_analyte:
@@ -400,7 +402,12 @@ class _Reader:
                 cells[part] = self._value(binding, values[name], at_field)
             if len(analyte.units) == 1:
                 cells["unit"] = analyte.units[0].name
-            self.rows.add("measurements", cells, origin=at_field)
+            # A problem of the instance's date names the date field, once for the instance; a
+            # problem of this analyte's value names the analyte's field.
+            closer = {column: at_field for column in cells if column != "date"}
+            self.rows.add(
+                "measurements", cells, origin=origin, columns={**closer, "date": date_origin}
+            )
 
     def _value(self, binding: Binding, raw: str, origin: str) -> str | None:
         """The format's text for a REDCap value of ``binding``'s field: a code or label as the
