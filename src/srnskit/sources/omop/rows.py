@@ -109,8 +109,9 @@ class ArrowRows(SourceRows):
             cohort.tables[name] = RawTable.of(name, self.source, data)
         return cohort
 
-    def origin(self, table: str, row: int | None) -> str | None:
-        """The origin of ``table``'s row numbered ``row`` (from 2), or None."""
+    def origin(self, table: str, row: int | None, column: str | None = None) -> str | None:
+        """The origin of ``table``'s row numbered ``row`` (from 2), or None (an OMOP row is
+        one record: ``column`` changes nothing)."""
         if row is None:
             return None
         index = row - _FIRST_ROW
@@ -123,7 +124,7 @@ class ArrowRows(SourceRows):
             start = ends[at - 1] if at else 0
             block = blocks[at]
             return origin_text(block.omop_table, block.ids[index - start].as_py())
-        return super().origin(table, row - (ends[-1] if ends else 0))
+        return super().origin(table, row - (ends[-1] if ends else 0), column)
 
 
 def _ends(blocks: list[_Block]) -> list[int]:
