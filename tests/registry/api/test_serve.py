@@ -1,5 +1,6 @@
 """``srnskit serve``: migrates the database on start, binds to 127.0.0.1 by default and runs
-``--workers`` processes."""
+``--workers`` processes, each listening on a socket of its own, so that connections opened at
+once are spread over the workers (with one shared socket they all went to one)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,28 @@ def _addresses_listening(port: int) -> set[str]:
             octets = [str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)]
             found.add(".".join(octets))
     return found
+
+
+def _tcp_sockets(port: int, state: str) -> list[str]:
+    """The inodes of the sockets on local ``port`` in ``state`` (0A listen, 01 established)."""
+    inodes = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            inodes.append(fields[9])
+    return inodes
+
+
+def _holding(pid: int, inodes: list[str]) -> int:
+    """How many of the sockets ``inodes`` process ``pid`` holds open."""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            held += os.readlink(fd) in wanted
+        except OSError:
+            continue
+    return held
 
 
 def _command_line(pid: int) -> str:
@@ -64,6 +87,24 @@ def test_serve_migrates_and_binds_to_loopback(tmp_path: Path) -> None:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         workers = [c for c in children if "spawn_main" in _command_line(int(c))]
         assert len(workers) == 2, [_command_line(int(c)) for c in children]
+        # Each worker listens on its own socket of the port (the second may still be starting).
+        while len(_tcp_sockets(port, "0A")) < 2:
+            assert time.monotonic() < deadline, _tcp_sockets(port, "0A")
+            time.sleep(0.2)
+        assert [_holding(int(w), _tcp_sockets(port, "0A")) for w in workers] == [1, 1]
+        # Sixteen keep-alive connections opened together are spread over both workers (the
+        # kernel picks a listening socket by a hash of the connection: all on one worker has a
+        # probability of 2 × 2^-16).
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(16)]
+        try:
+            for client in clients:
+                assert client.get("/static/srnskit.css").status_code == 200
+            held = [_holding(int(w), _tcp_sockets(port, "01")) for w in workers]
+            assert sum(held) == 16, held
+            assert min(held) > 0, held
+        finally:
+            for client in clients:
+                client.close()
         engine = sa.create_engine(url)
         with engine.connect() as connection:
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version")

@@ -6,27 +6,39 @@ factory): each worker process opens the registry itself (the URL in ``SRNSKIT_DB
 memory: the token key and the failed logins (the throttle) are in the database, so any worker
 may answer any request. Writes queue on the database's write lock (SQLite, in WAL mode, with a
 busy timeout) or on the audit head's row lock (PostgreSQL), so the audit chain never forks.
+On Linux each worker listens on a socket of its own on the one port (``SO_REUSEPORT``), so the
+kernel spreads new connections over the workers; uvicorn's supervisor still starts, watches
+and replaces them.
 
     default_workers() -> int          the CPUs this process may use, at most MAX_DEFAULT_WORKERS
     worker_app() -> FastAPI           the factory each worker calls (it warms the worker up)
     warm_up(app) -> None              the hot reads once, before the worker serves
     run(url, host, port, workers)     serve until interrupted (Ctrl-C, SIGTERM)
+    listening_socket(host, port)      a socket of the port, with SO_REUSEPORT
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import socket
+import sys
+from typing import Any
 
 from fastapi import FastAPI
+from uvicorn.supervisors.multiprocess import Process as UvicornProcess
 
 from srnskit.settings import database_url
 
 __all__ = [
+    "HEALTH_CHECK_SECONDS",
     "MAX_DEFAULT_WORKERS",
+    "OWN_SOCKETS",
     "WARM_UP_DEFINITIONS",
     "WORKER_APP",
+    "OwnSocketWorker",
     "default_workers",
+    "listening_socket",
     "run",
     "warm_up",
     "worker_app",
@@ -38,6 +50,10 @@ MAX_DEFAULT_WORKERS = 4
 WORKER_APP = "srnskit.web.api.serving:worker_app"
 _DATABASE_ENV = "SRNSKIT_DB"
 WARM_UP_DEFINITIONS = "kdigo2021"  # the pages' and the API's default set
+# A socket per worker process where the kernel spreads connections over sockets of one port.
+OWN_SOCKETS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+_BACKLOG = 2048  # uvicorn's default
+HEALTH_CHECK_SECONDS = 120
 
 
 def default_workers() -> int:
@@ -100,25 +116,74 @@ def warm_up(app: FastAPI) -> None:
 def run(url: str, host: str, port: int, workers: int) -> None:
     """Serve the API of the registry at ``url`` (migrated already) on ``host``:``port`` with
     ``workers`` processes (1: in this process). ``X-Forwarded-Proto`` is believed only from a
-    proxy on this machine."""
+    proxy on this machine. On Linux each worker listens on a socket of its own
+    (``OwnSocketWorker``), so the kernel spreads connections over the workers."""
     import uvicorn
+    from uvicorn.supervisors import multiprocess
 
     os.environ[_DATABASE_ENV] = url  # what database_url() reads in each worker
-    uvicorn.run(
-        WORKER_APP,
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-        log_level="warning",
-        # uvloop and httptools (pinned): the event loop and the HTTP parser in C, about 0.5 ms
-        # less CPU a request than asyncio's loop and h11 (docs/decisions.md, issue 18).
-        loop="uvloop",
-        http="httptools",
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "server_header": False,
+        "log_level": "warning",
+        # uvloop and httptools (pinned): the event loop and the HTTP parser in C, about
+        # 0.5 ms less CPU a request than asyncio's loop and h11 (docs/decisions.md).
+        "loop": "uvloop",
+        "http": "httptools",
         # No access log: a request line names a patient (/patients/{id}), and srnskit never
         # logs identifiers; formatting it also cost every request.
-        access_log=False,
-    )
+        "access_log": False,
+        # A worker must answer the supervisor's health check within this many seconds, or it
+        # is killed and replaced. uvicorn's 5 s was shorter than a worker's start on a busy
+        # two-core machine (importing the library took 10 to 40 s under a load of 15): the
+        # workers were killed before they served, one after the other, for ever.
+        "timeout_worker_healthcheck": HEALTH_CHECK_SECONDS,
+    }
+    if workers == 1:
+        uvicorn.run(WORKER_APP, **options)
+        return
+    config = uvicorn.Config(WORKER_APP, workers=workers, **options)
+    if OWN_SOCKETS:
+        # The port is taken here (an error now if it is in use) by a socket that never
+        # listens; uvicorn's supervisor starts, watches and replaces the workers.
+        reserved = listening_socket(host, port, listen=False)
+        multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
+    else:
+        reserved = config.bind_socket()
+    try:
+        multiprocess.Multiprocess(config, sockets=[reserved]).run()
+    finally:
+        reserved.close()
+
+
+def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` with ``SO_REUSEPORT`` (Linux: every worker binds
+    the same port, and the kernel hands each new connection to one of the listening sockets,
+    spread by a hash of its addresses), listening unless told otherwise."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+class OwnSocketWorker(UvicornProcess):
+    """A uvicorn worker process that listens on a socket of its own (``listening_socket``)
+    instead of the one socket all workers share. With one shared socket, the worker that
+    wakes first accepts every connection waiting: 20 keep-alive connections opened at once
+    all went to one of two workers, which served them alone while the other idled (seen in
+    the benchmark with ``ss``). The inherited socket (bound, never listening) is closed."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        own = listening_socket(self.config.host, self.config.port)
+        for inherited in sockets or []:
+            inherited.close()
+        super().target([own])
