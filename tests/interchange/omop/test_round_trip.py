@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from srnskit.cohort.imported import CONVERTED_DECIMALS, write_imported
+from srnskit.cohort.imported import write_imported
 from srnskit.cohort.load import read_cohort
 from srnskit.examples import path as example_path
 from srnskit.schema import COHORT_TABLES
@@ -18,16 +18,10 @@ from .conftest import SETS, TODAY, derived_rows
 
 
 def _rows(path: Path | str, table: str) -> list[tuple[Any, ...]]:
-    """A cohort table's rows, sorted; numbers to write_imported's CONVERTED_DECIMALS, as an
-    import writes them (49.504000000000005 umol/L, 0.56 mg/dL × 88.4, is written 49.504)."""
     columns = list(COHORT_TABLES[table].column_names)
     with read_cohort(path, today=TODAY) as cohort:
         data = cohort.to_arrow(table).select(columns).to_pylist()
-
-    def cell(value: Any) -> Any:
-        return round(value, CONVERTED_DECIMALS) if isinstance(value, float) else value
-
-    return sorted((tuple(cell(v) for v in r.values()) for r in data), key=repr)
+    return sorted((tuple(r.values()) for r in data), key=repr)
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "parquet"])
