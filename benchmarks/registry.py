@@ -186,7 +186,8 @@ def patient_ids(url: str) -> list[str]:
 def serve(url: str, workers: int | None = None) -> Iterator[tuple[str, int]]:
     """``srnskit serve`` over ``url`` on a free loopback port (``workers`` processes, else the
     server's default), stopped on exit: ``(base URL of the API, the server's process id)``,
-    once it answers. Raises ``SystemExit`` if it does not start within 120 s."""
+    once it answers. Raises ``SystemExit`` if it does not start within 300 s (workers load
+    the library; on a shared machine that takes minutes)."""
     port = free_port()
     command = [SRNSKIT, "serve", "--db", url, "--port", str(port)]
     if workers is not None:
@@ -194,7 +195,7 @@ def serve(url: str, workers: int | None = None) -> Iterator[tuple[str, int]]:
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             try:
                 httpx.get(f"{base}/openapi.json", timeout=5).raise_for_status()
