@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-spark lint typecheck pytest clean java browser postgres
+.PHONY: run test test-spark lint typecheck pytest clean java browser postgres wrk
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ browser:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$SRNSKIT_TEST_PG" ] || { \
 	  apt-get update -qq && apt-get install -y -qq postgresql; }
+
+# The registry's benchmarks (benchmarks/registry.py, benchmarks/web.py) load the server with
+# wrk, a compiled load generator from Debian's packages, when installed (else Python threads,
+# which take CPU from the server on a small machine); this installs it if missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 run: $(STAMP)
 	$(BIN)/srnskit validate src/srnskit/examples/demo
