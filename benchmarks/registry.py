@@ -16,9 +16,10 @@ the API under 20 concurrent clients.
    request (the clients share the machine with the server). The target (issue 18): p99 ≤
    150 ms for a patient read, zero errors.
 
-   The clients (``--client``): ``wrk`` (Debian's package: a compiled load generator, one
-   keep-alive connection per client, each route's clients in one ``wrk`` process running
-   ``WRK_SCRIPT``, which GETs random paths of the route and counts answers but 200), or
+   The clients (``--client``): ``wrk`` (Debian's package, ``make wrk``: a compiled load
+   generator, one keep-alive connection per client, each route's clients in one ``wrk``
+   process running ``WRK_SCRIPT``, which GETs random paths of the route and counts answers but
+   200), or
    ``python`` (threads of httpx clients, each alternating the routes; on two cores they take
    CPU from the server and lengthen its queue), or ``both`` one after the other; ``auto``
    (the default) is wrk when it is installed. The table says which client measured each row.
