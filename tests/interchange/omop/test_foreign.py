@@ -189,3 +189,19 @@ def test_a_database_without_a_concept_table_is_invalid_input(foreign: Path) -> N
     with pytest.raises(InvalidCohortError) as caught:
         read_omop(foreign)
     assert "no concept table" in str(caught.value.problems[0])
+
+
+def test_a_row_whose_person_is_not_in_person_is_listed_as_skipped(
+    foreign: Path, tmp_path: Path
+) -> None:
+    con = duckdb.connect(str(foreign))
+    con.execute(
+        "INSERT INTO measurement SELECT * REPLACE (90201 AS measurement_id, 99999 AS person_id) "
+        "FROM measurement LIMIT 1"
+    )
+    con.close()
+    result = write_imported(read_omop(foreign), tmp_path / "cohort", today=TODAY)
+    assert (
+        Skipped("OMOP measurement row 90201", "person 99999 is not in the person table")
+        in result.skipped
+    )

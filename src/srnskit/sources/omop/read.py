@@ -16,12 +16,12 @@ from pathlib import Path
 import ibis
 
 from srnskit.sources.omop.columns import check_required
-from srnskit.sources.omop.database import open_omop
+from srnskit.sources.omop.database import OmopDatabase, open_omop
 from srnskit.sources.omop.drugs import read_treatments
 from srnskit.sources.omop.events import read_events
 from srnskit.sources.omop.labs import read_labs
 from srnskit.sources.omop.persons import conditions, read_people
-from srnskit.sources.omop.rows import ArrowRows
+from srnskit.sources.omop.rows import ArrowRows, origin_text
 from srnskit.sources.omop.vocabulary import read_vocabulary
 
 __all__ = ["read_omop"]
@@ -47,4 +47,34 @@ def read_omop(
         used = read_labs(database, vocabulary, people, typed_conditions, rows)
         read_treatments(database, vocabulary, people, rows)
         read_events(database, vocabulary, people, typed_conditions, used, rows)
+        _list_orphans(database, rows)
         return rows
+
+
+# The clinical tables whose rows belong to a person, each with its primary key (the death
+# table has none: a death is named by its person), OMOP CDM v5.4.
+_PERSON_TABLES = {
+    "measurement": "measurement_id",
+    "drug_exposure": "drug_exposure_id",
+    "condition_occurrence": "condition_occurrence_id",
+    "procedure_occurrence": "procedure_occurrence_id",
+    "observation": "observation_id",
+    "visit_occurrence": "visit_occurrence_id",
+    "death": "person_id",
+}
+
+
+def _list_orphans(database: OmopDatabase, rows: ArrowRows) -> None:
+    """List as skipped every row of a clinical table whose person is not in ``person`` (the
+    readers join with the persons they read, so such a row would otherwise vanish unsaid)."""
+    person = database.table("person").select(known_person="person_id")
+    for name, key in _PERSON_TABLES.items():
+        if not database.has(name):
+            continue
+        table = database.table(name)
+        orphans = table.anti_join(person, table.person_id == person.known_person)
+        found = database.to_arrow(orphans.select(row_id=table[key], pid=table.person_id))
+        for row_id, person_id in zip(
+            found.column("row_id").to_pylist(), found.column("pid").to_pylist(), strict=True
+        ):
+            rows.skip(origin_text(name, row_id), f"person {person_id} is not in the person table")
