@@ -14,7 +14,7 @@ and replaces them.
     worker_app() -> FastAPI           the factory each worker calls (it warms the worker up)
     warm_up(app) -> None              the hot reads once, before the worker serves
     run(url, host, port, workers)     serve until interrupted (Ctrl-C, SIGTERM)
-    listening_socket(host, port)      a socket of the port, with SO_REUSEPORT
+    port_socket(host, port)           a socket bound to the port, with SO_REUSEPORT
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ __all__ = [
     "WORKER_APP",
     "OwnSocketWorker",
     "default_workers",
-    "listening_socket",
+    "port_socket",
     "run",
     "warm_up",
     "worker_app",
@@ -52,7 +52,6 @@ _DATABASE_ENV = "SRNSKIT_DB"
 WARM_UP_DEFINITIONS = "kdigo2021"  # the pages' and the API's default set
 # A socket per worker process where the kernel spreads connections over sockets of one port.
 OWN_SOCKETS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
-_BACKLOG = 2048  # uvicorn's default
 HEALTH_CHECK_SECONDS = 120
 
 
@@ -150,7 +149,7 @@ def run(url: str, host: str, port: int, workers: int) -> None:
     if OWN_SOCKETS:
         # The port is taken here (an error now if it is in use) by a socket that never
         # listens; uvicorn's supervisor starts, watches and replaces the workers.
-        reserved = listening_socket(host, port, listen=False)
+        reserved = port_socket(host, port)
         multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
     else:
         reserved = config.bind_socket()
@@ -160,30 +159,32 @@ def run(url: str, host: str, port: int, workers: int) -> None:
         reserved.close()
 
 
-def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
-    """A TCP socket bound to ``host``:``port`` with ``SO_REUSEPORT`` (Linux: every worker binds
-    the same port, and the kernel hands each new connection to one of the listening sockets,
-    spread by a hash of its addresses), listening unless told otherwise."""
+def port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` with ``SO_REUSEPORT``, not yet listening (Linux:
+    every worker binds the same port, and the kernel hands each new connection to one of the
+    sockets listening, spread by a hash of its addresses; a server listens on its socket when
+    it starts, after its app is loaded)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    if listen:
-        sock.listen(_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
 
 class OwnSocketWorker(UvicornProcess):
-    """A uvicorn worker process that listens on a socket of its own (``listening_socket``)
-    instead of the one socket all workers share. With one shared socket, the worker that
-    wakes first accepts every connection waiting: 20 keep-alive connections opened at once
-    all went to one of two workers, which served them alone while the other idled (seen in
-    the benchmark with ``ss``). The inherited socket (bound, never listening) is closed."""
+    """A uvicorn worker process that listens on a socket of its own (``port_socket``),
+    from when its app is loaded, instead of the one socket all workers share. With one shared
+    socket, the worker that wakes first accepts every connection waiting: 20 keep-alive
+    connections opened at once all went to one of two workers, which served them alone while
+    the other idled (seen in the benchmark with ``ss``). The inherited socket (bound, never
+    listening) is closed."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:
-        own = listening_socket(self.config.host, self.config.port)
+        # Bound now, listening only once the app is loaded (the server's start listens): a
+        # worker still loading takes no connection, which would wait there, unanswered.
+        own = port_socket(self.config.host, self.config.port)
         for inherited in sockets or []:
             inherited.close()
         super().target([own])
