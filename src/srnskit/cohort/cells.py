@@ -117,12 +117,13 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
             # Dates, codes and yes/no repeat: each distinct text is read once (a million
             # measurement dates hold a few thousand days); rows are looked up only for texts
             # that do not read.
-            # MATERIALIZED: else DuckDB pushes the test below the DISTINCT, onto every row.
+            # The test is an aggregate's argument, not a filter: DuckDB pushes a filter on
+            # the DISTINCT's column below it, onto every row (a MATERIALIZED CTE too).
             texts = (
-                f"WITH d AS MATERIALIZED (SELECT DISTINCT {cell} FROM {view}) "
-                f"SELECT {cell} FROM d WHERE {unread}"
+                f"SELECT bool_or({unread}) FROM "
+                f"(SELECT DISTINCT {cell} FROM {view} WHERE {cell} IS NOT NULL)"
             )
-            if not _rows(con, f"{texts} LIMIT 1"):
+            if not (con.execute(texts).fetchone() or (None,))[0]:
                 unread = "FALSE"
         bad = (
             []
@@ -225,7 +226,14 @@ def check_duplicate_rows(
     if not columns:
         return []
     # Rows are compared exactly, but only those whose hash repeats: a window over every
-    # column of 64 M rows would hold them all; the hashes alone are 8 bytes a row.
+    # column of 64 M rows would hold them all; the hashes alone are 8 bytes a row. The rows
+    # are hashed once when no hash repeats (the usual case): only then are they read again.
+    (repeats,) = con.execute(
+        f"SELECT count(*) FROM (SELECT hash({columns}) AS h FROM raw_{table.name} GROUP BY h "
+        "HAVING count(*) > 1)"
+    ).fetchone() or (0,)
+    if not repeats:
+        return []
     bad = _rows(
         con,
         f"WITH repeated AS (SELECT hash({columns}) AS h FROM raw_{table.name} GROUP BY h "

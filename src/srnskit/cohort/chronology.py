@@ -13,6 +13,8 @@ import operator
 import duckdb
 import ibis
 
+from srnskit.cohort.expressions import raw_table, run, scalar
+from srnskit.cohort.links import patient_spans, span_columns
 from srnskit.cohort.parse import ISO_DATE
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
@@ -51,19 +53,18 @@ def check_impossible_dates(
     a cell's date only where its text sorts before ``'1900'`` (every ISO date before 1900 does,
     and the comparison is nearly free), so a million valid rows cost next to nothing.
     """
-    backend = ibis.duckdb.from_connection(con)
     problems: list[Problem] = []
     for name in sorted(present, key=list(COHORT_TABLES).index):
-        problems += _early_dates(backend.table(f"raw_{name}"), name, today)
+        problems += _early_dates(con, raw_table(con, name), name, today)
     if "patients" not in present:
         return problems
-    patients = backend.table("raw_patients")
+    patients = raw_table(con, "patients")
     birth, onset = date_expr(patients.birth_date), date_expr(patients.onset_date)
     plausible_birth = birth >= ibis.literal(EARLIEST_DATE)
     late = patients.filter(
         plausible_birth & (onset > birth + ibis.interval(years=MAX_ONSET_AGE_YEARS))
     ).select(row=patients[ROW_COLUMN], birth=birth, onset=onset)
-    for r in late.order_by("row").to_pyarrow().to_pylist():
+    for r in run(con, late.order_by("row")):
         years = (r["onset"] - r["birth"]).days // 365.25
         message = (
             f"onset ({r['onset']}) is {years:.0f} years after birth ({r['birth']}); nephrotic "
@@ -72,11 +73,13 @@ def check_impossible_dates(
         )
         problems.append(Problem("patients", r["row"], "onset_date", message))
     if "measurements" in present:
-        problems += _late_measurements(backend, birth, plausible_birth)
+        problems += _late_measurements(con, patients, birth, plausible_birth)
     return problems
 
 
-def _early_dates(raw: ibis.Table, name: str, today: dt.date) -> list[Problem]:
+def _early_dates(
+    con: duckdb.DuckDBPyConnection, raw: ibis.Table, name: str, today: dt.date
+) -> list[Problem]:
     """The dates before ``EARLIEST_DATE`` in every date column of ``raw``, in one query."""
     columns = [c.name for c in COHORT_TABLES[name].columns if c.kind == "date"]
     if not columns:
@@ -86,12 +89,14 @@ def _early_dates(raw: ibis.Table, name: str, today: dt.date) -> list[Problem]:
     early = {
         c: (raw[c] < str(EARLIEST_DATE.year)) & (date_expr(raw[c]) < earliest) for c in columns
     }
+    # The condition as the filter itself, never wrapped (in a COALESCE): DuckDB then tests the
+    # text first and reads a date only where it passes; wrapped, it reads every date.
     condition = functools.reduce(operator.or_, early.values())
-    found = raw.filter(condition.fill_null(False)).select(
+    found = raw.filter(condition).select(
         row=raw[ROW_COLUMN], **{c: date_expr(raw[c]) for c in columns}
     )
     problems = []
-    for r in found.order_by("row").to_pyarrow().to_pylist():
+    for r in run(con, found.order_by("row")):
         for column in columns:
             day = r[column]
             if day is not None and day < EARLIEST_DATE:
@@ -104,34 +109,40 @@ def _early_dates(raw: ibis.Table, name: str, today: dt.date) -> list[Problem]:
 
 
 def _late_measurements(
-    backend: ibis.BaseBackend, birth: ibis.DateValue, plausible_birth: ibis.BooleanValue
+    con: duckdb.DuckDBPyConnection,
+    patients: ibis.Table,
+    birth: ibis.DateValue,
+    plausible_birth: ibis.BooleanValue,
 ) -> list[Problem]:
     """Measurements dated more than ``MAX_MEASUREMENT_AGE_YEARS`` after the patient's birth.
 
-    The patients whose latest measurement is that late are found first by an aggregate (one
-    value per patient, no date read twice); only their rows are then read one by one. The
-    latest date is read without the ISO pattern's test, which can only add suspects (a
-    malformed cell that still casts), never lose one: the rows are then judged exactly.
+    The patients whose latest measurement may be that late are found first in the per-patient
+    spans the link checks use (``links.patient_spans``: one value per patient, no date read);
+    only their rows are then read one by one. The greatest text sorts after the limit's ISO
+    date whenever a date does, and a cell that is no date can only add a suspect, never lose
+    one: the rows are then judged exactly.
     """
-    patients = backend.table("raw_patients")
     born = (
         patients.filter(plausible_birth)
         .group_by(patient=patients.patient_id)
         .aggregate(birth=birth.min())
     )
-    m = backend.table("raw_measurements")
+    m = raw_table(con, "measurements")
     years = ibis.interval(years=MAX_MEASUREMENT_AGE_YEARS)
-    latest = m.group_by(patient=m.patient_id).aggregate(
-        last=m.date.substr(0, 10).try_cast("date").max()
-    )
-    suspects = latest.join(born, "patient").filter(lambda t: t.last > t.birth + years)
-    suspects = suspects.select("patient", "birth")
+    _, last = span_columns("date")
+    spans_name = patient_spans(con, COHORT_TABLES["measurements"])
+    spans = ibis.table({"patient_id": "string", last: "string"}, name=spans_name)
+    joined_spans = spans.join(born, spans.patient_id == born.patient)
+    limit = (joined_spans.birth + years).strftime("%Y-%m-%d")
+    suspects = joined_spans.filter(joined_spans[last] > limit).select("patient", "birth")
+    if not scalar(con, suspects.count()):
+        return []  # the usual case: no row is read again
     day = date_expr(m.date)
     joined = m.join(suspects, m.patient_id == suspects.patient)
     late = joined.filter(day > joined.birth + years)
     rows = late.select(row=joined[ROW_COLUMN], day=day, birth=joined.birth)
     problems = []
-    for r in rows.order_by("row").to_pyarrow().to_pylist():
+    for r in run(con, rows.order_by("row")):
         years_after = (r["day"] - r["birth"]).days // 365.25
         message = (
             f"date {r['day']} is {years_after:.0f} years after the patient's birth "

@@ -14,7 +14,14 @@ from srnskit.schema import COHORT_TABLES, Table
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN
 
-__all__ = ["check_patient_links", "check_patients", "check_treatments"]
+__all__ = [
+    "check_patient_links",
+    "check_patients",
+    "check_treatments",
+    "patient_spans",
+    "span_columns",
+    "spans_table",
+]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -97,16 +104,62 @@ def _check_future(con: duckdb.DuckDBPyConnection, table: Table, today: dt.date) 
     return problems
 
 
+def spans_table(table: str) -> str:
+    """The table ``patient_spans`` makes for the raw table ``table``."""
+    return f"spans_{table}"
+
+
+def span_columns(column: str) -> tuple[str, str]:
+    """The columns of a spans table holding the first and the last text of date ``column``."""
+    return f"first_{column}", f"last_{column}"
+
+
+def patient_spans(con: duckdb.DuckDBPyConnection, table: Table) -> str:
+    """``spans_<table>`` (made once, returned by name): one row per patient_id of
+    ``raw_<table>`` with, for each date column, its least and greatest text
+    (``span_columns``).
+
+    One aggregate over the rows serves every check of the rows' link to their patient: the
+    unknown patients (an id here and not in the patients), dates before birth
+    (``check_patient_links``) and measurements too long after it (``chronology``): each finds
+    its suspect patients here, then judges only their rows. Texts, not dates: a valid date's
+    text starts with its ISO date (``parse.ISO_DATE``: a four-digit year), and ISO text orders
+    as the dates do, so a patient with a date before (after) a day has a least (greatest) text
+    before (after) that day's ISO text; a cell that is no date can only add a suspect.
+    """
+    name = spans_table(table.name)
+    spans = []
+    for column in (c for c in table.columns if c.kind == "date"):
+        first, last = span_columns(column.name)
+        cell = quote(column.name)
+        spans += [f"min({cell}) AS {first}", f"max({cell}) AS {last}"]
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {name} AS SELECT {', '.join(['patient_id', *spans])} "
+        f"FROM raw_{table.name} WHERE patient_id IS NOT NULL GROUP BY patient_id"
+    )
+    return name
+
+
 def check_patient_links(
     con: duckdb.DuckDBPyConnection, table: Table, today: dt.date
 ) -> list[Problem]:
     """Problems of the rows of ``raw_<table>`` as linked to their patient: an unknown patient_id,
     a date after ``today`` or before the patient's birth."""
     view = f"raw_{table.name}"
-    missing = _rows(
-        con,
-        f"SELECT t.{ROW_COLUMN}, t.patient_id FROM {view} t WHERE t.patient_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM raw_patients p WHERE p.patient_id = t.patient_id)",
+    spans = patient_spans(con, table)
+    # The unknown patients first (a few thousand ids, not a million rows); their rows only
+    # when there are some.
+    unknown = (
+        f"SELECT s.patient_id FROM {spans} s WHERE NOT EXISTS "
+        "(SELECT 1 FROM raw_patients p WHERE p.patient_id = s.patient_id)"
+    )
+    missing = (
+        _rows(
+            con,
+            f"SELECT t.{ROW_COLUMN}, t.patient_id FROM {view} t WHERE t.patient_id IN ({unknown})",
+        )
+        if _rows(con, f"{unknown} LIMIT 1")
+        else []
     )
     problems = [
         Problem(
@@ -118,19 +171,24 @@ def check_patient_links(
         for row, patient_id in missing
     ]
     birth = date_sql("p.birth_date")
-    born = f"(SELECT patient_id, min({birth}) AS birth FROM raw_patients p GROUP BY patient_id)"
+    # A valid birth's text starts with its ISO date, and ISO texts order as the dates do.
+    born = (
+        "(SELECT patient_id, min(birth) AS birth, min(substr(birth_date, 1, 10)) AS birth_text "
+        f"FROM (SELECT patient_id, birth_date, {birth} AS birth FROM raw_patients p) "
+        "WHERE birth IS NOT NULL GROUP BY patient_id)"
+    )
     for column in (c for c in table.columns if c.kind == "date"):
         cell = f"t.{quote(column.name)}"
         day = date_sql(cell)
-        # The patients whose earliest date here is before their birth, by an aggregate (each
-        # date cast once, without the ISO pattern's test: that can only add suspects); then
-        # only their rows are judged exactly.
-        earliest = f"min(TRY_CAST(substr({cell}, 1, 10) AS DATE))"
+        first, _ = span_columns(column.name)
+        # The patients whose least text here sorts before their birth's ISO date: a superset
+        # of those with a date before birth (``patient_spans``); only their rows are judged.
         suspects = (
-            f"(SELECT e.patient_id, b.birth FROM (SELECT t.patient_id, {earliest} AS first "
-            f"FROM {view} t GROUP BY t.patient_id) e JOIN {born} b "
-            "ON b.patient_id = e.patient_id WHERE e.first < b.birth)"
+            f"(SELECT s.patient_id, b.birth FROM {spans} s JOIN {born} b "
+            f"ON b.patient_id = s.patient_id WHERE s.{first} < b.birth_text)"
         )
+        if not _rows(con, f"SELECT 1 FROM {suspects} LIMIT 1"):
+            continue
         for row, value, birth_date in _rows(
             con,
             f"SELECT t.{ROW_COLUMN}, {day}, b.birth FROM {view} t JOIN {suspects} b "

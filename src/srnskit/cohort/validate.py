@@ -18,7 +18,12 @@ import pyarrow as pa
 from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
-from srnskit.cohort.links import check_patient_links, check_patients, check_treatments
+from srnskit.cohort.links import (
+    check_patient_links,
+    check_patients,
+    check_treatments,
+    spans_table,
+)
 from srnskit.cohort.parse import connect, quote, raw_cells, register_units
 from srnskit.cohort.plausibility import check_measurements, implausible_value_message
 from srnskit.schema import COHORT_TABLES
@@ -79,6 +84,9 @@ def validate_raw_cohort(
         found += check_qualifiers(con)
     if readable.get("treatments"):
         found += check_treatments(con)
+    # The per-patient spans the link checks shared (links.patient_spans) served them only.
+    for name in cohort.tables:
+        con.execute(f"DROP TABLE IF EXISTS {spans_table(name)}")
     # A cell a reader already explained (a formula with no saved result) is not also "empty".
     found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
     return sorted(problems + found, key=_order)
