@@ -1,6 +1,8 @@
 """Validation speed: reading and checking a cohort of N measurement rows (CSV and Parquet).
 
-Prints a table of median wall time, rows per second and peak memory over repeated runs.
+Prints a table of median wall time, rows per second, CPU seconds (every thread of the process:
+on a shared machine wall time follows the load, CPU time much less) and peak memory over
+repeated runs.
 Goal (issue 3): one million measurement rows in under 10 s on the 2-core reference machine;
 issue 16: at least 700,000 rows/s. Each format's ``floor`` row is DuckDB alone loading the same
 files into tables (``read_csv`` of text, ``read_parquet``), measured in the same run in a fresh
@@ -82,19 +84,19 @@ def as_parquet(folder: Path, out: Path) -> None:
         )
 
 
-def time_once(cohort: Path, src: Path | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak resident memory (MB) and problem count of one validation, in a
-    fresh process so memory and caches do not carry over."""
+def time_once(cohort: Path, src: Path | None = None) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds, peak resident memory (MB) and problem count of one
+    validation, in a fresh process so memory and caches do not carry over."""
     code = (
         "import sys, time, datetime as dt, resource\n"
         "from pathlib import Path\n"
         "from srnskit.cohort import check_cohort\n"
-        "t = time.perf_counter()\n"
+        "t, c = time.perf_counter(), time.process_time()\n"
         f"problems = check_cohort(Path({str(cohort)!r}), today=dt.date.fromisoformat("
         f"{dt.date.today().isoformat()!r}))\n"
-        "elapsed = time.perf_counter() - t\n"
+        "elapsed, cpu = time.perf_counter() - t, time.process_time() - c\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(elapsed, peak, len(problems))\n"
+        "print(elapsed, cpu, peak, len(problems))\n"
     )
     env = dict(os.environ)
     if src is not None:
@@ -102,29 +104,30 @@ def time_once(cohort: Path, src: Path | None = None) -> tuple[float, float, int]
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
     )
-    elapsed, peak, problems = out.stdout.split()
-    return float(elapsed), float(peak), int(problems)
+    elapsed, cpu, peak, problems = out.stdout.split()
+    return float(elapsed), float(cpu), float(peak), int(problems)
 
 
-def time_floor(cohort: Path) -> float:
-    """Wall seconds for DuckDB alone to load the cohort's files as tables of text (CSV) or as
-    stored (Parquet), in a fresh process."""
+def time_floor(cohort: Path) -> tuple[float, float]:
+    """Wall and CPU seconds for DuckDB alone to load the cohort's files as tables of text (CSV)
+    or as stored (Parquet), in a fresh process."""
     code = (
         "import sys, time, duckdb\n"
         "from pathlib import Path\n"
         "con = duckdb.connect()\n"
         "con.execute('SET enable_progress_bar = false')\n"
-        "t = time.perf_counter()\n"
+        "t, c = time.perf_counter(), time.process_time()\n"
         "for f in sorted(Path(sys.argv[1]).iterdir()):\n"
         "    read = ('read_csv(?, all_varchar = true)' if f.suffix == '.csv' else "
         "'read_parquet(?)')\n"
         "    con.execute(f'CREATE TABLE {f.stem} AS SELECT * FROM {read}', [str(f)])\n"
-        "print(time.perf_counter() - t)\n"
+        "print(time.perf_counter() - t, time.process_time() - c)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(cohort)], check=True, capture_output=True, text=True
     )
-    return float(out.stdout)
+    elapsed, cpu = out.stdout.split()
+    return float(elapsed), float(cpu)
 
 
 def main() -> None:
@@ -143,8 +146,9 @@ def main() -> None:
 
 
 def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
-    header = f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'peak MB':>8}"
-    print(f"{header} {'problems':>8}" + (f" {'ref s':>7} {'ratio':>6}" if reference else ""))
+    header = f"{'format':8} {'rows':>10} {'median s':>9} {'rows/s':>11} {'cpu s':>6} {'peak MB':>8}"
+    reference_header = f" {'ref s':>7} {'ratio':>6} {'ref cpu':>7} {'cpu ratio':>9}"
+    print(f"{header} {'problems':>8}" + (reference_header if reference else ""))
     for rows in arguments.rows:
         with tempfile.TemporaryDirectory() as scratch:
             csv_folder = Path(scratch) / "csv"
@@ -161,20 +165,25 @@ def _run(arguments: argparse.Namespace, reference: Path | None) -> None:
                         ref_runs.append(time_once(Path(scratch) / kind, reference))
                     floors.append(time_floor(Path(scratch) / kind))
                 median = statistics.median(r[0] for r in runs)
-                peak = max(r[1] for r in runs)
+                cpu = statistics.median(r[1] for r in runs)
+                peak = max(r[2] for r in runs)
                 line = (
-                    f"{kind:8} {rows:>10,} {median:>9.2f} {rows / median:>11,.0f} "
-                    f"{peak:>8.0f} {runs[0][2]:>8}"
+                    f"{kind:8} {rows:>10,} {median:>9.2f} {rows / median:>11,.0f} {cpu:>6.2f} "
+                    f"{peak:>8.0f} {runs[0][3]:>8}"
                 )
                 if ref_runs:
                     ref = statistics.median(r[0] for r in ref_runs)
+                    ref_cpu = statistics.median(r[1] for r in ref_runs)
                     line += f" {ref:>7.2f} {ref / median:>6.2f}"
+                    line += f" {ref_cpu:>7.2f} {ref_cpu / cpu:>9.2f}"
                 line += f"  load {os.getloadavg()[0]:.1f}"
                 print(line, flush=True)
-                floor = statistics.median(floors)
+                floor = statistics.median(f[0] for f in floors)
+                floor_cpu = statistics.median(f[1] for f in floors)
                 print(
                     f"{'floor':8} {rows:>10,} {floor:>9.2f} {rows / floor:>11,.0f} "
-                    f"{'':>8} {'':>8} {'':>7} {floor / median:>6.2f}  DuckDB loading {kind} alone",
+                    f"{floor_cpu:>6.2f} {'':>8} {'':>8} {'':>7} {floor / median:>6.2f}  "
+                    f"DuckDB loading {kind} alone",
                     flush=True,
                 )
 
