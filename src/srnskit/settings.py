@@ -5,7 +5,7 @@ between two calls.
 | variable | meaning | default |
 |---|---|---|
 | ``SRNSKIT_MEMORY_LIMIT`` | DuckDB's memory limit (``6GB``); beyond it, spill to disk | none |
-| ``SRNSKIT_NO_PLAN_CACHE`` | any non-empty value: compile the engine's SQL plan every time | off |
+| ``SRNSKIT_NO_PLAN_CACHE`` | non-empty: compile the engine's and validation's SQL each time | off |
 | ``XDG_CACHE_HOME`` | where the cache folder ``srnskit/`` lives | ``~/.cache`` |
 | ``SPARK_MASTER`` | the Spark master URL when ``--spark-master`` is not given | Spark's own ¹ |
 | ``SRNSKIT_DB`` | the registry's database when ``--db`` is not given | ``sqlite:///srnskit.db`` |
