@@ -12,6 +12,8 @@ engine.
 
     refresh_derived(session, patient_ids, today=None) -> int     patients recomputed
     store_derived(session, cohort) -> int        a loaded cohort's patients derived and stored
+    derive_unstored(session, patient_ids, today=None) -> int   derived as a write would, not
+                                                 stored (a server worker's warm-up)
     read_derived(session, actor, patient_id, definitions) -> dict
     DERIVED_STUDY                                                  the study design used
 """
@@ -47,6 +49,7 @@ __all__ = [
     "PATIENTS_PER_DERIVE",
     "STATUS_COLUMNS",
     "TIMELINE_TABLES_STORED",
+    "derive_unstored",
     "read_derived",
     "read_derived_json",
     "refresh_derived",
@@ -102,6 +105,26 @@ def _refresh(session: Session, ids: list[str], today: dt.date | None) -> int:
     raw.name = "registry"
     with cohort_from_raw(raw, today=today or dt.date.today()) as cohort:
         return _derive_and_insert(session, cohort)
+
+
+def derive_unstored(
+    session: Session, patient_ids: Collection[str], *, today: dt.date | None = None
+) -> int:
+    """Read ``patient_ids`` back, validate and derive them exactly as a write does (the
+    library's validation, the engine under every shipped set with the analysis tables), and
+    store nothing: returns how many patients. A server worker runs it on one patient before it
+    serves, so that its first write does not pay for loading the engine and compiling its
+    plans (about 9 s of CPU, 1.9 s for the next write, on a synthetic child). Raises as
+    ``refresh_derived``."""
+    ids = sorted(set(patient_ids))[:PATIENTS_PER_DERIVE]
+    raw = read_registry_rows(session.connection(), patient_ids=ids)
+    if raw.tables["patients"].rows == 0:
+        return 0
+    raw.name = "registry"
+    sets = [load_definitions(name) for name in shipped_definitions()]
+    with cohort_from_raw(raw, today=today or dt.date.today()) as cohort:
+        derive_many(cohort, sets, load_study(DERIVED_STUDY), analysis=True)
+        return len(cohort.to_arrow("patients"))
 
 
 def store_derived(session: Session, cohort: Cohort) -> int:

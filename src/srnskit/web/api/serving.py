@@ -80,8 +80,11 @@ def warm_up(app: FastAPI) -> None:
     read the first patient as every hot route reads it (the user's query, the list with its
     status columns, the record, the stored derived result, the timeline's specification), for
     an actor of every centre and one of the patient's centre, so the statements are built and
-    compiled. Reads only: nothing is written, the engine is not run. A failure here is left to
-    the first request that meets it (the worker starts anyway)."""
+    compiled; then derive that patient as a write would, storing nothing
+    (``derived.derive_unstored``), so the worker's first write does not load the engine (about
+    9 s of CPU; with the workers' own sockets every worker gets writes). Nothing is written, and
+    no request waits for it: the worker serves once it is done. A failure here is left to the
+    first request that meets it (the worker starts anyway)."""
     from jinja2 import TemplateError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -108,6 +111,8 @@ def warm_up(app: FastAPI) -> None:
                 store.get_patient(session, actor, patient)
                 derived.read_derived_json(session, actor, patient, WARM_UP_DEFINITIONS)
                 timeline_spec(session, actor, patient, WARM_UP_DEFINITIONS)
+            # The engine, as a write runs it (validated, derived under every set, not stored).
+            derived.derive_unstored(session, [patient])
     except (SrnskitError, SQLAlchemyError, TemplateError):
         return
 
