@@ -425,8 +425,8 @@ def median(values: list[float]) -> float:
 def write_latencies(base: str, ids: list[str], writes: int) -> list[float]:
     """``writes`` one-row writes, one at a time, by the data-entry user: each adds a
     measurement to a different child. Milliseconds each, after one write not counted (the
-    worker's first loads the engine; one connection stays with one worker). Raises
-    ``SystemExit`` on a failure."""
+    workers warm the engine before they serve, but the user's first write still is its
+    first; one connection stays with one worker). Raises ``SystemExit`` on a failure."""
     headers = login(base, "bench_writer")
     latencies = []
     with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
