@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from srnskit.cohort.imported import SKIPPED_FILE, write_imported
 from srnskit.cohort.load import read_cohort
 from srnskit.errors import InvalidCohortError, UsageError
 from srnskit.schema.problems import Problem
+from srnskit.sources.fhir.read import read_fhir
 from srnskit.sources.interchange import Skipped, SourceRows, load_mapping, skipped_csv
+from srnskit.sources.redcap import read_export
 
 TODAY = dt.date(2026, 12, 1)
 
@@ -148,4 +151,88 @@ def test_a_problem_of_one_source_cell_names_that_cell_once(tmp_path: Path) -> No
     assert [str(p) for p in caught.value.problems] == [
         "measurements:-:date: error: record 'R1', measurements instance 1, field 'meas_date': "
         "'2016-02-30' is not a valid date (no such day)"
+    ]
+
+
+# --- a cell the reader could not read is reported once (not also as empty) -----------------
+
+
+def _fhir_patient(folder: Path, **patient: str) -> Path:
+    """A Bundle of one Patient ``p1`` (``patient`` overrides its gender and birthDate) with a
+    Condition of nephrotic syndrome (SNOMED CT 52254009) giving the onset."""
+    nephrotic = {
+        "resourceType": "Condition",
+        "id": "ns",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "52254009"}]},
+        "subject": {"reference": "Patient/p1"},
+        "onsetDateTime": "2015-04-02",
+    }
+    person = {"resourceType": "Patient", "id": "p1", "gender": "female", **patient}
+    path = folder / "bundle.json"
+    entries = [{"resource": person}, {"resource": nephrotic}]
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    return path
+
+
+def _import_problems(rows: SourceRows, out: Path) -> list[str]:
+    with pytest.raises(InvalidCohortError) as caught:
+        write_imported(rows, out, today=TODAY)
+    assert not out.exists()
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_fhir_patient_with_unreadable_sex_and_birth_date_is_reported_once_per_cell(
+    tmp_path: Path,
+) -> None:
+    # gender 'other' is no sex of the format, and a birthDate of a year alone names no day:
+    # the reader leaves both cells empty and says why; validation's "is empty" would repeat it.
+    rows = read_fhir(_fhir_patient(tmp_path, gender="other", birthDate="2010")).rows
+    assert _import_problems(rows, tmp_path / "out") == [
+        "source:-:-: error: FHIR Patient 'p1': gender other and no US Core birth sex F or M: "
+        "the format records sex as F or M",
+        "source:-:-: error: FHIR Patient 'p1': birthDate names no day (a year or month only)",
+    ]
+
+
+def test_a_fhir_patient_gender_outside_the_format_is_reported_once(tmp_path: Path) -> None:
+    # 'x' is a code fhir.resources lets through (a code's format, not its value set, is
+    # checked); the reader cannot read it as F or M.
+    rows = read_fhir(_fhir_patient(tmp_path, gender="x", birthDate="2010-01-05")).rows
+    assert _import_problems(rows, tmp_path / "out") == [
+        "source:-:-: error: FHIR Patient 'p1': gender x and no US Core birth sex F or M: "
+        "the format records sex as F or M",
+    ]
+
+
+def test_a_redcap_date_with_the_year_last_is_reported_once(tmp_path: Path) -> None:
+    # The default dictionary's birth_date is date_ymd: 31/02/2010 cannot be read (day and
+    # month cannot be told apart), so the cell stays empty and the reader says why.
+    export = (
+        "patient_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,"
+        "sex,birth_date,onset_date\n"
+        "R1,baseline_arm_1,,,F,31/02/2010,2015-04-02\n"
+        "R2,baseline_arm_1,,,M,,2015-04-02\n"
+    )
+    rows = read_export(export, None, source="export.csv")
+    assert _import_problems(rows, tmp_path / "out") == [
+        "patients:-:-: error: REDCap record 'R1', event 'baseline_arm_1': birth_date "
+        "'31/02/2010' has the year last, but the field is date_ymd: day and month cannot be "
+        "told apart. Export with REDCap's default date format (YYYY-MM-DD), or give the "
+        "project's dictionary (--dictionary) if the field is date_dmy or date_mdy",
+        # R2's birth date is not in the export at all: that one is empty, and says so.
+        "patients:-:birth_date: error: REDCap record 'R2': birth_date is empty; it is required",
+    ]
+
+
+def test_a_problem_naming_a_column_leaves_the_records_other_empty_cells_reported(
+    tmp_path: Path,
+) -> None:
+    rows = SourceRows("hand.json")
+    rows.problem("record 'p1'", "birthDate names no day", table="patients", column="birth_date")
+    _child(rows, "p1", birth_date=None, sex=None)
+    _child(rows, "p10", birth_date=None)  # another record, though its origin starts alike
+    assert _import_problems(rows, tmp_path / "out") == [
+        "patients:-:birth_date: error: record 'p1': birthDate names no day",
+        "patients:-:sex: error: record 'p1': sex is empty; it is required",
+        "patients:-:birth_date: error: record 'p10': birth_date is empty; it is required",
     ]

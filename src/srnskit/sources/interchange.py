@@ -69,6 +69,8 @@ class SourceRows:
     cell_origins: dict[tuple[str, int, str], str] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Where each problem of the reader was: (table, origin, column or None), for ``locate``.
+    reported: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def add(
         self,
@@ -97,10 +99,17 @@ class SourceRows:
         """List a record of the source that maps to no row, with the reason."""
         self.skipped.append(Skipped(origin, reason))
 
-    def problem(self, origin: str, message: str, *, table: str = "source") -> None:
-        """An error found while reading the source itself (a record that cannot be read at
-        all), printed as ``table:-:-: error: ORIGIN: message``."""
-        self.problems.append(Problem(table, None, None, f"{origin}: {message}"))
+    def problem(
+        self, origin: str, message: str, *, table: str = "source", column: str | None = None
+    ) -> None:
+        """An error found while reading the source itself (a record, or a value of it, that
+        cannot be read), printed as ``table:-:column: error: ORIGIN: message`` (``-`` for no
+        column). The reader may then add the record's row with the unreadable cell empty:
+        ``locate`` leaves out validation's "is empty" for that cell, a knock-on of this
+        problem (the cell named by ``column``; without it, every required cell of the
+        record)."""
+        self.problems.append(Problem(table, None, column, f"{origin}: {message}"))
+        self.reported.append((table, origin, column))
 
     def counts(self) -> dict[str, int]:
         """Rows per table, in the format's table order (tables with no row left out)."""
@@ -142,13 +151,19 @@ class SourceRows:
         """``problems`` of validation with each row's problem pointing at its origin: the row
         becomes ``-`` (no file was written) and the message starts with the origin (the cell's,
         when ``add`` was given one). Several rows from one source record (a REDCap instance
-        holding several analytes) share a problem of that record: it is listed once."""
+        holding several analytes) share a problem of that record: it is listed once. A
+        required cell left empty because the reader could not read it (``problem`` reported
+        that record, or that cell) is not listed again as empty: each cell is reported once,
+        with its first, real reason (``birthDate names no day``, not also ``birth_date is
+        empty``)."""
         located: list[Problem] = []
         seen: set[Problem] = set()
         for problem in problems:
             origin = self.origin(problem.table, problem.row, problem.column)
             if origin is None:
                 located.append(problem)
+                continue
+            if self._knock_on(problem, origin):
                 continue
             moved = Problem(
                 problem.table,
@@ -161,6 +176,30 @@ class SourceRows:
                 seen.add(moved)
                 located.append(moved)
         return located
+
+    def _knock_on(self, problem: Problem, origin: str) -> bool:
+        """Whether ``problem`` (validation's, of a cell from ``origin``) is a required cell
+        found empty where the reader already reported why: a problem of the same table (or
+        of the source as a whole), of the same record (one origin equal to the other or
+        refining it, ``REDCap record '7'`` ⊃ ``REDCap record '7', event 'baseline'``), and of
+        the same column when the reader named one."""
+        column = problem.column
+        # The wording of validation's required check (cohort/cells.py, check_cells).
+        if column is None or problem.message != f"{column} is empty; it is required":
+            return False
+        return any(
+            table in (problem.table, "source")
+            and (named is None or named == column)
+            and _same_record(reported, origin)
+            for table, reported, named in self.reported
+        )
+
+
+def _same_record(one: str, other: str) -> bool:
+    """Whether two origins name one source record: equal, or one the other with more said
+    after a comma (``FHIR Patient 'p1'`` and ``FHIR Patient 'p1', birthDate``; never
+    ``FHIR Patient 'p10'``)."""
+    return one == other or one.startswith(f"{other}, ") or other.startswith(f"{one}, ")
 
 
 def skipped_csv(skipped: Sequence[Skipped]) -> str:
