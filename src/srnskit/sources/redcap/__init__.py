@@ -2,10 +2,11 @@
 
 ``dictionary`` builds and reads data dictionaries (REDCap's 18-column CSV, the API's
 metadata); ``reader`` turns a REDCap export (CSV, raw or labels) into ``SourceRows`` with each
-row's record and instance; ``api`` talks to a REDCap server (records, metadata, repeating
-instruments); ``mapping`` names every column of the format in REDCap
-(``sources/mappings/redcap.toml``). The exporter (REDCap's import format) lives in
-``srnskit.outputs.exports.redcap``; the commands in ``srnskit.cli.redcap``.
+row's record and instance (``records`` reshapes its rows, ``cells`` reads its values);
+``api`` talks to a REDCap server (records, metadata, repeating instruments); ``mapping``
+names every column of the format in REDCap (``sources/mappings/redcap.toml``). The exporter
+(REDCap's import format) lives in ``srnskit.outputs.exports.redcap``; the commands in
+``srnskit.cli.redcap``.
 """
 
 from srnskit.sources.redcap.api import RedcapApi, read_token, shown_url, token_file_warning
