@@ -109,23 +109,26 @@ def _dictionary(
         with atomic_file(out, force=force) as temporary:
             temporary.write_text(dictionary.csv_text(), encoding="utf-8")
         typer.echo(
-            f"wrote {out}: {len(dictionary.fields)} fields in {len(dictionary.forms)} instruments "
-            f"({own}; repeating: {', '.join(repeating)})"
+            f"srnskit: wrote {out}: {len(dictionary.fields)} fields in "
+            f"{len(dictionary.forms)} instruments ({own}; repeating: {', '.join(repeating)})",
+            err=True,
         )
     if api is None:
         typer.echo(
-            "next, in REDCap: Project Setup > Data Dictionary > Upload File > Commit Changes; "
-            "then Project Setup > 'Enable optional modules and customizations' > 'Repeating "
-            f"instruments and events' > Enable, tick {', '.join(repeating)}, Save (or run this "
-            "command with --api URL to do both)"
+            "srnskit: next, in REDCap: Project Setup > Data Dictionary > Upload File > Commit "
+            "Changes; then Project Setup > 'Enable optional modules and customizations' > "
+            f"'Repeating instruments and events' > Enable, tick {', '.join(repeating)}, Save (or "
+            "run this command with --api URL to do both)",
+            err=True,
         )
         return
     client = _api(api, token_file)
     fields = client.import_metadata(dictionary)
     instruments = client.import_repeating(repeating)
     typer.echo(
-        f"{client.shown}: uploaded {fields} fields; {instruments} repeating instruments "
-        f"({', '.join(repeating)})"
+        f"srnskit: {client.shown}: uploaded {fields} fields; {instruments} repeating "
+        f"instruments ({', '.join(repeating)})",
+        err=True,
     )
 
 
@@ -165,10 +168,17 @@ def _import(
     nothing in the format is listed in DIR/import/skipped.csv."""
     from srnskit.atomic import check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
-    from srnskit.sources.redcap import read_dictionary, read_export, read_export_file
+    from srnskit.sources.redcap import read_dictionary, read_export, read_export_file, shown_url
 
-    if (export is None) == (api is None):
-        raise UsageError("give a REDCap export file, or --api URL to read the project's records")
+    if export is not None and api is not None:
+        raise UsageError(
+            f"{export} and --api {shown_url(api)} are alternatives: give the REDCap export "
+            "file, or --api URL to read the project's records from the server, not both"
+        )
+    if export is None and api is None:
+        raise UsageError(
+            "give a REDCap export file (EXPORT.csv), or --api URL to read the project's records"
+        )
     if token_file is not None and api is None:
         raise UsageError("--token-file goes with --api URL")
     check_output_directory(out, force=force)
@@ -232,7 +242,7 @@ def _export(
         export = redcap_export(loaded)
     write_redcap_export(export, out, force=force)
     counts = ", ".join(f"{n} {name}" for name, n in export.counts.items())
-    typer.echo(f"wrote {out}: {len(export.rows)} rows ({counts})")
+    typer.echo(f"srnskit: wrote {out}: {len(export.rows)} rows ({counts})", err=True)
     if export.left_out:
         typer.echo(
             warning_line(

@@ -182,9 +182,9 @@ def test_a_row_without_a_record_id_is_an_error() -> None:
     ("arguments", "code", "said"),
     [
         ([], 2, "Missing option '--out'"),
-        (["--out", "{tmp}/c"], 2, "give a REDCap export file, or --api URL"),
+        (["--out", "{tmp}/c"], 2, "give a REDCap export file (EXPORT.csv), or --api URL"),
         (["{data}/foreign_labels.csv", "--api", "https://x/api/", "--out", "{tmp}/c"], 2,
-         "give a REDCap export file, or --api URL"),
+         "and --api https://x/api/ are alternatives"),
         (["{data}/none.csv", "--out", "{tmp}/c"], 2, "does not exist"),
         (["{data}/foreign_labels.csv", "--token-file", "{data}/api/error_403.json",
           "--out", "{tmp}/c"], 2, "--token-file goes with --api URL"),
