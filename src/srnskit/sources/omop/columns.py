@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from srnskit.errors import InvalidCohortError
 from srnskit.schema.problems import Problem
 from srnskit.sources.omop.database import OmopDatabase
+from srnskit.sources.omop.typed import as_kind
 from srnskit.sources.omop.vocabulary import KIND_COLUMNS, Vocabulary
 from srnskit.sources.raw import arrow_column_as_text
 
@@ -104,10 +105,11 @@ def check_required(database: OmopDatabase) -> None:
 
 
 def column(table: ibis.Table, name: str, kind: str) -> ibis.Value:
-    """``table``'s column ``name`` cast to ``kind`` (``int64``, ``date``, ``float64``,
-    ``string``), or an empty value of that type when the table lacks it."""
+    """``table``'s column ``name`` read as ``kind`` (``int64``, ``date``, ``float64``,
+    ``string``; ``typed.as_kind``: text trimmed, blank as empty), or an empty value of that type
+    when the table lacks it."""
     if name in table.columns:
-        return table[name].cast(kind)
+        return as_kind(table[name], kind)
     return ibis.null(kind)
 
 

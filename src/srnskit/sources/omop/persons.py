@@ -86,11 +86,7 @@ def read_people(
     year = column(p, "year_of_birth", "int64")
     month = column(p, "month_of_birth", "int64")
     day = column(p, "day_of_birth", "int64")
-    from_parts = ibis.ifelse(
-        year.notnull() & month.notnull() & day.notnull(),
-        ibis.date(year.cast("int32"), month.cast("int32"), day.cast("int32")),
-        ibis.null("date"),
-    )
+    from_parts, impossible = _date_of_parts(year, month, day)
     person_id = column(p, "person_id", "int64")
     people = p.select(
         person_id=person_id,
@@ -99,6 +95,7 @@ def read_people(
             column(p, "person_source_value", "string"), person_id.cast("string")
         ),
         birth_date=ibis.coalesce(birth_datetime, from_parts),
+        impossible_birth=birth_datetime.isnull() & impossible,
         care_site_id=column(p, "care_site_id", "int64"),
     )
     people = with_meaning(people, vocabulary, "sex", standard="gender")
@@ -141,6 +138,25 @@ def read_people(
     return People(database.temporary("people", table), kept.num_rows)
 
 
+def _date_of_parts(
+    year: ibis.Value, month: ibis.Value, day: ibis.Value
+) -> tuple[ibis.Value, ibis.Value]:
+    """The date of a person's year, month and day of birth (None when one is missing or they
+    name no day, such as 30 February), and whether all three are there but name no day. The
+    date is built from parts that always form one (a database computes every branch of a CASE
+    on some rows), then kept only where the parts were valid."""
+    given = year.notnull() & month.notnull() & day.notnull()
+    month_ok = month.between(1, 12) & year.between(1, 9999)
+    safe_year = ibis.ifelse(month_ok, year, 2000).cast("int32")
+    safe_month = ibis.ifelse(month_ok, month, 1).cast("int32")
+    first = ibis.date(safe_year, safe_month, ibis.literal(1, "int32"))
+    last = (first + ibis.interval(months=1) - ibis.interval(days=1)).day()
+    valid = given & month_ok & day.between(1, 31) & (day <= last)
+    safe_day = ibis.ifelse(valid, day, 1).cast("int32")
+    built = ibis.ifelse(valid, ibis.date(safe_year, safe_month, safe_day), ibis.null("date"))
+    return built, given & ~valid
+
+
 def _with_centre(database: OmopDatabase, people: ibis.Table) -> ibis.Table:
     """``people`` with ``center_id``: the person's care site (its source value, else its
     name), empty without a care_site table."""
@@ -175,10 +191,11 @@ def _with_observed_until(database: OmopDatabase, people: ibis.Table) -> ibis.Tab
 def _kept(data: pa.Table, rows: ArrowRows) -> pa.Array:
     """Which persons the format can hold; each other is listed as skipped with the reason."""
     reasons = []
-    for person_id, sex, birth, onset in zip(
+    for person_id, sex, birth, impossible, onset in zip(
         data.column("person_id").to_pylist(),
         data.column("sex").to_pylist(),
         data.column("birth_date").to_pylist(),
+        data.column("impossible_birth").to_pylist(),
         data.column("onset_date").to_pylist(),
         strict=True,
     ):
@@ -187,6 +204,8 @@ def _kept(data: pa.Table, rows: ArrowRows) -> pa.Array:
             reason = "no nephrotic syndrome condition"
         elif sex is None:
             reason = "gender is not F or M (the format needs the sex)"
+        elif birth is None and impossible:
+            reason = "year_of_birth, month_of_birth and day_of_birth are not a date"
         elif birth is None:
             reason = "no complete birth date (birth_datetime, or year, month and day)"
         if reason is not None:

@@ -22,6 +22,7 @@ from srnskit.sources.omop.events import read_events
 from srnskit.sources.omop.labs import read_labs
 from srnskit.sources.omop.persons import conditions, read_people
 from srnskit.sources.omop.rows import ArrowRows, origin_text
+from srnskit.sources.omop.typed import KEYS, as_kind, check_types
 from srnskit.sources.omop.vocabulary import read_vocabulary
 
 __all__ = ["read_omop"]
@@ -37,9 +38,10 @@ def read_omop(
     ``connection``: the Ibis backend to read a Parquet folder with (Spark's); ``name``: the
     cohort's name. Raises ``UsageError`` (not a database, unreachable),
     ``MissingComponentError`` (no driver) and ``InvalidCohortError`` (no concept table, a
-    required column missing)."""
+    required column missing, a number or date stored as text that is not one)."""
     with open_omop(source, connection=connection) as database:
         check_required(database)
+        check_types(database)
         rows = ArrowRows(database.source, name=name)
         vocabulary = read_vocabulary(database)
         typed_conditions = conditions(database, vocabulary)
@@ -51,29 +53,35 @@ def read_omop(
         return rows
 
 
-# The clinical tables whose rows belong to a person, each with its primary key (the death
-# table has none: a death is named by its person), OMOP CDM v5.4.
+# The clinical tables whose rows belong to a person (OMOP CDM v5.4), each named by its key.
 _PERSON_TABLES = {
-    "measurement": "measurement_id",
-    "drug_exposure": "drug_exposure_id",
-    "condition_occurrence": "condition_occurrence_id",
-    "procedure_occurrence": "procedure_occurrence_id",
-    "observation": "observation_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "death": "person_id",
+    name: KEYS[name]
+    for name in (
+        "measurement",
+        "drug_exposure",
+        "condition_occurrence",
+        "procedure_occurrence",
+        "observation",
+        "visit_occurrence",
+        "death",
+    )
 }
 
 
 def _list_orphans(database: OmopDatabase, rows: ArrowRows) -> None:
     """List as skipped every row of a clinical table whose person is not in ``person`` (the
     readers join with the persons they read, so such a row would otherwise vanish unsaid)."""
-    person = database.table("person").select(known_person="person_id")
+    people = database.table("person")
+    person = people.select(known_person=as_kind(people.person_id, "int64"))
     for name, key in _PERSON_TABLES.items():
         if not database.has(name):
             continue
         table = database.table(name)
-        orphans = table.anti_join(person, table.person_id == person.known_person)
-        found = database.to_arrow(orphans.select(row_id=table[key], pid=table.person_id))
+        typed = table.select(
+            row_id=as_kind(table[key], "int64"), pid=as_kind(table.person_id, "int64")
+        )
+        orphans = typed.anti_join(person, typed.pid == person.known_person)
+        found = database.to_arrow(orphans)
         for row_id, person_id in zip(
             found.column("row_id").to_pylist(), found.column("pid").to_pylist(), strict=True
         ):

@@ -39,6 +39,7 @@ from srnskit.schema import DIPSTICK_LEVELS
 from srnskit.sources import codes
 from srnskit.sources.omop.database import OmopDatabase
 from srnskit.sources.omop.mapping import ConceptSpec, omop_mapping
+from srnskit.sources.omop.typed import as_kind
 
 __all__ = [
     "CONCEPT_COLUMNS",
@@ -254,7 +255,7 @@ def _id_list(database: OmopDatabase, ids: ibis.Table) -> list[int]:
 
 def _distinct_ids(database: OmopDatabase, columns: Iterable[tuple[str, str]]) -> ibis.Table:
     parts = [
-        database.table(table).select(concept_id=database.table(table)[column].cast("int64"))
+        database.table(table).select(concept_id=as_kind(database.table(table)[column], "int64"))
         for table, column in columns
     ]
     if not parts:
@@ -271,7 +272,7 @@ def _ids_table(database: OmopDatabase, ids: set[int]) -> ibis.Table:
 def _concepts(database: OmopDatabase, ids: ibis.Table) -> dict[int, Concept]:
     concept = database.table("concept")
     named = concept.select(
-        concept_id=concept.concept_id.cast("int64"),
+        concept_id=as_kind(concept.concept_id, "int64"),
         vocabulary_id=concept.vocabulary_id.cast("string"),
         concept_code=concept.concept_code.cast("string"),
         concept_name=concept.concept_name.cast("string"),
@@ -296,7 +297,8 @@ def _maps_to(database: OmopDatabase, ids: ibis.Table) -> dict[int, list[int]]:
         & relationship.invalid_reason.isnull()
     )
     pairs = valid.select(
-        concept_id=valid.concept_id_1.cast("int64"), target_id=valid.concept_id_2.cast("int64")
+        concept_id=as_kind(valid.concept_id_1, "int64"),
+        target_id=as_kind(valid.concept_id_2, "int64"),
     )
     rows = database.to_arrow(pairs.join(ids, "concept_id")).to_pylist()
     found: dict[int, list[int]] = {}
@@ -312,9 +314,9 @@ def _ancestors(database: OmopDatabase, drugs: set[int]) -> dict[int, list[int]]:
         return {}
     ancestor = database.table("concept_ancestor")
     pairs = ancestor.select(
-        concept_id=ancestor.descendant_concept_id.cast("int64"),
-        ancestor_id=ancestor.ancestor_concept_id.cast("int64"),
-        levels=ancestor.min_levels_of_separation.cast("int64"),
+        concept_id=as_kind(ancestor.descendant_concept_id, "int64"),
+        ancestor_id=as_kind(ancestor.ancestor_concept_id, "int64"),
+        levels=as_kind(ancestor.min_levels_of_separation, "int64"),
     )
     rows = database.to_arrow(pairs.join(_ids_table(database, drugs), "concept_id")).to_pylist()
     found: dict[int, list[int]] = {}
