@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from srnskit.errors import InvalidCohortError
 from srnskit.sources.fhir.context import Context
 from srnskit.sources.fhir.elements import codings
 from srnskit.sources.fhir.events import read_adverse_events, read_krt
@@ -58,7 +59,8 @@ def read_fhir(path: Path, *, patient_identifier: str | None = None) -> FhirRows:
     Problems (invalid resources, a Patient without that identifier, a record whose Patient is
     not in the input) are in ``rows.problems``: ``cohort.imported.write_imported`` then refuses
     the import, naming each. Raises ``UsageError`` when ``path`` is neither a file nor a folder
-    of ``.ndjson`` files.
+    of ``.ndjson`` files, and ``InvalidCohortError`` (its problems only, nothing to validate)
+    when no Patient could be read: the file is not a Bundle, or holds no valid Patient.
     """
     name = path.stem if path.is_file() else path.name
     rows = SourceRows(str(path), name=name)
@@ -75,6 +77,17 @@ def read_fhir(path: Path, *, patient_identifier: str | None = None) -> FhirRows:
     for resource in found.resources:
         if resource.type not in READ_TYPES and not context.was_used(resource):
             rows.skip(resource.origin, f"{resource.type}: not a resource srnskit reads")
+    if not rows.rows.get("patients"):
+        # Nothing to validate: validation would only add "the table has a header but no rows"
+        # to the problems that explain it (the input is not a Bundle, its Patients are invalid).
+        if not rows.problems:
+            where = "folder" if path.is_dir() else "file"
+            rows.problem(
+                f"FHIR {where} {path.name}",
+                "no Patient: srnskit reads each child from a Patient resource (with a Condition "
+                "of nephrotic syndrome)",
+            )
+        raise InvalidCohortError(rows.problems)
     return FhirRows(rows=rows, ignored=context.ignored)
 
 

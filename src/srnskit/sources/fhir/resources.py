@@ -170,13 +170,7 @@ def _bundle_entries(path: Path, rows: SourceRows) -> Iterator[tuple[str, Any, st
         rows.problem(origin, "not UTF-8 text: a FHIR JSON file is UTF-8 (FHIR R4 §2.6.2)")
         return
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
-        kind = bundle.get("resourceType") if isinstance(bundle, Mapping) else None
-        rows.problem(
-            origin,
-            f"a {kind} resource, not a Bundle: give a Bundle or a Bulk Data folder"
-            if kind
-            else "not a FHIR resource (no resourceType): give a Bundle or a Bulk Data folder",
-        )
+        rows.problem(origin, _not_a_bundle(bundle))
         return
     kind = bundle.get("type")
     if kind not in fhir_mapping().input.bundle_types:
@@ -205,6 +199,18 @@ def _bundle_entries(path: Path, rows: SourceRows) -> Iterator[tuple[str, Any, st
             rows.skip(f"FHIR Bundle {where}", "a searchset's outcome (about the search, no data)")
             continue
         yield where, resource, entry.get("fullUrl")
+
+
+def _not_a_bundle(data: Any) -> str:
+    """Why a JSON file that is not a Bundle cannot be read, and what to give instead (a lone
+    resource is not read as a Bundle of one: docs/decisions.md, "Interchange (issue 20)")."""
+    ask = "give a Bundle (its resources in entry[].resource) or a Bulk Data folder of NDJSON"
+    if isinstance(data, list):
+        return f"a JSON array, not a Bundle: FHIR JSON holds one resource a file; {ask}"
+    kind = data.get("resourceType") if isinstance(data, Mapping) else None
+    if isinstance(kind, str) and kind:
+        return f"a {kind} resource, not a Bundle: {ask}"
+    return f"not a FHIR resource (no resourceType): {ask}"
 
 
 def _without_resource(entry: Any) -> Any:
