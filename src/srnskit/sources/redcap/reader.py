@@ -49,6 +49,10 @@ from srnskit.sources.redcap.records import Column, RecordReader
 
 __all__ = ["read_export", "read_export_file"]
 
+# Separators of a file that was a REDCap export once, saved again by a spreadsheet: Excel
+# writes ';' where the decimal mark is a comma (its "list separator"), tab for "Text".
+_OTHER_SEPARATORS = {";": ("semicolon", "semicolons"), "\t": ("tab", "tabs")}
+
 
 def read_export_file(
     path: Path, dictionary: Dictionary | None = None, *, name: str | None = None
@@ -66,7 +70,7 @@ def read_export_file(
         line = data[: exc.start].count(b"\n") + 1
         raise InvalidInputError(
             f"{path} is not UTF-8 (byte 0x{data[exc.start]:02X} on line {line}): export it from "
-            "REDCap again, or save it as 'CSV UTF-8'"
+            "REDCap again and give that file as downloaded, without saving it in Excel"
         ) from None
     return read_export(text, dictionary, source=str(path), name=name)
 
@@ -84,13 +88,16 @@ def read_export(
     ``SourceRows`` named after ``source``; see the module docstring for what is read.
 
     Raises ``InvalidInputError`` when the text has no column of the record ID (neither its
-    name nor its label): not an export of this project."""
+    name nor its label): not an export of this project, or one whose columns are separated by
+    semicolons or tabs (named as such: not read, see ``_other_separator``)."""
     mapping = mapping or redcap_mapping()
     dictionary = dictionary or built_in_dictionary(mapping)
     table = [row for row in csv.reader(io.StringIO(text, newline=""))]
     if not table:
         raise InvalidInputError(f"{source} is empty, not a REDCap export")
     header, *records = table
+    if not _has_record_id(header, dictionary):
+        _other_separator(text, dictionary, source)
     columns = _columns(header, dictionary, mapping, source)
     rows = SourceRows(source, name=name)
     return RecordReader(dictionary, mapping, rows, columns).read(records)
@@ -109,7 +116,7 @@ def _columns(
     names = [h.strip().lower() for h in header]
     if dictionary.record_id in names:
         columns = [Column(h, by_name.get(n)) for h, n in zip(header, names, strict=True)]
-    elif header and normalise_label(header[0]) == normalise_label(exports[0].label):
+    elif _has_record_id(header, dictionary):  # the record ID's label first: label headers
         columns = _by_label(header, exports)
     else:
         raise InvalidInputError(
@@ -121,6 +128,31 @@ def _columns(
         owner = column.export.field if column.export is not None else None
         column.binding = mapping.bindings.get(owner.name) if owner is not None else None
     return columns
+
+
+def _has_record_id(header: Sequence[str], dictionary: Dictionary) -> bool:
+    """Whether ``header`` has the record ID's column: its name anywhere, or its label first
+    (an export with label headers)."""
+    if dictionary.record_id in (h.strip().lower() for h in header):
+        return True
+    label = dictionary.export_columns[0].label
+    return bool(header) and normalise_label(header[0]) == normalise_label(label)
+
+
+def _other_separator(text: str, dictionary: Dictionary, source: str) -> None:
+    """Raise ``InvalidInputError`` naming the separator when ``text``'s header has the record
+    ID once split at ';' or a tab. Such a file is not read: a spreadsheet that saves with ';'
+    (Excel where the decimal mark is a comma) also rewrites dates in the computer's order and
+    decimal points as commas, which cannot be told from REDCap's values safely."""
+    for separator, (name, plural) in _OTHER_SEPARATORS.items():
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator), [])
+        if len(header) > 1 and _has_record_id(header, dictionary):
+            raise InvalidInputError(
+                f"{source} looks {name}-delimited: its columns are separated by {plural}, "
+                "where REDCap's CSV export has commas (Excel saves with semicolons where the "
+                "decimal mark is a comma, and rewrites dates and numbers too). Export the data "
+                "from REDCap again and give that file as downloaded, without saving it in Excel"
+            )
 
 
 def _by_label(header: Sequence[str], exports: Sequence[ExportColumn]) -> list[Column]:

@@ -92,6 +92,8 @@ class RecordReader:
         self.columns = columns
         self.patients: dict[str, _Patient] = {}
         self.unknown: dict[str, _Unknown] = {}
+        # The rows of each (record, repeat instrument, repeat instance, event): one in an export.
+        self.places: dict[tuple[str, str, str, str], list[int]] = {}
         self.record_index = next(i for i, c in enumerate(columns) if c.name == dictionary.record_id)
         self.index = {c.name: i for i, c in enumerate(columns) if c.name in _RECORD_COLUMNS}
         self.cells = CellReader(dictionary, mapping, rows)
@@ -100,6 +102,9 @@ class RecordReader:
         for line, record in enumerate(records, start=2):
             if any(cell.strip() for cell in record):
                 self._row(line, record)
+        for place, lines in self.places.items():
+            if len(lines) > 1:
+                self._repeated(*place, lines)
         for patient in self.patients.values():
             self.rows.add("patients", patient.cells, origin=patient.origin)
         for name, unknown in self.unknown.items():
@@ -121,6 +126,10 @@ class RecordReader:
         instance = self._cell(record, "redcap_repeat_instance")
         at_event = f", event '{event}'" if event else ""
         place = f"REDCap record '{record_id}'"
+        lines = self.places.setdefault((record_id, instrument, instance, event), [])
+        lines.append(line)
+        if len(lines) > 1:
+            return  # a copy of a row already read: a problem once all rows are read
         by_table: dict[str, dict[str, str]] = {}
         ticked: dict[str, list[str]] = {}
         others: list[str] = []
@@ -191,6 +200,30 @@ class RecordReader:
                 self._table_row(table, record_id, values, origin)
         if not by_table:
             self._patient(record_id, {}, dag, event, f"{place}{at_event}")
+
+    def _repeated(
+        self, record_id: str, instrument: str, instance: str, event: str, lines: list[int]
+    ) -> None:
+        """A problem: one instance (or the record's own row) on several rows of the export,
+        where REDCap writes each once; the rows are numbered as the file's, header row 1."""
+        at_event = f", event '{event}'" if event else ""
+        numbers = [str(line) for line in lines]
+        on_rows = f"rows {', '.join(numbers[:-1])} and {numbers[-1]} of the export"
+        if instrument:
+            origin = f"REDCap record '{record_id}', {instrument} instance {instance or 1}"
+            what = "the instance is"
+            known = self.mapping.instruments.get(instrument.lower().replace(" ", "_"))
+            table = known.table if known is not None else "source"
+        else:  # the record's own row (an instance of it in a project repeating whole events)
+            origin = f"REDCap record '{record_id}'" + (f", instance {instance}" if instance else "")
+            what = "the record's own row is"
+            table = "patients"
+        self.rows.problem(
+            f"{origin}{at_event}",
+            table=table,
+            message=f"{what} on {on_rows}, where REDCap exports it once: were rows copied or "
+            "two exports joined? Keep one row for it",
+        )
 
     def _unknown(self, name: str, record_id: str) -> None:
         unknown = self.unknown.get(name)
