@@ -7,7 +7,9 @@ redcap.toml): ``content=metadata`` (no ``data``) → ``metadata.json``; ``conten
 ``records.csv``, only for ``format=csv``, ``type=flat``, ``rawOrLabel=raw``; an import
 (``content=metadata`` or ``repeatingFormsEvents`` with ``data``) → the number of rows it
 received, as REDCap answers with the count; a wrong token → HTTP 403 with
-``error_403.json``; anything else → HTTP 400 with REDCap's ``{"error": …}``.
+``error_403.json``; anything else → HTTP 400 with REDCap's ``{"error": …}``. With ``page`` set,
+it answers every POST with that page instead, as a proxy or a login page in front of REDCap
+would.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from srnskit.cohort.load import read_cohort
-from srnskit.definitions.model import load_definitions
-from srnskit.engine import Derived, derive_many
+from srnskit.engine import Derived
 from srnskit.examples import path as example_path
+from tests.interchange.conftest import derived_under_every_set
 
 TODAY = dt.date(2026, 12, 1)
 DATA = Path(__file__).resolve().parents[2] / "data" / "interchange" / "redcap"
@@ -45,9 +46,7 @@ DERIVED_KEYS = {
 
 def derived_tables(cohort: Path) -> dict[str, dict[str, pa.Table]]:
     """Each shipped set's derived tables of ``cohort``, each sorted by its key."""
-    with read_cohort(cohort, today=TODAY) as loaded:
-        results = derive_many(loaded, [load_definitions(name) for name in DEFINITION_SETS])
-    return {name: _sorted(result) for name, result in zip(DEFINITION_SETS, results, strict=True)}
+    return {name: _sorted(result) for name, result in derived_under_every_set(cohort).items()}
 
 
 def _sorted(result: Derived) -> dict[str, pa.Table]:
@@ -69,6 +68,8 @@ class StandIn:
 
     url: str
     requests: list[dict[str, str]] = field(default_factory=list)
+    # (HTTP status, body, Content-Type or "" for none) answered to every POST when set
+    page: tuple[int, bytes, str] | None = None
 
 
 def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
@@ -82,7 +83,9 @@ def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
                 ).items()
             }
             stand_in.requests.append(form)
-            if self.path != "/api/":
+            if stand_in.page is not None:
+                self._answer(*stand_in.page)
+            elif self.path != "/api/":
                 self._answer(404, b"Not Found", "text/plain")
             elif form.get("token") != TOKEN:
                 self._answer(403, (API / "error_403.json").read_bytes(), "application/json")
@@ -110,7 +113,8 @@ def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: int, body: bytes, kind: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", kind)
+            if kind:
+                self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from srnskit.cli import app
 from srnskit.errors import UsageError
 from srnskit.sources.redcap import RedcapApi, build_dictionary, read_token
-from tests.interchange.redcap.conftest import TODAY, TOKEN, StandIn
+from tests.interchange.redcap.conftest import DATA, TODAY, TOKEN, StandIn
 from tests.interchange.redcap.test_foreign import SKIPPED, check_foreign_cohort
 
 
@@ -153,3 +153,93 @@ def test_a_token_file_must_hold_the_token_alone(text: str, message: str, tmp_pat
     with pytest.raises(UsageError, match=message):
         read_token(path, environ={})
     assert read_token(None, environ={"SRNSKIT_REDCAP_TOKEN": " abc \n"}) == "abc"
+
+
+# A login page as a single sign-on proxy in front of a REDCap server answers any POST.
+LOGIN_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Sign in &ndash; Hospital "
+    b"Access Gateway</title></head><body><form>...</form></body></html>\n"
+)
+NOT_REDCAP = (
+    "check that the URL is the project's REDCap API (https://SERVER/api/) and that no proxy or "
+    "login page answers in its place"
+)
+
+
+def test_a_login_page_instead_of_the_metadata_is_a_usage_error(
+    redcap_server: StandIn, token_file: Path, tmp_path: Path
+) -> None:
+    redcap_server.page = (200, LOGIN_PAGE, "text/html; charset=UTF-8")
+    out = tmp_path / "cohort"
+    result = _invoke("redcap", "import", "--api", redcap_server.url, "--token-file", token_file,
+                     "--out", out)  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {redcap_server.url} answered content=metadata with HTTP 200 "
+        "(Content-Type text/html; charset=UTF-8), a page titled 'Sign in – Hospital Access "
+        f"Gateway', not REDCap's JSON: {NOT_REDCAP}\n"
+    )
+    assert TOKEN not in result.output
+    assert not out.exists()
+
+
+def test_a_login_page_instead_of_the_records_is_a_usage_error(
+    redcap_server: StandIn, token_file: Path, tmp_path: Path
+) -> None:
+    # With the project's dictionary given, the records are the first thing asked for.
+    redcap_server.page = (502, LOGIN_PAGE, "text/html")
+    out = tmp_path / "cohort"
+    result = _invoke("redcap", "import", "--api", redcap_server.url, "--token-file", token_file,
+                     "--dictionary", DATA / "foreign_dictionary.csv", "--out", out)  # fmt: skip
+    assert result.exit_code == 2
+    assert [r["content"] for r in redcap_server.requests] == ["record"]
+    assert result.stderr == (
+        f"srnskit: error: {redcap_server.url} answered content=record with HTTP 502 "
+        "(Content-Type text/html), a page titled 'Sign in – Hospital Access Gateway': "
+        f"{NOT_REDCAP}\n"
+    )
+    assert not out.exists()
+    redcap_server.page = (200, b"\n  <html><body>Maintenance</body></html>", "text/html")
+    result = _invoke("redcap", "import", "--api", redcap_server.url, "--token-file", token_file,
+                     "--dictionary", DATA / "foreign_dictionary.csv", "--out", out)  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {redcap_server.url} answered content=record with HTTP 200 "
+        "(Content-Type text/html), a body starting '<html><body>Maintenance</body></html>', "
+        f"not REDCap's CSV of records: {NOT_REDCAP}\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("page", "said"),
+    [
+        ((200, b"OK", "text/plain"), "(Content-Type text/plain), a body starting 'OK'"),
+        ((200, b"", ""), "(no Content-Type), an empty body"),
+        # a page echoing the request: the token is blanked
+        ((200, f"<title>Bad request {TOKEN}</title>".encode(), "text/html"),
+         "(Content-Type text/html), a page titled 'Bad request [token]'"),
+    ],
+)  # fmt: skip
+def test_an_upload_answered_by_no_json_is_a_usage_error(
+    page: tuple[int, bytes, str], said: str, redcap_server: StandIn, token_file: Path
+) -> None:
+    redcap_server.page = page
+    result = _invoke("redcap", "dictionary", "--api", redcap_server.url, "--token-file", token_file)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {redcap_server.url} answered content=metadata with HTTP 200 {said}, "
+        f"not REDCap's JSON: {NOT_REDCAP}\n"
+    )
+    assert TOKEN not in result.output
+
+
+def test_a_proxys_forbidden_page_names_the_page(redcap_server: StandIn, token_file: Path) -> None:
+    redcap_server.page = (403, b"<html><title>403 Forbidden</title></html>", "text/html")
+    result = _invoke("redcap", "dictionary", "--api", redcap_server.url, "--token-file", token_file)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {redcap_server.url}: the REDCap server refused the token (HTTP 403, "
+        "Content-Type text/html, a page titled '403 Forbidden'); check the token file (or "
+        "SRNSKIT_REDCAP_TOKEN) and that the token's user has API rights in the project\n"
+    )

@@ -14,20 +14,24 @@ redcap.toml)::
 The token is read from a file or the environment (``read_token``), never from the command
 line, and never appears in a message. A plain-``http`` URL is refused unless it points at this
 machine: the token would cross the network unencrypted. HTTP 401/403 (REDCap's answer to a
-token without API rights) and an unreachable server are usage errors (exit 2) that say what
-to check.
+token without API rights), an unreachable server, and an answer that is not REDCap's (a web
+page from a proxy or a login page, where JSON or CSV was asked) are usage errors (exit 2) that
+say what to check, with the status and Content-Type that came back.
 """
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import os
+import re
 import stat
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,18 @@ _TIMEOUT_SECONDS = 300.0
 _LOOPBACK_NAMES = frozenset({"localhost"})
 # Of a server's error text, at most this much is shown.
 _SHOWN_ERROR = 300
+# Of an answer that is not REDCap's (a proxy's or login page), at most this much is shown.
+_SHOWN_PAGE = 80
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A server's answer: HTTP status, Content-Type header (empty when none) and body."""
+
+    status: int
+    kind: str
+    body: bytes
 
 
 def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> str:
@@ -140,6 +156,10 @@ class RedcapApi:
     def post(self, fields: Mapping[str, str]) -> bytes:
         """The body of REDCap's answer to ``fields`` (plus the token). Raises ``UsageError``
         for a refused token, an error answer or an unreachable server."""
+        return self._exchange(fields).body
+
+    def _exchange(self, fields: Mapping[str, str]) -> _Answer:
+        """REDCap's answer to ``fields`` (plus the token), as ``post``."""
         body = urllib.parse.urlencode({"token": self._token, **fields}).encode("ascii")
         request = urllib.request.Request(
             self.url,
@@ -151,18 +171,23 @@ class RedcapApi:
         try:
             with self._opener.open(request, timeout=self._timeout) as answer:
                 data: bytes = answer.read()
-                return data
+                return _Answer(answer.status, answer.headers.get("Content-Type", ""), data)
         except urllib.error.HTTPError as exc:
-            said = self._said(exc.read())
+            kind = exc.headers.get("Content-Type", "") if exc.headers else ""
+            answer = _Answer(exc.code, kind, exc.read())
+            error = self._redcap_error(answer.body)
             if exc.code in (401, 403):
+                said = f": {error}" if error else ", " + ", ".join(self._described(answer))
                 raise UsageError(
-                    f"{self.shown}: the REDCap server refused the token (HTTP {exc.code}"
-                    f"{': ' + said if said else ''}); check the token file (or "
-                    f"{TOKEN_VARIABLE}) and that the token's user has API rights in the project"
+                    f"{self.shown}: the REDCap server refused the token (HTTP {exc.code}{said}); "
+                    f"check the token file (or {TOKEN_VARIABLE}) and that the token's user has "
+                    "API rights in the project"
                 ) from None
+            if error is None:
+                raise self._not_redcap(fields, answer) from None
             raise UsageError(
-                f"{self.shown}: the REDCap server answered HTTP {exc.code} to content={content}"
-                f"{': ' + said if said else ''}"
+                f"{self.shown}: the REDCap server answered HTTP {exc.code} to content={content}: "
+                f"{error}"
             ) from None
         except TimeoutError:
             raise UsageError(
@@ -175,31 +200,61 @@ class RedcapApi:
         except OSError as exc:
             raise UsageError(f"cannot reach the REDCap server at {self.shown}: {exc}") from None
 
-    def _said(self, body: bytes) -> str:
-        """REDCap's error text in an answer (``{"error": "…"}``, or the text itself), short,
-        with the token blanked should a server echo it."""
-        text = body.decode("utf-8", errors="replace").strip()
+    def _shown_text(self, text: str, limit: int) -> str:
+        """``text`` on one line, the token blanked should a server echo it, at most ``limit``
+        characters."""
+        text = " ".join(text.split())
+        if self._token:
+            text = text.replace(self._token, "[token]")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def _redcap_error(self, body: bytes) -> str | None:
+        """REDCap's error text in an answer (``{"error": "…"}``), short; None when the answer
+        is not REDCap's JSON error."""
         try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = None
+            parsed = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
         if isinstance(parsed, dict) and "error" in parsed:
-            text = str(parsed["error"])
-        return text[:_SHOWN_ERROR].replace(self._token, "[token]")
+            return self._shown_text(str(parsed["error"]), _SHOWN_ERROR)
+        return None
+
+    def _described(self, answer: _Answer) -> tuple[str, str]:
+        """An answer that is not REDCap's as messages show it: its Content-Type, and a web
+        page's title or else the body's first characters."""
+        title = _TITLE.search(answer.body)
+        text = html.unescape((title.group(1) if title else answer.body).decode("utf-8", "replace"))
+        shown = self._shown_text(text, _SHOWN_PAGE)
+        kind = f"Content-Type {answer.kind}" if answer.kind else "no Content-Type"
+        if title:
+            return kind, f"a page titled '{shown}'"
+        return kind, f"a body starting '{shown}'" if shown else "an empty body"
+
+    def _not_redcap(
+        self, fields: Mapping[str, str], answer: _Answer, wanted: str | None = None
+    ) -> UsageError:
+        """The usage error for an answer that is not REDCap's (a web page, a proxy's or a
+        login page's, where ``wanted`` was asked): the URL without the token, the status, the
+        Content-Type and the page's title (or its first characters)."""
+        kind, said = self._described(answer)
+        instead = f", not {wanted}" if wanted else ""
+        return UsageError(
+            f"{self.shown} answered content={fields.get('content')} with HTTP {answer.status} "
+            f"({kind}), {said}{instead}: check that the URL is the project's REDCap API "
+            "(https://SERVER/api/) and that no proxy or login page answers in its place"
+        )
 
     def _json(self, fields: Mapping[str, str]) -> Any:
-        body = self.post(fields)
+        answer = self._exchange(fields)
         try:
-            return json.loads(body.decode("utf-8"))
+            return json.loads(answer.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise InvalidInputError(
-                f"{self.shown}: the answer to content={fields.get('content')} is not JSON: "
-                "is this the URL of a REDCap API (…/api/)?"
-            ) from None
+            raise self._not_redcap(fields, answer, "REDCap's JSON") from None
 
     def export_metadata(self) -> Dictionary:
-        """The project's data dictionary. Raises ``InvalidInputError`` when the answer is not
-        REDCap's metadata."""
+        """The project's data dictionary. Raises ``UsageError`` when the answer is not JSON (a
+        web page: not REDCap's API) and ``InvalidInputError`` when it is JSON but not a list
+        of fields."""
         rows = self._json({"content": "metadata", "format": "json", "returnFormat": "json"})
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InvalidInputError(f"{self.shown}: the metadata is not a list of fields")
@@ -207,22 +262,25 @@ class RedcapApi:
 
     def export_records(self) -> str:
         """Every record of the project as REDCap's flat CSV of raw values and raw headers (the
-        file a data manager downloads as 'CSV / Microsoft Excel (raw data)')."""
-        body = self.post(
-            {
-                "content": "record",
-                "format": "csv",
-                "type": "flat",
-                "rawOrLabel": "raw",
-                "rawOrLabelHeaders": "raw",
-                "exportCheckboxLabel": "false",
-                "exportSurveyFields": "false",
-                "exportDataAccessGroups": "true",
-                "returnFormat": "json",
-            }
-        )
+        file a data manager downloads as 'CSV / Microsoft Excel (raw data)'). Raises
+        ``UsageError`` when the answer is a web page (it starts with '<', which no CSV of
+        records does) and ``InvalidInputError`` when it is not UTF-8."""
+        fields = {
+            "content": "record",
+            "format": "csv",
+            "type": "flat",
+            "rawOrLabel": "raw",
+            "rawOrLabelHeaders": "raw",
+            "exportCheckboxLabel": "false",
+            "exportSurveyFields": "false",
+            "exportDataAccessGroups": "true",
+            "returnFormat": "json",
+        }
+        answer = self._exchange(fields)
+        if answer.body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # a web page, not CSV
+            raise self._not_redcap(fields, answer, "REDCap's CSV of records")
         try:
-            return body.decode("utf-8-sig")
+            return answer.body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInputError(f"{self.shown}: the records are not UTF-8 text") from None
 
