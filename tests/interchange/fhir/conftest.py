@@ -10,21 +10,14 @@ from pathlib import Path
 import pytest
 
 from srnskit.cohort.load import read_cohort
-from srnskit.definitions.model import load_definitions
-from srnskit.engine import Derived, derive_many
+from srnskit.engine import Derived
 from srnskit.examples import path as example_path
 from srnskit.outputs.exports.fhir import cohort_resources, write_resources
+from tests.interchange.conftest import derived_under_every_set
 
 TODAY = dt.date(2026, 12, 1)
 SETS = ("seed2023", "kdigo2021", "ipna2020")
 HOSPITAL = Path(__file__).parents[2] / "data" / "interchange" / "fhir" / "hospital_bundle.json"
-
-
-def derived_under_every_set(cohort: Path) -> dict[str, Derived]:
-    """derive's results of the cohort at ``cohort`` under seed2023, kdigo2021 and ipna2020."""
-    with read_cohort(cohort, today=TODAY) as loaded:
-        results = derive_many(loaded, [load_definitions(name) for name in SETS])
-    return dict(zip(SETS, results, strict=True))
 
 
 @pytest.fixture(scope="session")
