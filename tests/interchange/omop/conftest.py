@@ -12,10 +12,9 @@ import duckdb
 import pytest
 
 from srnskit.cohort.load import read_cohort
-from srnskit.definitions.model import load_definitions
-from srnskit.engine import derive_many
 from srnskit.examples import path as example_path
 from srnskit.outputs.exports.omop import export_omop
+from tests.interchange.conftest import derived_under_every_set
 
 TODAY = dt.date(2026, 12, 1)
 SETS = ("seed2023", "kdigo2021", "ipna2020")
@@ -24,8 +23,6 @@ FOREIGN_SQL = Path(__file__).parents[2] / "data" / "interchange" / "omop" / "for
 
 def derived_rows(cohort_path: Path | str) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     """derive's three tables of a cohort under every set, each as sorted row tuples."""
-    with read_cohort(cohort_path, today=TODAY) as cohort:
-        results = derive_many(cohort, [load_definitions(name) for name in SETS])
     return {
         name: {
             table: sorted(
@@ -33,7 +30,7 @@ def derived_rows(cohort_path: Path | str) -> dict[str, dict[str, list[tuple[Any,
             )
             for table in ("patient_outcomes", "courses", "episodes")
         }
-        for name, derived in zip(SETS, results, strict=True)
+        for name, derived in derived_under_every_set(cohort_path).items()
     }
 
 
