@@ -8,9 +8,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
-from srnskit.cohort.imported import SKIPPED_FILE, write_imported
+from srnskit.cohort.imported import SKIPPED_FILE, significant, write_imported
 from srnskit.cohort.load import read_cohort
 from srnskit.errors import InvalidCohortError, UsageError
 from srnskit.schema.problems import Problem
@@ -236,3 +237,41 @@ def test_a_problem_naming_a_column_leaves_the_records_other_empty_cells_reported
         "patients:-:sex: error: record 'p1': sex is empty; it is required",
         "patients:-:birth_date: error: record 'p10': birth_date is empty; it is required",
     ]
+
+
+# --- numbers written as a person would write them ------------------------------------------
+
+
+def test_converted_values_are_written_without_binary_noise(tmp_path: Path) -> None:
+    rows = SourceRows("hand.csv")
+    _child(rows)
+    given = (
+        # 0.56 mg/dL × 88.4 = 49.504 µmol/L; in binary floating point 49.504000000000005.
+        ("creatinine", "0.56", "mg/dL", "49.504"),
+        # 1.1 m × 100 = 110 cm; in binary 110.00000000000001 (written as the integer 110).
+        ("height", "1.1", "m", "110"),
+        # 1400 g × 1/1000 = 1.4 kg; in binary 1.4000000000000001.
+        ("weight", "1400", "g", "1.4"),
+        # more digits than any laboratory reports: kept to 12 significant digits
+        ("upcr", "0.1234567890123456", "mg/mg", "0.123456789012"),
+    )
+    assert 0.56 * 88.4 != 49.504
+    assert 1.1 * 100 != 110
+    assert 1400 * (1 / 1000) != 1.4
+    for analyte, value, unit, _ in given:
+        cells = {"patient_id": "R1", "date": "2016-02-10", "analyte": analyte}
+        rows.add(
+            "measurements", {**cells, "value": value, "unit": unit}, origin=f"record {analyte}"
+        )
+    write_imported(rows, tmp_path / "out", today=TODAY)
+    with (tmp_path / "out" / "measurements.csv").open() as handle:
+        written = {r["analyte"]: r["value"] for r in csv.DictReader(handle)}
+    assert written == {analyte: text for analyte, _, _, text in given}
+
+
+def test_significant_rounds_to_the_digits_asked_and_keeps_what_it_cannot_reach() -> None:
+    values = pa.array([49.504000000000005, -3.3000000000000003, 0.0, None, 1e-30, 987654.321])
+    assert significant(values, 12).to_pylist() == [49.504, -3.3, 0.0, None, 1e-30, 987654.321]
+    assert significant(values, 3).to_pylist() == [49.5, -3.3, 0.0, None, 1e-30, 988000.0]
+    with pytest.raises(ValueError, match="digits must be 1"):
+        significant(values, 16)
