@@ -175,7 +175,7 @@ def test_an_export_of_another_project_is_refused() -> None:
 def test_a_row_without_a_record_id_is_an_error() -> None:
     rows = _read("patient_id,sex\n,F\n")
     (problem,) = rows.problems
-    assert problem.message == "REDCap export line 2: the row has no record ID"
+    assert problem.message == "REDCap export row 2: the row has no record ID"
 
 
 @pytest.mark.parametrize(

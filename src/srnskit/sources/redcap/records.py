@@ -119,7 +119,7 @@ class RecordReader:
     def _row(self, line: int, record: Sequence[str]) -> None:
         record_id = record[self.record_index].strip() if self.record_index < len(record) else ""
         if not record_id:
-            self.rows.problem(f"REDCap export line {line}", "the row has no record ID")
+            self.rows.problem(f"REDCap export row {line}", "the row has no record ID")
             return
         event = self._cell(record, "redcap_event_name")
         instrument = self._cell(record, "redcap_repeat_instrument")
