@@ -8,8 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import ibis
+import pytest
 
+from srnskit.engine.backends import spark_session
+from srnskit.errors import InvalidCohortError
+from srnskit.sources.omop import read_omop
 from tests.interchange.omop.conftest import FOREIGN_SQL
+from tests.interchange.omop.test_spark import _everything
 
 TODAY = "2026-12-01"
 
@@ -135,3 +141,31 @@ def test_a_day_of_birth_that_is_no_day_skips_the_person(cli, foreign: Path, tmp_
         "date; the person's records are not read"
     ) in result.stderr
     assert "imported 1 patients" in result.stderr
+
+
+@pytest.mark.spark
+def test_text_columns_read_and_are_checked_alike_on_spark(foreign: Path, tmp_path: Path) -> None:
+    session = spark_session()
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    spark = ibis.pyspark.connect(session)
+    # a valid text folder gives on Spark what the typed database gives on DuckDB
+    text = _text_parquet(tmp_path / "text")
+    assert _everything(read_omop(text, connection=spark)) == _everything(read_omop(foreign))
+    bad = _text_parquet(
+        tmp_path / "bad",
+        {
+            "measurement": (
+                "CASE measurement_id WHEN '4411' THEN '2,4' ELSE value_as_number END "
+                "AS value_as_number, CASE measurement_id WHEN '4413' THEN '2016-02-30' "
+                "ELSE measurement_date END AS measurement_date"
+            )
+        },
+    )
+    expected = [
+        "OMOP measurement row 4413: measurement_date '2016-02-30' is not a date (YYYY-MM-DD)",
+        "OMOP measurement row 4411: value_as_number '2,4' is not a number",
+    ]
+    for connection in (None, spark):
+        with pytest.raises(InvalidCohortError) as raised:
+            read_omop(bad, connection=connection)
+        assert [p.message for p in raised.value.problems] == expected
