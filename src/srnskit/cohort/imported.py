@@ -33,7 +33,14 @@ from srnskit.schema.problems import Problem
 from srnskit.sources.interchange import Skipped, SourceRows, skipped_csv
 from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder
 
-__all__ = ["SIGNIFICANT_DIGITS", "SKIPPED_FILE", "ImportResult", "significant", "write_imported"]
+__all__ = [
+    "SIGNIFICANT_DIGITS",
+    "SKIPPED_FILE",
+    "ImportResult",
+    "significant",
+    "write_imported",
+    "written_numbers",
+]
 
 # Significant digits of every number an import writes. A conversion to canonical units is one
 # multiplication by the schema's factor (srnskit.schema.analytes), which leaves an error of an
@@ -82,7 +89,7 @@ def write_imported(
         for name in COHORT_TABLES:
             schema = cohort_schema(name)  # the format's columns only (no load bookkeeping)
             table = cohort.to_arrow(name).select(schema.names).cast(schema)
-            tables[name] = _written_numbers(table)
+            tables[name] = written_numbers(table)
         write_cohort_folder(
             tables,
             out,
@@ -99,8 +106,11 @@ def write_imported(
         )
 
 
-def _written_numbers(table: pa.Table) -> pa.Table:
-    """``table`` with each floating-point column to ``SIGNIFICANT_DIGITS`` digits."""
+def written_numbers(table: pa.Table) -> pa.Table:
+    """``table`` (any Arrow table) with each floating-point column rounded to
+    ``SIGNIFICANT_DIGITS`` significant digits (``significant``): the numbers a file written
+    for people holds (an import's canonical CSVs, an export to REDCap or FHIR), without the
+    binary noise of a unit conversion. Other columns are unchanged."""
     for index, column in enumerate(table.schema):
         if pa.types.is_floating(column.type):
             values = significant(table.column(index).combine_chunks(), SIGNIFICANT_DIGITS)

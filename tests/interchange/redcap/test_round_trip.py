@@ -76,6 +76,20 @@ def test_the_import_file_has_a_row_per_patient_and_per_instance(exported: Path) 
         "prednisone", "2010-03-24", "2010-05-04", "35", "mg_day", "daily")  # fmt: skip
 
 
+def test_converted_values_are_written_as_a_person_would_write_them(exported: Path) -> None:
+    # The demo gives creatinine in mg/dL; the export writes µmol/L (× 88.4, cohort-format.md
+    # §2). 0.56 mg/dL is 49.504 µmol/L by hand; the double product is 49.504000000000005.
+    with exported.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    cells = [cell for row in rows for cell in row.values() if cell]
+    noisy = [c for c in cells if "." in c and len(c.split(".")[1].rstrip("0")) > 9]
+    assert noisy == []
+    first = next(
+        r for r in rows if r["patient_id"] == "SYN0000001" and r["meas_date"] == "2012-09-14"
+    )
+    assert first["creatinine"] == "49.504"
+
+
 def test_demo_through_redcap_derives_what_the_demo_derives(
     exported: Path,
     tmp_path: Path,
