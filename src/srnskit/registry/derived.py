@@ -15,6 +15,8 @@ engine.
     derive_unstored(session, patient_ids, today=None) -> int   derived as a write would, not
                                                  stored (a server worker's warm-up)
     read_derived(session, actor, patient_id, definitions) -> dict
+    stored_version(session, actor, patient_id, definitions) -> str | None   when the stored
+                                                 result was computed (the patient's version)
     DERIVED_STUDY                                                  the study design used
 """
 
@@ -50,10 +52,12 @@ __all__ = [
     "STATUS_COLUMNS",
     "TIMELINE_TABLES_STORED",
     "derive_unstored",
+    "no_result",
     "read_derived",
     "read_derived_json",
     "refresh_derived",
     "store_derived",
+    "stored_version",
 ]
 
 # The study design the stored results follow (the shipped one, as ``srnskit derive``'s default).
@@ -218,6 +222,38 @@ def _stored_query(actor: Actor) -> sa.Select[Any]:
     )
 
 
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _version_query(actor: Actor) -> sa.Select[Any]:
+    """``_stored_query`` with the result's ``computed_at`` only (not its JSON)."""
+    results = table_of(DerivedResult)
+    return _stored_query(actor).with_only_columns(
+        COHORT_MODEL_TABLES["patients"].c.patient_id, results.c.computed_at
+    )
+
+
+def stored_version(session: Session, actor: Actor, patient_id: str, definitions: str) -> str | None:
+    """When the stored result of a patient ``actor`` may see was computed under
+    ``definitions`` (``computed_at``, ISO 8601 with microseconds), None when nothing is stored
+    under that set; one query through the centre filter, the result's JSON not read. Every
+    write of a patient's rows recomputes and stores its results under every shipped set
+    (``store_derived``, ``refresh_derived``), so this changes whenever the patient's rows or
+    results do: a reader may key what it draws from them on it. Raises ``NotFoundError`` for a
+    patient the actor cannot see."""
+    require(actor, "read")
+    parameters = {"patient_id": patient_id, "definitions": definitions}
+    row = session.execute(_version_query(actor), parameters).first()
+    if row is None:
+        raise NotFoundError(f"no patient {patient_id}")
+    computed: str | None = row.computed_at
+    return computed
+
+
+def no_result(definitions: str) -> NotFoundError:
+    """The refusal for a patient with no stored result under ``definitions``."""
+    shipped = ", ".join(shipped_definitions())
+    return NotFoundError(f"no derived results under {definitions!r}; stored: {shipped}")
+
+
 def _stored(session: Session, actor: Actor, patient_id: str, definitions: str) -> _Stored:
     """The stored result of a patient ``actor`` may see under ``definitions``, read in one
     query through the centre filter. Raises ``NotFoundError`` for a patient the actor cannot
@@ -228,8 +264,7 @@ def _stored(session: Session, actor: Actor, patient_id: str, definitions: str) -
     if row is None:
         raise NotFoundError(f"no patient {patient_id}")
     if row.definitions is None:
-        shipped = ", ".join(shipped_definitions())
-        raise NotFoundError(f"no derived results under {definitions!r}; stored: {shipped}")
+        raise no_result(definitions)
     return row
 
 

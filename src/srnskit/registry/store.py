@@ -31,6 +31,7 @@ as Python values (``datetime.date`` for dates); a row's centre-supplied columns 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,7 +42,14 @@ from sqlalchemy.orm import Session
 
 from srnskit.cohort.load import cohort_from_raw
 from srnskit.errors import InvalidCohortError
-from srnskit.registry.access import Actor, registered_centers, require, visible, visible_patient
+from srnskit.registry.access import (
+    STATEMENTS_KEPT,
+    Actor,
+    registered_centers,
+    require,
+    visible,
+    visible_patient,
+)
 from srnskit.registry.audit import AuditWriter
 from srnskit.registry.changes import (
     CHILD_TABLES,
@@ -115,29 +123,64 @@ def list_patients(
     of the patient's outcome stored under that set (None where nothing is stored), read in
     the same query; ``status`` then keeps the patients whose stored steroid response is it."""
     require(actor, "read")
+    query = _list_query(
+        actor,
+        by_status=definitions is not None,
+        status=definitions is not None and status is not None,
+        center=center is not None,
+        q=bool(q),
+        limit=limit,
+        offset=offset,
+    )
+    parameters: dict[str, Any] = {}
+    if definitions is not None:
+        parameters["definitions"] = definitions
+        if status is not None:
+            parameters["status"] = status
+    if center is not None:
+        parameters["center"] = center
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        parameters["q"] = f"%{escaped}%"
+    result = session.execute(query, parameters)
+    keys = list(map(str, result.keys()))
+    return [_public(dict(zip(keys, row, strict=True))) for row in result]
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _list_query(
+    actor: Actor,
+    *,
+    by_status: bool,
+    status: bool,
+    center: bool,
+    q: bool,
+    limit: int | None,
+    offset: int,
+) -> sa.Select[Any]:
+    """``list_patients``' statement for one shape of call, built once and kept (building it
+    cost more than running it on a page of 50): what varies is bound (``definitions``,
+    ``status``, ``center``, ``q`` as its LIKE pattern)."""
     patients = COHORT_MODEL_TABLES["patients"]
     query = visible(actor, "patients").order_by(patients.c.patient_id).offset(offset)
-    if definitions is not None:
+    if by_status:
         results = table_of(DerivedResult)
         query = query.add_columns(*(results.c[name] for name in STATUS_COLUMNS)).outerjoin(
             results,
             sa.and_(
                 results.c.patient_id == patients.c.patient_id,
-                results.c.definitions == definitions,
+                results.c.definitions == sa.bindparam("definitions"),
             ),
         )
-        if status is not None:
-            query = query.where(results.c.steroid_response == status)
-    if center is not None:
-        query = query.where(patients.c.center_id == center)
+        if status:
+            query = query.where(results.c.steroid_response == sa.bindparam("status"))
+    if center:
+        query = query.where(patients.c.center_id == sa.bindparam("center"))
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(patients.c.patient_id.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(patients.c.patient_id.ilike(sa.bindparam("q"), escape="\\"))
     if limit is not None:
         query = query.limit(limit)
-    result = session.execute(query)
-    keys = list(map(str, result.keys()))
-    return [_public(dict(zip(keys, row, strict=True))) for row in result]
+    return query
 
 
 def get_patient(session: Session, actor: Actor, patient_id: str) -> dict[str, Any]:

@@ -220,3 +220,52 @@ def test_the_charts_words_are_dark_enough(demo_pages: Pages) -> None:
             if "subtitleColor" in p.get("title", {})
         }
         assert all(contrast(c, "#fff") >= 4.5 for c in subtitles)
+
+
+def test_a_kept_specification_is_drawn_again_after_a_write(demo_pages: Pages) -> None:
+    """The specification is kept by the stored result's version: asked twice it is the same
+    bytes, kept once; a write made outside this app (as another worker's) changes the version,
+    and the next answer is the new drawing, the same as drawing it afresh."""
+    from srnskit.registry import derived, store
+    from srnskit.web.pages.timeline import timeline_spec
+
+    demo_pages.login("viewer")
+    path = f"/patients/{OWN}/timeline.json?definitions=kdigo2021"
+    first = demo_pages.client.get(path)
+    assert first.status_code == 200
+    assert demo_pages.client.get(path).content == first.content
+    assert len(demo_pages.app.state.timeline_specs) == 1
+    writer = Actor("elsewhere", "data_entry", frozenset({"A"}))
+    with demo_pages.registry.session() as session:
+        before = derived.stored_version(session, writer, OWN, "kdigo2021")
+        row = {"date": "2021-02-01", "analyte": "upcr", "value": 987.6, "unit": "mg/mmol"}
+        store.add_rows(session, writer, OWN, "measurements", [row], today=TODAY)
+        session.commit()
+        after = derived.stored_version(session, writer, OWN, "kdigo2021")
+    assert before is not None
+    assert after not in (None, before)
+    second = demo_pages.client.get(path)
+    assert second.status_code == 200
+    assert second.content != first.content
+    with demo_pages.registry.session() as session:
+        fresh = timeline_spec(session, writer, OWN, "kdigo2021")
+    assert second.json() == fresh
+    upcr = [v for p in fresh["vconcat"] if p.get("title", {}).get("text", "").startswith("UPCR")
+            for layer in p["layer"] for v in layer.get("data", {}).get("values", [])]  # fmt: skip
+    assert any("2021-02-01" in str(v) for v in upcr)
+
+
+def test_the_kept_specifications_stay_within_their_bytes() -> None:
+    from srnskit.web.pages.timeline import SpecCache
+
+    kept = SpecCache(limit=100)
+    kept.put(("a",), b"x" * 40)
+    kept.put(("b",), b"y" * 40)
+    assert kept.get(("a",)) == b"x" * 40  # now the most recently used
+    kept.put(("c",), b"z" * 40)  # 120 bytes: the least recently used ("b") goes
+    assert kept.get(("b",)) is None
+    assert (kept.get(("a",)), kept.get(("c",))) == (b"x" * 40, b"z" * 40)
+    assert len(kept) == 2
+    kept.put(("d",), b"w" * 101)  # larger than the whole limit: not kept, nothing dropped
+    assert kept.get(("d",)) is None
+    assert len(kept) == 2

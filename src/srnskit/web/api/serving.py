@@ -84,8 +84,9 @@ def worker_app() -> FastAPI:
 def warm_up(app: FastAPI) -> None:
     """Do once, before this worker serves, what a worker's first requests would otherwise pay
     for (a first request's extra time counts in the p99): compile the pages' templates, and
-    read the first patient as every hot route reads it (the user's query, the list with its
-    status columns, the record, the stored derived result, the timeline's specification), for
+    read the first patient as every hot route reads it (the user's query, the list's first
+    page with its status columns, the record, the stored derived result and its version, the
+    timeline's specification), for
     an actor of every centre and one of the patient's centre, so the statements are built and
     compiled; then derive that patient as a write would, storing nothing
     (``derived.derive_unstored``), so the worker's first write does not load the engine (about
@@ -100,6 +101,7 @@ def warm_up(app: FastAPI) -> None:
     from srnskit.registry.access import ALL_CENTERS, Actor
     from srnskit.registry.users import load_actor
     from srnskit.web.pages.common import environment
+    from srnskit.web.pages.patients import PAGE_SIZE
     from srnskit.web.pages.timeline import timeline_spec
 
     try:
@@ -114,9 +116,13 @@ def warm_up(app: FastAPI) -> None:
                 return
             patient, center = first[0]["patient_id"], first[0]["center_id"]
             for actor in (every, Actor("warm-up", "viewer", frozenset({center}))):
-                store.list_patients(session, actor, limit=1, definitions=WARM_UP_DEFINITIONS)
+                # the list's first page as the page asks for it (its limit is in the SQL)
+                store.list_patients(
+                    session, actor, limit=PAGE_SIZE + 1, definitions=WARM_UP_DEFINITIONS
+                )
                 store.get_patient(session, actor, patient)
                 derived.read_derived_json(session, actor, patient, WARM_UP_DEFINITIONS)
+                derived.stored_version(session, actor, patient, WARM_UP_DEFINITIONS)
                 timeline_spec(session, actor, patient, WARM_UP_DEFINITIONS)
             # The engine, as a write runs it (validated, derived under every set, not stored).
             derived.derive_unstored(session, [patient])

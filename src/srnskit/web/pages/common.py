@@ -15,13 +15,17 @@
   another centre is one that does not exist, registry.md §2); ``ForbiddenError`` or a bad
   CSRF token → the 403 page; another ``SrnskitError`` → a 422 page with its message. Invalid
   data (``InvalidCohortError``) is the routes' own: they show it beside the fields.
+- ``in_page_unit(request, claims, work)``: what ``PageUnit`` gives, for an ``async`` page
+  route that does its whole unit of work in ONE worker thread (the user read, ``work``
+  rendering its page, the session closed there: ``web.api.app.in_unit``), as the API's
+  patient routes do; the hot read pages (the list, the timeline) use it.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -37,7 +41,7 @@ from srnskit.registry.access import Action, Actor
 from srnskit.registry.errors import RegistryError
 from srnskit.schema import COHORT_TABLES
 from srnskit.web.api import auth
-from srnskit.web.api.app import Unit, unit_of
+from srnskit.web.api.app import Unit, in_unit, unit_of
 
 __all__ = [
     "NAV",
@@ -48,6 +52,7 @@ __all__ = [
     "environment",
     "error_page",
     "form_text",
+    "in_page_unit",
     "is_htmx",
     "login_redirect",
     "numeric_column",
@@ -199,6 +204,25 @@ async def _page_unit(request: Request, unit: Annotated[Unit, Depends(unit_of)]) 
 
 
 PageUnit = Annotated[Unit, Depends(_page_unit)]
+_T = TypeVar("_T")
+
+
+async def in_page_unit(
+    request: Request, claims: dict[str, object], work: Callable[[Unit], _T]
+) -> _T:
+    """``work`` done with the request's ``Unit`` in one worker thread (``web.api.app.in_unit``:
+    the session opened, the user read — 401, the login page, for an unknown or disabled
+    account — ``work`` run, the session closed), the actor put on the request for ``render``
+    as ``PageUnit`` does. A page route taking ``PageUnit`` crosses to a worker thread twice
+    (the user read, then the route) and closes the session on the event loop, which under
+    load every other request waited behind; this crosses once."""
+
+    def work_as_actor(unit: Unit) -> _T:
+        request.state.actor = unit.actor
+        return work(unit)
+
+    return await in_unit(request, claims, work_as_actor)
+
 
 _Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
