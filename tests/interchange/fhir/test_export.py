@@ -120,6 +120,23 @@ def test_a_demo_child_reads_as_the_clinic_wrote_it(demo_export: dict[str, Path])
     assert dialysis["performedDateTime"] == "2015-05-31"
 
 
+def test_converted_values_are_written_as_a_person_would_write_them(
+    demo_export: dict[str, Path],
+) -> None:
+    # measurements.csv: SYN0000001 creatinine 0.56 mg/dL on 2012-09-14, exported in µmol/L
+    # (× 88.4): 49.504 by hand, where the double product is 49.504000000000005.
+    bundle = _bundle(demo_export["bundle"])
+    values = [
+        o["valueQuantity"]["value"]
+        for o in _resources(bundle, "Observation")
+        if o["subject"]["reference"] == "Patient/SYN0000001"
+        and o.get("effectiveDateTime") == "2012-09-14"
+        and "valueQuantity" in o
+        and o["valueQuantity"].get("code") == "umol/L"
+    ]
+    assert values == [49.504]
+
+
 def test_every_resource_written_is_valid_r4b(small_cohort: Path, cli, tmp_path: Path) -> None:
     out = tmp_path / "fhir"
     result = cli("fhir", "export", small_cohort, "--out", out, "--today", TODAY.isoformat())
