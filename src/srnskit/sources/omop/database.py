@@ -23,7 +23,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from srnskit.errors import MissingComponentError, UsageError
+from srnskit.errors import InvalidInputError, MissingComponentError, UsageError
 
 __all__ = ["OmopDatabase", "is_omop_url", "open_omop", "redacted"]
 
@@ -224,8 +224,33 @@ def _parquet_folder(folder: Path, shown: str, connection: ibis.BaseBackend | Non
             f"{shown} has no person.parquet: an OMOP folder holds one Parquet file per table "
             "(person.parquet, measurement.parquet, concept.parquet, …)"
         )
+    for location in names.values():
+        _check_parquet(Path(location), Path(shown) / Path(location).name)
     con = connection if connection is not None else ibis.duckdb.connect()
     return OmopDatabase(shown, con, names, "parquet", _owned=connection is None)
+
+
+def _check_parquet(path: Path, shown: Path) -> None:
+    """Raise ``InvalidInputError`` (exit 1) when the Parquet file at ``path`` (or a part file of
+    the folder at ``path``, as Spark writes a table) cannot be read: a truncated or corrupt file
+    has no footer (the Parquet format ends every file with its metadata and the magic bytes
+    ``PAR1``), so reading the footer before any query names the file instead of letting DuckDB
+    or Spark fail mid-query."""
+    import pyarrow.parquet as pq
+
+    if path.is_dir():
+        parts = sorted(p for p in path.iterdir() if p.name.lower().endswith(_PARQUET))
+        if not parts:
+            raise InvalidInputError(f"{shown} is a folder holding no Parquet part files")
+        for part in parts:
+            _check_parquet(part, shown / part.name)
+        return
+    try:
+        pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInputError(
+            f"{shown} is not a readable Parquet file ({_first_line(exc)})"
+        ) from None
 
 
 def _listed(tables: list[str]) -> dict[str, str]:
