@@ -81,6 +81,19 @@ def _import(
         f"skipped ({found.ignored} entered in error), listed in {out / SKIPPED_FILE}",
         err=True,
     )
+    if found.not_read:
+        typer.echo(
+            f"srnskit: {len(found.not_read)} file(s) of {source} not read (neither .ndjson nor "
+            f".ndjson.gz): {', '.join(found.not_read)}",
+            err=True,
+        )
+        empty = [table for table, n in result.counts.items() if n == 0]
+        if empty:
+            typer.echo(
+                f"srnskit: warning: no rows in {', '.join(empty)}: were they in the files not "
+                "read?",
+                err=True,
+            )
     _echo_skipped(result.skipped)
 
 

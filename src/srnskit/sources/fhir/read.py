@@ -44,11 +44,13 @@ READ_TYPES = (
 
 @dataclass
 class FhirRows:
-    """The rows an import maps (``rows``), and how many records were entered in error
-    (``ignored``: also listed in ``rows.skipped``)."""
+    """The rows an import maps (``rows``), how many records were entered in error
+    (``ignored``: also listed in ``rows.skipped``), and the entries of a Bulk Data folder that
+    were not read (``not_read``: names of files neither ``.ndjson`` nor ``.ndjson.gz``)."""
 
     rows: SourceRows
     ignored: int
+    not_read: tuple[str, ...] = ()
 
 
 def read_fhir(path: Path, *, patient_identifier: str | None = None) -> FhirRows:
@@ -88,7 +90,7 @@ def read_fhir(path: Path, *, patient_identifier: str | None = None) -> FhirRows:
                 "of nephrotic syndrome)",
             )
         raise InvalidCohortError(rows.problems)
-    return FhirRows(rows=rows, ignored=context.ignored)
+    return FhirRows(rows=rows, ignored=context.ignored, not_read=tuple(found.not_read))
 
 
 def _set_aside_statuses(context: Context) -> None:

@@ -16,7 +16,9 @@ know is listed as skipped.
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,6 +33,10 @@ from srnskit.sources.fhir.mapping import fhir_mapping
 from srnskit.sources.interchange import SourceRows
 
 __all__ = ["FoundResources", "Resource", "read_resources"]
+
+# A Bulk Data file compressed with gzip (RFC 1952) as servers and their clients often store them
+# (the IG serves NDJSON with Content-Encoding gzip; saved, the files keep the .gz suffix).
+_GZIP = ".gz"
 
 # The element paths of a validation error are shown without pydantic's "Value error, " prefix.
 _VALUE_ERROR = "Value error, "
@@ -69,6 +75,8 @@ class FoundResources:
     """The valid resources of an input, in input order, and what references resolve to."""
 
     resources: list[Resource] = field(default_factory=list)
+    # The entries of a Bulk Data folder not read (not NDJSON nor gzipped NDJSON), by name.
+    not_read: list[str] = field(default_factory=list)
     by_key: dict[str, Resource] = field(default_factory=dict)
     by_url: dict[str, Resource] = field(default_factory=dict)
 
@@ -119,17 +127,24 @@ def read_resources(path: Path, rows: SourceRows) -> FoundResources:
     Problems (a file that is not JSON, a Bundle that is not one, a resource that fails
     validation, one id given to two different resources) go to ``rows.problem``; an entry with
     no resource, a searchset's outcome entry, a resource type R4B does not know and an
-    identical repeat go to ``rows.skip``. Raises ``UsageError`` when ``path`` is neither a
-    file nor a folder holding ``.ndjson`` files.
+    identical repeat go to ``rows.skip``. A folder's ``.ndjson`` and ``.ndjson.gz`` (gzip)
+    files are read; the names of its other entries are in ``not_read``. Raises ``UsageError``
+    when ``path`` is neither a file nor a folder holding such files.
     """
     found = FoundResources()
     if path.is_dir():
         suffix = fhir_mapping().input.ndjson_suffix
-        files = sorted(p for p in path.iterdir() if p.name.endswith(suffix))
+        files: list[Path] = []
+        for entry in sorted(path.iterdir()):
+            name = entry.name
+            if entry.is_file() and (name.endswith(suffix) or name.endswith(suffix + _GZIP)):
+                files.append(entry)
+            else:
+                found.not_read.append(name + ("/" if entry.is_dir() else ""))
         if not files:
             raise UsageError(
-                f"{path} holds no {suffix} file: give a Bundle (.json) or a Bulk Data "
-                "export folder (Patient.ndjson, Observation.ndjson, …)"
+                f"{path} holds no {suffix} or {suffix}{_GZIP} file: give a Bundle (.json) or a "
+                "Bulk Data export folder (Patient.ndjson, Observation.ndjson.gz, …)"
             )
         for file in files:
             for where, data in _ndjson_lines(file, rows):
@@ -148,15 +163,29 @@ def _load_json(text: str) -> Any:
 
 
 def _ndjson_lines(file: Path, rows: SourceRows) -> Iterator[tuple[str, Any]]:
-    with file.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{file.name} line {number}"
-            try:
-                yield where, _load_json(line)
-            except json.JSONDecodeError as exc:
-                rows.problem(f"FHIR {where}", f"not JSON ({exc.msg}, column {exc.colno})")
+    # Read as bytes and decoded line by line, so a line that is not UTF-8 is named by its number.
+    number = 0
+    try:
+        with gzip.open(file, "rb") if file.name.endswith(_GZIP) else file.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                where = f"{file.name} line {number}"
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    reason = "not UTF-8 text: a FHIR JSON file is UTF-8 (FHIR R4 §2.6.2)"
+                    rows.problem(f"FHIR {where}", reason)
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    yield where, _load_json(line)
+                except json.JSONDecodeError as exc:
+                    rows.problem(f"FHIR {where}", f"not JSON ({exc.msg}, column {exc.colno})")
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        rows.problem(
+            f"FHIR file {file.name}",
+            f"not a readable gzip file after line {number} ({exc or type(exc).__name__})",
+        )
 
 
 def _bundle_entries(path: Path, rows: SourceRows) -> Iterator[tuple[str, Any, str | None]]:
