@@ -22,7 +22,7 @@ from srnskit.sources.omop.events import read_events
 from srnskit.sources.omop.labs import read_labs
 from srnskit.sources.omop.persons import conditions, read_people
 from srnskit.sources.omop.rows import ArrowRows, origin_text
-from srnskit.sources.omop.typed import KEYS, as_kind, check_types
+from srnskit.sources.omop.typed import KEYS, as_kind, check_keys, check_types
 from srnskit.sources.omop.vocabulary import read_vocabulary
 
 __all__ = ["read_omop"]
@@ -38,10 +38,12 @@ def read_omop(
     ``connection``: the Ibis backend to read a Parquet folder with (Spark's); ``name``: the
     cohort's name. Raises ``UsageError`` (not a database, unreachable),
     ``MissingComponentError`` (no driver) and ``InvalidCohortError`` (no concept table, a
-    required column missing, a number or date stored as text that is not one)."""
+    required column missing, a number or date stored as text that is not one, a primary key
+    on several rows)."""
     with open_omop(source, connection=connection) as database:
         check_required(database)
         check_types(database)
+        check_keys(database)
         rows = ArrowRows(database.source, name=name)
         vocabulary = read_vocabulary(database)
         typed_conditions = conditions(database, vocabulary)

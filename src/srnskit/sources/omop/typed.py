@@ -22,7 +22,7 @@ from srnskit.schema.problems import Problem
 from srnskit.sources.omop.database import OmopDatabase
 from srnskit.sources.omop.rows import origin_text
 
-__all__ = ["KEYS", "TYPED", "as_kind", "check_types"]
+__all__ = ["KEYS", "TYPED", "as_kind", "check_keys", "check_types"]
 
 _ID = "int64"
 _NUMBER = "float64"
@@ -170,6 +170,50 @@ def check_types(database: OmopDatabase) -> None:
             message = _bad_rows(database, table_name, table, name, kind)
             if message is not None:
                 problems.append(Problem("source", None, None, message))
+    if problems:
+        raise InvalidCohortError(problems)
+
+
+def check_keys(database: OmopDatabase) -> None:
+    """Raise ``InvalidCohortError`` (exit 1) when a table's primary key (``KEYS``: the CDM
+    v5.4 DDL's PRIMARY KEY of each table read) names more than one row: one problem per table,
+    naming the first ids and how many rows each is on (``OMOP measurement: measurement_id 1 is
+    on 2 rows``). A database built without its constraints (a Parquet folder, rows loaded
+    twice) may hold such rows; reading on would map the copy as a second record and double every
+    row joined to a repeated person. The death table has no primary key in v5.4 and is not
+    checked. Run after ``check_types`` (a key stored as text is read as a number)."""
+    problems: list[Problem] = []
+    for table_name, key in KEYS.items():
+        if table_name == "death" or not database.has(table_name):
+            continue
+        table = database.table(table_name)
+        if key not in table.columns:
+            continue
+        ids = table.select(key_id=as_kind(table[key], _ID)).filter(ibis._.key_id.notnull())
+        counted = ids.group_by("key_id").aggregate(n=ibis._.count())
+        repeated = counted.filter(counted.n > 1)
+        found = database.to_arrow(repeated.order_by("key_id").limit(_SHOWN_ROWS))
+        if found.num_rows == 0:
+            continue
+        total = int(
+            database.to_arrow(repeated.aggregate(k=repeated.count())).column("k")[0].as_py()
+        )
+        shown = [
+            f"{key_id} is on {n} rows"
+            for key_id, n in zip(
+                found.column("key_id").to_pylist(), found.column("n").to_pylist(), strict=True
+            )
+        ]
+        rest = f" and {total - len(shown)} more {key}s repeat" if total > len(shown) else ""
+        problems.append(
+            Problem(
+                "source",
+                None,
+                None,
+                f"OMOP {table_name}: {key} {', '.join(shown)}{rest}, where a primary key names "
+                "one row (OMOP CDM v5.4): were rows loaded twice? Keep one of each",
+            )
+        )
     if problems:
         raise InvalidCohortError(problems)
 
