@@ -8,22 +8,105 @@ write fails, so a failed command leaves no empty folders behind either.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from srnskit.errors import UsageError
 
 __all__ = [
+    "WRITTEN_FOLDERS",
+    "WRITTEN_SUFFIXES",
     "atomic_directory",
     "atomic_file",
+    "check_apart",
     "check_output_directory",
     "check_parents",
+    "location_file",
     "make_parents",
     "remove_created",
+    "unwritable",
 ]
+
+# What --force may replace (docs/decisions.md, "Outputs and --force"): a folder holding only
+# files of the kinds srnskit writes (cohort and derived tables, cohort.toml, flow.json, a FHIR
+# bundle or NDJSON files, OMOP Parquet files, a report's figures) and the sub-folders it writes
+# (a cohort's import/ and truth/, a report's figures/ and tables/) holding only such files.
+WRITTEN_SUFFIXES = frozenset(
+    {".csv", ".parquet", ".json", ".ndjson", ".toml", ".png", ".svg", ".pdf", ".html", ".docx"}
+)
+WRITTEN_FOLDERS = frozenset({"import", "truth", "figures", "tables"})
+# Database URLs whose database is a local file: duckdb:///PATH (the path after "duckdb://", as
+# the OMOP reader and exporter take it) and SQLAlchemy's sqlite:///PATH (relative) or
+# sqlite:////PATH (absolute).
+_DUCKDB_URL = re.compile(r"^duckdb://", re.IGNORECASE)
+_SQLITE_URL = re.compile(r"^sqlite(\+[a-z0-9_]+)?:///", re.IGNORECASE)
+_ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def unwritable(target: Path, exc: OSError) -> UsageError:
+    """The ``UsageError`` for an output the system refuses (``PermissionError`` on ``/sys``,
+    ``FileNotFoundError`` on ``/proc``, a read-only disk): "cannot write TARGET: REASON", the
+    reason "operation not permitted" for any refused permission, else the system's own words
+    in lower case ("no such file or directory")."""
+    if isinstance(exc, PermissionError):  # EPERM and EACCES alike: one wording in every command
+        reason = "operation not permitted"
+    else:
+        reason = (exc.strerror or type(exc).__name__).lower()
+    return UsageError(f"cannot write {target}: {reason}")
+
+
+def location_file(location: str | Path) -> Path | None:
+    """The local file or folder a command's input or output names: a path as given, the file
+    of ``duckdb:///PATH`` or ``sqlite:///PATH``; None for a database server's URL
+    (``postgresql://…``), which holds no local file."""
+    if isinstance(location, Path):
+        return location
+    if _DUCKDB_URL.match(location):
+        return Path(_DUCKDB_URL.sub("", location).split("?")[0])
+    if _SQLITE_URL.match(location):
+        name = _SQLITE_URL.sub("", location).split("?")[0]
+        return Path(name) if name and name != ":memory:" else None
+    if _ANY_URL.match(location):
+        return None
+    return Path(location)
+
+
+def check_apart(
+    out: str | Path, inputs: Iterable[str | Path | None], *, option: str = "--out"
+) -> None:
+    """Raise ``UsageError`` (exit 2) when the output ``out`` is one of ``inputs``, holds one
+    (writing the folder whole would delete it) or lies inside one (a file or folder added to a
+    source), after resolving symbolic links; a database URL counts as its file
+    (``location_file``). The message names both paths. None in ``inputs`` (not given) and a
+    server URL are passed over; ``option`` names the output in the message."""
+    out_file = location_file(out)
+    if out_file is None:
+        return
+    written = out_file.resolve()
+    for given in inputs:
+        in_file = None if given is None else location_file(given)
+        if in_file is None:
+            continue
+        read = in_file.resolve()
+        if written == read:
+            raise UsageError(
+                f"{option} {out} is the input {given}: writing it would replace the data it is "
+                f"made from; give another {option}"
+            )
+        if written in read.parents:
+            raise UsageError(
+                f"{option} {out} holds the input {given}: writing it would delete that input; "
+                f"give another {option}"
+            )
+        if read in written.parents:
+            raise UsageError(
+                f"{option} {out} is inside the input {given}: srnskit does not write into its "
+                f"sources; give an {option} outside it"
+            )
 
 
 def _nearest_existing(folder: Path) -> Path:
@@ -95,15 +178,22 @@ def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
     created = make_parents(target)
     succeeded = False
     try:
-        handle, name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=target.suffix, dir=target.absolute().parent
-        )
+        try:
+            handle, name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=target.suffix, dir=target.absolute().parent
+            )
+        except OSError as exc:
+            raise unwritable(target, exc) from None
         os.close(handle)
         temporary = Path(name)
         try:
             yield temporary
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is shared
-            os.replace(temporary, target)
+            try:
+                # mkstemp makes it private; a report is shared
+                os.chmod(temporary, 0o666 & ~_umask())
+                os.replace(temporary, target)
+            except OSError as exc:
+                raise unwritable(target, exc) from None
             succeeded = True
         finally:
             temporary.unlink(missing_ok=True)
@@ -123,9 +213,38 @@ def check_output_directory(target: Path, *, force: bool = False) -> None:
     the folders above it exist or can be made (``check_parents``)."""
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise UsageError(f"{target} is not empty; use --force to replace it")
+    if target.is_dir() and any(target.iterdir()):
+        if not force:
+            raise UsageError(f"{target} is not empty; use --force to replace it")
+        foreign = _not_written(target)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
+            raise UsageError(
+                f"{target} holds {shown}, which srnskit does not write: --force replaces only "
+                "a folder of srnskit's own outputs; move those away or give another --out"
+            )
     check_parents(target)
+
+
+def _not_written(folder: Path, prefix: str = "") -> list[str]:
+    """The entries of ``folder`` srnskit does not write (``WRITTEN_SUFFIXES``,
+    ``WRITTEN_FOLDERS`` one level down), as paths relative to it, sorted; a symbolic link
+    counts as not written."""
+    foreign: list[str] = []
+    for entry in sorted(folder.iterdir()):
+        name = f"{prefix}{entry.name}"
+        if entry.is_symlink():
+            foreign.append(name)
+        elif entry.is_dir():
+            if prefix or entry.name not in WRITTEN_FOLDERS:
+                foreign.append(f"{name}/")
+            else:
+                foreign.extend(_not_written(entry, f"{name}/"))
+        elif not entry.is_file() or entry.suffix.lower() not in WRITTEN_SUFFIXES:
+            foreign.append(name)
+    return foreign
 
 
 @contextmanager
@@ -141,21 +260,42 @@ def atomic_directory(target: Path, *, force: bool = False) -> Iterator[Path]:
     succeeded = False
     try:
         parent = target.absolute().parent
-        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-        # mkdtemp makes it private; the result is an ordinary folder
-        temporary.chmod(0o777 & ~_umask())
         try:
+            temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+        except OSError as exc:
+            raise unwritable(target, exc) from None
+        try:
+            # mkdtemp makes it private; the result is an ordinary folder
+            temporary.chmod(0o777 & ~_umask())
             yield temporary
-            if target.exists():
-                retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-                os.replace(target, retired / target.name)
-                os.replace(temporary, target)
-                shutil.rmtree(retired, ignore_errors=True)
-            else:
-                os.replace(temporary, target)
+            try:
+                _put_in_place(temporary, target)
+            except OSError as exc:
+                raise unwritable(target, exc) from None
             succeeded = True
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
     finally:
         if not succeeded:
             remove_created(created)
+
+
+def _put_in_place(temporary: Path, target: Path) -> None:
+    """Rename the written folder ``temporary`` to ``target``, the folder it replaces (if any)
+    moved aside first and removed after."""
+    if not target.exists():
+        os.replace(temporary, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.absolute().parent))
+    try:
+        os.replace(target, retired / target.name)
+    except OSError:
+        retired.rmdir()
+        raise
+    try:
+        os.replace(temporary, target)
+    except OSError:
+        os.replace(retired / target.name, target)  # the old output back where it was
+        retired.rmdir()
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

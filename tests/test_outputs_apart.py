@@ -1,0 +1,171 @@
+"""Outputs kept apart from inputs, what --force may replace, and outputs the system refuses
+(docs/decisions.md, "Outputs and --force"): every command that writes refuses, with exit 2
+(usage, cohort-format.md §4), an --out that is, holds or lies inside one of its inputs, and
+leaves the input as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from srnskit.atomic import atomic_directory, atomic_file, check_apart, location_file
+from srnskit.errors import UsageError
+from srnskit.examples import path as example_path
+
+INTERCHANGE = Path(__file__).parent / "data" / "interchange"
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def cohort(tmp_path: Path) -> Path:
+    """A copy of the small example cohort, inside a parent folder of its own."""
+    target = tmp_path / "parent" / "cohort"
+    shutil.copytree(example_path("small"), target)
+    return target
+
+
+def test_an_export_onto_its_own_cohort_is_refused_and_the_cohort_kept(cli, cohort) -> None:
+    before = _listing(cohort)
+    result = cli("fhir", "export", cohort, "--out", cohort, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --out {cohort} is the input {cohort}: writing it would replace the "
+        "data it is made from; give another --out\n"
+    )
+    assert _listing(cohort) == before
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("fhir", "export"),
+        ("omop", "export"),
+        ("derive",),
+    ],
+)
+def test_an_out_holding_the_cohort_is_refused(cli, cohort, words) -> None:
+    parent = cohort.parent
+    before = _listing(parent)
+    result = cli(*words, cohort, "--out", parent, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --out {parent} holds the input {cohort}: writing it would delete "
+        "that input; give another --out\n"
+    )
+    assert _listing(parent) == before
+
+
+def test_redcap_export_onto_a_table_of_its_cohort_is_refused(cli, cohort) -> None:
+    before = _listing(cohort)
+    out = cohort / "patients.csv"
+    result = cli("redcap", "export", cohort, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --out {out} is inside the input {cohort}: srnskit does not write "
+        "into its sources; give an --out outside it\n"
+    )
+    assert _listing(cohort) == before
+
+
+def test_redcap_import_into_the_folder_of_its_export_is_refused(cli, tmp_path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    export = project / "MyProject_DATA.csv"
+    shutil.copyfile(INTERCHANGE / "redcap" / "foreign_labels.csv", export)
+    result = cli("redcap", "import", export, "--out", project, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --out {project} holds the input {export}: writing it would delete "
+        "that input; give another --out\n"
+    )
+    assert export.read_bytes() == (INTERCHANGE / "redcap" / "foreign_labels.csv").read_bytes()
+
+
+def test_fhir_import_into_the_folder_of_its_bundle_is_refused(cli, tmp_path) -> None:
+    folder = tmp_path / "fh"
+    folder.mkdir()
+    bundle = folder / "bundle.json"
+    shutil.copyfile(INTERCHANGE / "fhir" / "hospital_bundle.json", bundle)
+    result = cli("fhir", "import", bundle, "--out", folder, "--force")
+    assert result.exit_code == 2
+    assert "holds the input" in result.stderr
+    assert [p.name for p in folder.iterdir()] == ["bundle.json"]
+
+
+def test_omop_import_onto_its_parquet_folder_is_refused(cli, tmp_path) -> None:
+    folder = tmp_path / "opin"
+    folder.mkdir()
+    (folder / "person.parquet").write_bytes(b"kept")
+    result = cli("omop", "import", folder, "--out", folder, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --out {folder} is the input {folder}: writing it would replace the "
+        "data it is made from; give another --out\n"
+    )
+    assert (folder / "person.parquet").read_bytes() == b"kept"
+
+
+def test_a_symbolic_link_to_the_input_is_the_input(cli, cohort, tmp_path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(cohort)
+    result = cli("derive", link, "--out", cohort, "--force")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"srnskit: error: --out {cohort} is the input {link}:")
+
+
+def test_a_database_url_counts_as_its_file(tmp_path) -> None:
+    database = tmp_path / "cdm.duckdb"
+    assert location_file(f"duckdb://{database}") == database
+    assert location_file("sqlite:///srnskit.db") == Path("srnskit.db")
+    assert location_file("sqlite:////srv/db/srnskit.db") == Path("/srv/db/srnskit.db")
+    assert location_file("postgresql+psycopg://user@host/db") is None
+    with pytest.raises(UsageError) as caught:
+        check_apart(f"duckdb://{database}", [f"duckdb://{database}"])
+    assert str(caught.value) == (
+        f"--out duckdb://{database} is the input duckdb://{database}: writing it would replace "
+        "the data it is made from; give another --out"
+    )
+    check_apart(tmp_path / "out", ["postgresql://user@host/db", None])  # nothing to compare
+
+
+def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:
+    out = tmp_path / "results"
+    (out / "notes").mkdir(parents=True)
+    (out / "protocol.docx.bak").write_text("mine")
+    (out / "old.csv").write_text("a\n")
+    result = cli("derive", cohort, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {out} holds notes/, protocol.docx.bak, which srnskit does not write: "
+        "--force replaces only a folder of srnskit's own outputs; move those away or give "
+        "another --out\n"
+    )
+    assert (out / "protocol.docx.bak").read_text() == "mine"
+
+
+def test_force_replaces_a_previous_output(cli, cohort, tmp_path) -> None:
+    out = tmp_path / "imported"
+    assert cli("fhir", "export", cohort, "--out", tmp_path / "fh").exit_code == 0
+    first = cli("fhir", "import", tmp_path / "fh" / "bundle.json", "--out", out)
+    assert first.exit_code == 0
+    again = cli("fhir", "import", tmp_path / "fh" / "bundle.json", "--out", out, "--force")
+    assert again.exit_code == 0, again.stderr
+    assert (out / "import" / "skipped.csv").is_file()
+
+
+@pytest.mark.parametrize("target", ["/sys/x", "/proc/x"])
+def test_an_output_the_system_refuses_is_a_usage_error(target) -> None:
+    reason = "operation not permitted" if target.startswith("/sys") else "no such file or directory"
+    with pytest.raises(UsageError) as caught, atomic_directory(Path(target)):
+        pass
+    assert str(caught.value) == f"cannot write {target}: {reason}"
+    with pytest.raises(UsageError) as caught, atomic_file(Path(target)):
+        pass
+    assert str(caught.value) == f"cannot write {target}: {reason}"
