@@ -85,13 +85,14 @@ def _derive(
     date_order: DateOrderOption = None,
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
-    from srnskit.atomic import check_output_directory
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.load import read_cohort
     from srnskit.engine import derive
     from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
     chosen, design = load_rules(definitions, study)
+    check_apart(out, [cohort])
     check_output_directory(out, force=force)
     _start_spark(engine, spark_master, spark_conf or [])
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
@@ -134,8 +135,10 @@ def _explain(
     from srnskit.sources.registry import redact_url
 
     if plot is not None:
+        from srnskit.atomic import check_apart
         from srnskit.outputs.timeline import check_plot_path
 
+        check_apart(plot, [cohort], option="--plot")
         check_plot_path(plot, force=force)  # a wrong suffix or path says so before any work
     chosen, design = load_rules(definitions, study)
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
