@@ -69,9 +69,12 @@ def _import(
 ) -> None:
     """Read a FHIR Bundle or Bulk Data export into a cohort folder (validated; all or
     nothing)."""
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
     from srnskit.sources.fhir import read_fhir
 
+    check_apart(out, [source])
+    check_output_directory(out, force=force)
     found = read_fhir(source, patient_identifier=patient_identifier)
     result = write_imported(found.rows, out, today=reference_date(today), force=force)
     echo_warnings(result.warnings)
@@ -137,9 +140,12 @@ def _export(
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
 ) -> None:
     """Write a cohort as a FHIR R4 transaction Bundle (or Bulk Data NDJSON files)."""
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.load import read_cohort
     from srnskit.outputs.exports.fhir import write_fhir
 
+    check_apart(out, [cohort])
+    check_output_directory(out, force=force)
     if definitions is not None and not derived:
         raise UsageError("--definitions chooses the derived results: give --derived too")
     if derived and definitions is None:
