@@ -64,10 +64,11 @@ def _import(
     ] = None,
 ) -> None:
     """Read an OMOP CDM v5.4 database into a cohort folder (validated; all or nothing)."""
-    from srnskit.atomic import check_output_directory
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
     from srnskit.sources.omop import read_omop
 
+    check_apart(out, [source])
     check_output_directory(out, force=force)
     connection = None
     if engine == "spark":
@@ -131,9 +132,11 @@ def _export(
     ] = False,
 ) -> None:
     """Write a cohort as OMOP CDM v5.4 tables (all or nothing)."""
+    from srnskit.atomic import check_apart
     from srnskit.cohort.load import read_cohort
     from srnskit.outputs.exports.omop import export_omop
 
+    check_apart(out, [cohort])
     with read_cohort(cohort, today=reference_date(today)) as loaded:
         echo_warnings(loaded.warnings)
         written = export_omop(loaded, out, force=force)
