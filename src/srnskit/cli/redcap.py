@@ -90,7 +90,7 @@ def _dictionary(
     With --api the dictionary replaces the instruments of a project in development status,
     and the measurements, treatments, adverse_events and events instruments are made
     repeating."""
-    from srnskit.atomic import atomic_file
+    from srnskit.atomic import atomic_file, check_apart
     from srnskit.sources.redcap import build_dictionary, redcap_mapping
 
     if out is None and api is None:
@@ -101,6 +101,8 @@ def _dictionary(
         raise UsageError(
             f"{out}: REDCap uploads a data dictionary as .csv; give a name ending in .csv"
         )
+    if out is not None:
+        check_apart(out, [token_file])
     mapping = redcap_mapping()
     dictionary = build_dictionary(mapping)
     repeating = [t.instrument for t in mapping.tables.values() if t.repeating]
@@ -166,7 +168,7 @@ def _import(
 
     The rows are validated first and written all or nothing; every record that maps to
     nothing in the format is listed in DIR/import/skipped.csv."""
-    from srnskit.atomic import check_output_directory
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
     from srnskit.sources.redcap import read_dictionary, read_export, read_export_file, shown_url
 
@@ -181,6 +183,7 @@ def _import(
         )
     if token_file is not None and api is None:
         raise UsageError("--token-file goes with --api URL")
+    check_apart(out, [export, dictionary, token_file])
     check_output_directory(out, force=force)
     project = read_dictionary(dictionary) if dictionary is not None else None
     if export is not None:
@@ -233,11 +236,13 @@ def _export(
 
     One row per patient, then one per instance of each repeating instrument; load it with
     REDCap's Data Import Tool."""
+    from srnskit.atomic import check_apart
     from srnskit.cohort.load import read_cohort
     from srnskit.outputs.exports.redcap import redcap_export, write_redcap_export
 
     if out.suffix.lower() != ".csv":
         raise UsageError(f"{out}: REDCap imports a .csv file; give a name ending in .csv")
+    check_apart(out, [cohort])
     with read_cohort(cohort, today=reference_date(today), date_order=date_order) as loaded:
         export = redcap_export(loaded)
     write_redcap_export(export, out, force=force)
