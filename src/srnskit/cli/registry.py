@@ -207,11 +207,13 @@ def _export(
     db: DbOption = None,
 ) -> None:
     """Export the registry as a cohort in the canonical format (all or nothing)."""
-    from srnskit.atomic import check_output_directory
+    from srnskit.atomic import check_apart, check_output_directory
     from srnskit.registry.access import Actor
     from srnskit.registry.db import open_registry
     from srnskit.registry.export import export_tables, write_export
+    from srnskit.settings import database_url
 
+    check_apart(out, [database_url(db)])
     check_output_directory(out, force=force)
     with open_registry(db) as registry, registry.session() as session:
         tables = export_tables(session, Actor.system(), centers=center, deidentify=deidentify)
