@@ -81,7 +81,7 @@ def _report(
     date_order: DateOrderOption = None,
 ) -> None:
     """The study report: the article's Results for this cohort (HTML, optional PDF)."""
-    from srnskit.atomic import check_output_directory, check_parents
+    from srnskit.atomic import check_apart, check_output_directory, check_parents
     from srnskit.cohort.load import read_cohort
     from srnskit.outputs.report.build import build_report, load_for_report, write_report
     from srnskit.outputs.words import counted
@@ -96,6 +96,9 @@ def _report(
     check_distinct_outputs(
         {**files, "--figures": figures, "--tables": tables}, folders=("--figures", "--tables")
     )
+    for option, given in {**files, "--figures": figures, "--tables": tables}.items():
+        if given is not None:
+            check_apart(given, [cohort], option=option)
     for folder in (figures, tables):
         if folder is not None:
             check_output_directory(folder, force=force)
