@@ -47,7 +47,10 @@ def test_a_longitudinal_projects_patient_fields_are_gathered_across_events() -> 
 
 
 def test_a_field_with_two_values_in_two_events_is_an_error_naming_both() -> None:
-    text = f"{HEADER},sex\nP1,baseline_arm_1,,,F\nP1,follow_up_arm_1,,,M\n"
+    text = (
+        f"{HEADER},sex,birth_date,onset_date\n"
+        "P1,baseline_arm_1,,,F,2012-05-01,2016-02-10\nP1,follow_up_arm_1,,,M,,\n"
+    )
     rows = _read(text)
     (problem,) = rows.problems
     assert problem.table == "patients"
@@ -73,11 +76,12 @@ def test_a_checkbox_of_the_format_is_read_when_one_choice_is_ticked() -> None:
     )
     dictionary = Dictionary(fields, "centre")
     text = (
-        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,ae_date,ae_event,"
-        "ae_drug___mmf,ae_drug___rituximab\n"
-        "P1,adverse_events,1,2016-03-01,infection,0,1\n"
-        "P1,adverse_events,2,2016-04-01,infection,1,1\n"
-        "P1,adverse_events,3,2016-05-01,infection,0,0\n"
+        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,birth_date,onset_date,"
+        "ae_date,ae_event,ae_drug___mmf,ae_drug___rituximab\n"
+        "P1,,,F,2012-05-01,2016-02-10,,,0,0\n"
+        "P1,adverse_events,1,,,,2016-03-01,infection,0,1\n"
+        "P1,adverse_events,2,,,,2016-04-01,infection,1,1\n"
+        "P1,adverse_events,3,,,,2016-05-01,infection,0,0\n"
     )
     rows = _read(text, dictionary)
     drugs = [row.get("drug") for row in rows.rows["adverse_events"]]
@@ -94,8 +98,9 @@ def test_a_checkbox_of_the_format_is_read_when_one_choice_is_ticked() -> None:
 
 def test_a_checkbox_of_another_field_is_listed_as_skipped() -> None:
     text = (
-        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,symptoms___1,"
-        "symptoms___2\nP1,,,F,1,0\nP2,,,M,0,0\n"
+        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,birth_date,onset_date,"
+        "symptoms___1,symptoms___2\n"
+        "P1,,,F,2012-05-01,2016-02-10,1,0\nP2,,,M,2011-03-04,2015-06-07,0,0\n"
     )
     rows = _read(text)
     assert [(s.origin, s.reason) for s in rows.skipped] == [
@@ -128,18 +133,20 @@ def test_redcaps_date_forms_are_read_by_the_fields_validation(
         else f
         for f in built.fields
     )
-    rows = _read(f"patient_id,onset_date\nP1,{raw}\n", Dictionary(fields, "centre"))
+    text = f"patient_id,sex,birth_date,onset_date\nP1,F,2012-05-01,{raw}\n"
+    rows = _read(text, Dictionary(fields, "centre"))
     assert rows.rows["patients"][0]["onset_date"] == expected
     assert rows.problems == []
 
 
 def test_an_empty_instance_and_a_blank_line_are_not_rows() -> None:
     text = (
-        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,trt_drug,meas_date\n"
-        "P1,,,F,,\n"
-        ",,,,,\n"
-        "P1,treatments,1,,,\n"
-        "P1,measurements,1,,,2016-02-10\n"
+        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,birth_date,onset_date,"
+        "trt_drug,trt_start_date,meas_date\n"
+        "P1,,,F,2012-05-01,2016-02-10,,,\n"
+        ",,,,,,,,\n"
+        "P1,treatments,1,,,,,,\n"
+        "P1,measurements,1,,,,,,2016-02-10\n"
     )
     rows = _read(text)
     assert "treatments" not in rows.rows
@@ -154,9 +161,11 @@ def test_an_empty_instance_and_a_blank_line_are_not_rows() -> None:
 
 def test_a_field_a_project_added_to_a_format_instrument_is_listed() -> None:
     text = (
-        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,trt_drug,trt_comment\n"
-        "P1,treatments,1,,given at home\n"
-        "P1,treatments,2,mmf,\n"
+        "patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,birth_date,onset_date,"
+        "trt_drug,trt_start_date,trt_comment\n"
+        "P1,,,F,2012-05-01,2016-02-10,,,\n"
+        "P1,treatments,1,,,,,,given at home\n"
+        "P1,treatments,2,,,,mmf,2016-03-01,\n"
     )
     rows = _read(text)
     assert [(s.origin, s.reason) for s in rows.skipped] == [
@@ -173,7 +182,7 @@ def test_an_export_of_another_project_is_refused() -> None:
 
 
 def test_a_row_without_a_record_id_is_an_error() -> None:
-    rows = _read("patient_id,sex\n,F\n")
+    rows = _read("patient_id,sex,birth_date,onset_date\n,F,2012-05-01,2016-02-10\n")
     (problem,) = rows.problems
     assert problem.message == "REDCap export row 2: the row has no record ID"
 

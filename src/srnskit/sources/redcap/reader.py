@@ -29,6 +29,13 @@ that holds no field of the format (``visit_notes``), and each field of the expor
 one of the format's (with how many values it held). Validation (``write_imported``) does the
 rest: each of its problems names the record, the instance and the field.
 
+Refused at once, said once for the file (``InvalidInputError``), since REDCap never writes
+them: a header with no record; a column of the project twice in the header; a field the
+format requires missing from the export (the patient's always, another instrument's when the
+export holds any field of it); a row with more or fewer fields than the header (rows numbered
+as the file's, header row 1). A repeat instance that is not a positive whole number is a
+problem of its row (``records``).
+
 This module reads the file and matches its header to the project's dictionary; ``records``
 reshapes the rows (instances, events, checkboxes) and ``cells`` reads each value.
 """
@@ -52,6 +59,8 @@ __all__ = ["read_export", "read_export_file"]
 # Separators of a file that was a REDCap export once, saved again by a spreadsheet: Excel
 # writes ';' where the decimal mark is a comma (its "list separator"), tab for "Text".
 _OTHER_SEPARATORS = {";": ("semicolon", "semicolons"), "\t": ("tab", "tabs")}
+# Rows of a wrong length named in the message, at most.
+_ROWS_SHOWN = 10
 
 
 def read_export_file(
@@ -89,7 +98,9 @@ def read_export(
 
     Raises ``InvalidInputError`` when the text has no column of the record ID (neither its
     name nor its label): not an export of this project, or one whose columns are separated by
-    semicolons or tabs (named as such: not read, see ``_other_separator``)."""
+    semicolons or tabs (named as such: not read, see ``_other_separator``); when it holds a
+    header but no records, a column twice, no column of a required field, or a row whose
+    number of fields is not the header's (see the module docstring)."""
     mapping = mapping or redcap_mapping()
     dictionary = dictionary or built_in_dictionary(mapping)
     table = [row for row in csv.reader(io.StringIO(text, newline=""))]
@@ -99,8 +110,81 @@ def read_export(
     if not _has_record_id(header, dictionary):
         _other_separator(text, dictionary, source)
     columns = _columns(header, dictionary, mapping, source)
+    if not any(cell.strip() for record in records for cell in record):
+        raise InvalidInputError(f"{source} holds a header but no records")
+    _check_header(columns, header, dictionary, mapping, source)
+    _check_row_lengths(records, len(header), source)
     rows = SourceRows(source, name=name)
     return RecordReader(dictionary, mapping, rows, columns).read(records)
+
+
+def _check_header(
+    columns: Sequence[Column],
+    header: Sequence[str],
+    dictionary: Dictionary,
+    mapping: RedcapMapping,
+    source: str,
+) -> None:
+    """Raise ``InvalidInputError`` when a column of the project appears twice in the header
+    (REDCap writes each once; which one holds the value cannot be told), or when a field the
+    format requires is missing from the export: the patient's required fields always (every
+    record is a patient), another instrument's when the export has any field of it. Said
+    once for the export, not once per record."""
+    seen: dict[str, int] = {}
+    for column in columns:
+        if column.export is not None:
+            seen[column.export.name] = seen.get(column.export.name, 0) + 1
+    twice = [name for name, count in seen.items() if count > 1]
+    if twice:
+        times = {2: "twice"}
+        said = "; ".join(
+            f"column {n} appears {times.get(seen[n], f'{seen[n]} times')} in the header"
+            for n in twice
+        )
+        raise InvalidInputError(
+            f"{source}: {said} (REDCap writes each field once: was the file edited? Export it "
+            "from REDCap again)"
+        )
+    present = {c.binding.field for c in columns if c.binding is not None}
+    tables = {"patients"} | {c.binding.table for c in columns if c.binding is not None}
+    by_label = dictionary.record_id not in (h.strip().lower() for h in header)
+    missing: list[str] = []
+    for table in mapping.tables.values():
+        if table.table not in tables:
+            continue
+        for binding in table.bindings:
+            if binding.part != "column" or binding.column == "patient_id":
+                continue
+            if not binding.schema_column.required or binding.field in present:
+                continue
+            project_field = dictionary.by_name.get(binding.field)
+            label = project_field.label if project_field is not None else binding.label
+            shown = f"{binding.field} ('{label}')" if by_label else binding.field
+            missing.append(f"{shown} (the {table.instrument} instrument's {binding.column})")
+    if missing:
+        raise InvalidInputError(
+            f"{source}: the export has no column {' nor '.join(missing)}, which the cohort "
+            "format requires: export every field of the instrument"
+        )
+
+
+def _check_row_lengths(records: Sequence[Sequence[str]], fields: int, source: str) -> None:
+    """Raise ``InvalidInputError`` naming each row (header row 1) whose number of fields is
+    not the header's: a row cut short or with cells added, whose values cannot be put in
+    their columns safely (REDCap writes every column on every row). A blank row is ignored."""
+    ragged = [
+        f"row {line} has {len(record)} fields"
+        for line, record in enumerate(records, start=2)
+        if len(record) != fields and any(cell.strip() for cell in record)
+    ]
+    if not ragged:
+        return
+    shown = "; ".join(ragged[:_ROWS_SHOWN])
+    more = f"; and {len(ragged) - _ROWS_SHOWN} more row(s)" if len(ragged) > _ROWS_SHOWN else ""
+    raise InvalidInputError(
+        f"{source}: {shown}{more} where the header has {fields}: was the file cut short or "
+        "edited? Export it from REDCap again"
+    )
 
 
 def _columns(

@@ -9,12 +9,15 @@ instance 2``, ``…, field 'upcr'``, ``…, event 'baseline_arm_1'``).
 Ignored, being REDCap's bookkeeping: ``INSTRUMENT_complete``, ``INSTRUMENT_timestamp``,
 ``redcap_survey_identifier``. Listed as skipped, never dropped silently: a row of an instrument
 that holds no field of the format (``visit_notes``), an instance with no value, and each field
-of the export that is not one of the format's (with how many values it held). Each cell is read
-by ``cells.CellReader``.
+of the export that is not one of the format's (with how many values it held). A row whose
+``redcap_repeat_instance`` is empty under a repeating instrument, or is not a positive whole
+number, is a problem naming the record, the instrument and the row, and is not read. Each cell
+is read by ``cells.CellReader``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +33,8 @@ __all__ = ["Column", "RecordReader"]
 _BOOKKEEPING_SUFFIXES = ("_complete", "_timestamp")
 _BOOKKEEPING_LABELS = frozenset({"complete?", "survey timestamp", "survey identifier"})
 _UNCHECKED = frozenset({"", "0", "unchecked"})
+# A repeat instance as REDCap numbers it: a positive whole number.
+_INSTANCE = re.compile(r"[1-9][0-9]*")
 # REDCap's bookkeeping columns, read for the record's place or not at all.
 _RECORD_COLUMNS = frozenset(
     {
@@ -126,6 +131,9 @@ class RecordReader:
         instance = self._cell(record, "redcap_repeat_instance")
         at_event = f", event '{event}'" if event else ""
         place = f"REDCap record '{record_id}'"
+        if (instrument or instance) and not _INSTANCE.fullmatch(instance):
+            self._bad_instance(place, instrument, instance, at_event, line)
+            return
         lines = self.places.setdefault((record_id, instrument, instance, event), [])
         lines.append(line)
         if len(lines) > 1:
@@ -200,6 +208,25 @@ class RecordReader:
                 self._table_row(table, record_id, values, origin)
         if not by_table:
             self._patient(record_id, {}, dag, event, f"{place}{at_event}")
+
+    def _bad_instance(
+        self, place: str, instrument: str, instance: str, at_event: str, line: int
+    ) -> None:
+        """A problem: a row whose ``redcap_repeat_instance`` is empty under a repeating
+        instrument, or not a positive whole number (REDCap numbers instances 1, 2, 3…); the
+        row is not read, since which instance it is cannot be told."""
+        known = self.mapping.instruments.get(instrument.lower().replace(" ", "_"))
+        table = known.table if known is not None else ("source" if instrument else "patients")
+        of = f", {instrument}" if instrument else ""
+        if instance:
+            what = f"redcap_repeat_instance '{instance}' is not a positive whole number"
+        else:
+            what = "redcap_repeat_instance is empty"
+        self.rows.problem(
+            f"{place}{of}{at_event}, row {line} of the export",
+            table=table,
+            message=f"{what}; REDCap numbers each instance 1, 2, 3…",
+        )
 
     def _repeated(
         self, record_id: str, instrument: str, instance: str, event: str, lines: list[int]
