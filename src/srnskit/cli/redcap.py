@@ -167,7 +167,7 @@ def _import(
     """Read a REDCap export (a file, or the records through --api) into a cohort folder.
 
     The rows are validated first and written all or nothing; every record that maps to
-    nothing in the format is listed in DIR/import/skipped.csv."""
+    nothing in the format is listed in the --out folder's import/skipped.csv."""
     from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
     from srnskit.sources.redcap import read_dictionary, read_export, read_export_file, shown_url

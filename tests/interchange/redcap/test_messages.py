@@ -191,3 +191,14 @@ def test_a_comma_export_with_semicolons_in_its_values_is_read(tmp_path: Path) ->
     rows = read_export(export.read_text(encoding="utf-8"), source=str(export))
     assert rows.problems == []
     assert rows.rows["patients"][0]["genetic_variant"] == "NPHS2 p.R229Q; p.A284V"
+
+
+def test_the_import_help_names_the_out_folder_not_a_dir() -> None:
+    result = _invoke("redcap", "import", "--help")
+    assert result.exit_code == 0
+    words = " ".join(result.stdout.split())  # the help as wrapped, joined again
+    assert (
+        "every record that maps to nothing in the format is listed in the --out folder's "
+        "import/skipped.csv." in words
+    )
+    assert "DIR" not in words
