@@ -163,7 +163,7 @@ def test_usage_mistakes_exit_2(cli, tmp_path: Path) -> None:
     empty.mkdir()
     result = _import(cli, empty, tmp_path / "out")
     assert result.exit_code == 2
-    assert "holds no .ndjson file" in result.stderr
+    assert "holds no .ndjson or .ndjson.gz file" in result.stderr
     # an output folder in use, without --force
     used = tmp_path / "used"
     used.mkdir()

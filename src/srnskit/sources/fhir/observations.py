@@ -19,7 +19,10 @@ does not map, one without a day or a value, a unit that is not one of the analyt
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from srnskit.schema.analytes import DIPSTICK_SPELLINGS
@@ -36,6 +39,10 @@ from srnskit.sources.fhir.elements import (
 from srnskit.sources.fhir.resources import Resource
 
 __all__ = ["read_observations"]
+
+# A text that reads as a plain decimal number (a valueString such as '0.56', which lacks only its
+# unit) as opposed to a word ('high', 'haemolysed') that is not a number at all.
+_NUMBER_TEXT = re.compile(r"^\s*[<>]?=?\s*[+-]?(\d+\.?\d*|\.\d+)\s*\S*\s*$")
 
 _DATE_ELEMENTS = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued")
 
@@ -98,6 +105,9 @@ def _measurement(
     when: str,
 ) -> None:
     read = _value(context, part, lab)
+    if isinstance(read, _NotANumber):
+        context.rows.problem(origin, read.message, table="measurements", column="value")
+        return
     if isinstance(read, str):
         context.rows.skip(origin, read)
         return
@@ -116,10 +126,22 @@ def _measurement(
     )
 
 
+class _NotANumber(str):
+    """The message of a value that is not a number where the analyte needs one: a problem
+    (the import refused), not a record skipped."""
+
+    __slots__ = ()
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
 def _value(
     context: Context, part: Mapping[str, Any], lab: codes.LabCode
 ) -> tuple[str, str | None, str | None] | str:
-    """(value, unit, qualifier) as the format writes them, or the reason it cannot be read."""
+    """(value, unit, qualifier) as the format writes them, or the reason it cannot be read
+    (a ``_NotANumber`` when it is an error, not a record to skip)."""
     found = choice(part, "value")
     analyte = lab.analyte
     if found is None:
@@ -134,8 +156,10 @@ def _value(
         return f"oedema as {kind}: srnskit reads a Boolean or no value (present)"
     if analyte == "dipstick":
         return _dipstick(kind, value, lab)
+    if kind == "String" and not _NUMBER_TEXT.match(str(value)):
+        return _NotANumber(f"{_shown(value)} is not a number")
     if kind != "Quantity" or not isinstance(value, Mapping):
-        return f"a {analyte} value as {kind}: srnskit reads a Quantity"
+        return f"a {analyte} value as {kind}: srnskit reads a Quantity (a number and its unit)"
     return _quantity(context, value, lab)
 
 
@@ -159,9 +183,14 @@ def _dipstick(kind: str, value: Any, lab: codes.LabCode) -> tuple[str, None, Non
 def _quantity(
     context: Context, quantity: Mapping[str, Any], lab: codes.LabCode
 ) -> tuple[str, str | None, str | None] | str:
-    number = decimal_text(quantity.get("value"))
+    raw = quantity.get("value")
+    number = decimal_text(raw)
     if number is None:
         return "a Quantity without a number"
+    if isinstance(raw, Decimal) and not math.isfinite(float(raw)):
+        # FHIR decimals may carry an exponent (1e400); one beyond a 64-bit float's range
+        # (about 1.8e308, IEEE 754) cannot be converted or compared
+        return _NotANumber(f"{_shown(raw)} is not a number srnskit can compute with (too large)")
     comparator = quantity.get("comparator")
     qualifier = None
     if comparator is not None:
@@ -183,6 +212,15 @@ def _quantity(
             f"expected {', '.join(lab.units)}"
         )
     return number, unit, qualifier
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return f"'{text}'" if len(text) <= _SHOWN_VALUE else f"'{text[:_SHOWN_VALUE]}…'"
+
+
+# At most this many characters of a bad value are shown in a message.
+_SHOWN_VALUE = 40
 
 
 def _death(context: Context, observation: Resource) -> None:

@@ -38,6 +38,17 @@ __all__ = ["FoundResources", "Resource", "read_resources"]
 # (the IG serves NDJSON with Content-Encoding gzip; saved, the files keep the .gz suffix).
 _GZIP = ".gz"
 
+# fhir.resources' (pydantic's) messages for a decimal or integer element holding text that is
+# not a number (FHIR R4 §2.1.28.0.1 decimal, integer: their regular expressions).
+_NOT_A_NUMBER = frozenset(
+    {
+        "Decimal value string does not match spec regex.",
+        "Input should be a valid decimal",
+        "Input should be a valid integer, unable to parse string as an integer",
+        "Input should be a valid number, unable to parse string as a number",
+    }
+)
+
 # The element paths of a validation error are shown without pydantic's "Value error, " prefix.
 _VALUE_ERROR = "Value error, "
 # At most this many characters of a bad value are shown in a message (never for a Patient, whose
@@ -289,6 +300,12 @@ def _valid(data: Mapping[str, Any], kind: str, origin: str, rows: SourceRows) ->
             message = str(error["msg"]).removeprefix(_VALUE_ERROR)
             value = error.get("input")
             shown = ""
+            if message in _NOT_A_NUMBER and isinstance(value, str) and kind != "Patient":
+                # the library's words for a decimal or integer that is not one, said as the
+                # project says it everywhere (cohort.cells.not_a_number)
+                text = value if len(value) <= _SHOWN_VALUE else value[:_SHOWN_VALUE] + "…"
+                rows.problem(origin, f"{element}: '{text}' is not a number")
+                continue
             if kind != "Patient" and isinstance(value, str | int | Decimal) and value != "":
                 text = str(value)
                 if len(text) <= _SHOWN_VALUE:
