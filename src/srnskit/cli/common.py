@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
+from typer._click.core import Command, Context
+from typer._click.exceptions import UsageError as ParseError  # typer 0.29 ships its own Click
+from typer.core import TyperGroup, TyperOption
 
 from srnskit import __version__
 from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning, UsageError
@@ -43,7 +46,73 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class _Group(TyperGroup):
+    """The application's group: on building it, every command below it (``_tidy``) shows no
+    type for a flag and prints its Usage line with every usage error."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _tidy(self)
+
+
+def _tidy(command: Command) -> None:
+    """Flags (``--force``) take no value, so their help shows none: typer 0.29's rich help
+    prints ``<bool>`` beside them, which reads as ``--force <bool>`` (and ``--force true``
+    fails). And every parse error carries the command's context, so it prints the Usage line:
+    Click (as typer 0.29 ships it) raises "Option '--x' requires an argument." without one,
+    and that error alone showed no Usage line."""
+    for param in command.params:
+        _no_value_shown(param)
+    command.get_help_option = _help_shown_bare(  # type: ignore[method-assign, assignment]
+        command.get_help_option
+    )
+    command.parse_args = _in_context(command.parse_args)  # type: ignore[method-assign, assignment]
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _tidy(sub)
+
+
+def _no_value_shown(param: object) -> None:
+    """A flag's help shows no value (typer would print ``<bool>``)."""
+    if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+        param.metavar = ""
+
+
+def _help_shown_bare(
+    get: Callable[[Context], TyperOption | None],
+) -> Callable[[Context], TyperOption | None]:
+    """``get`` (a command's ``get_help_option``, made on first use) with ``--help`` shown as
+    the flag it is."""
+
+    @functools.wraps(get)
+    def get_help_option(ctx: Context) -> TyperOption | None:
+        option = get(ctx)
+        _no_value_shown(option)
+        return option
+
+    return get_help_option
+
+
+def _in_context(
+    parse: Callable[[Context, list[str]], list[str]],
+) -> Callable[[Context, list[str]], list[str]]:
+    """``parse`` (a command's ``parse_args``) whose usage errors name the context."""
+
+    @functools.wraps(parse)
+    def parse_args(ctx: Context, args: list[str]) -> list[str]:
+        try:
+            return parse(ctx, args)
+        except ParseError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+    return parse_args
+
+
 app = typer.Typer(
+    cls=_Group,
     name="srnskit",
     help="Clinical research toolkit for childhood steroid-resistant nephrotic syndrome.",
     no_args_is_help=True,
