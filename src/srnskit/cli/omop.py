@@ -54,7 +54,13 @@ def _import(
     ],
     out: Annotated[Path, typer.Option(help="The cohort folder to write.")],
     today: TodayOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
     engine: Annotated[
         Literal["duckdb", "spark"],
         typer.Option(help="duckdb (default) or spark (reads a Parquet folder on Spark)."),
@@ -66,15 +72,17 @@ def _import(
     """Read an OMOP CDM v5.4 database into a cohort folder (validated; all or nothing)."""
     from srnskit.atomic import check_apart, check_output_directory
     from srnskit.cohort.imported import SKIPPED_FILE, write_imported
+    from srnskit.errors import UsageError
     from srnskit.sources.omop import read_omop
 
     check_apart(out, [source])
     check_output_directory(out, force=force)
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master chooses where Spark runs: give --engine spark too")
     connection = None
     if engine == "spark":
         import ibis
 
-        from srnskit.errors import UsageError
         from srnskit.sources.omop.database import is_omop_url
 
         if is_omop_url(source) or source.endswith(".duckdb"):
@@ -127,7 +135,8 @@ def _export(
         bool,
         typer.Option(
             "--force",
-            help="Replace an existing --out (its vocabulary tables, if any, are kept and used).",
+            help="Replace an existing --out (a folder only if it holds only srnskit's outputs; "
+            "never an input); its vocabulary tables, if any, are kept and used.",
         ),
     ] = False,
 ) -> None:
