@@ -56,7 +56,13 @@ def _import(
     ],
     out: Annotated[Path, typer.Option(help="The cohort folder to write.")],
     today: TodayOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
     patient_identifier: Annotated[
         str | None,
         typer.Option(
@@ -137,7 +143,13 @@ def _export(
     ] = None,
     study: StudyOption = "seed2023",
     today: TodayOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
 ) -> None:
     """Write a cohort as a FHIR R4 transaction Bundle (or Bulk Data NDJSON files)."""
     from srnskit.atomic import check_apart, check_output_directory
