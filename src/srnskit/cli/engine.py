@@ -80,7 +80,13 @@ def _derive(
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
     today: TodayOption = None,
     date_order: DateOrderOption = None,
 ) -> None:
