@@ -203,7 +203,13 @@ def _export(
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Export the registry as a cohort in the canonical format (all or nothing)."""
