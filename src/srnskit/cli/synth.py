@@ -37,7 +37,13 @@ def _synth(
     ] = "csv",
     profile: Annotated[str, typer.Option(help="A shipped profile or a .toml file.")] = "seed2023",
     truth: Annotated[bool, typer.Option("--truth", help="Also write the ground truth.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an --out folder holding only srnskit's outputs (never an input).",
+        ),
+    ] = False,
     calibration_report: Annotated[
         bool,
         typer.Option("--calibration-report", help="Print each calibrated figure and its verdict."),
