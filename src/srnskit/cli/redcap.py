@@ -56,7 +56,14 @@ TokenFileOption = Annotated[
         show_default=False,
     ),
 ]
-ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing --out (a folder only if it holds only srnskit's outputs; "
+        "never an input).",
+    ),
+]
 # Each kind of skipped record is listed at most this many times (cohort-format.md §1's rule).
 _SKIPPED_SHOWN = 100
 
