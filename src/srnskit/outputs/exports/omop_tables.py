@@ -10,6 +10,7 @@ files. What each table holds: ``outputs.exports.omop``'s docstring and docs/inte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -28,19 +29,26 @@ from srnskit.sources.omop.mapping import OmopMapping
 
 __all__ = ["omop_views"]
 
+# A canonical table named in the SQL below (``FROM measurements m``, ``JOIN patients p``).
+_CANONICAL = re.compile(r"\b(FROM|JOIN) (patients|measurements|treatments|adverse_events|events)\b")
+
 
 @contextmanager
 def omop_views(
     con: duckdb.DuckDBPyConnection,
     ids: ConceptIds,
     mapping: OmopMapping,
+    sources: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, str]]:
     """Temporary tables of the CDM tables built from the cohort's canonical tables (SQL on the
-    cohort's own DuckDB database); dropped afterwards."""
+    cohort's own DuckDB database); dropped afterwards. ``sources``: the relation of ``con``
+    to read in place of a canonical table (``{"measurements": "rounded_measurements"}``)."""
     made: list[str] = []
+    instead = dict(sources or {})
 
     def table(name: str, sql: str) -> str:
         temp = f"omop_export_{name}"
+        sql = _CANONICAL.sub(lambda m: f"{m[1]} {instead.get(m[2], m[2])}", sql)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS {sql}")
         made.append(temp)
         return temp
