@@ -23,10 +23,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
-from srnskit.cohort.load import cohort_from_raw
+from srnskit.cohort.load import SIGNIFICANT_DIGITS, cohort_from_raw, significant
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
@@ -42,14 +41,6 @@ __all__ = [
     "written_numbers",
 ]
 
-# Significant digits of every number an import writes. A conversion to canonical units is one
-# multiplication by the schema's factor (srnskit.schema.analytes), which leaves an error of an
-# ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005); 12 digits drop that
-# noise with four digits to spare, and keep every digit a measurement carries (laboratories
-# report 2 to 6). A value is changed by at most 5e-13 of itself.
-SIGNIFICANT_DIGITS = 12
-# Powers of ten as doubles read from text: each exact (10**22 is the largest exact one).
-_POWERS_OF_TEN = np.array([float(f"1e{k}") for k in range(23)])
 # Where an import lists the source records it did not map (a sub-folder: readers ignore it).
 SKIPPED_FILE = "import/skipped.csv"
 
@@ -116,30 +107,3 @@ def written_numbers(table: pa.Table) -> pa.Table:
             values = significant(table.column(index).combine_chunks(), SIGNIFICANT_DIGITS)
             table = table.set_column(index, column, values)
     return table
-
-
-def significant(values: pa.Array, digits: int) -> pa.Array:
-    """``values`` (float64, nulls kept) each rounded to ``digits`` significant digits (a value
-    half-way between two may go either way), as the double nearest that decimal, which
-    Python's shortest ``repr`` writes back: ``significant([49.504000000000005], 12)`` is
-    ``[49.504]``. A value the rounding cannot reach exactly in a double (more than 22
-    decimals to keep: below about 1e-11 at 12 digits; NaN, infinities) and 0 are kept as
-    they are. Raises ``ValueError`` for ``digits`` outside
-    1 … 15 (a double holds 15 decimal digits exactly)."""
-    if not 1 <= digits <= 15:
-        raise ValueError(f"digits must be 1 … 15, not {digits}")
-    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(numbers)))
-    decimals = digits - 1 - magnitude  # -inf/nan for 0 and nan, large for tiny values
-    reachable = np.isfinite(decimals) & (np.abs(decimals) < len(_POWERS_OF_TEN))
-    exponent = np.where(reachable, decimals, 0).astype(np.int64)
-    scale = _POWERS_OF_TEN[np.abs(exponent)]
-    # x × 10^k is below 10^digits (an integer a double holds exactly once rounded), and an
-    # exact integer divided by an exact power of ten is the double nearest the decimal.
-    with np.errstate(invalid="ignore", over="ignore"):
-        rounded = np.where(
-            exponent >= 0, np.round(numbers * scale) / scale, np.round(numbers / scale) * scale
-        )
-    result = np.where(reachable, rounded, numbers)
-    return pa.array(result, type=values.type, mask=values.is_null().to_numpy(zero_copy_only=False))

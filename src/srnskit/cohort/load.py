@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import ibis
+import numpy as np
 import pyarrow as pa
 
 from srnskit.cohort.forms import DateOrder
@@ -44,15 +45,30 @@ from srnskit.sources.registry import is_database_url, read_registry
 __all__ = [
     "CANONICAL_TYPES",
     "DEFAULT_CENTER",
+    "SIGNIFICANT_DIGITS",
     "Cohort",
     "check_cohort",
     "cohort_from_raw",
     "export_canonical",
     "import_canonical",
     "read_cohort",
+    "significant",
+    "significant_sql",
 ]
 
 DEFAULT_CENTER = "default"
+
+# Significant digits of a measurement's value once read in canonical units (read_cohort) and of
+# every number an import or export writes (cohort/imported.py). A conversion to canonical units
+# is one multiplication by the schema's factor (srnskit.schema.analytes), which leaves an error
+# of an ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005); 12 digits drop
+# that noise with four digits to spare, and keep every digit a measurement carries (laboratories
+# report 2 to 6). A value is changed by at most 5e-13 of itself. By hand, bedside Schwartz with
+# 0.56 mg/dL and 110 cm is 0.413 × 110 / 0.56 = 81.125 exactly (81.13 at two decimals); with
+# the unrounded 49.504000000000005 µmol/L it comes out 81.12499999999999 (81.12).
+SIGNIFICANT_DIGITS = 12
+# Powers of ten as doubles read from text: each exact (10**22 is the largest exact one).
+_POWERS_OF_TEN = np.array([float(f"1e{k}") for k in range(23)])
 
 # The SQL type each column kind loads as.
 CANONICAL_TYPES = {
@@ -254,8 +270,63 @@ def _measurements_select() -> list[str]:
         "r.patient_id AS patient_id",
         f"{date_sql('r.date')} AS date",
         f"{_analyte()} AS analyte",
-        f"({value}) * COALESCE(u.factor, 1.0) AS value",
+        f"{significant_sql(f'({value}) * COALESCE(u.factor, 1.0)', SIGNIFICANT_DIGITS)} AS value",
         "u.canonical AS unit",
         f"{qualifier_sql('r.value', 'r.qualifier', qualifier)} AS qualifier",
         f"r.{ROW_COLUMN} AS source_row",
     ]
+
+
+def significant(values: pa.Array, digits: int) -> pa.Array:
+    """``values`` (float64, nulls kept) each rounded to ``digits`` significant digits (a value
+    half-way between two away from zero, as C's ``round`` and DuckDB's ``round`` do), as the
+    double nearest that decimal, which Python's shortest ``repr`` writes back:
+    ``significant([49.504000000000005], 12)`` is ``[49.504]``. A value the rounding cannot
+    reach exactly in a double (more than 22 decimals to keep: below about 1e-11 at 12 digits;
+    NaN, infinities) and 0 are kept as they are. ``significant_sql`` is the same rounding in
+    DuckDB. Raises ``ValueError`` for ``digits`` outside 1 … 15 (a double holds 15 decimal
+    digits exactly)."""
+    if not 1 <= digits <= 15:
+        raise ValueError(f"digits must be 1 … 15, not {digits}")
+    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(numbers)))
+    decimals = digits - 1 - magnitude  # -inf/nan for 0 and nan, large for tiny values
+    reachable = np.isfinite(decimals) & (np.abs(decimals) < len(_POWERS_OF_TEN))
+    exponent = np.where(reachable, decimals, 0).astype(np.int64)
+    scale = _POWERS_OF_TEN[np.abs(exponent)]
+    # x × 10^k is below 10^digits (an integer a double holds exactly once rounded), and an
+    # exact integer divided by an exact power of ten is the double nearest the decimal.
+    with np.errstate(invalid="ignore", over="ignore"):
+        rounded = np.where(
+            exponent >= 0, _half_away(numbers * scale) / scale, _half_away(numbers / scale) * scale
+        )
+    result = np.where(reachable, rounded, numbers)
+    return pa.array(result, type=values.type, mask=values.is_null().to_numpy(zero_copy_only=False))
+
+
+def _half_away(numbers: np.ndarray) -> np.ndarray:
+    # C's round(): the nearest integer, a half away from zero (y − trunc(y) is exact).
+    whole = np.trunc(numbers)
+    nearest: np.ndarray = whole + np.where(np.abs(numbers - whole) >= 0.5, np.sign(numbers), 0.0)
+    return nearest
+
+
+def significant_sql(number: str, digits: int) -> str:
+    """A DuckDB expression: the DOUBLE expression ``number`` rounded to ``digits`` significant
+    digits exactly as ``significant`` rounds it (a half away from zero, through the same exact
+    powers of ten), so a cohort read (``read_cohort``) and a file written (``written_numbers``) hold
+    the same double: 0.56 mg/dL is 49.504 µmol/L either way. NULL, 0, NaN, the infinities and
+    a value the rounding cannot reach (see ``significant``) are kept. Raises ``ValueError`` for
+    ``digits`` outside 1 … 15."""
+    if not 1 <= digits <= 15:
+        raise ValueError(f"digits must be 1 … 15, not {digits}")
+    x = f"({number})"
+    decimals = f"({digits - 1} - CAST(floor(log10(abs({x}))) AS BIGINT))"
+    scale = f"pow(10, abs({decimals}))"
+    return (
+        f"CASE WHEN {x} = 0 OR NOT isfinite({x}) THEN {x} "
+        f"WHEN abs({decimals}) >= {len(_POWERS_OF_TEN)} THEN {x} "
+        f"WHEN {decimals} >= 0 THEN round({x} * {scale}) / {scale} "
+        f"ELSE round({x} / {scale}) * {scale} END"
+    )

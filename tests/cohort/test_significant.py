@@ -1,0 +1,102 @@
+"""A value converted to canonical units is read to 12 significant digits (SIGNIFICANT_DIGITS),
+as an import or export writes it: a cohort and its round trip hold the same doubles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from srnskit.cohort import read_cohort
+from srnskit.cohort.load import SIGNIFICANT_DIGITS, significant, significant_sql
+from srnskit.definitions.model import load_definitions
+from srnskit.engine import derive
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _sql(values: list[float | None], digits: int) -> list[float | None]:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, x DOUBLE)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    rows = con.execute(f"SELECT {significant_sql('x', digits)} FROM t ORDER BY i").fetchall()
+    return [row[0] for row in rows]
+
+
+def test_the_sql_rounds_as_worked_by_hand() -> None:
+    # 0.56 mg/dL × 88.4 is 49.504000000000005 in doubles; 12 digits: 49.5040000000 = 49.504.
+    # 987654.321 to 3 digits is 988000; to 1 digit a half goes away from zero: 2.5 is 3, -3.5 -4.
+    values = [0.56 * 88.4, -3.3, 0.0, None, 1e-30, 987654.321]
+    assert 0.56 * 88.4 == 49.504000000000005
+    assert _sql(values, 12) == [49.504, -3.3, 0.0, None, 1e-30, 987654.321]
+    assert _sql(values, 3) == [49.5, -3.3, 0.0, None, 1e-30, 988000.0]
+    assert _sql([2.5, -3.5, 0.125], 1) == [3.0, -4.0, 0.1]
+    infinite = _sql([math.inf, -math.inf, math.nan], 12)
+    assert infinite[:2] == [math.inf, -math.inf]
+    assert math.isnan(infinite[2] or 0.0)
+    with pytest.raises(ValueError, match="digits must be 1"):
+        significant_sql("x", 16)
+
+
+@pytest.mark.parametrize("digits", [1, 3, SIGNIFICANT_DIGITS, 15])
+def test_the_sql_and_numpy_roundings_agree(digits: int) -> None:
+    generator = random.Random(20)
+    factors = [88.4, 0.0884, 1 / 88.4, 10.0, 0.001, 100.0, 1000.0, 2.54]
+    values: list[float | None] = [
+        round(generator.uniform(0, 10_000), generator.randint(0, 4)) * generator.choice(factors)
+        for _ in range(3000)
+    ]
+    values += [generator.uniform(-1, 1) * 10.0 ** generator.randint(-25, 25) for _ in range(3000)]
+    values += [0.5, 1.5, 2.5, 1e22, 9.999999999999999e-12, 1e-11, 99999999999.99999, None]
+    by_numpy = significant(pa.array(values, pa.float64()), digits).to_pylist()
+    assert _sql(values, digits) == by_numpy
+
+
+def _hand_cohort(folder: Path, creatinine: str = "0.56,mg/dL") -> Path:
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,center_id,sex,birth_date,onset_date\nH1,A,F,2012-03-04,2016-05-01\n"
+    )
+    (folder / "measurements.csv").write_text(
+        "patient_id,date,analyte,value,unit\n"
+        f"H1,2016-05-01,creatinine,{creatinine}\n"
+        "H1,2016-05-01,height,110,cm\n"
+        "H1,2016-05-01,albumin,1.8,g/dL\n"
+    )
+    return folder
+
+
+def test_a_converted_value_is_read_to_twelve_digits(tmp_path: Path) -> None:
+    with read_cohort(_hand_cohort(tmp_path / "hand"), today=TODAY) as cohort:
+        rows = cohort.con.execute(
+            "SELECT analyte, value, unit FROM measurements ORDER BY source_row"
+        ).fetchall()
+    # 0.56 × 88.4 = 49.504 µmol/L; 1.8 g/dL × 10 = 18 g/L.
+    assert rows == [
+        ("creatinine", 49.504, "umol/L"),
+        ("height", 110.0, "cm"),
+        ("albumin", 18.0, "g/L"),
+    ]
+
+
+def _egfr_first(folder: Path) -> float:
+    with read_cohort(folder, today=TODAY) as cohort:
+        derived = derive(cohort, load_definitions("kdigo2021"))
+    (row,) = derived.patient_outcomes.to_pylist()
+    return float(row["egfr_first"])
+
+
+def test_mg_dl_and_its_umol_l_derive_the_same_egfr(tmp_path: Path) -> None:
+    # 0.56 mg/dL is 49.504 µmol/L (× 88.4), so both cohorts derive the same double: before the
+    # rounding, 0.56 mg/dL read as 49.504000000000005 and its eGFR fell below the tie 81.125
+    # (81.12 at two decimals) while the same cohort re-imported (49.504) gave 81.13.
+    from_mg_dl = _egfr_first(_hand_cohort(tmp_path / "mg"))
+    from_umol_l = _egfr_first(_hand_cohort(tmp_path / "umol", "49.504,umol/L"))
+    assert from_mg_dl == from_umol_l
+    # By hand, bedside Schwartz: 0.413 × 110 / 0.56 = 45.43 / 0.56 = 81.125.
+    assert from_mg_dl == pytest.approx(81.125, rel=1e-12)
