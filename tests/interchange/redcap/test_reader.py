@@ -208,21 +208,31 @@ def test_import_exit_codes(arguments: list[str], code: int, said: str, tmp_path:
     assert said in result.output
 
 
-def test_a_folder_in_use_needs_force(tmp_path: Path) -> None:
+def test_a_folder_in_use_needs_force_and_holds_only_srnskits_outputs(tmp_path: Path) -> None:
     out = tmp_path / "c"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine", encoding="utf-8")
     export, dictionary = DATA / "foreign_labels.csv", DATA / "foreign_dictionary.csv"
     arguments = ["redcap", "import", str(export), "--dictionary", str(dictionary),
                  "--out", str(out), "--today", str(TODAY)]  # fmt: skip
     result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    (out / "patients.csv").write_text("stale", encoding="utf-8")
+    # a folder the import wrote: refused without --force, replaced with it
+    result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
-    assert "use --force" in result.output
-    assert (out / "keep.txt").exists()
+    assert result.stderr == f"srnskit: error: {out} is not empty; use --force to replace it\n"
+    assert (out / "patients.csv").read_text(encoding="utf-8") == "stale"
     result = CliRunner().invoke(app, [*arguments, "--force"])
     assert result.exit_code == 0, result.output
-    assert not (out / "keep.txt").exists()
-    assert (out / "patients.csv").exists()
+    assert (out / "patients.csv").read_text(encoding="utf-8").startswith('"patient_id",')
+    # a file srnskit does not write: refused even with --force, and kept
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(app, [*arguments, "--force"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {out} holds keep.txt, which srnskit does not write: --force replaces "
+        "only a folder of srnskit's own outputs; move those away or give another --out\n"
+    )
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_a_file_that_is_not_utf8_is_invalid_input(tmp_path: Path) -> None:
