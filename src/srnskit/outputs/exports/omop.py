@@ -103,7 +103,11 @@ def export_omop(cohort: Cohort, out: str | Path, *, force: bool = False) -> Omop
 def _to_duckdb(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMapping) -> OmopExport:
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to replace it")
-    vocabulary = _target_vocabulary_duckdb(target) if target.is_file() else None
+    vocabulary = None
+    if target.is_file():
+        tables = _duckdb_tables(target)
+        _refuse_other_tables(target, tables, mapping)
+        vocabulary = "concept" if "concept" in tables else None
     with atomic_file(target, force=force) as temporary:
         temporary.unlink(missing_ok=True)
         if vocabulary is not None:
@@ -126,6 +130,8 @@ def _to_duckdb(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMappin
 
 
 def _to_parquet(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMapping) -> OmopExport:
+    if target.is_dir() and force:
+        _refuse_other_tables(target, _parquet_tables(target), mapping)
     kept = _vocabulary_files(target, mapping) if target.is_dir() and force else {}
     with atomic_directory(target, force=force) as folder:
         for path in kept.values():
@@ -185,17 +191,39 @@ def _vocabulary_files(folder: Path, mapping: OmopMapping) -> dict[str, Path]:
     }
 
 
-def _target_vocabulary_duckdb(target: Path) -> str | None:
-    """'concept' when the DuckDB file ``target`` has a concept table, else None."""
+def _duckdb_tables(target: Path) -> set[str]:
+    """The tables of the DuckDB file ``target``, in lower case."""
     try:
         con = duckdb.connect(str(target), read_only=True)
     except duckdb.Error as exc:
         raise UsageError(f"{target} cannot be opened as a DuckDB database: {exc}") from None
     try:
-        tables = {r[0].lower() for r in con.execute("SHOW TABLES").fetchall()}
+        return {r[0].lower() for r in con.execute("SHOW TABLES").fetchall()}
     finally:
         con.close()
-    return "concept" if "concept" in tables else None
+
+
+def _parquet_tables(folder: Path) -> set[str]:
+    """The tables of a Parquet folder (``TABLE.parquet``, a file or a folder of parts)."""
+    return {
+        entry.name[: -len(".parquet")].lower()
+        for entry in folder.iterdir()
+        if entry.name.lower().endswith(".parquet")
+    }
+
+
+def _refuse_other_tables(target: Path, tables: set[str], mapping: OmopMapping) -> None:
+    """Raise ``UsageError`` (exit 2) when ``target`` holds tables the export neither writes
+    (``WRITTEN``, concept) nor keeps (the vocabulary tables): an export numbers its persons
+    anew, so the rows of a note, cohort or cdm_source table left beside them would point at
+    other children or describe another database (docs/decisions.md, issue 20)."""
+    others = sorted(tables - {*WRITTEN, "concept", *mapping.vocabulary_tables})
+    if others:
+        raise UsageError(
+            f"{target} holds tables an OMOP export does not write: {', '.join(others)}. The "
+            "export numbers its persons anew, so their rows would no longer match the persons "
+            "written: export into a new file or folder, or remove those tables first"
+        )
 
 
 @contextmanager
