@@ -136,7 +136,8 @@ def _export(
         typer.Option(
             "--force",
             help="Replace an existing --out (a folder only if it holds only srnskit's outputs; "
-            "never an input); its vocabulary tables, if any, are kept and used.",
+            "never an input); its vocabulary tables, if any, are kept and used; refused when "
+            "it holds tables the export does not write (note, cohort, …).",
         ),
     ] = False,
 ) -> None:
