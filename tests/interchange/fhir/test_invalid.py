@@ -167,10 +167,15 @@ def test_usage_mistakes_exit_2(cli, tmp_path: Path) -> None:
     # an output folder in use, without --force
     used = tmp_path / "used"
     used.mkdir()
-    (used / "keep.txt").write_text("mine")
+    (used / "old.csv").write_text("a previous output")
     assert _import(cli, source, used).exit_code == 2
-    assert (used / "keep.txt").read_text() == "mine"
+    assert (used / "old.csv").read_text() == "a previous output"
     assert _import(cli, source, used, "--force").exit_code == 0
+    # --force replaces only a folder of srnskit's outputs (docs/decisions.md)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("mine")
+    assert _import(cli, source, tmp_path / "mine", "--force").exit_code == 2
+    assert (tmp_path / "mine" / "keep.txt").read_text() == "mine"
     # a missing --out
     assert cli("fhir", "import", source).exit_code == 2
 
