@@ -27,14 +27,27 @@ def test_bad_arguments_exit_2(cli, tmp_path, arguments, message) -> None:
 def test_an_out_folder_that_is_not_empty_needs_force(cli, tmp_path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    (out / "old.csv").write_text("a previous output")
     result = cli("synth", "--patients", "5", "--out", out)
     assert result.exit_code == 2
     assert "is not empty; use --force" in result.stderr
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in out.iterdir()] == ["old.csv"]
     assert cli("synth", "--patients", "5", "--out", out, "--force").exit_code == 0
     assert (out / "patients.csv").exists()
-    assert not (out / "keep.txt").exists()
+    assert not (out / "old.csv").exists()
+
+
+def test_force_keeps_a_folder_holding_what_srnskit_does_not_write(cli, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = cli("synth", "--patients", "5", "--out", out, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: {out} holds keep.txt, which srnskit does not write: --force replaces "
+        "only a folder of srnskit's own outputs; move those away or give another --out\n"
+    )
+    assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_an_interrupted_run_leaves_nothing(tmp_path) -> None:
