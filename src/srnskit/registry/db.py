@@ -28,6 +28,7 @@ from srnskit.sources.registry import redact_url
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "POSTGRESQL_POOL_SIZE",
     "Registry",
     "current_revision",
     "database_url",
@@ -41,6 +42,14 @@ __all__ = [
 # How long a writer waits for another's transaction on SQLite before giving up.
 BUSY_TIMEOUT_SECONDS = 60
 
+# Connections a process keeps open to a PostgreSQL server, opened as requests first need them
+# and kept: as many as a server worker's requests can run at once under load (20 clients on
+# one worker). SQLAlchemy's default (5 kept, 10 more opened and closed for each use) made every
+# request beyond the fifth open a connection, a new server process (benchmarks/registry.py).
+# No more than this are opened: a further request waits for one (up to 30 s). At the server's
+# default of at most 4 workers, 80 connections of PostgreSQL's default max_connections of 100.
+POSTGRESQL_POOL_SIZE = 20
+
 
 def make_engine(url: str) -> sa.Engine:
     """An engine for ``url``. SQLite: the file is in WAL mode (readers never wait for the
@@ -53,7 +62,9 @@ def make_engine(url: str) -> sa.Engine:
             sa.event.listen(engine, "connect", _sqlite_connect)
             sa.event.listen(engine, "begin", _sqlite_begin)
             return engine
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=POSTGRESQL_POOL_SIZE, max_overflow=0
+        )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise UsageError(f"{redact_url(url)}: not a database URL srnskit can use ({exc})") from None
 
