@@ -23,13 +23,27 @@ __all__ = [
     "check_columns",
     "check_duplicate_rows",
     "comma_readings",
+    "escaped",
+    "is_identifier",
     "not_a_number",
+    "printable",
 ]
 
 _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CELL = "__cell__"  # stands for the cell in a parse expression until the column is known
+# Unicode's control characters (general category Cc: U+0000-U+001F, U+007F-U+009F), as RE2
+# (DuckDB's regular expressions) and Python write them.
+_CONTROL_SQL = r"\p{Cc}"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What a message calls a control character; any other is named by its code point.
+_CONTROL_NAMES = {
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\x00": "a NUL",
+}
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -102,6 +116,8 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
                 problems.append(
                     Problem(table.name, row, column.name, f"{column.name} is empty; it is required")
                 )
+        if is_identifier(column):
+            problems += _check_controls(con, table, column)
         check = _CELL_CHECKS.get(column.kind)
         if check is None:
             continue
@@ -133,10 +149,62 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
                 f"SELECT {ROW_COLUMN}, {cell} FROM {view} WHERE {cell} IS NOT NULL AND {unread}",
             )
         )
-        problems += [Problem(table.name, row, column.name, explain(text)) for row, text in bad]
+        problems += [
+            Problem(table.name, row, column.name, explain(escaped(text))) for row, text in bad
+        ]
         if column.minimum is not None or column.maximum is not None:
             problems += _check_bounds(con, table, column)
     return problems
+
+
+def is_identifier(column: Column) -> bool:
+    """True for a column holding an identifier (``patient_id``, ``center_id``: a text column
+    whose name ends in ``_id``), which may hold no control character."""
+    return column.kind == "text" and column.name.endswith("_id")
+
+
+def _check_controls(con: duckdb.DuckDBPyConnection, table: Table, column: Column) -> list[Problem]:
+    # An identifier with a control character (a line break, a tab, a NUL) prints on two lines
+    # or not at all, and matches nothing a person types: refused (issue 20 review). The
+    # identifier itself is not quoted: it is not printed (STYLE: no identifiers in messages).
+    cell = quote(column.name)
+    bad = _rows(
+        con,
+        f"SELECT {ROW_COLUMN}, regexp_extract({cell}, '{_CONTROL_SQL}') FROM raw_{table.name} "
+        f"WHERE regexp_matches({cell}, '{_CONTROL_SQL}')",
+    )
+    return [
+        Problem(
+            table.name,
+            row,
+            column.name,
+            f"{column.name} holds a control character ({_control_name(character)}); "
+            "identifiers are printable text",
+        )
+        for row, character in bad
+    ]
+
+
+def _control_name(character: str) -> str:
+    return _CONTROL_NAMES.get(character, f"U+{ord(character):04X}")
+
+
+def escaped(text: str) -> str:
+    """``text`` with each control character (Unicode category Cc) written as Python's ``repr``
+    writes it (``\\n``, ``\\t``, ``\\x00``, ``\\x85``), so a message quoting a cell stays
+    on one line (one problem per line, cohort-format.md §4). Other text is unchanged."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def printable(problems: list[Problem]) -> list[Problem]:
+    """``problems`` with every control character of a message ``escaped``: a message quoting a
+    cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line."""
+    return [
+        Problem(p.table, p.row, p.column, escaped(p.message), p.severity)
+        if _CONTROL.search(p.message)
+        else p
+        for p in problems
+    ]
 
 
 def _date_check(column: Column) -> tuple[str, Callable[[str], str]]:

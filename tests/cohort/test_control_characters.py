@@ -1,0 +1,68 @@
+"""An identifier holding a control character (Unicode category Cc: a line break, a tab, a NUL)
+is refused, and no problem prints a raw control character: one problem, one line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from srnskit.cohort.cells import escaped
+from srnskit.cohort.load import check_cohort, read_cohort
+from srnskit.errors import InvalidCohortError
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _cohort(folder: Path, patients: str, measurements: str = "") -> Path:
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,center_id,sex,birth_date,onset_date\n" + patients, newline=""
+    )
+    if measurements:
+        (folder / "measurements.csv").write_text(
+            "patient_id,date,analyte,value,unit\n" + measurements, newline=""
+        )
+    return folder
+
+
+def test_escaped_writes_control_characters_as_repr_does() -> None:
+    # repr writes a line break \n, a tab \t, NUL \x00, NEL (U+0085, also Cc) \x85.
+    assert escaped("H-2\nX\t\x00\x85") == "H-2\\nX\\t\\x00\\x85"
+    assert escaped("Zoë_3 'A'") == "Zoë_3 'A'"  # printable text, quotes included, unchanged
+
+
+def test_an_identifier_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    folder = _cohort(
+        tmp_path / "hand",
+        # A quoted CSV cell may hold a line break: patient_id 'H-2<LF>X' is on lines 3-4, row 3.
+        'H1,A,F,2012-03-04,2016-05-01\n"H-2\nX",B,M,2010-01-15,2014-02-10\n'
+        "H3,C\tD,M,2015-06-30,2018-09-12\n",
+        '"H-2\nX",2014-02-10,albumin,18,g/L\n',
+    )
+    errors = [str(p) for p in check_cohort(folder, today=TODAY) if p.severity == "error"]
+    assert errors == [
+        "patients:3:patient_id: error: patient_id holds a control character (a line break); "
+        "identifiers are printable text",
+        "patients:4:center_id: error: center_id holds a control character (a tab); "
+        "identifiers are printable text",
+        "measurements:2:patient_id: error: patient_id holds a control character (a line "
+        "break); identifiers are printable text",
+    ]
+    with pytest.raises(InvalidCohortError):
+        read_cohort(folder, today=TODAY)
+
+
+def test_no_problem_prints_a_raw_control_character(tmp_path: Path) -> None:
+    # A sex 'M<ESC>' and an unknown unit 'g<LF>L' are quoted back escaped, on one line each.
+    folder = _cohort(
+        tmp_path / "hand",
+        "H1,A,M\x1b,2012-03-04,2016-05-01\n",
+        'H1,2016-05-01,albumin,18,"g\nL"\n',
+    )
+    problems = [str(p) for p in check_cohort(folder, today=TODAY)]
+    assert problems, "the cohort has two errors"
+    assert all(p.isprintable() for p in problems), problems
+    assert any("'M\\x1b' is not an allowed sex" in p for p in problems), problems
+    assert any("'g\\nL' is not a unit of albumin" in p for p in problems), problems
