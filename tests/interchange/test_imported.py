@@ -275,3 +275,54 @@ def test_significant_rounds_to_the_digits_asked_and_keeps_what_it_cannot_reach()
     assert significant(values, 3).to_pylist() == [49.5, -3.3, 0.0, None, 1e-30, 988000.0]
     with pytest.raises(ValueError, match="digits must be 1"):
         significant(values, 16)
+
+
+# --- a centre never invented silently; identifiers printable ---------------------------------
+
+
+def test_patients_without_a_centre_are_counted_in_one_warning(tmp_path: Path) -> None:
+    # R1 has a centre; R2 (no cell) and R3 (an empty one) have none: 2 patients, one warning.
+    rows = SourceRows("hand.csv")
+    _child(rows, "R1", center_id="A")
+    _child(rows, "R2")
+    _child(rows, "R3", center_id="")
+    result = write_imported(rows, tmp_path / "out", today=TODAY)
+    assert [str(w) for w in result.warnings] == [
+        "patients:-:center_id: warning: 2 patients have no centre: recorded as centre "
+        "'default'; give each patient its centre in the source to keep centres apart (the "
+        "registry's access is per centre)"
+    ]
+    with (tmp_path / "out" / "patients.csv").open() as handle:
+        centres = [(row["patient_id"], row["center_id"]) for row in csv.DictReader(handle)]
+    assert centres == [("R1", "A"), ("R2", "default"), ("R3", "default")]
+
+
+def test_a_cohort_centre_is_the_one_named_and_every_centre_given_warns_nothing(
+    tmp_path: Path,
+) -> None:
+    rows = SourceRows("hand.csv", center_id="Lyon")
+    _child(rows, "R1")
+    result = write_imported(rows, tmp_path / "one", today=TODAY)
+    assert [w.message for w in result.warnings] == [
+        "1 patient has no centre: recorded as centre 'Lyon'; give each patient its centre in "
+        "the source to keep centres apart (the registry's access is per centre)"
+    ]
+    complete = SourceRows("hand.csv")
+    _child(complete, "R1", center_id="A")
+    assert write_imported(complete, tmp_path / "two", today=TODAY).warnings == []
+
+
+def test_a_redcap_record_id_with_a_line_break_is_refused_on_one_line(tmp_path: Path) -> None:
+    # The record id "H-2<LF>X" (a quoted CSV cell): refused, its origin escaped as repr does.
+    export = (
+        "patient_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,"
+        "center_id,sex,birth_date,onset_date\n"
+        '"H-2\nX",baseline_arm_1,,,B,M,2010-01-15,2014-02-10\n'
+    )
+    rows = read_export(export, None, source="export.csv")
+    problems = _import_problems(rows, tmp_path / "out")
+    assert problems == [
+        "patients:-:patient_id: error: REDCap record 'H-2\\nX': "
+        "patient_id holds a control character (a line break); identifiers are printable text"
+    ]
+    assert not (tmp_path / "out").exists()

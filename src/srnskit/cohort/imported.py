@@ -14,7 +14,8 @@ person would write it (0.56 mg/dL creatinine is written 49.504 µmol/L, not the 
     result = write_imported(rows, out, today=date, force=False)
     result.counts    {"patients": 26, "measurements": 21488, …}
     result.skipped   [Skipped(origin, reason), …]
-    result.warnings  validation's warnings, located
+    result.warnings  validation's warnings, located; first, the count of patients without a
+                     centre, recorded as the cohort's (``default``)
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from srnskit.cohort.load import SIGNIFICANT_DIGITS, cohort_from_raw, significant
+from srnskit.cohort.cells import escaped, printable
+from srnskit.cohort.load import DEFAULT_CENTER, SIGNIFICANT_DIGITS, cohort_from_raw, significant
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
@@ -74,7 +76,7 @@ def write_imported(
     try:
         cohort = cohort_from_raw(raw, today=today)
     except InvalidCohortError as exc:
-        raise InvalidCohortError(rows.locate(exc.problems)) from None
+        raise InvalidCohortError(printable(rows.locate(exc.problems))) from None
     with cohort:
         tables = {}
         for name in COHORT_TABLES:
@@ -93,8 +95,24 @@ def write_imported(
             out=out,
             counts={name: table.num_rows for name, table in tables.items()},
             skipped=list(rows.skipped),
-            warnings=rows.locate(cohort.warnings),
+            warnings=[*_no_centre(rows), *printable(rows.locate(cohort.warnings))],
         )
+
+
+def _no_centre(rows: SourceRows) -> list[Problem]:
+    # A patient without a centre gets the cohort's (cohort.toml's center_id, else 'default',
+    # cohort-format.md §2): said once, with the count, never silently (issue 20 review).
+    patients = rows.rows.get("patients", [])
+    missing = sum(1 for row in patients if not (row.get("center_id") or "").strip())
+    if not missing:
+        return []
+    centre = rows.center_id or DEFAULT_CENTER
+    have = "patient has" if missing == 1 else "patients have"
+    message = (
+        f"{missing} {have} no centre: recorded as centre '{escaped(centre)}'; give each patient "
+        "its centre in the source to keep centres apart (the registry's access is per centre)"
+    )
+    return [Problem("patients", None, "center_id", message, "warning")]
 
 
 def written_numbers(table: pa.Table) -> pa.Table:
