@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from srnskit.cohort.cells import escaped, printable
 from srnskit.cohort.load import DEFAULT_CENTER, SIGNIFICANT_DIGITS, cohort_from_raw, significant
@@ -32,6 +33,7 @@ from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.interchange import Skipped, SourceRows, skipped_csv
+from srnskit.sources.raw import RawCohort
 from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder
 
 __all__ = [
@@ -95,18 +97,25 @@ def write_imported(
             out=out,
             counts={name: table.num_rows for name, table in tables.items()},
             skipped=list(rows.skipped),
-            warnings=[*_no_centre(rows), *printable(rows.locate(cohort.warnings))],
+            warnings=[*_no_centre(raw), *printable(rows.locate(cohort.warnings))],
         )
 
 
-def _no_centre(rows: SourceRows) -> list[Problem]:
+def _no_centre(raw: RawCohort) -> list[Problem]:
     # A patient without a centre gets the cohort's (cohort.toml's center_id, else 'default',
     # cohort-format.md §2): said once, with the count, never silently (issue 20 review).
-    patients = rows.rows.get("patients", [])
-    missing = sum(1 for row in patients if not (row.get("center_id") or "").strip())
+    patients = raw.tables.get("patients")
+    missing = 0
+    for chunk in patients.chunks() if patients is not None else []:
+        if "center_id" not in chunk.column_names:
+            missing += chunk.num_rows
+            continue
+        centres = chunk.column("center_id")
+        blank = pc.equal(pc.utf8_trim_whitespace(centres), "")
+        missing += pc.sum(pc.or_kleene(centres.is_null(), blank).cast(pa.int64())).as_py() or 0
     if not missing:
         return []
-    centre = rows.center_id or DEFAULT_CENTER
+    centre = raw.center_id or DEFAULT_CENTER
     have = "patient has" if missing == 1 else "patients have"
     message = (
         f"{missing} {have} no centre: recorded as centre '{escaped(centre)}'; give each patient "
