@@ -69,7 +69,7 @@ def test_redcap_export_onto_a_table_of_its_cohort_is_refused(cli, cohort) -> Non
     assert result.exit_code == 2
     assert result.stderr == (
         f"srnskit: error: --out {out} is inside the input {cohort}: srnskit does not write "
-        "into its sources; give an --out outside it\n"
+        "into its sources; give --out a path outside it\n"
     )
     assert _listing(cohort) == before
 
@@ -169,3 +169,19 @@ def test_an_output_the_system_refuses_is_a_usage_error(target) -> None:
     with pytest.raises(UsageError) as caught, atomic_file(Path(target)):
         pass
     assert str(caught.value) == f"cannot write {target}: {reason}"
+
+
+def test_a_plot_or_report_inside_the_cohort_is_refused(cli, cohort) -> None:
+    before = _listing(cohort)
+    plot = cohort / "t.svg"
+    result = cli("explain", cohort, "P001", "--plot", plot)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"srnskit: error: --plot {plot} is inside the input {cohort}: srnskit does not write "
+        "into its sources; give --plot a path outside it\n"
+    )
+    report = cohort / "r.html"
+    result = cli("report", cohort, "--out", report)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"srnskit: error: --out {report} is inside the input {cohort}")
+    assert _listing(cohort) == before

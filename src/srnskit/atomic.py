@@ -105,7 +105,7 @@ def check_apart(
         if read in written.parents:
             raise UsageError(
                 f"{option} {out} is inside the input {given}: srnskit does not write into its "
-                f"sources; give an {option} outside it"
+                f"sources; give {option} a path outside it"
             )
 
 
