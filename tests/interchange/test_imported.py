@@ -17,6 +17,7 @@ from srnskit.errors import InvalidCohortError, UsageError
 from srnskit.schema.problems import Problem
 from srnskit.sources.fhir.read import read_fhir
 from srnskit.sources.interchange import Skipped, SourceRows, load_mapping, skipped_csv
+from srnskit.sources.omop.rows import ArrowRows
 from srnskit.sources.redcap import read_export
 
 TODAY = dt.date(2026, 12, 1)
@@ -326,3 +327,26 @@ def test_a_redcap_record_id_with_a_line_break_is_refused_on_one_line(tmp_path: P
         "patient_id holds a control character (a line break); identifiers are printable text"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_rows_in_bulk_without_a_centre_are_counted_too(tmp_path: Path) -> None:
+    # The OMOP import hands persons over as Arrow blocks: P1 (care site 'A'), P2 and P3 none.
+    rows = ArrowRows("omop")
+    cells = pa.table(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "center_id": ["A", None, " "],
+            "sex": ["F", "M", "F"],
+            "birth_date": ["2012-05-01"] * 3,
+            "onset_date": ["2016-02-10"] * 3,
+        }
+    )
+    rows.add_arrow("patients", cells, omop_table="person", ids=pa.array([1, 2, 3]))
+    result = write_imported(rows, tmp_path / "out", today=TODAY)
+    assert [w.message for w in result.warnings] == [
+        "2 patients have no centre: recorded as centre 'default'; give each patient its centre "
+        "in the source to keep centres apart (the registry's access is per centre)"
+    ]
+    with (tmp_path / "out" / "patients.csv").open() as handle:
+        centres = [row["center_id"] for row in csv.DictReader(handle)]
+    assert centres == ["A", "default", "default"]  # a blank cell is no centre either
