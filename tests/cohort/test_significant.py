@@ -13,7 +13,12 @@ import pyarrow as pa
 import pytest
 
 from srnskit.cohort import read_cohort
-from srnskit.cohort.load import SIGNIFICANT_DIGITS, significant, significant_sql
+from srnskit.cohort.load import (
+    SIGNIFICANT_DIGITS,
+    canonical_value,
+    significant,
+    significant_sql,
+)
 from srnskit.definitions.model import load_definitions
 from srnskit.engine import derive
 
@@ -100,3 +105,10 @@ def test_mg_dl_and_its_umol_l_derive_the_same_egfr(tmp_path: Path) -> None:
     assert from_mg_dl == from_umol_l
     # By hand, bedside Schwartz: 0.413 × 110 / 0.56 = 45.43 / 0.56 = 81.125.
     assert from_mg_dl == pytest.approx(81.125, rel=1e-12)
+
+
+def test_one_number_converts_as_a_cohort_reads_it() -> None:
+    # 0.56 mg/dL × 88.4 = 49.504 µmol/L; 2.1 g/dL × 10 = 21 g/L; 0.0 stays 0.
+    assert canonical_value(0.56, 88.4) == 49.504
+    assert canonical_value(2.1, 10.0) == 21.0
+    assert canonical_value(0.0, 88.4) == 0.0

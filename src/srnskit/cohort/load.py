@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_CENTER",
     "SIGNIFICANT_DIGITS",
     "Cohort",
+    "canonical_value",
     "check_cohort",
     "cohort_from_raw",
     "export_canonical",
@@ -276,6 +277,15 @@ def _measurements_select() -> list[str]:
         f"{qualifier_sql('r.value', 'r.qualifier', qualifier)} AS qualifier",
         f"r.{ROW_COLUMN} AS source_row",
     ]
+
+
+def canonical_value(value: float, factor: float) -> float:
+    """``value`` in an accepted unit converted with its ``factor`` (``srnskit.schema``'s
+    ``Unit.factor``) to the canonical unit, to ``SIGNIFICANT_DIGITS`` significant digits: the
+    number ``read_cohort`` holds for that cell (``canonical_value(0.56, 88.4)`` is 49.504
+    µmol/L, not 49.504000000000005). For one number given on the command line (``calc``)."""
+    rounded = significant(pa.array([value * factor], pa.float64()), SIGNIFICANT_DIGITS)
+    return float(rounded[0].as_py())
 
 
 def significant(values: pa.Array, digits: int) -> pa.Array:
