@@ -21,6 +21,7 @@ from srnskit.clinical.egfr import (
     egfr_ckid_u25_cystatin_c,
     egfr_validity_warnings,
 )
+from srnskit.cohort.load import canonical_value
 from srnskit.cohort.parse import plain_number
 from srnskit.cohort.validate import implausible_value_message
 from srnskit.errors import UsageError
@@ -125,7 +126,7 @@ def _calc_egfr(
         raise UsageError("--cystatin-c is used only with --equation ckid-u25")
     if cystatin_c is not None:
         _plausible("cystatin_c", cystatin_c, "mg/L", "--cystatin-c")
-    creatinine_umol_l = creatinine * unit.factor
+    creatinine_umol_l = canonical_value(creatinine, unit.factor)  # as a cohort reads it
     arguments: dict[str, Any] = {"height_cm": height_cm, "creatinine_umol_l": creatinine_umol_l}
     if needs_demographics:
         arguments |= {"age_years": age_years, "sex": sex}
