@@ -149,9 +149,7 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
                 f"SELECT {ROW_COLUMN}, {cell} FROM {view} WHERE {cell} IS NOT NULL AND {unread}",
             )
         )
-        problems += [
-            Problem(table.name, row, column.name, explain(escaped(text))) for row, text in bad
-        ]
+        problems += [Problem(table.name, row, column.name, explain(text)) for row, text in bad]
         if column.minimum is not None or column.maximum is not None:
             problems += _check_bounds(con, table, column)
     return problems

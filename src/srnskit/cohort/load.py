@@ -20,7 +20,6 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from srnskit.cohort.cells import printable
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import (
     UNITS_TABLE,
@@ -165,7 +164,7 @@ def check_cohort(
 ) -> list[Problem]:
     """Every problem of the cohort at ``path`` (errors and warnings), without loading it.
     ``date_order`` as for ``read_cohort``."""
-    return printable(validate_raw_cohort(read_raw_cohort(path), today=today, date_order=date_order))
+    return validate_raw_cohort(read_raw_cohort(path), today=today, date_order=date_order)
 
 
 def read_cohort(path: Path | str, *, today: dt.date, date_order: DateOrder | None = None) -> Cohort:
@@ -191,7 +190,7 @@ def cohort_from_raw(
     ``read_cohort`` does."""
     path = raw.path
     con = connect()
-    problems = printable(validate_raw_cohort(raw, today=today, con=con, date_order=date_order))
+    problems = validate_raw_cohort(raw, today=today, con=con, date_order=date_order)
     if any(p.severity == "error" for p in problems):
         con.close()
         raise InvalidCohortError(problems)

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows
+from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows, printable
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
 from srnskit.cohort.links import (
@@ -89,7 +89,8 @@ def validate_raw_cohort(
         con.execute(f"DROP TABLE IF EXISTS {spans_table(name)}")
     # A cell a reader already explained (a formula with no saved result) is not also "empty".
     found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
-    return sorted(problems + found, key=_order)
+    # A message quoting a cell prints it on one line (control characters escaped).
+    return printable(sorted(problems + found, key=_order))
 
 
 def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> list[Problem]:
