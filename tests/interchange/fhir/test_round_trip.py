@@ -52,8 +52,6 @@ def test_export_then_import_gives_back_the_demo_and_what_it_derives(
             expected = _sorted(demo.to_arrow(name).select(columns))
             found = _sorted(imported.to_arrow(name).select(columns))
             assert found.num_rows == expected.num_rows, name
-            # floats to a relative 1e-9: an import writes numbers to 12 significant digits,
-            # the demo's load leaves a conversion's binary noise (tests/interchange/conftest.py)
             assert_tables_match(found, expected, name)
 
     again = derived_under_every_set(out)

@@ -39,8 +39,6 @@ def test_the_demo_round_trips_through_omop_to_the_same_derived_tables(
     # Every record the exporter wrote maps back: nothing skipped.
     assert result.skipped == []
     # The canonical cohort itself is the demo's, row for row (58 children, 21,488 values …).
-    # Floats to a relative 1e-9: an import writes numbers to 12 significant digits, the demo's
-    # load leaves a conversion's binary noise (tests/interchange/conftest.py).
     for table in COHORT_TABLES:
         found, expected = _rows(tmp_path / "imported", table), _rows(example_path("demo"), table)
         assert_rows_match(found, expected, table)

@@ -105,7 +105,6 @@ def test_demo_through_redcap_derives_what_the_demo_derives(
     again = derived_tables(out)
     for name in DEFINITION_SETS:
         for table, expected in demo_derived[name].items():
-            # floats to a relative 1e-9: an import writes 12 significant digits (conftest)
             assert_tables_match(again[name][table], expected, f"{name} {table}")
 
 
