@@ -32,6 +32,7 @@ __all__ = [
     "CohortPath",
     "DateOrderOption",
     "DefinitionsOption",
+    "ForceOption",
     "StudyOption",
     "TodayOption",
     "app",
@@ -166,6 +167,14 @@ CohortPath = Annotated[
         help="A folder of CSV/Parquet tables, an .xlsx workbook or a .duckdb file.",
     ),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an --out folder holding only srnskit's outputs (never an input).",
+    ),
+]
+
 TodayOption = Annotated[
     dt.datetime | None,
     typer.Option(

@@ -23,6 +23,7 @@ import typer
 from srnskit.cli.common import (
     DateOrderOption,
     DefinitionsOption,
+    ForceOption,
     StudyOption,
     TodayOption,
     app,
@@ -80,13 +81,7 @@ def _derive(
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     today: TodayOption = None,
     date_order: DateOrderOption = None,
 ) -> None:

@@ -17,6 +17,7 @@ import typer
 
 from srnskit.cli.common import (
     CohortPath,
+    ForceOption,
     StudyOption,
     TodayOption,
     app,
@@ -56,13 +57,7 @@ def _import(
     ],
     out: Annotated[Path, typer.Option(help="The cohort folder to write.")],
     today: TodayOption = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     patient_identifier: Annotated[
         str | None,
         typer.Option(
@@ -143,13 +138,7 @@ def _export(
     ] = None,
     study: StudyOption = "seed2023",
     today: TodayOption = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Write a cohort as a FHIR R4 transaction Bundle (or Bulk Data NDJSON files)."""
     from srnskit.atomic import check_apart, check_output_directory

@@ -18,6 +18,7 @@ import typer
 
 from srnskit.cli.common import (
     CohortPath,
+    ForceOption,
     TodayOption,
     app,
     echo_warnings,
@@ -54,13 +55,7 @@ def _import(
     ],
     out: Annotated[Path, typer.Option(help="The cohort folder to write.")],
     today: TodayOption = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     engine: Annotated[
         Literal["duckdb", "spark"],
         typer.Option(help="duckdb (default) or spark (reads a Parquet folder on Spark)."),

@@ -17,6 +17,7 @@ import typer
 
 from srnskit.cli.common import (
     DateOrderOption,
+    ForceOption,
     TodayOption,
     app,
     reference_date,
@@ -203,13 +204,7 @@ def _export(
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export the registry as a cohort in the canonical format (all or nothing)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from srnskit.cli.common import app, reports_errors
+from srnskit.cli.common import ForceOption, app, reports_errors
 from srnskit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,13 +37,7 @@ def _synth(
     ] = "csv",
     profile: Annotated[str, typer.Option(help="A shipped profile or a .toml file.")] = "seed2023",
     truth: Annotated[bool, typer.Option("--truth", help="Also write the ground truth.")] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an --out folder holding only srnskit's outputs (never an input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     calibration_report: Annotated[
         bool,
         typer.Option("--calibration-report", help="Print each calibrated figure and its verdict."),
