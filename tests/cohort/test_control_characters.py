@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from srnskit.cohort.cells import escaped
 from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.errors import InvalidCohortError
+from srnskit.schema.problems import escaped
 
 TODAY = dt.date(2026, 12, 1)
 

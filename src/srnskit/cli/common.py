@@ -22,10 +22,11 @@ from typer.core import TyperGroup, TyperOption
 
 from srnskit import __version__
 from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning, UsageError
-from srnskit.schema.problems import problem_lines
+from srnskit.schema.problems import SHOWN_PER_KIND, Problem, escaped, kind_of, problem_lines
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
+    from srnskit.sources.interchange import Skipped
     from srnskit.studies import StudyDesign
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "app",
     "check_distinct_outputs",
     "echo_data_warnings",
+    "echo_skipped",
     "echo_warnings",
     "load_rules",
     "reference_date",
@@ -205,6 +207,27 @@ StudyOption = Annotated[
 def reference_date(today: dt.datetime | None) -> dt.date:
     """The date that counts as today: ``--today`` when given, else the system date."""
     return today.date() if today else dt.date.today()
+
+
+def echo_skipped(skipped: Iterable[Skipped]) -> None:
+    """Each record an import skipped on stderr (``skipped: ORIGIN: REASON``, control characters
+    escaped so each is one line), each kind (the reason with its values masked,
+    ``schema.problems.kind_of``) at most ``SHOWN_PER_KIND`` times, then how many more of it the
+    skipped file (import/skipped.csv) lists."""
+    seen: dict[tuple[str, str | None, str, str], int] = {}
+    for item in skipped:
+        kind = kind_of(Problem("skipped", None, None, item.reason))
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= SHOWN_PER_KIND:
+            typer.echo(escaped(f"skipped: {item}"), err=True)
+    for kind, count in seen.items():
+        if count > SHOWN_PER_KIND:
+            typer.echo(
+                escaped(
+                    f"skipped: {count - SHOWN_PER_KIND} more like '{kind[3]}' (the file lists each)"
+                ),
+                err=True,
+            )
 
 
 def echo_warnings(warnings: Iterable[object]) -> None:

@@ -9,7 +9,6 @@ skipped and where they are listed), then the skipped records, each reason at mos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +20,7 @@ from srnskit.cli.common import (
     StudyOption,
     TodayOption,
     app,
+    echo_skipped,
     echo_warnings,
     load_rules,
     reference_date,
@@ -29,7 +29,7 @@ from srnskit.cli.common import (
 from srnskit.errors import UsageError
 
 if TYPE_CHECKING:
-    from srnskit.sources.interchange import Skipped
+    pass
 
 __all__: list[str] = []
 
@@ -38,10 +38,6 @@ fhir = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(fhir, name="fhir")
-
-# Each reason for skipping is printed at most this many times (cohort-format.md §1's rule for
-# repeated problems); import/skipped.csv lists every one.
-_SHOWN_PER_REASON = 100
 
 
 @fhir.command("import")
@@ -98,22 +94,7 @@ def _import(
                 "read?",
                 err=True,
             )
-    _echo_skipped(result.skipped)
-
-
-def _echo_skipped(skipped: Sequence[Skipped]) -> None:
-    shown: dict[str, int] = {}
-    for item in skipped:
-        count = shown.get(item.reason, 0)
-        shown[item.reason] = count + 1
-        if count < _SHOWN_PER_REASON:
-            typer.echo(f"skipped: {item}", err=True)
-    for reason, count in shown.items():
-        if count > _SHOWN_PER_REASON:
-            typer.echo(
-                f"skipped: … and {count - _SHOWN_PER_REASON} more: {reason}",
-                err=True,
-            )
+    echo_skipped(result.skipped)
 
 
 @fhir.command("export")

@@ -10,7 +10,6 @@ reason at most 100 times.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -21,13 +20,14 @@ from srnskit.cli.common import (
     ForceOption,
     TodayOption,
     app,
+    echo_skipped,
     echo_warnings,
     reference_date,
     reports_errors,
 )
 
 if TYPE_CHECKING:
-    from srnskit.sources.interchange import Skipped
+    pass
 
 __all__: list[str] = []
 
@@ -36,10 +36,6 @@ omop = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(omop, name="omop")
-
-# Each reason for skipping is printed at most this many times (cohort-format.md §1's rule for
-# repeated problems); import/skipped.csv lists every one.
-_SHOWN_PER_REASON = 100
 
 
 @omop.command("import")
@@ -98,19 +94,7 @@ def _import(
         f"skipped, listed in {out / SKIPPED_FILE}",
         err=True,
     )
-    _echo_skipped(result.skipped)
-
-
-def _echo_skipped(skipped: Sequence[Skipped]) -> None:
-    shown: dict[str, int] = {}
-    for item in skipped:
-        count = shown.get(item.reason, 0)
-        shown[item.reason] = count + 1
-        if count < _SHOWN_PER_REASON:
-            typer.echo(f"skipped: {item}", err=True)
-    for reason, count in shown.items():
-        if count > _SHOWN_PER_REASON:
-            typer.echo(f"skipped: … and {count - _SHOWN_PER_REASON} more: {reason}", err=True)
+    echo_skipped(result.skipped)
 
 
 @omop.command("export")

@@ -19,15 +19,15 @@ from srnskit.cli.common import (
     DateOrderOption,
     TodayOption,
     app,
+    echo_skipped,
     reference_date,
     reports_errors,
     warning_line,
 )
 from srnskit.errors import UsageError
-from srnskit.schema.problems import Problem, kind_of, problem_lines
+from srnskit.schema.problems import problem_lines
 
 if TYPE_CHECKING:
-    from srnskit.sources.interchange import Skipped
     from srnskit.sources.redcap import RedcapApi
 
 __all__: list[str] = []
@@ -64,8 +64,6 @@ ForceOption = Annotated[
         "never an input).",
     ),
 ]
-# Each kind of skipped record is listed at most this many times (cohort-format.md §1's rule).
-_SKIPPED_SHOWN = 100
 
 
 def _api(url: str, token_file: Path | None) -> RedcapApi:
@@ -210,24 +208,7 @@ def _import(
         f"skipped (listed in {out / SKIPPED_FILE})",
         err=True,
     )
-    _echo_skipped(result.skipped)
-
-
-def _echo_skipped(skipped: list[Skipped]) -> None:
-    """Each skipped record on stderr, each kind (the reason with its values masked) at most
-    ``_SKIPPED_SHOWN`` times, then how many more of it the skipped file lists."""
-    seen: dict[tuple[str, str | None, str, str], int] = {}
-    for item in skipped:
-        kind = kind_of(Problem("skipped", None, None, item.reason))
-        seen[kind] = seen.get(kind, 0) + 1
-        if seen[kind] <= _SKIPPED_SHOWN:
-            typer.echo(f"skipped: {item}", err=True)
-    for kind, count in seen.items():
-        if count > _SKIPPED_SHOWN:
-            typer.echo(
-                f"skipped: {count - _SKIPPED_SHOWN} more like '{kind[3]}' (the file lists each)",
-                err=True,
-            )
+    echo_skipped(result.skipped)
 
 
 @redcap_app.command("export")

@@ -14,7 +14,7 @@ import duckdb
 from srnskit.cohort.forms import DAY_MONTH_YEAR
 from srnskit.cohort.parse import bool_sql, date_sql, enum_sql, number_sql, quote
 from srnskit.schema import Column, Table
-from srnskit.schema.problems import Problem, Severity, did_you_mean
+from srnskit.schema.problems import Problem, Severity, did_you_mean, escaped
 from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable
 
@@ -23,7 +23,6 @@ __all__ = [
     "check_columns",
     "check_duplicate_rows",
     "comma_readings",
-    "escaped",
     "is_identifier",
     "not_a_number",
     "printable",
@@ -185,13 +184,6 @@ def _check_controls(con: duckdb.DuckDBPyConnection, table: Table, column: Column
 
 def _control_name(character: str) -> str:
     return _CONTROL_NAMES.get(character, f"U+{ord(character):04X}")
-
-
-def escaped(text: str) -> str:
-    """``text`` with each control character (Unicode category Cc) written as Python's ``repr``
-    writes it (``\\n``, ``\\t``, ``\\x00``, ``\\x85``), so a message quoting a cell stays
-    on one line (one problem per line, cohort-format.md §4). Other text is unchanged."""
-    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def printable(problems: list[Problem]) -> list[Problem]:

@@ -8,7 +8,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["SHOWN_PER_KIND", "Problem", "Severity", "did_you_mean", "kind_of", "problem_lines"]
+__all__ = [
+    "SHOWN_PER_KIND",
+    "Problem",
+    "Severity",
+    "did_you_mean",
+    "escaped",
+    "kind_of",
+    "problem_lines",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -17,6 +25,8 @@ Severity = Literal["error", "warning"]
 SHOWN_PER_KIND = 100
 _QUOTED = re.compile(r"'[^']*'")
 _NUMBER = re.compile(r"[0-9]+([.,][0-9]+)*")
+# Unicode's control characters (general category Cc: U+0000-U+001F, U+007F-U+009F).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,13 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def escaped(text: str) -> str:
+    """``text`` with each control character (Unicode category Cc) written as Python's ``repr``
+    writes it (``\\n``, ``\\t``, ``\\x00``, ``\\x85``), so a message quoting a cell stays
+    on one line (one problem per line, cohort-format.md §4). Other text is unchanged."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
