@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-spark lint typecheck pytest clean java browser postgres wrk
+.PHONY: run test test-slow test-spark lint typecheck pytest clean java browser postgres wrk
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,11 +56,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Every suite but the Spark half of the backend-parametrised engine tests (minutes of Spark
-# start-up per test on two cores); `make test-spark` runs that half, and CI runs both.
+# start-up per test on two cores) and the slow tests (the pages in a browser, imports killed
+# mid-way: minutes each); `make test-slow` and `make test-spark` run those, and CI runs all three.
 pytest: $(STAMP) java browser postgres
-	$(BIN)/pytest -q -m "not spark"
+	$(BIN)/pytest -q -m "not spark and not slow"
 
 test: lint typecheck pytest
+
+test-slow: $(STAMP) java browser postgres
+	$(BIN)/pytest -q -m "slow and not spark"
 
 test-spark: $(STAMP) java
 	$(BIN)/pytest -q -m spark

@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pytest
 import sqlalchemy as sa
 
 from srnskit.registry.audit import verify
 from srnskit.registry.db import make_engine
+
+# Minutes of browsers or of large imports: `make test-slow` runs them (CI does).
+pytestmark = pytest.mark.slow
 
 SRNSKIT = str(Path(sys.executable).parent / "srnskit")
 # How long the test waits for the import to start inserting rows (its first batch of 1,000

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.e2e.conftest import USERS, Registry, Steps
+
+# Minutes of browsers or of large imports: `make test-slow` runs them (CI does).
+pytestmark = pytest.mark.slow
 
 
 def _fill(form: Any, values: dict[str, str]) -> None:

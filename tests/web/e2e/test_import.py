@@ -8,10 +8,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
 from playwright.sync_api import expect
 
 from tests.web.e2e.conftest import Steps
+
+# Minutes of browsers or of large imports: `make test-slow` runs them (CI does).
+pytestmark = pytest.mark.slow
 
 
 def _workbook(path: Path, *, birth: dt.date) -> Path:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.e2e.conftest import TIMEOUT_MS, Registry, Server, Steps, _watch_for_breakage
+
+# Minutes of browsers or of large imports: `make test-slow` runs them (CI does).
+pytestmark = pytest.mark.slow
 
 TABLET = {"width": 768, "height": 1024}
 CHART = "#timeline-chart"

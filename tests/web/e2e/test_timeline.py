@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.e2e.conftest import Registry, Steps, opened
+
+# Minutes of browsers or of large imports: `make test-slow` runs them (CI does).
+pytestmark = pytest.mark.slow
 
 # Vega's SVG renderer gives every drawn item an aria-label built from its encoded fields: the
 # timeline encodes an episode's lane and state and a label's lane, words and evidence (the
