@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import duckdb
 import ibis
@@ -29,16 +29,135 @@ from srnskit.cache import read_cached, write_cached
 from srnskit.settings import plan_cache_enabled
 from srnskit.sources.files import ROW_COLUMN
 
-__all__ = ["raw_table", "run", "scalar", "to_sql"]
+__all__ = [
+    "CheckEngine",
+    "Checks",
+    "DuckDBChecks",
+    "checks_engine",
+    "raw_table",
+    "run",
+    "scalar",
+    "to_sql",
+]
 
 
-def raw_table(con: duckdb.DuckDBPyConnection, name: str) -> ibis.Table:
-    """The raw table ``raw_<name>`` in ``con`` as an Ibis table: ``_row`` (int64) and every
-    column as text, as ``register_raw_tables`` makes it."""
-    cursor = con.execute(f"SELECT * FROM raw_{name} LIMIT 0")
-    columns = [d[0] for d in cursor.description or ()]
-    schema = {c: "int64" if c == ROW_COLUMN else "string" for c in columns}
-    return ibis.table(schema, name=f"raw_{name}")
+@runtime_checkable
+class CheckEngine(Protocol):
+    """Where validation's Ibis expressions run: the raw tables (``raw_NAME``: ``_row`` and
+    every cell as text, blank cells NULL) of one cohort on one engine. ``DuckDBChecks`` runs
+    them in validation's own DuckDB connection; the engine layer brings Spark's
+    (``srnskit.engine.backends.spark_checks``), so the same checks run where the data lie."""
+
+    def raw_table(self, name: str) -> ibis.Table:
+        """The raw table ``raw_<name>`` as an Ibis table."""
+        ...
+
+    def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
+        """The rows of ``expr`` as dicts by column name (dates as ``datetime.date``, numbers
+        as Python numbers, NULL as None)."""
+        ...
+
+    def scalar(self, expr: ibis.Scalar) -> Any:
+        """The value of the scalar ``expr`` (a count, a sum)."""
+        ...
+
+    def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
+        """Set ``column`` of raw table ``name`` to ``value`` (an expression over that raw
+        table) on the rows where ``where`` holds: a placeholder read as empty, a text date
+        read as ISO. Later expressions over ``raw_<name>`` see the new cells."""
+        ...
+
+    def keep(self, name: str, expr: ibis.Table) -> ibis.Table:
+        """``expr`` computed once and kept as the table ``name`` (for checks that share it),
+        returned as an Ibis table over what was kept."""
+        ...
+
+    def drop(self, name: str) -> None:
+        """Forget the table ``keep`` made as ``name`` (nothing if there is none)."""
+        ...
+
+
+class DuckDBChecks:
+    """Validation's checks in its own DuckDB connection ``con`` (``validate.register_raw_tables``
+    made the raw tables): each expression compiled to DuckDB's SQL (``to_sql``) and run."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def raw_table(self, name: str) -> ibis.Table:
+        return _duckdb_table(self.con, f"raw_{name}")
+
+    def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
+        cursor = self.con.execute(to_sql(expr))
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def scalar(self, expr: ibis.Scalar) -> Any:
+        row = self.con.execute(to_sql(expr)).fetchone()
+        return None if row is None else row[0]
+
+    def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
+        # In place, on the cells table under the raw view (an UPDATE keeps the rows' order,
+        # which numbers the rows of a file read by position): Ibis writes no UPDATE, so the two
+        # expressions are compiled as a SELECT's and taken out of it.
+        raw = self.raw_table(name)
+        select = raw.select(__value=value, __where=where)
+        tree = sqlglot.parse_one(to_sql(select), read="duckdb")
+        parts = {e.alias_or_name: e.unalias() for e in tree.expressions}
+        source = tree.find(sqlglot.exp.Table)
+        alias = source.alias_or_name if source is not None else f"raw_{name}"
+        cells = f"cells_{name}"
+        set_to = parts["__value"].sql(dialect="duckdb")
+        when = parts["__where"].sql(dialect="duckdb")
+        quoted = '"' + column.replace('"', '""') + '"'
+        self.con.execute(f'UPDATE {cells} AS "{alias}" SET {quoted} = {set_to} WHERE {when}')
+
+    def keep(self, name: str, expr: ibis.Table) -> ibis.Table:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {to_sql(expr)}")
+        return _duckdb_table(self.con, name)
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+Checks = duckdb.DuckDBPyConnection | CheckEngine
+
+
+def checks_engine(checks: Checks) -> CheckEngine:
+    """``checks`` as a ``CheckEngine``: a DuckDB connection is wrapped in ``DuckDBChecks``."""
+    if isinstance(checks, duckdb.DuckDBPyConnection):
+        return DuckDBChecks(checks)
+    return checks
+
+
+def _duckdb_table(con: duckdb.DuckDBPyConnection, name: str) -> ibis.Table:
+    """The table or view ``name`` in ``con`` as an Ibis table of its columns' types (``_row``
+    int64, cells text; a kept table's own types)."""
+    cursor = con.execute(f"SELECT * FROM {name} LIMIT 0")
+    described = cursor.description or ()
+    schema = {d[0]: _IBIS_TYPES.get(str(d[1]), "string") for d in described}
+    if ROW_COLUMN in schema:
+        schema[ROW_COLUMN] = "int64"
+    return ibis.table(schema, name=name)
+
+
+# DuckDB's type names (as a cursor's description gives them) in Ibis's words.
+_IBIS_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "int64",
+    "INTEGER": "int32",
+    "HUGEINT": "int64",
+    "DOUBLE": "float64",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+}
+
+
+def raw_table(checks: Checks, name: str) -> ibis.Table:
+    """The raw table ``raw_<name>`` of ``checks`` (an engine, or validation's DuckDB
+    connection) as an Ibis table: ``_row`` (int64) and every column as text, as
+    ``register_raw_tables`` makes it."""
+    return checks_engine(checks).raw_table(name)
 
 
 def to_sql(expr: ibis.Expr) -> str:
@@ -69,15 +188,12 @@ def _cache_name(expr: ibis.Expr) -> str | None:
     return f"validation/{digest.hexdigest()[:32]}.sql"
 
 
-def run(con: duckdb.DuckDBPyConnection, expr: ibis.Table) -> list[dict[str, Any]]:
-    """The rows of the table expression ``expr``, run in ``con``, as dicts by column name
+def run(checks: Checks, expr: ibis.Table) -> list[dict[str, Any]]:
+    """The rows of the table expression ``expr``, run by ``checks``, as dicts by column name
     (dates as ``datetime.date``, numbers as Python numbers, NULL as None)."""
-    cursor = con.execute(to_sql(expr))
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return checks_engine(checks).rows(expr)
 
 
-def scalar(con: duckdb.DuckDBPyConnection, expr: ibis.Scalar) -> Any:
-    """The value of the scalar expression ``expr`` (a count, a sum), run in ``con``."""
-    row = con.execute(to_sql(expr)).fetchone()
-    return None if row is None else row[0]
+def scalar(checks: Checks, expr: ibis.Scalar) -> Any:
+    """The value of the scalar expression ``expr`` (a count, a sum), run by ``checks``."""
+    return checks_engine(checks).scalar(expr)

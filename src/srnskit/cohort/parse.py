@@ -1,7 +1,11 @@
-"""How a text cell becomes a value, as DuckDB SQL expressions shared by validation and loading.
+"""How a text cell becomes a value, shared by validation and loading.
 
 Validation flags the cells these expressions cannot read; loading applies the very same
-expressions, so a cohort that validates loads exactly as validation read it.
+expressions, so a cohort that validates loads exactly as validation read it. Each reading is
+written as an Ibis expression (``date_value``, ``number_value`` …), which every engine
+(DuckDB, Spark) compiles to its own SQL; the ``…_sql`` forms are the same readings as DuckDB
+SQL text, for the statements Ibis does not write (loading's chunked inserts) and are retired
+as their callers move to the expressions.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import ibis
 
 from srnskit.schema import ANALYTES, Column, unit_key
 from srnskit.schema.analytes import DIPSTICK_SPELLINGS
@@ -22,17 +27,26 @@ __all__ = [
     "PLAIN_NUMBER",
     "UNITS_TABLE",
     "bool_sql",
+    "bool_value",
     "connect",
     "date_sql",
+    "date_value",
     "enum_sql",
+    "enum_value",
+    "measurement_value",
     "measurement_value_sql",
     "number_sql",
+    "number_value",
     "plain_number",
     "qualifier_sql",
+    "qualifier_value",
     "quote",
     "raw_cells",
     "register_units",
     "unit_key_sql",
+    "unit_key_value",
+    "unit_rows",
+    "units_table",
 ]
 
 UNITS_TABLE = "_srnskit_units"
@@ -165,8 +179,21 @@ def qualifier_sql(value: str, qualifier: str, column: Column) -> str:
     )
 
 
-def register_units(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the lookup of every accepted unit spelling: analyte, key, unit, canonical, factor."""
+_UNITS_SCHEMA = {
+    "analyte": "string",
+    "unit_key": "string",
+    "unit": "string",
+    "canonical": "string",
+    "factor": "float64",
+    "low": "float64",
+    "high": "float64",
+}
+
+
+def unit_rows() -> list[tuple[str, str, str, str, float, float, float]]:
+    """Every accepted unit spelling (``schema.ANALYTES``), one row per folded key: analyte,
+    unit_key (``unit_key``), unit, canonical unit, factor to the canonical unit, and the
+    plausible range (low, high) in the canonical unit."""
     rows: list[tuple[str, str, str, str, float, float, float]] = []
     for analyte in ANALYTES.values():
         for unit in analyte.units:
@@ -174,6 +201,12 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
             # µmol/L, μmol/L and umol/L fold to one key: one row each, or joins multiply rows.
             for key in dict.fromkeys(unit_key(s) for s in (unit.name, *unit.aliases)):
                 rows.append((analyte.name, key, unit.name, unit.canonical, unit.factor, low, high))
+    return rows
+
+
+def register_units(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the lookup of every accepted unit spelling: analyte, key, unit, canonical, factor."""
+    rows = unit_rows()
     con.execute(
         f"CREATE OR REPLACE TABLE {UNITS_TABLE} (analyte VARCHAR, unit_key VARCHAR, "
         "unit VARCHAR, canonical VARCHAR, factor DOUBLE, low DOUBLE, high DOUBLE)"
@@ -186,3 +219,82 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
             for a, k, u, c, f, lo, hi in rows
         )
         con.execute(f"INSERT INTO {UNITS_TABLE} VALUES {values}")
+
+
+# --- the same readings as Ibis expressions (every engine) ---------------------------------
+
+
+def date_value(cell: ibis.StringValue) -> ibis.DateValue:
+    """The date in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL: a
+    ``2023-02-30`` is NULL (no such day). As ``date_sql``."""
+    readable = cell.re_search(ISO_DATE)
+    return ibis.ifelse(readable, cell.substr(0, 10).try_cast("date"), ibis.null("date"))
+
+
+def number_value(cell: ibis.StringValue) -> ibis.FloatingValue:
+    """The float64 ``cell`` writes in plain decimal notation (``PLAIN_NUMBER``), else NULL:
+    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here. As ``number_sql``."""
+    plain = cell.re_search(PLAIN_NUMBER)
+    return ibis.ifelse(plain, cell.try_cast("float64"), ibis.null("float64"))
+
+
+def bool_value(cell: ibis.StringValue) -> ibis.BooleanValue:
+    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL. As ``bool_sql``."""
+    lower = cell.lower()
+    return ibis.cases(
+        (lower.isin(_TRUE), ibis.literal(True)),
+        (lower.isin(_FALSE), ibis.literal(False)),
+        else_=ibis.null("boolean"),
+    )
+
+
+def enum_value(cell: ibis.StringValue, column: Column) -> ibis.StringValue:
+    """The canonical spelling of an allowed value of ``column`` (case-insensitive, or an
+    alias), else NULL. As ``enum_sql``."""
+    spellings = {value.lower(): value for value in column.allowed}
+    spellings.update(column.aliases)
+    return cell.lower().substitute(spellings, else_=ibis.null("string"))
+
+
+def unit_key_value(cell: ibis.StringValue) -> ibis.StringValue:
+    """The unit text folded as ``schema.normalise_unit`` folds it (case, spaces, µ/μ → u)."""
+    return cell.replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+
+
+def measurement_value(analyte: ibis.StringValue, value: ibis.StringValue) -> ibis.FloatingValue:
+    """A measurement's number (``analyte`` canonical): dipstick words read as levels (neg = 0
+    … 4+ = 4, also ± and + … ++++), a bound (``<0.1``) as its number (0.1;
+    ``qualifier_value`` keeps the '<'). As ``measurement_value_sql``."""
+    level = value.lower().substitute(
+        {k: float(v) for k, v in DIPSTICK_SPELLINGS.items()}, else_=ibis.null("float64")
+    )
+    bare = value.re_replace(BOUND, "")
+    return ibis.cases(
+        ((analyte == "dipstick") & level.notnull(), level),
+        (_bounded_value(value), number_value(bare)),
+        else_=number_value(value),
+    )
+
+
+def _bounded_value(value: ibis.StringValue) -> ibis.BooleanValue:
+    """Whether ``value`` starts with a bound's sign (``BOUND`` matches)."""
+    tests = [value.startswith(sign) for sign in "<>≤≥"]
+    return tests[0] | tests[1] | tests[2] | tests[3]
+
+
+def qualifier_value(
+    value: ibis.StringValue, qualifier: ibis.StringValue, column: Column
+) -> ibis.StringValue:
+    """A measurement's qualifier: ``<`` or ``>`` from a bound written in ``value`` (``<0.1``,
+    ``≤0.05``), else the qualifier cell's (``column`` its column), else NULL. As
+    ``qualifier_sql``."""
+    sign = value.re_extract(BOUND, 1)
+    from_value = ibis.ifelse(sign.isin(["<", "<=", "≤"]), ibis.literal("<"), ibis.literal(">"))
+    return ibis.ifelse(_bounded_value(value), from_value, enum_value(qualifier, column))
+
+
+def units_table() -> ibis.Table:
+    """The lookup of every accepted unit spelling (``unit_rows``) as the Ibis table
+    ``UNITS_TABLE``, which each engine holds: ``register_units`` makes it in DuckDB, Spark's
+    checks make it from ``unit_rows``."""
+    return ibis.table(_UNITS_SCHEMA, name=UNITS_TABLE)
