@@ -10,24 +10,17 @@ import datetime as dt
 import functools
 import operator
 
-import duckdb
 import ibis
 
-from srnskit.cohort.expressions import raw_table, run, scalar
+from srnskit.cohort.expressions import Checks, raw_table, run, scalar
 from srnskit.cohort.links import patient_spans, span_columns
-from srnskit.cohort.parse import ISO_DATE
+from srnskit.cohort.parse import date_value
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import EARLIEST_DATE, MAX_MEASUREMENT_AGE_YEARS, MAX_ONSET_AGE_YEARS
 from srnskit.sources.files import ROW_COLUMN
 
-__all__ = ["check_impossible_dates", "date_expr"]
-
-
-def date_expr(cell: ibis.StringValue) -> ibis.DateValue:
-    """The date in a text cell as ``parse.date_sql`` reads it (ISO 8601, a date-time truncated
-    to its date), else NULL, as an Ibis expression."""
-    return cell.re_search(ISO_DATE).ifelse(cell.substr(0, 10).try_cast("date"), ibis.null())
+__all__ = ["check_impossible_dates"]
 
 
 def _year_hint(day: dt.date, today: dt.date) -> str:
@@ -41,9 +34,7 @@ def _year_hint(day: dt.date, today: dt.date) -> str:
     )
 
 
-def check_impossible_dates(
-    con: duckdb.DuckDBPyConnection, present: set[str], today: dt.date
-) -> list[Problem]:
+def check_impossible_dates(checks: Checks, present: set[str], today: dt.date) -> list[Problem]:
     """Dates in the raw tables named in ``present`` that no childhood cohort holds: before
     ``EARLIEST_DATE`` (every date column), onset more than ``MAX_ONSET_AGE_YEARS`` after birth,
     a measurement more than ``MAX_MEASUREMENT_AGE_YEARS`` after birth (both skipped for a birth
@@ -55,16 +46,16 @@ def check_impossible_dates(
     """
     problems: list[Problem] = []
     for name in sorted(present, key=list(COHORT_TABLES).index):
-        problems += _early_dates(con, raw_table(con, name), name, today)
+        problems += _early_dates(checks, raw_table(checks, name), name, today)
     if "patients" not in present:
         return problems
-    patients = raw_table(con, "patients")
-    birth, onset = date_expr(patients.birth_date), date_expr(patients.onset_date)
+    patients = raw_table(checks, "patients")
+    birth, onset = date_value(patients.birth_date), date_value(patients.onset_date)
     plausible_birth = birth >= ibis.literal(EARLIEST_DATE)
     late = patients.filter(
         plausible_birth & (onset > birth + ibis.interval(years=MAX_ONSET_AGE_YEARS))
     ).select(row=patients[ROW_COLUMN], birth=birth, onset=onset)
-    for r in run(con, late.order_by("row")):
+    for r in run(checks, late.order_by("row")):
         years = (r["onset"] - r["birth"]).days // 365.25
         message = (
             f"onset ({r['onset']}) is {years:.0f} years after birth ({r['birth']}); nephrotic "
@@ -73,13 +64,11 @@ def check_impossible_dates(
         )
         problems.append(Problem("patients", r["row"], "onset_date", message))
     if "measurements" in present:
-        problems += _late_measurements(con, patients, birth, plausible_birth)
+        problems += _late_measurements(checks, patients, birth, plausible_birth)
     return problems
 
 
-def _early_dates(
-    con: duckdb.DuckDBPyConnection, raw: ibis.Table, name: str, today: dt.date
-) -> list[Problem]:
+def _early_dates(checks: Checks, raw: ibis.Table, name: str, today: dt.date) -> list[Problem]:
     """The dates before ``EARLIEST_DATE`` in every date column of ``raw``, in one query."""
     columns = [c.name for c in COHORT_TABLES[name].columns if c.kind == "date"]
     if not columns:
@@ -87,16 +76,16 @@ def _early_dates(
     earliest = ibis.literal(EARLIEST_DATE)
     # Text before '1900' first: DuckDB reads the date only of the rows that pass it.
     early = {
-        c: (raw[c] < str(EARLIEST_DATE.year)) & (date_expr(raw[c]) < earliest) for c in columns
+        c: (raw[c] < str(EARLIEST_DATE.year)) & (date_value(raw[c]) < earliest) for c in columns
     }
     # The condition as the filter itself, never wrapped (in a COALESCE): DuckDB then tests the
     # text first and reads a date only where it passes; wrapped, it reads every date.
     condition = functools.reduce(operator.or_, early.values())
     found = raw.filter(condition).select(
-        row=raw[ROW_COLUMN], **{c: date_expr(raw[c]) for c in columns}
+        row=raw[ROW_COLUMN], **{c: date_value(raw[c]) for c in columns}
     )
     problems = []
-    for r in run(con, found.order_by("row")):
+    for r in run(checks, found.order_by("row")):
         for column in columns:
             day = r[column]
             if day is not None and day < EARLIEST_DATE:
@@ -109,7 +98,7 @@ def _early_dates(
 
 
 def _late_measurements(
-    con: duckdb.DuckDBPyConnection,
+    checks: Checks,
     patients: ibis.Table,
     birth: ibis.DateValue,
     plausible_birth: ibis.BooleanValue,
@@ -127,22 +116,23 @@ def _late_measurements(
         .group_by(patient=patients.patient_id)
         .aggregate(birth=birth.min())
     )
-    m = raw_table(con, "measurements")
+    m = raw_table(checks, "measurements")
     years = ibis.interval(years=MAX_MEASUREMENT_AGE_YEARS)
     _, last = span_columns("date")
-    spans_name = patient_spans(con, COHORT_TABLES["measurements"])
-    spans = ibis.table({"patient_id": "string", last: "string"}, name=spans_name)
+    spans = patient_spans(checks, COHORT_TABLES["measurements"])
     joined_spans = spans.join(born, spans.patient_id == born.patient)
     limit = (joined_spans.birth + years).strftime("%Y-%m-%d")
     suspects = joined_spans.filter(joined_spans[last] > limit).select("patient", "birth")
-    if not scalar(con, suspects.count()):
+    if not scalar(checks, suspects.count()):
         return []  # the usual case: no row is read again
-    day = date_expr(m.date)
-    joined = m.join(suspects, m.patient_id == suspects.patient)
+    # Only the columns read (a cohort's extra columns may bear any name).
+    cells = m.select(ROW_COLUMN, "patient_id", "date")
+    joined = cells.join(suspects, cells.patient_id == suspects.patient)
+    day = date_value(joined.date)
     late = joined.filter(day > joined.birth + years)
     rows = late.select(row=joined[ROW_COLUMN], day=day, birth=joined.birth)
     problems = []
-    for r in run(con, rows.order_by("row")):
+    for r in run(checks, rows.order_by("row")):
         years_after = (r["day"] - r["birth"]).days // 365.25
         message = (
             f"date {r['day']} is {years_after:.0f} years after the patient's birth "

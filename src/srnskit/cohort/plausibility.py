@@ -4,23 +4,21 @@ analyte's plausible range, with the likely mix-up named (a creatinine in mg/dL w
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from dataclasses import dataclass
-from typing import Any
 
-import duckdb
+import ibis
 
 from srnskit.cohort.cells import comma_readings, not_a_number
-from srnskit.cohort.parse import UNITS_TABLE, enum_sql, measurement_value_sql, unit_key_sql
+from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
+from srnskit.cohort.parse import enum_value, measurement_value, unit_key_value, units_table
 from srnskit.schema import ANALYTES, COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN
 
 __all__ = ["check_measurements", "implausible_value_message"]
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -41,11 +39,14 @@ class _Measurement:
 
 
 _PAIRS = "_srnskit_pairs"
+_UNITLESS = [a.name for a in ANALYTES.values() if a.unitless]
 
 
-def check_measurements(con: duckdb.DuckDBPyConnection) -> list[Problem]:
+def check_measurements(checks: Checks) -> list[Problem]:
     """Problems of ``raw_measurements``' values: a unit the analyte does not take, a value that
     is not a number, a value outside the analyte's plausible range (with the likely mix-up).
+    ``checks``: a ``CheckEngine`` or validation's DuckDB connection (``parse.register_units``
+    made the units lookup in it; another engine holds ``parse.units_table`` as it makes it).
 
     One pass over the rows reads each value's number and keeps, per (analyte, unit) pair as
     written (a few dozen in a million rows), how many did not read and the least and greatest
@@ -54,85 +55,139 @@ def check_measurements(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     by the rule itself: a pair whose least and greatest number are plausible holds no
     implausible number (every unit's factor is positive).
     """
-    column = COHORT_TABLES["measurements"].column("analyte")
-    analyte = enum_sql("s.analyte", column)
-    # The number as loading reads it (parse.measurement_value_sql), which needs to know only
-    # whether the analyte is the dipstick: its spellings, not the analyte's full reading.
-    # ILIKE is lower(analyte) = spelling at a third of its cost (its wildcards escaped).
-    spellings = {v.lower(): v for v in column.allowed} | dict(column.aliases)
-    dipstick = " OR ".join(
-        f"analyte ILIKE {_literal(_like_escaped(k))} ESCAPE '\\'"
-        for k, v in spellings.items()
-        if v == "dipstick"
-    )
-    number = measurement_value_sql(f"CASE WHEN {dipstick} THEN 'dipstick' END", "value")
-    unitless = ", ".join(f"'{a.name}'" for a in ANALYTES.values() if a.unitless)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_PAIRS} AS
-        WITH s AS (SELECT analyte, unit, count(*) - count(number) AS unread,
-                          min(number) AS least, max(number) AS greatest,
-                          count_if(number <> floor(number)) AS fractions
-                   FROM (SELECT analyte, unit, {number} AS number FROM raw_measurements
-                         WHERE value IS NOT NULL)
-                   GROUP BY analyte, unit)
-        SELECT s.analyte AS text, s.unit AS unit_text, {analyte} AS analyte,
-               u.unit AS unit_name, u.canonical, u.factor, u.low, u.high,
-               s.unread, s.least, s.greatest, s.fractions
-        FROM s LEFT JOIN {UNITS_TABLE} u
-        ON u.analyte = {analyte} AND u.unit_key = {unit_key_sql("s.unit")}
-        """
-    )
-    # The pairs whose rows may hold a problem: the row rule below, on the least and greatest.
-    suspects = f"""
-        SELECT * FROM {_PAIRS}
-        WHERE analyte IS NOT NULL
-        AND NOT COALESCE(CASE WHEN analyte IN ({unitless}) THEN unit_text IS NULL
-                   AND unread = 0 AND least >= 0 AND CASE analyte
-                       WHEN 'edema' THEN greatest <= 1 AND fractions = 0
-                       ELSE greatest <= 4 END
-               ELSE unit_name IS NOT NULL AND unread = 0
-                   AND least * factor >= low AND greatest * factor <= high END, FALSE)
-        """
-    value = measurement_value_sql("a.analyte", "a.value")
-    rows = (
-        _rows(
-            con,
-            f"""
-        WITH pairs AS ({suspects}),
-        a AS (SELECT m.{ROW_COLUMN}, pairs.analyte, m.value, m.unit, pairs.unit_name,
-                     pairs.canonical, pairs.factor, pairs.low, pairs.high
-              FROM raw_measurements m JOIN pairs
-              ON m.analyte = pairs.text AND m.unit IS NOT DISTINCT FROM pairs.unit_text
-              WHERE m.value IS NOT NULL),
-        v AS (SELECT a.*, {value} AS number FROM a)
-        -- Each row's number is named once below: DuckDB pushes the filter into the
-        -- projection, reading the number again wherever the filter names it.
-        SELECT {ROW_COLUMN}, analyte, value, number, unit, unit_name, canonical, factor, low, high
-        FROM v
-        WHERE NOT COALESCE(CASE WHEN analyte IN ({unitless}) THEN unit IS NULL
-                   AND CASE analyte WHEN 'edema' THEN number IN (0, 1)
-                       ELSE number BETWEEN 0 AND 4 END
-               ELSE unit_name IS NOT NULL AND number * factor BETWEEN low AND high END, FALSE)
-        """,
-        )
-        if _rows(con, f"SELECT 1 FROM ({suspects}) LIMIT 1")
-        else []
-    )
-    con.execute(f"DROP TABLE {_PAIRS}")
+    engine = checks_engine(checks)
+    pairs = engine.keep(_PAIRS, _pairs(engine))
+    try:
+        suspects = pairs.filter(pairs.analyte.notnull() & ~_plausible_pair(pairs))
+        rows = engine.rows(_suspect_rows(engine, suspects)) if _any(engine, suspects) else []
+    finally:
+        engine.drop(_PAIRS)
     problems: list[Problem] = []
-    for record in rows:
-        problems += _explain_measurement(_Measurement(*record))
+    for r in rows:
+        problems += _explain_measurement(_Measurement(**r))
     return problems
 
 
-def _like_escaped(text: str) -> str:
-    """``text`` as a LIKE pattern matching itself only (escape character ``\\``)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _any(engine: CheckEngine, expr: ibis.Table) -> bool:
+    return bool(engine.rows(expr.limit(1)))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _pairs(engine: CheckEngine) -> ibis.Table:
+    """One row per (analyte, unit) pair as written in ``raw_measurements`` (``text``,
+    ``unit_text``), with the analyte (``analyte``: canonical, NULL if none), the unit it reads
+    as (``unit_name``, ``canonical``, ``factor``, ``low``, ``high`` from ``parse.units_table``:
+    NULL if the analyte takes no such unit), and over its rows with a value: ``unread`` (values
+    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole)."""
+    column = COHORT_TABLES["measurements"].column("analyte")
+    m = engine.raw_table("measurements")
+    # The number as loading reads it (parse.measurement_value), which needs to know only
+    # whether the analyte is the dipstick: its spellings, not the analyte's full reading.
+    # ILIKE is lower(analyte) = spelling at a third of its cost in DuckDB (a spelling holding
+    # a wildcard is compared lowered: engines differ on LIKE's default escape).
+    spellings = {v.lower(): v for v in column.allowed} | dict(column.aliases)
+    tests = [
+        m.analyte.lower() == k if any(c in k for c in "%_\\") else m.analyte.ilike(k)
+        for k, v in spellings.items()
+        if v == "dipstick"
+    ]
+    dipstick = functools.reduce(operator.or_, tests)
+    analyte = ibis.ifelse(dipstick, ibis.literal("dipstick"), ibis.null("string"))
+    read = m.filter(m.value.notnull()).select(
+        m.analyte, m.unit, number=measurement_value(analyte, m.value)
+    )
+    number = read.number
+    s = read.group_by(["analyte", "unit"]).aggregate(
+        unread=read.count() - number.count(),
+        least=number.min(),
+        greatest=number.max(),
+        fractions=number.count(where=number != number.floor()),
+    )
+    s = s.select(
+        text=s.analyte,
+        unit_text=s.unit,
+        analyte=enum_value(s.analyte, column),
+        unit_key=unit_key_value(s.unit),
+        unread=s.unread,
+        least=s.least,
+        greatest=s.greatest,
+        fractions=s.fractions,
+    )
+    units = units_table()
+    u = units.select(
+        unit_analyte=units.analyte,
+        key=units.unit_key,
+        unit_name=units.unit,
+        canonical=units.canonical,
+        factor=units.factor,
+        low=units.low,
+        high=units.high,
+    )
+    joined = s.left_join(u, [s.analyte == u.unit_analyte, s.unit_key == u.key])
+    return joined.select(
+        "text",
+        "unit_text",
+        "analyte",
+        "unit_name",
+        "canonical",
+        "factor",
+        "low",
+        "high",
+        "unread",
+        "least",
+        "greatest",
+        "fractions",
+    )
+
+
+def _plausible_pair(p: ibis.Table) -> ibis.BooleanValue:
+    """Whether every row of pair ``p`` is plausible (the row rule of ``_suspect_rows``, on its
+    least and greatest number); unknown (NULL) counts as not."""
+    unitless = (
+        p.unit_text.isnull()
+        & (p.unread == 0)
+        & (p.least >= 0)
+        & ibis.ifelse(p.analyte == "edema", (p.greatest <= 1) & (p.fractions == 0), p.greatest <= 4)
+    )
+    with_unit = (
+        p.unit_name.notnull()
+        & (p.unread == 0)
+        & (p.least * p.factor >= p.low)
+        & (p.greatest * p.factor <= p.high)
+    )
+    return ibis.coalesce(ibis.ifelse(p.analyte.isin(_UNITLESS), unitless, with_unit), False)
+
+
+def _suspect_rows(engine: CheckEngine, suspects: ibis.Table) -> ibis.Table:
+    """The rows of the ``suspects`` pairs that break the rule (a unitless analyte: no unit and
+    a level of its scale; else a unit of the analyte and a number in its plausible range), in
+    ``_Measurement``'s fields, by row."""
+    raw = engine.raw_table("measurements")
+    # Only the columns read (a cohort's extra columns may bear any name).
+    m = raw.filter(raw.value.notnull()).select(ROW_COLUMN, "analyte", "unit", "value")
+    pairs = suspects.select(
+        "text", "unit_text", "unit_name", "canonical", "factor", "low", "high", name="analyte"
+    )
+    joined = m.join(pairs, [m.analyte == pairs.text, m.unit.identical_to(pairs.unit_text)])
+    # Each row's number is read once, in a projection; the filter names the projection's
+    # column (DuckDB otherwise reads the number again wherever the filter names it).
+    v = joined.select(
+        row=joined[ROW_COLUMN],
+        analyte=joined.name,
+        value_text=joined.value,
+        value=measurement_value(joined.name, joined.value),
+        unit_text=joined.unit,
+        unit=joined.unit_name,
+        canonical=joined.canonical,
+        factor=joined.factor,
+        low=joined.low,
+        high=joined.high,
+    )
+    unitless = v.unit_text.isnull() & ibis.ifelse(
+        v.analyte == "edema", v.value.isin([0, 1]), v.value.between(0, 4)
+    )
+    with_unit = v.unit.notnull() & (v.value * v.factor).between(v.low, v.high)
+    fits = ibis.coalesce(ibis.ifelse(v.analyte.isin(_UNITLESS), unitless, with_unit), False)
+    return v.filter(~fits).order_by("row")
 
 
 def _explain_measurement(m: _Measurement) -> list[Problem]:
