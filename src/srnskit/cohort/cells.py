@@ -1,7 +1,11 @@
 """Validation of a cohort's structure and cells: required columns, unknown columns (with a
 "did you mean"), cells that do not read as their column's type, values outside a column's
-bounds, duplicate rows. Each check is one SQL query over the raw table returning only the
-offending rows (cohort-format.md §4)."""
+bounds, duplicate rows.
+
+The checks of cells and rows are Ibis expressions over the raw table (``raw_NAME``,
+``expressions.raw_table``) run through a ``CheckEngine`` (``expressions.run``, ``scalar``), so
+the same checks run in validation's DuckDB and on Spark; each returns only the offending rows,
+whose messages are then written here (cohort-format.md §4)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
-from srnskit.cohort.forms import DAY_MONTH_YEAR
-from srnskit.cohort.parse import bool_sql, date_sql, enum_sql, number_sql, quote
+from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
+from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
+from srnskit.cohort.parse import bool_value, date_value, enum_value, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean, escaped
 from srnskit.schema.tables import looks_like_identifier
@@ -31,10 +38,10 @@ __all__ = [
 _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_CELL = "__cell__"  # stands for the cell in a parse expression until the column is known
-# Unicode's control characters (general category Cc: U+0000-U+001F, U+007F-U+009F), as RE2
-# (DuckDB's regular expressions) and Python write them.
-_CONTROL_SQL = r"\p{Cc}"
+# Unicode's control characters (general category Cc: U+0000-U+001F, U+007F-U+009F), as the
+# engines' regular expressions (RE2 in DuckDB, java.util.regex in Spark: both read \p{Cc}) and
+# Python write them.
+_CONTROL_PATTERN = r"\p{Cc}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What a message calls a control character; any other is named by its code point.
 _CONTROL_NAMES = {
@@ -43,10 +50,6 @@ _CONTROL_NAMES = {
     "\t": "a tab",
     "\x00": "a NUL",
 }
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -101,57 +104,66 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
 
 # --- cells ---------------------------------------------------------------------------------
 
+# Whether a cell of a column does not read as its kind: the test, given the cell (not NULL),
+# and the message for a text that fails it.
+_Unread = Callable[[ir.StringValue], ir.BooleanValue]
+# Kinds whose texts repeat (a million measurement dates hold a few thousand days, codes and
+# yes/no a handful): each distinct text is tested once, and rows are fetched only for a column
+# where some text does not read. Numbers hardly repeat: their rows are tested directly.
+_REPEATING = ("date", "bool", "enum")
 
-def check_cells(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
-    """Problems of the cells of ``raw_<table>`` (registered in ``con``): a required cell empty, a
-    cell that does not read as its column's type (date, number, yes/no, code), a number outside
-    its column's bounds."""
+
+def check_cells(checks: Checks, table: Table) -> list[Problem]:
+    """Problems of the cells of the raw table ``raw_<table>`` of ``checks`` (an engine, or
+    validation's DuckDB connection): a required cell empty, an identifier holding a control
+    character, a cell that does not read as its column's type (date, number, whole number,
+    yes/no, code; ``parse``'s readings), a number outside its column's bounds
+    (``Column.minimum``/``maximum``). One problem per cell, each an error, in row order per
+    column and check."""
+    engine = checks_engine(checks)
+    raw = engine.raw_table(table.name)
+    unread = {c.name: _CELL_CHECKS[c.kind](c) for c in table.columns if c.kind in _CELL_CHECKS}
+    # Every repeating column's texts tested in one query, each distinct text once.
+    repeating = {c.name: unread[c.name][0] for c in table.columns if c.kind in _REPEATING}
+    unread_counts = counts_by_text(engine, raw, {n: _present(t) for n, t in repeating.items()})
     problems: list[Problem] = []
-    view = f"raw_{table.name}"
     for column in table.columns:
-        cell = quote(column.name)
+        cell = raw[column.name]
         if column.required:
-            for (row,) in _rows(con, f"SELECT {ROW_COLUMN} FROM {view} WHERE {cell} IS NULL"):
+            for r in _found(engine, raw.filter(cell.isnull()).select(row=raw[ROW_COLUMN])):
                 problems.append(
-                    Problem(table.name, row, column.name, f"{column.name} is empty; it is required")
+                    Problem(
+                        table.name, r["row"], column.name, f"{column.name} is empty; it is required"
+                    )
                 )
         if is_identifier(column):
-            problems += _check_controls(con, table, column)
-        check = _CELL_CHECKS.get(column.kind)
-        if check is None:
+            problems += _check_controls(engine, raw, table, column)
+        if column.name not in unread:
             continue
-        readable_sql, explain = check(column)
-        # Text dates with the year last are grouped per column (forms.check_text_dates).
-        grouped = (
-            f" AND NOT regexp_full_match({cell}, '{DAY_MONTH_YEAR}')"
-            if column.kind == "date"
-            else ""
-        )
-        unread = f"({readable_sql.replace(_CELL, cell)}) IS NULL{grouped}"
-        if column.kind not in ("number", "integer"):
-            # Dates, codes and yes/no repeat: each distinct text is read once (a million
-            # measurement dates hold a few thousand days); rows are looked up only for texts
-            # that do not read.
-            # The test is an aggregate's argument, not a filter: DuckDB pushes a filter on
-            # the DISTINCT's column below it, onto every row (a MATERIALIZED CTE too).
-            texts = (
-                f"SELECT bool_or({unread}) FROM "
-                f"(SELECT DISTINCT {cell} FROM {view} WHERE {cell} IS NOT NULL)"
-            )
-            if not (con.execute(texts).fetchone() or (None,))[0]:
-                unread = "FALSE"
-        bad = (
-            []
-            if unread == "FALSE"
-            else _rows(
-                con,
-                f"SELECT {ROW_COLUMN}, {cell} FROM {view} WHERE {cell} IS NOT NULL AND {unread}",
-            )
-        )
-        problems += [Problem(table.name, row, column.name, explain(text)) for row, text in bad]
+        test, explain = unread[column.name]
+        if unread_counts.get(column.name, 1):
+            bad = raw.filter(_present(test)(cell)).select(row=raw[ROW_COLUMN], text=cell)
+            problems += [
+                Problem(table.name, r["row"], column.name, explain(r["text"]))
+                for r in _found(engine, bad)
+            ]
         if column.minimum is not None or column.maximum is not None:
-            problems += _check_bounds(con, table, column)
+            problems += _check_bounds(engine, raw, table, column)
     return problems
+
+
+def _present(test: _Unread) -> _Unread:
+    """``test`` on the cells that hold something (an empty cell is the required check's)."""
+
+    def present(cell: ibis.StringValue) -> ibis.BooleanValue:
+        return cell.notnull() & test(cell).fill_null(False)
+
+    return present
+
+
+def _found(engine: CheckEngine, expr: ibis.Table) -> list[dict[str, Any]]:
+    """The rows of ``expr`` (which has a ``row`` column) in row order."""
+    return engine.rows(expr.order_by("row"))
 
 
 def is_identifier(column: Column) -> bool:
@@ -160,25 +172,25 @@ def is_identifier(column: Column) -> bool:
     return column.kind == "text" and column.name.endswith("_id")
 
 
-def _check_controls(con: duckdb.DuckDBPyConnection, table: Table, column: Column) -> list[Problem]:
+def _check_controls(
+    engine: CheckEngine, raw: ibis.Table, table: Table, column: Column
+) -> list[Problem]:
     # An identifier with a control character (a line break, a tab, a NUL) prints on two lines
     # or not at all, and matches nothing a person types: refused (issue 20 review). The
     # identifier itself is not quoted: it is not printed (STYLE: no identifiers in messages).
-    cell = quote(column.name)
-    bad = _rows(
-        con,
-        f"SELECT {ROW_COLUMN}, regexp_extract({cell}, '{_CONTROL_SQL}') FROM raw_{table.name} "
-        f"WHERE regexp_matches({cell}, '{_CONTROL_SQL}')",
+    cell = raw[column.name]
+    bad = raw.filter(cell.re_search(_CONTROL_PATTERN)).select(
+        row=raw[ROW_COLUMN], character=cell.re_extract(_CONTROL_PATTERN, 0)
     )
     return [
         Problem(
             table.name,
-            row,
+            r["row"],
             column.name,
-            f"{column.name} holds a control character ({_control_name(character)}); "
+            f"{column.name} holds a control character ({_control_name(str(r['character']))}); "
             "identifiers are printable text",
         )
-        for row, character in bad
+        for r in _found(engine, bad)
     ]
 
 
@@ -197,7 +209,11 @@ def printable(problems: list[Problem]) -> list[Problem]:
     ]
 
 
-def _date_check(column: Column) -> tuple[str, Callable[[str], str]]:
+def _date_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
+    def unread(cell: ibis.StringValue) -> ibis.BooleanValue:
+        # Text dates with the year last are grouped per column (forms.check_text_dates).
+        return date_value(cell).isnull() & ~cell.re_search(DAY_MONTH_YEAR)
+
     def explain(text: str) -> str:
         if _DAY_MONTH_YEAR.match(text):
             return (
@@ -210,30 +226,44 @@ def _date_check(column: Column) -> tuple[str, Callable[[str], str]]:
             return f"'{text}' looks like a spreadsheet date serial; format the column as a date"
         return f"'{text}' is not a date; write dates as YYYY-MM-DD"
 
-    return date_sql(_CELL), explain
+    return unread, explain
 
 
-def _number_check(column: Column) -> tuple[str, Callable[[str], str]]:
-    sql = number_sql(_CELL)
+def _number_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
     if column.kind == "integer":
-        sql = f"CASE WHEN {sql} = floor({sql}) THEN 1 END"
+
+        def whole_unread(cell: ibis.StringValue) -> ibis.BooleanValue:
+            # The remainder, not floor(): Ibis casts a floor to a 64-bit integer, which
+            # overflows on a long number.
+            number = number_value(cell)
+            return number.isnull() | (number % 1 != 0)
 
         def explain_integer(text: str) -> str:
             return f"'{text}' is not a whole number"
 
-        return sql, explain_integer
-    return sql, not_a_number
+        return whole_unread, explain_integer
+
+    def unread(cell: ibis.StringValue) -> ibis.BooleanValue:
+        return number_value(cell).isnull()
+
+    return unread, not_a_number
 
 
-def _bool_check(column: Column) -> tuple[str, Callable[[str], str]]:
+def _bool_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
+    def unread(cell: ibis.StringValue) -> ibis.BooleanValue:
+        return bool_value(cell).isnull()
+
     def explain(text: str) -> str:
         return f"'{text}' is not true or false (also accepted: yes/no, 1/0)"
 
-    return bool_sql(_CELL), explain
+    return unread, explain
 
 
-def _enum_check(column: Column) -> tuple[str, Callable[[str], str]]:
+def _enum_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
     allowed = ", ".join(column.allowed)
+
+    def unread(cell: ibis.StringValue) -> ibis.BooleanValue:
+        return enum_value(cell, column).isnull()
 
     def explain(text: str) -> str:
         if column.name == "sex" and text.isdigit():
@@ -245,10 +275,10 @@ def _enum_check(column: Column) -> tuple[str, Callable[[str], str]]:
             hint = f" (did you mean '{canonical}'?)"
         return f"'{text}' is not an allowed {column.name}{hint}; allowed: {allowed}"
 
-    return enum_sql(_CELL, column), explain
+    return unread, explain
 
 
-_CELL_CHECKS: dict[str, Callable[[Column], tuple[str, Callable[[str], str]]]] = {
+_CELL_CHECKS: dict[str, Callable[[Column], tuple[_Unread, Callable[[str], str]]]] = {
     "date": _date_check,
     "number": _number_check,
     "integer": _number_check,
@@ -257,52 +287,68 @@ _CELL_CHECKS: dict[str, Callable[[Column], tuple[str, Callable[[str], str]]]] = 
 }
 
 
-def _check_bounds(con: duckdb.DuckDBPyConnection, table: Table, column: Column) -> list[Problem]:
-    number = number_sql(quote(column.name))
-    low = "-infinity" if column.minimum is None else column.minimum
-    high = "infinity" if column.maximum is None else column.maximum
-    bad = _rows(
-        con,
-        f"SELECT {ROW_COLUMN}, {number} FROM raw_{table.name} "
-        f"WHERE {number} < CAST('{low}' AS DOUBLE) OR {number} > CAST('{high}' AS DOUBLE)",
-    )
+def _check_bounds(
+    engine: CheckEngine, raw: ibis.Table, table: Table, column: Column
+) -> list[Problem]:
+    number = number_value(raw[column.name])
+    outside = []
+    if column.minimum is not None:
+        outside.append(number < column.minimum)
+    if column.maximum is not None:
+        outside.append(number > column.maximum)
+    bad = raw.filter(ibis.or_(*outside)).select(row=raw[ROW_COLUMN], value=number)
     if column.maximum is None:
         rule = f"must be at least {column.minimum:g}"
     else:
         rule = f"must be between {column.minimum:g} and {column.maximum:g}"
     return [
-        Problem(table.name, row, column.name, f"{column.name} {value:g} {rule}")
-        for row, value in bad
+        Problem(table.name, r["row"], column.name, f"{column.name} {r['value']:g} {rule}")
+        for r in _found(engine, bad)
     ]
 
 
-def check_duplicate_rows(
-    con: duckdb.DuckDBPyConnection, table: Table, raw: RawTable
-) -> list[Problem]:
-    """Rows of ``raw_<table>`` that repeat an earlier row cell for cell (a warning each)."""
-    columns = ", ".join(quote(c) for c in raw.columns)
-    if not columns:
+# --- duplicate rows --------------------------------------------------------------------------
+
+
+@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
+def _hash(value) -> dt.int64:  # type: ignore[no-untyped-def]
+    """The engine's own ``hash`` of one value (a struct: a whole row), as DuckDB and Spark
+    both name it. Ibis's ``Value.hash`` casts DuckDB's unsigned hash to a signed one through a
+    bit string, a fifth more time on a million rows than the hash itself; only equality of
+    hashes matters here, so the engine's own type is kept."""
+
+
+# The function's node class, named so that a pickle finds it (``expressions.to_sql`` caches
+# the SQL under the pickle of the expression).
+_HASH_NODE = type(_hash(ibis.literal(0)).op())
+_HASH_NODE.__qualname__ = "_HASH_NODE"
+
+
+def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Problem]:
+    """Rows of the raw table ``raw_<table>`` of ``checks`` (an engine, or validation's DuckDB
+    connection) that repeat an earlier row cell for cell, over the columns ``raw`` read (a
+    warning each, naming the first row it repeats)."""
+    if not raw.columns:
         return []
+    engine = checks_engine(checks)
+    table_expr = engine.raw_table(table.name)
+    cells = [table_expr[c] for c in raw.columns]
+    # Positional field names: a column's name may be anything a file's header holds.
+    row_hash = _hash(ibis.struct({f"c{i}": c for i, c in enumerate(cells)}))
     # Rows are compared exactly, but only those whose hash repeats: a window over every
     # column of 64 M rows would hold them all; the hashes alone are 8 bytes a row. The rows
     # are hashed once when no hash repeats (the usual case): only then are they read again.
-    (repeats,) = con.execute(
-        f"SELECT count(*) FROM (SELECT hash({columns}) AS h FROM raw_{table.name} GROUP BY h "
-        "HAVING count(*) > 1)"
-    ).fetchone() or (0,)
-    if not repeats:
+    hashes = table_expr.group_by(h=row_hash).aggregate(n=ibis._.count())
+    repeated = hashes.filter(hashes.n > 1)
+    if not engine.scalar(repeated.count()):
         return []
-    bad = _rows(
-        con,
-        f"WITH repeated AS (SELECT hash({columns}) AS h FROM raw_{table.name} GROUP BY h "
-        f"HAVING count(*) > 1), candidates AS (SELECT * FROM raw_{table.name} "
-        f"WHERE hash({columns}) IN (SELECT h FROM repeated)) "
-        f"SELECT {ROW_COLUMN}, first FROM (SELECT {ROW_COLUMN}, min({ROW_COLUMN}) OVER "
-        f"(PARTITION BY {columns}) AS first FROM candidates) WHERE {ROW_COLUMN} > first",
-    )
+    candidates = table_expr.filter(row_hash.isin(repeated.h))
+    first = candidates[ROW_COLUMN].min().over(group_by=[candidates[c] for c in raw.columns])
+    pairs = candidates.select(row=candidates[ROW_COLUMN], first=first)
+    bad = pairs.filter(pairs.row > pairs.first)
     return [
-        Problem(table.name, row, None, f"the row repeats row {first} exactly", "warning")
-        for row, first in bad
+        Problem(table.name, r["row"], None, f"the row repeats row {r['first']} exactly", "warning")
+        for r in _found(engine, bad)
     ]
 
 

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import duckdb
 import ibis
 
-from srnskit.cohort.expressions import raw_table, run, scalar
-from srnskit.cohort.parse import BOUND, quote, raw_cells
+from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine, raw_table, run
+from srnskit.cohort.parse import BOUND
 from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import PLACEHOLDERS
@@ -41,8 +40,11 @@ __all__ = [
 
 DateOrder = Literal["dmy", "mdy"]
 # A text date with the year last (18/01/2014, 01-18-2014, 18.01.2014): day- or month-first.
-DAY_MONTH_YEAR = r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$"
-_DAY_MONTH_YEAR = re.compile(DAY_MONTH_YEAR)
+# The end is \z, which RE2 (DuckDB) and java.util.regex (Spark) both read as the text's end;
+# their '$' differ (Java's also matches before a final line break, which a quoted CSV cell can
+# hold). Python writes the same end \Z.
+DAY_MONTH_YEAR = r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})\z"
+_DAY_MONTH_YEAR = re.compile(DAY_MONTH_YEAR.replace(r"\z", r"\Z"))
 _FIRST_ROWS = 5  # rows named in a grouped problem
 
 
@@ -73,14 +75,15 @@ def _placeholder_test(column: Column) -> Callable[[ibis.StringValue], ibis.Boole
 
 
 def counts_by_text(
-    con: duckdb.DuckDBPyConnection,
+    checks: Checks,
     raw: ibis.Table,
     tests: dict[str, Callable[[ibis.StringValue], ibis.BooleanValue]],
 ) -> dict[str, int]:
     """For each column of ``raw`` named in ``tests``, how many of its cells pass its test, in
-    one query. Each distinct text is tested once, with its count (a million rows of a column
-    hold a few thousand texts). The test is the sum's condition, not a filter: DuckDB would
-    push a filter on the grouped column below the grouping, onto every row."""
+    one query run by ``checks`` (an engine, or validation's DuckDB connection). Each distinct
+    text is tested once, with its count (a million rows of a column hold a few thousand
+    texts). The test is the sum's condition, not a filter: DuckDB would push a filter on the
+    grouped column below the grouping, onto every row."""
     parts = []
     for name, test in tests.items():
         texts = raw.group_by(text=raw[name]).aggregate(n=ibis._.count())
@@ -88,22 +91,24 @@ def counts_by_text(
         parts.append(texts.aggregate(count=passed).mutate(column=ibis.literal(name)))
     if not parts:
         return {}
-    found = run(con, ibis.union(*parts))
+    found = run(checks, ibis.union(*parts))
     return {r["column"]: int(r["count"] or 0) for r in found}
 
 
-def check_placeholders(con: duckdb.DuckDBPyConnection, table: Table) -> list[Problem]:
-    """Placeholders for "nothing" in the optional columns of ``raw_<table>``: read as empty with
-    a warning (and set to NULL in the raw table, so loading reads them empty), or an error
+def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
+    """Placeholders for "nothing" in the optional columns of the raw table ``raw_<table>`` of
+    ``checks`` (an engine, or validation's DuckDB connection): read as empty with a warning
+    (and set to NULL in the raw table, so loading reads them empty), or an error
     where an empty cell means something the placeholder does not say (``Column.placeholder``).
     One problem per column, on the first row, with the count and the first rows."""
     columns = [c for c in table.columns if not c.required]
-    raw = raw_table(con, table.name)
+    engine = checks_engine(checks)
+    raw = engine.raw_table(table.name)
     present = [c for c in columns if c.name in raw.columns]
     if not present:
         return []
     tests = {c.name: _placeholder_test(c) for c in present}
-    totals = counts_by_text(con, raw, tests)
+    totals = counts_by_text(engine, raw, tests)
     problems: list[Problem] = []
     for column in present:
         count = totals[column.name]
@@ -111,7 +116,7 @@ def check_placeholders(con: duckdb.DuckDBPyConnection, table: Table) -> list[Pro
             continue
         flag = tests[column.name](raw[column.name]).fill_null(False)
         hits = raw.filter(flag).order_by(ROW_COLUMN).limit(_FIRST_ROWS)
-        found = run(con, hits.select(row=raw[ROW_COLUMN], text=raw[column.name]))
+        found = engine.rows(hits.select(row=raw[ROW_COLUMN], text=raw[column.name]))
         rows = [r["row"] for r in found]
         words = ", ".join(dict.fromkeys(f"'{r['text']}'" for r in found))
         where = grouped_rows(rows, count)
@@ -128,11 +133,7 @@ def check_placeholders(con: duckdb.DuckDBPyConnection, table: Table) -> list[Pro
             problems.append(Problem(table.name, rows[0], column.name, message, "warning"))
         # Both kinds leave the cell NULL: an error stops loading anyway, and no other check
         # reports the same cell again ("'unknown' is not a date").
-        words_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in _placeholders_for(column))
-        cell = quote(column.name)
-        con.execute(
-            f"UPDATE {raw_cells(table.name)} SET {cell} = NULL WHERE lower({cell}) IN ({words_sql})"
-        )
+        engine.rewrite(table.name, column.name, ibis.null("string"), flag)
     return problems
 
 
@@ -172,22 +173,22 @@ def _how_it_reads(text: str) -> str:
     return f"'{text}' is " + " or ".join(both)
 
 
-def check_text_dates(
-    con: duckdb.DuckDBPyConnection, table: Table, date_order: DateOrder | None
-) -> list[Problem]:
-    """Text dates with the year last (``18/01/2014``) in the date columns of ``raw_<table>``.
+def check_text_dates(checks: Checks, table: Table, date_order: DateOrder | None) -> list[Problem]:
+    """Text dates with the year last (``18/01/2014``) in the date columns of the raw table
+    ``raw_<table>`` of ``checks`` (an engine, or validation's DuckDB connection).
 
     Without ``date_order`` they are an error, one per column: the count, the first rows and
     how the first reads in each order. With it they are read in that order (rewritten as ISO in
     the raw table) and reported as one warning per column; those that are no date in that
     order (``31/02/2014`` day-first) stay an error, one per column.
     """
-    raw = raw_table(con, table.name)
+    engine = checks_engine(checks)
+    raw = engine.raw_table(table.name)
     columns = [c for c in table.columns if c.kind == "date"]
     if not columns:
         return []
     # Every date column counted in one query, each distinct text tested once.
-    totals = counts_by_text(con, raw, {c.name: _year_last for c in columns})
+    totals = counts_by_text(engine, raw, {c.name: _year_last for c in columns})
     problems: list[Problem] = []
     for column in columns:
         match = _year_last(raw[column.name]).fill_null(False)
@@ -195,19 +196,14 @@ def check_text_dates(
         if not count:
             continue
         if date_order is None:
-            found = _first(con, raw, column, match)
+            found = _first(engine, raw, column, match)
             problems.append(_unread_dates(table, column, found, count))
             continue
         iso = _iso(raw[column.name], date_order)
         readable = match & iso.try_cast("date").notnull()
-        problems += _read_dates(con, raw, table, column, date_order, readable, count)
-        problems += _unreadable_dates(con, raw, table, column, date_order, match & ~readable)
-        cell = quote(column.name)
-        con.execute(
-            f"UPDATE {raw_cells(table.name)} SET {cell} = {_iso_sql(cell, date_order)} "
-            f"WHERE regexp_full_match({cell}, '{DAY_MONTH_YEAR}') "
-            f"AND TRY_CAST({_iso_sql(cell, date_order)} AS DATE) IS NOT NULL"
-        )
+        problems += _read_dates(engine, raw, table, column, date_order, readable, count)
+        problems += _unreadable_dates(engine, raw, table, column, date_order, match & ~readable)
+        engine.rewrite(table.name, column.name, iso, readable)
     return problems
 
 
@@ -215,15 +211,15 @@ def _year_last(cell: ibis.StringValue) -> ibis.BooleanValue:
     return cell.re_search(DAY_MONTH_YEAR)
 
 
-def _count(con: duckdb.DuckDBPyConnection, raw: ibis.Table, condition: ibis.Value) -> int:
-    return int(scalar(con, raw.filter(condition).count()))
+def _count(engine: CheckEngine, raw: ibis.Table, condition: ibis.Value) -> int:
+    return int(engine.scalar(raw.filter(condition).count()))
 
 
 def _first(
-    con: duckdb.DuckDBPyConnection, raw: ibis.Table, column: Column, condition: ibis.Value
+    engine: CheckEngine, raw: ibis.Table, column: Column, condition: ibis.Value
 ) -> list[tuple[int, str]]:
     hits = raw.filter(condition).order_by(ROW_COLUMN).limit(_FIRST_ROWS)
-    found = run(con, hits.select(row=raw[ROW_COLUMN], text=raw[column.name]))
+    found = engine.rows(hits.select(row=raw[ROW_COLUMN], text=raw[column.name]))
     return [(int(r["row"]), str(r["text"])) for r in found]
 
 
@@ -242,7 +238,7 @@ def _unread_dates(
 
 
 def _read_dates(
-    con: duckdb.DuckDBPyConnection,
+    engine: CheckEngine,
     raw: ibis.Table,
     table: Table,
     column: Column,
@@ -250,10 +246,10 @@ def _read_dates(
     readable: ibis.Value,
     count: int,
 ) -> list[Problem]:
-    read = _count(con, raw, readable)
+    read = _count(engine, raw, readable)
     if not read:
         return []
-    found = _first(con, raw, column, readable)
+    found = _first(engine, raw, column, readable)
     rows = [row for row, _ in found]
     first = found[0][1]
     reading = _readings(first)
@@ -268,17 +264,17 @@ def _read_dates(
 
 
 def _unreadable_dates(
-    con: duckdb.DuckDBPyConnection,
+    engine: CheckEngine,
     raw: ibis.Table,
     table: Table,
     column: Column,
     date_order: DateOrder,
     condition: ibis.Value,
 ) -> list[Problem]:
-    count = _count(con, raw, condition)
+    count = _count(engine, raw, condition)
     if not count:
         return []
-    found = _first(con, raw, column, condition)
+    found = _first(engine, raw, column, condition)
     rows = [row for row, _ in found]
     order = "day-first" if date_order == "dmy" else "month-first"
     dates = "1 date is" if count == 1 else f"{count} dates are"
@@ -298,24 +294,15 @@ def _iso(cell: ibis.StringValue, date_order: DateOrder) -> ibis.StringValue:
     return part(3, 4) + "-" + part(month, 2) + "-" + part(day, 2)
 
 
-def _iso_sql(cell: str, date_order: DateOrder) -> str:
-    """``_iso`` as DuckDB SQL, for the rewrite (an UPDATE, which Ibis does not express)."""
-    day, month = (1, 2) if date_order == "dmy" else (2, 1)
-
-    def part(index: int) -> str:
-        return f"CAST(regexp_extract({cell}, '{DAY_MONTH_YEAR}', {index}) AS INTEGER)"
-
-    return f"printf('%04d-%02d-%02d', {part(3)}, {part(month)}, {part(day)})"
-
-
 # --- qualifiers ------------------------------------------------------------------------------
 
 
-def check_qualifiers(con: duckdb.DuckDBPyConnection) -> list[Problem]:
-    """Bounds in ``raw_measurements`` (``<0.1`` or a qualifier column, cohort-format.md §2): a
+def check_qualifiers(checks: Checks) -> list[Problem]:
+    """Bounds in the raw table ``raw_measurements`` of ``checks`` (an engine, or validation's
+    DuckDB connection; ``<0.1`` or a qualifier column, cohort-format.md §2): a
     bound on a dipstick or oedema reading (an error: they are levels, not laboratory results),
     a value's '<' or '>' that the qualifier column contradicts (an error)."""
-    raw = raw_table(con, "measurements")
+    raw = raw_table(checks, "measurements")
     analyte = raw.analyte.lower()
     unitless = [a.name for a in ANALYTES.values() if a.unitless]
     prefix = raw.value.re_extract(BOUND, 1)
@@ -339,7 +326,7 @@ def check_qualifiers(con: duckdb.DuckDBPyConnection) -> list[Problem]:
         level=level,
     )
     problems = []
-    for r in run(con, bad.order_by("row")):
+    for r in run(checks, bad.order_by("row")):
         if r["level"]:
             text = f"'{r['value']}'" + (
                 f" with qualifier '{r['qualifier']}'" if r["qualifier"] else ""
