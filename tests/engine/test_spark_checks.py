@@ -1,0 +1,292 @@
+"""Validation's checks on Spark (``engine.backends.spark_checks``) find exactly what they find on
+DuckDB: the same raw tables (row numbers, cell text) from the same Parquet files, and the same
+problems from every check written as an engine expression.
+
+The cohorts are written here with pyarrow, each with known problems; DuckDB's side is today's
+path (``sources.files.read_raw_cohort`` + ``validate.register_raw_tables`` + ``DuckDBChecks``).
+Spark splits a file across tasks (``spark.sql.files.maxPartitionBytes`` set tiny, files of
+several row groups) and reads a table written as a folder of part files, as Spark writes one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from srnskit.cohort.chronology import check_impossible_dates
+from srnskit.cohort.expressions import DuckDBChecks
+from srnskit.cohort.forms import check_qualifiers
+from srnskit.cohort.parse import connect
+from srnskit.cohort.validate import register_raw_tables
+from srnskit.engine.backends.spark_checks import SparkChecks
+from srnskit.schema import COHORT_TABLES
+from srnskit.schema.problems import Problem
+from srnskit.sources.files import read_raw_cohort
+
+pytestmark = pytest.mark.spark
+
+TODAY = dt.date(2026, 11, 28)
+D = dt.date.fromisoformat
+
+
+def _text(values: list[Any]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _patients() -> pa.Table:
+    """Eight patients; P3 has no sex (a required cell empty), P4 an onset 30 years after birth,
+    P5 a birth year 0012 (text), P6 a text date day-first, P7 a placeholder cause, P8 a
+    date that is no date."""
+    return pa.table(
+        {
+            "Patient_ID": _text(["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]),
+            "sex": _text(["F", " M ", None, "F", "M", "f", "M", "F"]),
+            "birth_date": _text(
+                [
+                    "2012-03-01",
+                    "2013-04-02",
+                    "2014-05-03",
+                    "1980-01-01",
+                    "0012-05-01",
+                    "18/01/2014",
+                    "2015-06-07",
+                    "2019-02-30",
+                ]
+            ),
+            "onset_date": pa.array(
+                [
+                    D(day)
+                    for day in (
+                        *("2016-01-01", "2017-02-02", "2018-03-03", "2011-01-01"),
+                        *("2019-01-01", "2019-02-02", "2019-03-03", "2020-01-01"),
+                    )
+                ],
+                pa.date32(),
+            ),
+            "family_history": pa.array([True, False, None, True, False, None, True, False]),
+            "secondary_cause": _text(["", "none", "N/A", None, "  ", "drug", "-", "other"]),
+            "nickname": _text(["a", "b", "c", "d", "e", "f", "g", "h"]),
+        }
+    )
+
+
+def _measurements() -> pa.Table:
+    """Measurements with a bad number, an unknown analyte, a duplicate row, a patient who is
+    not in the patients, censored values (a bound on a dipstick, a '<' the qualifier says is
+    '>'), and numbers stored as floats (137.0 read as '137', 1e20 in plain decimals)."""
+    rows = [
+        ("P1", "2016-01-01", "upcr", "3.5", "mg/mg", None),
+        ("P1", "2016-01-02", "upcr", "1,5", "mg/mg", None),
+        ("P1", "2016-01-03", "albumen", "30", "g/L", None),
+        ("P2", "2017-02-02", "upcr", "2", "mg/mg", None),
+        ("P2", "2017-02-02", "upcr", "2", "mg/mg", None),
+        ("P9", "2017-03-03", "upcr", "2", "mg/mg", None),
+        ("P2", "2017-03-04", "dipstick", "<1+", None, None),
+        ("P2", "2017-03-05", "upcr", "<0.1", "mg/mg", ">"),
+        ("P4", "2045-01-01", "upcr", "0.1", "mg/mg", None),
+        ("P1", "1899-12-31", "height", "137.0", "cm", None),
+        ("P1", "2016-02-01", "weight", " 30 ", "kg", "  "),
+    ]
+    columns = list(zip(*rows, strict=True))
+    numbers = [137.0, 0.1, 1e20, 2.5e-7, None, 12.5, 3.0, 1.0, 2.0, 4.25, 30.0]
+    return pa.table(
+        {
+            "patient_id": _text(list(columns[0])),
+            "date": _text(list(columns[1])),
+            "analyte": _text(list(columns[2])),
+            "value": _text(list(columns[3])),
+            "unit": _text(list(columns[4])),
+            "qualifier": _text(list(columns[5])),
+            "reading": pa.array(numbers, pa.float64()),
+            "count": pa.array(range(len(rows)), pa.int32()),
+        }
+    )
+
+
+def _treatments() -> pa.Table:
+    return pa.table(
+        {
+            "patient_id": _text(["P1", "P2"]),
+            "drug": _text(["prednisone", "tacrolimus"]),
+            "start_date": pa.array([D("2016-01-02"), D("1850-01-01")], pa.date32()),
+            "end_date": _text(["2016-02-01", None]),
+            "dose": pa.array([60.0, 0.15], pa.float64()),
+            "dose_unit": _text(["mg/m2/day", "mg/kg/day"]),
+        }
+    )
+
+
+def _write(folder: Path, tables: dict[str, pa.Table], *, row_group: int = 3) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=row_group)
+    return folder
+
+
+def _write_parts(folder: Path, name: str, table: pa.Table, sizes: list[int]) -> None:
+    """``table`` as a folder of part files (as Spark writes one), ``sizes`` rows each, named so
+    their names' order is the rows' order; with Spark's _SUCCESS marker."""
+    parts = folder / f"{name}.parquet"
+    parts.mkdir(parents=True)
+    start = 0
+    for index, size in enumerate(sizes):
+        piece = table.slice(start, size)
+        pq.write_table(piece, parts / f"part-{index:05d}-c000.snappy.parquet", row_group_size=2)
+        start += size
+    assert start == table.num_rows
+    (parts / "_SUCCESS").write_bytes(b"")
+
+
+@pytest.fixture(scope="module")
+def session(spark: Any) -> Iterator[Any]:
+    """The tests' Spark session, splitting a file into tasks of a row group or two."""
+    key = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "1024")
+    yield spark
+    spark.conf.set(key, before)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tables = {"patients": _patients(), "measurements": _measurements(), "treatments": _treatments()}
+    return _write(tmp_path_factory.mktemp("parquet"), tables)
+
+
+def _on_duckdb(folder: Path) -> DuckDBChecks:
+    raw = read_raw_cohort(folder)
+    con = connect()
+    assert register_raw_tables(con, raw) == []
+    return DuckDBChecks(con)
+
+
+def _raw_rows(checks: Any, name: str) -> list[dict[str, Any]]:
+    raw = checks.raw_table(name)
+    return checks.rows(raw.order_by("_row"))
+
+
+# --- the raw tables ---------------------------------------------------------------------------
+
+
+def test_raw_tables_are_duckdbs_row_for_row(session: Any, cohort: Path) -> None:
+    duck = _on_duckdb(cohort)
+    with SparkChecks.from_location(cohort, session=session) as checks:
+        assert checks.tables == ["patients", "measurements", "treatments"]
+        for name in checks.tables:
+            on_spark = _raw_rows(checks, name)
+            assert on_spark == _raw_rows(duck, name), name
+            assert [r["_row"] for r in on_spark] == list(range(2, len(on_spark) + 2))
+            declared = COHORT_TABLES[name].column_names
+            assert list(on_spark[0])[: len(declared) + 1] == ["_row", *declared]
+
+
+def test_cells_read_as_the_cohort_reader_writes_them(session: Any, cohort: Path) -> None:
+    """Worked by hand from the files above: floats as plain decimals (137.0 → '137', 1e20 with
+    its 21 digits), booleans true/false, dates ISO, cells trimmed, blank cells NULL, a declared
+    column absent from the file NULL, extra columns kept, the header's case folded."""
+    with SparkChecks.from_location(cohort, session=session) as checks:
+        patients = _raw_rows(checks, "patients")
+        measurements = _raw_rows(checks, "measurements")
+    assert patients[1]["sex"] == "M"
+    assert patients[2]["sex"] is None
+    assert [p["patient_id"] for p in patients][:2] == ["P1", "P2"]
+    assert patients[0]["onset_date"] == "2016-01-01"
+    assert [p["family_history"] for p in patients[:3]] == ["true", "false", None]
+    assert [p["secondary_cause"] for p in patients[:5]] == [None, "none", "N/A", None, None]
+    assert all(p["biopsy_date"] is None for p in patients)
+    assert patients[7]["nickname"] == "h"
+    readings = [m["reading"] for m in measurements[:5]]
+    assert readings == ["137", "0.1", "100000000000000000000", "0.00000025", None]
+    assert measurements[10]["value"] == "30"
+    assert measurements[10]["qualifier"] is None
+    assert [m["count"] for m in measurements[:3]] == ["0", "1", "2"]
+
+
+def test_part_files_numbered_as_one_file(session: Any, tmp_path: Path) -> None:
+    """A table as a folder of part files reads as the one file they were cut from: the same
+    rows and row numbers as DuckDB gives that file (rows 2 … 12, the fourth part's first
+    record row 2 + 3 + 4 + 2 = 11)."""
+    whole = _write(tmp_path / "whole", {"patients": _patients(), "measurements": _measurements()})
+    split = _write(tmp_path / "split", {"patients": _patients()})
+    _write_parts(split, "measurements", _measurements(), [3, 4, 2, 2])
+    duck = _on_duckdb(whole)
+    with SparkChecks.from_location(split.as_uri(), session=session) as checks:
+        on_spark = _raw_rows(checks, "measurements")
+        assert checks.records["measurements"] == 11
+        assert on_spark == _raw_rows(duck, "measurements")
+        row_11 = checks.rows(
+            checks.raw_table("measurements").filter(lambda t: t._row == 11).select("date")
+        )
+    assert row_11 == [{"date": "1899-12-31"}]
+
+
+def test_two_cohorts_in_one_session_keep_apart(session: Any, tmp_path: Path, cohort: Path) -> None:
+    other = _write(tmp_path / "other", {"patients": _patients().slice(0, 2)})
+    with (
+        SparkChecks.from_location(cohort, session=session) as first,
+        SparkChecks.from_location(other, session=session) as second,
+    ):
+        count = first.raw_table("patients").count()
+        assert (first.scalar(count), second.scalar(second.raw_table("patients").count())) == (8, 2)
+        views = [first.view("raw_patients"), second.view("raw_patients")]
+        assert views[0] != views[1]
+    left = {t.name for t in session.catalog.listTables()}
+    assert not left & set(views)
+
+
+def test_rewrite_keep_and_drop(session: Any, cohort: Path) -> None:
+    with SparkChecks.from_location(cohort, session=session) as checks:
+        raw = checks.raw_table("patients")
+        checks.rewrite("patients", "sex", raw.sex.upper(), raw.sex == "f")
+        raw = checks.raw_table("patients")
+        sexes = checks.rows(raw.order_by("_row").select("sex"))
+        assert [s["sex"] for s in sexes] == ["F", "M", None, "F", "M", "F", "M", "F"]
+        kept = checks.keep("by_sex", raw.group_by("sex").aggregate(n=raw.count()))
+        assert checks.scalar(kept.filter(kept.sex == "F").n.sum()) == 4
+        view = checks.view("by_sex")
+        checks.drop("by_sex")
+        assert view not in {t.name for t in session.catalog.listTables()}
+
+
+def test_a_file_spark_cannot_read_is_a_problem(session: Any, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "broken", {"patients": _patients()})
+    (folder / "events.parquet").write_bytes(b"not parquet at all")
+    (folder / "treatments.csv").write_text("patient_id,drug\n")
+    with SparkChecks.from_location(folder, session=session) as checks:
+        problems = checks.problems
+        assert checks.tables == ["patients"]
+    assert [(p.table, p.row, p.column) for p in problems] == [
+        ("treatments", None, None),
+        ("events", None, None),
+    ]
+    assert problems[0].message.startswith("treatments.csv is not read: --engine spark reads")
+    assert problems[1].message.startswith("events.parquet is not a readable Parquet file")
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+Check = Callable[[Any], list[Problem]]
+# Each check written as engine expressions, by name: run on both engines.
+CHECKS: dict[str, Check] = {
+    "check_qualifiers": check_qualifiers,
+}
+_ = check_impossible_dates  # joins CHECKS when its patient spans run on the engine (H2)
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_checks_find_on_spark_what_they_find_on_duckdb(
+    session: Any, cohort: Path, tmp_path: Path, check: str
+) -> None:
+    split = _write(tmp_path / "split", {"patients": _patients(), "treatments": _treatments()})
+    _write_parts(split, "measurements", _measurements(), [5, 1, 5])
+    on_duckdb = CHECKS[check](_on_duckdb(cohort))
+    assert on_duckdb, "the cohort holds a problem of each kind"
+    for folder in (cohort, split):
+        with SparkChecks.from_location(folder, session=session) as checks:
+            assert CHECKS[check](checks) == on_duckdb
