@@ -105,6 +105,9 @@ COHORT: dict[str, list[dict[str, str]]] = {
         # row 14: 35 years after P6's birth (1960-01-01), more than 30.
         {"patient_id": "P6", "date": "1995-01-01", "analyte": "sbp", "value": "100"}
         | {"unit": "mmHg"},
+        # row 15: a number beyond a 64-bit integer's range (10^19) is still read and judged.
+        {"patient_id": "P2", "date": "2013-02-02", "analyte": "creatinine"}
+        | {"value": "10000000000000000000", "unit": "umol/L"},
     ],
     "treatments": [
         # row 2: the end before the start.
@@ -273,6 +276,13 @@ def test_measurement_values_units_and_mix_ups(engine) -> None:
             "creatinine 1.2 umol/L is outside the plausible 5–2000 umol/L; it looks like "
             "mg/dL (1.2 mg/dL = 106 umol/L); if '.' separates thousands here, it is 1200 "
             "umol/L (plausible): write 1200",
+        ),
+        (
+            "measurements",
+            15,
+            "value",
+            "error",
+            "creatinine 1e+19 umol/L is outside the plausible 5–2000 umol/L",
         ),
     ]
     # The pairs' helper table is gone once the check is done.

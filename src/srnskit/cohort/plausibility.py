@@ -100,7 +100,8 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
         unread=read.count() - number.count(),
         least=number.min(),
         greatest=number.max(),
-        fractions=number.count(where=number != number.floor()),
+        # A fraction is a remainder by 1 (Ibis's floor is a 64-bit integer: 1e19 overflows it).
+        fractions=number.count(where=number % 1 != 0),
     )
     s = s.select(
         text=s.analyte,
