@@ -10,6 +10,7 @@ them, treatments) and ``plausibility`` (measurement values and units).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows, printable
 from srnskit.cohort.chronology import check_impossible_dates
+from srnskit.cohort.expressions import Checks, checks_engine
 from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
 from srnskit.cohort.links import (
     check_patient_links,
@@ -33,7 +35,9 @@ from srnskit.sources.files import ROW_COLUMN, RawCohort, RawTable
 __all__ = [
     "COMPRESSED_ROWS",
     "implausible_value_message",
+    "problem_order",
     "register_raw_tables",
+    "run_checks",
     "validate_raw_cohort",
 ]
 
@@ -60,37 +64,59 @@ def validate_raw_cohort(
     so read are rewritten in ``con``'s raw tables, which loading then reads.
     """
     con = con or connect()
-    problems = list(cohort.problems)
     found = register_raw_tables(con, cohort)
+    found += run_checks(con, cohort.tables, today=today, date_order=date_order)
+    # A cell a reader already explained (a formula with no saved result) is not also "empty".
+    found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
+    # A message quoting a cell prints it on one line (control characters escaped).
+    return printable(sorted(list(cohort.problems) + found, key=problem_order))
+
+
+def run_checks(
+    checks: Checks,
+    tables: Mapping[str, RawTable],
+    *,
+    today: dt.date,
+    date_order: DateOrder | None = None,
+) -> list[Problem]:
+    """Every column, cell, row and link problem of the raw tables ``tables`` (name → the table
+    as read: its header's columns and its number of rows), whose cells ``checks`` holds as
+    ``raw_NAME`` (validation's DuckDB connection, or another engine's ``CheckEngine``: Spark's
+    reads a cohort where it lies). The one sequence of checks every engine runs, in the order
+    the problems are reported; unsorted (``problem_order`` sorts them).
+
+    A table whose columns have an error (a required column missing) is not read further; the
+    link checks need a readable patients table. Placeholders read as empty and text dates read
+    in ``date_order`` are rewritten in the raw tables, which loading then reads.
+    """
+    engine = checks_engine(checks)
+    found: list[Problem] = []
     readable: dict[str, bool] = {}
-    for name, raw in cohort.tables.items():
+    for name, raw in tables.items():
         table = COHORT_TABLES[name]
         column_problems = check_columns(table, raw)
         found += column_problems
         readable[name] = not any(p.severity == "error" for p in column_problems)
         if readable[name]:
-            found += check_placeholders(con, table)
-            found += check_text_dates(con, table, date_order)
-            found += check_cells(con, table)
-            found += check_duplicate_rows(con, table, raw)
+            found += check_placeholders(engine, table)
+            found += check_text_dates(engine, table, date_order)
+            found += check_cells(engine, table)
+            found += check_duplicate_rows(engine, table, raw)
     if readable.get("patients"):
-        found += check_patients(con, today)
+        found += check_patients(engine, today)
         for name in ("measurements", "treatments", "adverse_events", "events"):
             if readable.get(name):
-                found += check_patient_links(con, COHORT_TABLES[name], today)
-    found += check_impossible_dates(con, {n for n, ok in readable.items() if ok}, today)
+                found += check_patient_links(engine, COHORT_TABLES[name], today)
+    found += check_impossible_dates(engine, {n for n, ok in readable.items() if ok}, today)
     if readable.get("measurements"):
-        found += check_measurements(con)
-        found += check_qualifiers(con)
+        found += check_measurements(engine)
+        found += check_qualifiers(engine)
     if readable.get("treatments"):
-        found += check_treatments(con)
+        found += check_treatments(engine)
     # The per-patient spans the link checks shared (links.patient_spans) served them only.
-    for name in cohort.tables:
-        con.execute(f"DROP TABLE IF EXISTS {spans_table(name)}")
-    # A cell a reader already explained (a formula with no saved result) is not also "empty".
-    found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
-    # A message quoting a cell prints it on one line (control characters escaped).
-    return printable(sorted(problems + found, key=_order))
+    for name in tables:
+        engine.drop(spans_table(name))
+    return found
 
 
 def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> list[Problem]:
@@ -190,9 +216,9 @@ def _load_chunks(con: duckdb.DuckDBPyConnection, raw: RawTable, problems: list[P
     return True
 
 
-def _order(problem: Problem) -> tuple[int, int, int]:
-    """Problems in table order, then row, then column; the sort is stable, so one cell's
-    problems keep the order the checks found them in."""
+def problem_order(problem: Problem) -> tuple[int, int, int]:
+    """The key sorting problems in table order, then row, then column; the sort is stable, so
+    one cell's problems keep the order the checks found them in."""
     tables = list(COHORT_TABLES)
     table = tables.index(problem.table) if problem.table in tables else len(tables)
     columns = COHORT_TABLES[problem.table].column_names if problem.table in COHORT_TABLES else ()

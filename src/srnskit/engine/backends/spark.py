@@ -75,14 +75,22 @@ _NAMES = itertools.count()
 
 
 class SparkBackend(Backend):
-    """The rules on Spark, reading the canonical tables from ``locations`` (Parquet)."""
+    """The rules on Spark, reading the canonical tables from ``locations`` (Parquet), or from
+    ``frames`` (DataFrames, ``from_frames``) where given."""
 
     name = "spark"
 
-    def __init__(self, locations: TableLocations, *, master: str | None = None) -> None:
+    def __init__(
+        self,
+        locations: TableLocations,
+        *,
+        master: str | None = None,
+        frames: Mapping[str, Any] | None = None,
+    ) -> None:
         self.session = spark_session(master)
         super().__init__(ibis.pyspark.connect(self.session))
         self.locations = dict(locations)
+        self._frames = dict(frames or {})
         self._sources: dict[str, str] = {}
         self._views: list[str] = []
 
@@ -91,10 +99,19 @@ class SparkBackend(Backend):
         """The cohort's canonical tables as Parquet (``Cohort.location``)."""
         return cls(cohort.location(), master=master)
 
+    @classmethod
+    def from_frames(cls, frames: Mapping[str, Any], *, master: str | None = None) -> Self:
+        """The canonical tables as Spark DataFrames already on the executors (table name →
+        DataFrame; ``engine.spark_cohort`` loads them where the data lie)."""
+        return cls({}, master=master, frames=frames)
+
     def source(self, name: str) -> ibis.Table:
         if name not in self._sources:
             view = self._view(f"srnskit_{name}")
-            self.session.read.parquet(self.locations[name]).createOrReplaceTempView(view)
+            frame = self._frames.get(name)
+            if frame is None:
+                frame = self.session.read.parquet(self.locations[name])
+            frame.createOrReplaceTempView(view)
             self._sources[name] = view
         return self.ibis.table(self._sources[name])
 
