@@ -11,6 +11,8 @@ several row groups) and reads a table written as a folder of part files, as Spar
 from __future__ import annotations
 
 import datetime as dt
+import random
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from srnskit.cohort.cells import check_cells, check_duplicate_rows
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.expressions import DuckDBChecks
-from srnskit.cohort.forms import check_qualifiers
+from srnskit.cohort.forms import check_placeholders, check_qualifiers, check_text_dates
 from srnskit.cohort.parse import connect
 from srnskit.cohort.validate import register_raw_tables
 from srnskit.engine.backends.spark_checks import SparkChecks
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import read_raw_cohort
+from srnskit.sources.raw import RawTable
 
 pytestmark = pytest.mark.spark
 
@@ -94,7 +98,7 @@ def _measurements() -> pa.Table:
         ("P1", "2016-02-01", "weight", " 30 ", "kg", "  "),
     ]
     columns = list(zip(*rows, strict=True))
-    numbers = [137.0, 0.1, 1e20, 2.5e-7, None, 12.5, 3.0, 1.0, 2.0, 4.25, 30.0]
+    numbers = [137.0, 0.1, 1e20, 2.5e-7, 2.5e-7, None, 3.0, 1.0, 2.0, 4.25, 30.0]
     return pa.table(
         {
             "patient_id": _text(list(columns[0])),
@@ -104,7 +108,7 @@ def _measurements() -> pa.Table:
             "unit": _text(list(columns[4])),
             "qualifier": _text(list(columns[5])),
             "reading": pa.array(numbers, pa.float64()),
-            "count": pa.array(range(len(rows)), pa.int32()),
+            "count": pa.array([0, 1, 2, 3, 3, 5, 6, 7, 8, 9, 10], pa.int32()),
         }
     )
 
@@ -201,8 +205,8 @@ def test_cells_read_as_the_cohort_reader_writes_them(session: Any, cohort: Path)
     assert [p["secondary_cause"] for p in patients[:5]] == [None, "none", "N/A", None, None]
     assert all(p["biopsy_date"] is None for p in patients)
     assert patients[7]["nickname"] == "h"
-    readings = [m["reading"] for m in measurements[:5]]
-    assert readings == ["137", "0.1", "100000000000000000000", "0.00000025", None]
+    readings = [m["reading"] for m in measurements[:6]]
+    assert readings == ["137", "0.1", "100000000000000000000", "0.00000025", "0.00000025", None]
     assert measurements[10]["value"] == "30"
     assert measurements[10]["qualifier"] is None
     assert [m["count"] for m in measurements[:3]] == ["0", "1", "2"]
@@ -272,8 +276,47 @@ def test_a_file_spark_cannot_read_is_a_problem(session: Any, tmp_path: Path) -> 
 # --- the checks -------------------------------------------------------------------------------
 
 Check = Callable[[Any], list[Problem]]
+PRESENT = ("patients", "measurements", "treatments")
+
+
+def _each_table(check: Callable[[Any, Any], list[Problem]]) -> Check:
+    return lambda checks: [p for n in PRESENT for p in check(checks, COHORT_TABLES[n])]
+
+
+def _duplicates(checks: Any) -> list[Problem]:
+    # The columns each file's header names (what ``validate`` hands the check).
+    headers = {
+        "patients": _patients(),
+        "measurements": _measurements(),
+        "treatments": _treatments(),
+    }
+    problems = []
+    for name, data in headers.items():
+        columns = [c.lower() for c in data.column_names]
+        header = RawTable(name, f"{name}.parquet", columns, data.num_rows, iter)
+        problems += check_duplicate_rows(checks, COHORT_TABLES[name], header)
+    return problems
+
+
+def _after_rewrites(check: Check) -> Check:
+    """``check`` after the two rewrites (placeholders read as empty, text dates day-first), as
+    validation runs them: the cells checks read the rewritten cells."""
+
+    def run(checks: Any) -> list[Problem]:
+        rewrites = _each_table(check_placeholders)(checks)
+        rewrites += _each_table(lambda c, t: check_text_dates(c, t, "dmy"))(checks)
+        return rewrites + check(checks)
+
+    return run
+
+
 # Each check written as engine expressions, by name: run on both engines.
 CHECKS: dict[str, Check] = {
+    "check_placeholders": _each_table(check_placeholders),
+    "check_text_dates": _each_table(lambda c, t: check_text_dates(c, t, None)),
+    "check_text_dates_dmy": _each_table(lambda c, t: check_text_dates(c, t, "dmy")),
+    "check_cells": _after_rewrites(_each_table(check_cells)),
+    "check_duplicate_rows": _duplicates,
     "check_qualifiers": check_qualifiers,
 }
 _ = check_impossible_dates  # joins CHECKS when its patient spans run on the engine (H2)
@@ -290,3 +333,27 @@ def test_checks_find_on_spark_what_they_find_on_duckdb(
     for folder in (cohort, split):
         with SparkChecks.from_location(folder, session=session) as checks:
             assert CHECKS[check](checks) == on_duckdb
+
+
+def test_floats_read_as_the_cohort_reader_writes_them(session: Any, tmp_path: Path) -> None:
+    """Every kind of float (short decimals, integers, huge and tiny magnitudes, random bit
+    patterns, float32) reads on Spark as DuckDB's path writes it (``arrow_column_as_text``)."""
+    rng = random.Random(21)
+    doubles = [round(rng.uniform(0, 500), rng.randint(0, 4)) for _ in range(400)]
+    doubles += [rng.randint(1, 9) * 10.0**e for e in range(-12, 25)]
+    doubles += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(400)]
+    doubles = [d for d in doubles if d == d and abs(d) != float("inf")]
+    singles = [round(rng.uniform(0, 500), rng.randint(0, 3)) for _ in range(len(doubles))]
+    table = pa.table(
+        {
+            "patient_id": _text([f"P{i}" for i in range(len(doubles))]),
+            "big": pa.array(doubles, pa.float64()),
+            "short": pa.array([d for d in doubles[:400]] + [1.5] * (len(doubles) - 400)),
+            "single": pa.array(singles, pa.float32()),
+        }
+    )
+    folder = _write(tmp_path / "floats", {"patients": table}, row_group=100)
+    duck = _raw_rows(_on_duckdb(folder), "patients")
+    with SparkChecks.from_location(folder, session=session) as checks:
+        assert _raw_rows(checks, "patients") == duck
+    assert duck[0]["short"] == str(doubles[0]).removesuffix(".0")

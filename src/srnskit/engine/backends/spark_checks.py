@@ -76,7 +76,13 @@ class SparkChecks:
         self._schemas: dict[str, ibis.Schema] = {}
         self._kept: dict[str, Any] = {}  # persisted DataFrames, by the name in the checks
         self._versions = itertools.count(1)
-        for name, frame in tables.items():
+        # Ibis's Spark compiler (its options are set when the backend is made).
+        self._ibis = ibis.pyspark.connect(session)
+        # Each raw table is kept on the executors (memory, else their disks) once a check has
+        # read it, as validation's DuckDB keeps its cells tables: the files are read and their
+        # cells made text once, not by every check.
+        self._raw = [frame.persist() for frame in tables.values()]
+        for name, frame in zip(tables, self._raw, strict=True):
             self._register(f"raw_{name}", frame)
         units = session.createDataFrame(
             unit_rows(),
@@ -244,7 +250,7 @@ class SparkChecks:
         }
         if renamed:
             expr = op.replace(renamed).to_expr()
-        return self.session.sql(str(ibis.to_sql(expr, dialect="pyspark", pretty=False)))
+        return self.session.sql(str(self._ibis.compile(expr, pretty=False)))
 
     def view(self, name: str) -> str:
         """The temporary view holding the table ``name`` of the checks (``raw_patients``)."""
@@ -256,7 +262,9 @@ class SparkChecks:
             self.drop(name)
         for view in self._views.values():
             self.session.catalog.dropTempView(view)
-        self._views, self._schemas = {}, {}
+        for frame in self._raw:
+            frame.unpersist()
+        self._views, self._schemas, self._raw = {}, {}, []
 
     def __enter__(self) -> Self:
         return self
