@@ -11,6 +11,7 @@ import datetime as dt
 import shutil
 import tempfile
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,19 +21,20 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
+from srnskit.cohort.expressions import Checks, DuckDBChecks, raw_table, to_sql
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import (
-    UNITS_TABLE,
-    bool_sql,
+    bool_value,
     connect,
-    date_sql,
-    enum_sql,
-    measurement_value_sql,
-    number_sql,
-    qualifier_sql,
+    date_value,
+    enum_value,
+    measurement_value,
+    number_value,
+    qualifier_value,
     quote,
     raw_cells,
-    unit_key_sql,
+    unit_key_value,
+    units_table,
 )
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
@@ -47,6 +49,7 @@ __all__ = [
     "DEFAULT_CENTER",
     "SIGNIFICANT_DIGITS",
     "Cohort",
+    "canonical_table",
     "canonical_value",
     "check_cohort",
     "cohort_from_raw",
@@ -54,19 +57,20 @@ __all__ = [
     "import_canonical",
     "read_cohort",
     "significant",
-    "significant_sql",
+    "significant_value",
 ]
 
 DEFAULT_CENTER = "default"
 
-# Significant digits of a measurement's value once read in canonical units (read_cohort) and of
-# every number an import or export writes (cohort/imported.py). A conversion to canonical units
-# is one multiplication by the schema's factor (srnskit.schema.analytes), which leaves an error
-# of an ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005); 12 digits drop
-# that noise with four digits to spare, and keep every digit a measurement carries (laboratories
-# report 2 to 6). A value is changed by at most 5e-13 of itself. By hand, bedside Schwartz with
-# 0.56 mg/dL and 110 cm is 0.413 × 110 / 0.56 = 81.125 exactly (81.13 at two decimals); with
-# the unrounded 49.504000000000005 µmol/L it comes out 81.12499999999999 (81.12).
+# Significant digits of a measurement's value once read in canonical units (read_cohort): the
+# one rounding, so an import and the exports write the loaded numbers as they are (a dose, the
+# only other float column, is read from its text and carries no conversion). A conversion to
+# canonical units is one multiplication by the schema's factor (srnskit.schema.analytes), which
+# leaves an error of an ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005);
+# 12 digits drop that noise with four digits to spare, and keep every digit a measurement
+# carries (laboratories report 2 to 6). A value is changed by at most 5e-13 of itself. By hand,
+# bedside Schwartz with 0.56 mg/dL and 110 cm is 0.413 × 110 / 0.56 = 81.125 exactly (81.13 at
+# two decimals); with the unrounded 49.504000000000005 µmol/L it is 81.12499999999999 (81.12).
 SIGNIFICANT_DIGITS = 12
 # Powers of ten as doubles read from text: each exact (10**22 is the largest exact one).
 _POWERS_OF_TEN = np.array([float(f"1e{k}") for k in range(23)])
@@ -204,78 +208,129 @@ def cohort_from_raw(
 
 
 def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
-    center = (raw.center_id or DEFAULT_CENTER).replace("'", "''")
+    checks = DuckDBChecks(con)
     for name, table in COHORT_TABLES.items():
         if name not in raw.tables:
-            columns = ", ".join(f"{quote(c.name)} {CANONICAL_TYPES[c.kind]}" for c in table.columns)
+            typed = ", ".join(f"{quote(c.name)} {CANONICAL_TYPES[c.kind]}" for c in table.columns)
             extra = ", source_row BIGINT" if name == "measurements" else ""
-            con.execute(f"CREATE TABLE {name} ({columns}{extra})")
+            con.execute(f"CREATE TABLE {name} ({typed}{extra})")
             continue
-        # Unknown columns pass through, except those named like a direct identifier: they are
-        # never loaded, so no output can write them (cohort-format.md §1).
-        extras = [
-            f"r.{quote(c)}"
-            for c in raw.tables[name].columns
-            if c not in table.column_names and not looks_like_identifier(c)
-        ]
-        if name == "measurements":
-            select = _measurements_select()
-        else:
-            select = [_typed(c, f"r.{quote(c.name)}") for c in table.columns]
-        if name == "patients":
-            select[1] = f"COALESCE(r.center_id, '{center}') AS center_id"
-        if name == "treatments":
-            schedule = table.column("schedule")
-            select[-1] = f"COALESCE({enum_sql('r.schedule', schedule)}, 'daily') AS schedule"
-        joins = (
-            f" LEFT JOIN {UNITS_TABLE} u ON u.analyte = {_analyte()} "
-            f"AND u.unit_key = {unit_key_sql('r.unit')}"
-            if name == "measurements"
-            else ""
-        )
-        query = f"SELECT {', '.join(select + extras)} FROM raw_{name} r{joins}"
-        span = f"SELECT min({ROW_COLUMN}), max({ROW_COLUMN}) FROM raw_{name}"
-        first, last = con.execute(span).fetchone() or (None, None)
-        if first is None:
-            con.execute(f"CREATE TABLE {name} AS {query}")
-            continue
+        columns = raw.tables[name].columns
+        source = raw_table(checks, name)
+        span = source.aggregate(first=source[ROW_COLUMN].min(), last=source[ROW_COLUMN].max())
+        ((first, last),) = (tuple(row.values()) for row in checks.rows(span))
+        typed = _typed_table(source, name, columns, raw.center_id, numbered=True)
+        # Compiled once (a tenth of a second for measurements) as a view the chunks read: a
+        # chunk's filter on the raw row reaches the raw table's scan through it.
+        view = f"_srnskit_canonical_{name}"
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS {to_sql(typed)}")
+        numbered = ibis.table(typed.schema(), name=view)
         # In chunks of rows, each compressed once in: the typed copy never sits whole in memory
         # uncompressed beside the text it comes from.
-        for start in range(first, last + 1, CHUNK_ROWS):
-            rows = f"WHERE r.{ROW_COLUMN} BETWEEN {start} AND {start + CHUNK_ROWS - 1}"
-            verb = f"CREATE TABLE {name} AS" if start == first else f"INSERT INTO {name}"
-            con.execute(f"{verb} {query} {rows} ORDER BY r.{ROW_COLUMN}")
+        starts = [] if first is None else range(first, last + 1, CHUNK_ROWS)
+        chunks = [numbered.filter(numbered[_ORDER].between(s, s + CHUNK_ROWS - 1)) for s in starts]
+        for index, rows in enumerate(chunks or [numbered]):
+            query = to_sql(rows.order_by(_ORDER).drop(_ORDER))
+            verb = f"CREATE TABLE {name} AS" if index == 0 else f"INSERT INTO {name}"
+            con.execute(f"{verb} {query}")
             con.execute("CHECKPOINT")
+        con.execute(f"DROP VIEW {view}")
 
 
-def _typed(column: Column, cell: str) -> str:
-    expression = {
-        "text": cell,
-        "enum": enum_sql(cell, column),
-        "date": date_sql(cell),
-        "number": number_sql(cell),
-        "integer": f"CAST({number_sql(cell)} AS INTEGER)",
-        "bool": bool_sql(cell),
-    }[column.kind]
-    return f"{expression} AS {quote(column.name)}"
+def canonical_table(
+    checks: Checks,
+    name: str,
+    raw_columns: Sequence[str],
+    center_id: str | None,
+) -> ibis.Table:
+    """The canonical table ``name`` (a key of ``COHORT_TABLES``) typed from the raw table of
+    ``checks`` (``expressions.raw_table``: ``_row`` and text cells) as one Ibis expression,
+    which any engine compiles: DuckDB here (``_load_canonical``), Spark to write the canonical
+    Parquet where the data lie. Validation must have passed on the same raw table: a cell it
+    would refuse is read as NULL, never an error.
+
+    Shape: the table's columns in ``COHORT_TABLES`` order, each of its kind's type (text and
+    enum string, date date, number and value float64, integer int32, bool boolean; an enum
+    cell in its canonical spelling, ``parse.enum_value``), then, for measurements,
+    ``source_row`` (int64, the raw row), then the columns of ``raw_columns`` (the file's
+    header) that the format does not declare, as text, except those named like a direct
+    identifier (``schema.tables.looks_like_identifier``), which are never loaded
+    (cohort-format.md §1). Units: a measurement's value is read by ``parse.measurement_value``
+    (dipstick words as levels, a bound's number with its sign in ``qualifier``), multiplied by
+    its unit's factor to the canonical unit (``parse.units_table``, from
+    ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
+    ``unit`` is the canonical unit) and rounded to ``SIGNIFICANT_DIGITS`` significant digits
+    (``significant_value``). A patient without a centre gets ``center_id`` (cohort.toml's),
+    else ``DEFAULT_CENTER``; a course without a schedule is ``daily`` (cohort-format.md §2).
+
+    The rows come in no set order (``source_row`` gives a measurement's). Raises ``KeyError``
+    for a name not in ``COHORT_TABLES``.
+    """
+    return _typed_table(raw_table(checks, name), name, raw_columns, center_id, numbered=False)
 
 
-def _analyte() -> str:
-    return enum_sql("r.analyte", COHORT_TABLES["measurements"].column("analyte"))
-
-
-def _measurements_select() -> list[str]:
-    value = measurement_value_sql(_analyte(), "r.value")
-    qualifier = COHORT_TABLES["measurements"].column("qualifier")
-    return [
-        "r.patient_id AS patient_id",
-        f"{date_sql('r.date')} AS date",
-        f"{_analyte()} AS analyte",
-        f"{significant_sql(f'({value}) * COALESCE(u.factor, 1.0)', SIGNIFICANT_DIGITS)} AS value",
-        "u.canonical AS unit",
-        f"{qualifier_sql('r.value', 'r.qualifier', qualifier)} AS qualifier",
-        f"r.{ROW_COLUMN} AS source_row",
+def _typed_table(
+    raw: ibis.Table,
+    name: str,
+    raw_columns: Sequence[str],
+    center_id: str | None,
+    *,
+    numbered: bool,
+) -> ibis.Table:
+    """``canonical_table`` over the raw table ``raw``; ``numbered`` adds the raw row as the
+    last column, ``_ORDER`` (the chunked load orders by it, then drops it)."""
+    table = COHORT_TABLES[name]
+    values: dict[str, ibis.Value] = {c.name: _typed(c, raw[c.name]) for c in table.columns}
+    if name == "patients":
+        values["center_id"] = raw.center_id.fill_null(center_id or DEFAULT_CENTER)
+    if name == "treatments":
+        values["schedule"] = enum_value(raw.schedule, table.column("schedule")).fill_null("daily")
+    source: ibis.Table = raw
+    if name == "measurements":
+        units = units_table()
+        analyte = values["analyte"]
+        source = raw.left_join(
+            units, [units.analyte == analyte, units.unit_key == unit_key_value(raw.unit)]
+        )
+        # In canonical units here, rounded a step later, where the product is one column: the
+        # rounding names its number six times, each a copy of the product's SQL if inlined.
+        values["value"] = measurement_value(analyte, raw.value) * units.factor.fill_null(1.0)
+        values["unit"] = units.canonical
+        qualifier = table.column("qualifier")
+        values["qualifier"] = qualifier_value(raw.value, raw.qualifier, qualifier)
+        values["source_row"] = raw[ROW_COLUMN]
+    extras = [
+        c for c in raw_columns if c not in table.column_names and not looks_like_identifier(c)
     ]
+    values.update({c: raw[c] for c in extras if c not in values})
+    if numbered:
+        values[_ORDER] = raw[ROW_COLUMN]
+    typed = source.select(**values)
+    if name == "measurements":
+        typed = typed.mutate(value=significant_value(typed.value, SIGNIFICANT_DIGITS))
+    return typed
+
+
+# The raw row a chunk is ordered by, dropped after ordering (no raw column is named so: a
+# helper's name as validation's are).
+_ORDER = "__srnskit_row"
+
+
+def _typed(column: Column, cell: ibis.Value) -> ibis.Value:
+    """The cell of ``column`` read as its kind (``measurements.value`` is read apart)."""
+    text = cell.cast("string")
+    if column.kind == "enum":
+        return enum_value(text, column)
+    if column.kind == "date":
+        return date_value(text)
+    if column.kind in ("number", "value"):
+        return number_value(text)
+    if column.kind == "integer":
+        # Validation let only whole numbers through (the format's integers).
+        return number_value(text).cast("int32")
+    if column.kind == "bool":
+        return bool_value(text)
+    return cell
 
 
 def canonical_value(value: float, factor: float) -> float:
@@ -293,8 +348,8 @@ def significant(values: pa.Array, digits: int) -> pa.Array:
     double nearest that decimal, which Python's shortest ``repr`` writes back:
     ``significant([49.504000000000005], 12)`` is ``[49.504]``. A value the rounding cannot
     reach exactly in a double (more than 22 decimals to keep: below about 1e-11 at 12 digits;
-    NaN, infinities) and 0 are kept as they are. ``significant_sql`` is the same rounding in
-    DuckDB. Raises ``ValueError`` for ``digits`` outside 1 … 15 (a double holds 15 decimal
+    NaN, infinities) and 0 are kept as they are. ``significant_value`` is the same rounding
+    on an engine. Raises ``ValueError`` for ``digits`` outside 1 … 15 (a double holds 15 decimal
     digits exactly)."""
     if not 1 <= digits <= 15:
         raise ValueError(f"digits must be 1 … 15, not {digits}")
@@ -322,21 +377,24 @@ def _half_away(numbers: np.ndarray) -> np.ndarray:
     return nearest
 
 
-def significant_sql(number: str, digits: int) -> str:
-    """A DuckDB expression: the DOUBLE expression ``number`` rounded to ``digits`` significant
-    digits exactly as ``significant`` rounds it (a half away from zero, through the same exact
-    powers of ten), so a cohort read (``read_cohort``) and a file written (``written_numbers``) hold
-    the same double: 0.56 mg/dL is 49.504 µmol/L either way. NULL, 0, NaN, the infinities and
-    a value the rounding cannot reach (see ``significant``) are kept. Raises ``ValueError`` for
+def significant_value(number: ibis.FloatingValue, digits: int) -> ibis.FloatingValue:
+    """The float64 expression ``number`` rounded to ``digits`` significant digits exactly as
+    ``significant`` rounds it (a half away from zero, through the same exact powers of ten),
+    as an Ibis expression every engine compiles: DuckDB's ``round`` and Spark's (HALF_UP on a
+    double) both take a half away from zero, and both read ``log10`` of a power of ten and
+    ``pow(10, k)`` for k ≤ 22 exactly. So a cohort loaded by either holds the double
+    ``significant`` gives: 0.56 mg/dL is 49.504 µmol/L. NULL, 0, NaN, the infinities and a
+    value the rounding cannot reach (see ``significant``) are kept. Raises ``ValueError`` for
     ``digits`` outside 1 … 15."""
     if not 1 <= digits <= 15:
         raise ValueError(f"digits must be 1 … 15, not {digits}")
-    x = f"({number})"
-    decimals = f"({digits - 1} - CAST(floor(log10(abs({x}))) AS BIGINT))"
-    scale = f"pow(10, abs({decimals}))"
-    return (
-        f"CASE WHEN {x} = 0 OR NOT isfinite({x}) THEN {x} "
-        f"WHEN abs({decimals}) >= {len(_POWERS_OF_TEN)} THEN {x} "
-        f"WHEN {decimals} >= 0 THEN round({x} * {scale}) / {scale} "
-        f"ELSE round({x} / {scale}) * {scale} END"
+    kept = (number == 0) | number.isinf() | number.isnan()
+    decimals = (digits - 1) - number.abs().log10().floor()
+    places = decimals.abs()
+    scale = ibis.literal(10.0, "float64") ** places
+    return ibis.cases(
+        (kept, number),
+        (places >= len(_POWERS_OF_TEN), number),
+        (decimals >= 0, (number * scale).round(0) / scale),
+        else_=(number / scale).round(0) * scale,
     )
