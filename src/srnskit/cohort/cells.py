@@ -109,7 +109,8 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
 _Unread = Callable[[ir.StringValue], ir.BooleanValue]
 # Kinds whose texts repeat (a million measurement dates hold a few thousand days, codes and
 # yes/no a handful): each distinct text is tested once, and rows are fetched only for a column
-# where some text does not read. Numbers hardly repeat: their rows are tested directly.
+# where some text does not read. Numbers hardly repeat: their rows are tested directly. An
+# identifier's texts repeat too (a patient's measurements), tested for control characters.
 _REPEATING = ("date", "bool", "enum")
 
 
@@ -123,9 +124,11 @@ def check_cells(checks: Checks, table: Table) -> list[Problem]:
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
     unread = {c.name: _CELL_CHECKS[c.kind](c) for c in table.columns if c.kind in _CELL_CHECKS}
-    # Every repeating column's texts tested in one query, each distinct text once.
-    repeating = {c.name: unread[c.name][0] for c in table.columns if c.kind in _REPEATING}
-    unread_counts = counts_by_text(engine, raw, {n: _present(t) for n, t in repeating.items()})
+    # Every repeating column's texts (and every identifier's: a patient's measurements repeat
+    # it) tested in one query, each distinct text once: how many cells fail.
+    screens = {c.name: _present(unread[c.name][0]) for c in table.columns if c.kind in _REPEATING}
+    screens.update({c.name: _has_control for c in table.columns if is_identifier(c)})
+    failing = counts_by_text(engine, raw, screens)
     problems: list[Problem] = []
     for column in table.columns:
         cell = raw[column.name]
@@ -136,12 +139,12 @@ def check_cells(checks: Checks, table: Table) -> list[Problem]:
                         table.name, r["row"], column.name, f"{column.name} is empty; it is required"
                     )
                 )
-        if is_identifier(column):
+        if is_identifier(column) and failing[column.name]:
             problems += _check_controls(engine, raw, table, column)
         if column.name not in unread:
             continue
         test, explain = unread[column.name]
-        if unread_counts.get(column.name, 1):
+        if failing.get(column.name, 1):
             bad = raw.filter(_present(test)(cell)).select(row=raw[ROW_COLUMN], text=cell)
             problems += [
                 Problem(table.name, r["row"], column.name, explain(r["text"]))
@@ -179,7 +182,7 @@ def _check_controls(
     # or not at all, and matches nothing a person types: refused (issue 20 review). The
     # identifier itself is not quoted: it is not printed (STYLE: no identifiers in messages).
     cell = raw[column.name]
-    bad = raw.filter(cell.re_search(_CONTROL_PATTERN)).select(
+    bad = raw.filter(_has_control(cell)).select(
         row=raw[ROW_COLUMN], character=cell.re_extract(_CONTROL_PATTERN, 0)
     )
     return [
@@ -192,6 +195,10 @@ def _check_controls(
         )
         for r in _found(engine, bad)
     ]
+
+
+def _has_control(cell: ir.StringValue) -> ir.BooleanValue:
+    return cell.re_search(_CONTROL_PATTERN)
 
 
 def _control_name(character: str) -> str:
