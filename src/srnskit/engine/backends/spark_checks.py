@@ -16,22 +16,27 @@ runs, on such a cohort.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
 import ibis
 import ibis.expr.operations as ops
+import pyarrow as pa
 
+from srnskit.cohort.cells import printable
+from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import UNITS_TABLE, unit_rows
+from srnskit.cohort.validate import problem_order, run_checks
 from srnskit.engine.backends.spark import spark_session
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
-from srnskit.sources.raw import ROW_COLUMN, header_columns
+from srnskit.sources.raw import ROW_COLUMN, RawTable, header_columns
 
-__all__ = ["WHITESPACE", "SparkChecks"]
+__all__ = ["WHITESPACE", "SparkChecks", "validate_on_spark"]
 
 # The characters a cell is trimmed of: those DuckDB's TRIM takes (Unicode's space separators,
 # category Zs; measured over every code point with DuckDB 1.5), so a cell reads on Spark as
@@ -447,3 +452,48 @@ def _ibis_schema(frame: Any) -> ibis.Schema:
     from ibis.backends.pyspark.datatypes import PySparkSchema
 
     return PySparkSchema.to_ibis([(f.name, f.dataType) for f in frame.schema.fields])
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def validate_on_spark(
+    location: str | Path,
+    *,
+    today: dt.date,
+    date_order: DateOrder | None = None,
+    session: Any = None,
+) -> list[Problem]:
+    """Every problem of the cohort at ``location`` (``SparkChecks.from_location``: Parquet
+    files at a path or URI), found on Spark by validation's one sequence of checks
+    (``cohort.validate.run_checks``: columns, placeholders, text dates read in ``date_order``,
+    cells, duplicate rows, the patients and the links to them, impossible dates, measurements,
+    qualifiers, treatments), sorted and printed as ``validate_raw_cohort`` returns them.
+    ``today``: the reference date for "in the future"; ``session``: Spark's session, else the
+    process's (``spark_session``).
+
+    Not run here: the file-level checks of ``sources.files`` that need the driver's own reader
+    of the folder: ``cohort.toml`` (its settings and format version), a file named like a table
+    but not as one (``patient.parquet``), a file that is no cohort table (a warning), a CSV
+    file (reported: Spark reads Parquet), and a damaged page inside a file whose footer reads
+    (Spark's error is raised when a check reads it). Raises ``UsageError`` when Spark cannot
+    list ``location``.
+    """
+    with SparkChecks.from_location(location, session=session) as checks:
+        tables = {
+            name: RawTable(
+                name,
+                checks.sources[name],
+                checks.columns[name],
+                checks.records[name],
+                _on_executors,
+            )
+            for name in checks.tables
+        }
+        found = run_checks(checks, tables, today=today, date_order=date_order)
+        return printable(sorted(checks.problems + found, key=problem_order))
+
+
+def _on_executors() -> Iterator[pa.Table]:
+    """A Spark table's chunks: never read on the driver (its cells are the executors')."""
+    raise RuntimeError("a table Spark reads is not read chunk by chunk on the driver")
