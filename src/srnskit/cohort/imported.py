@@ -6,10 +6,10 @@ error anywhere raises ``InvalidCohortError`` with every problem pointing at its 
 source (``SourceRows.locate``) and nothing is written (exit 1, cohort-format.md §4). A valid
 import is written as the loaded cohort, in the format's columns and canonical units, with
 ``cohort.toml`` and ``import/skipped.csv`` (the records not mapped, with the reason; a
-sub-folder, which every cohort reader ignores). Every number is written to
-``SIGNIFICANT_DIGITS`` significant digits, so a value converted to canonical units reads as a
-person would write it (0.56 mg/dL creatinine is written 49.504 µmol/L, not the binary
-49.504000000000005).
+sub-folder, which every cohort reader ignores). Every number is written as the load holds it:
+a value converted to canonical units was read to ``cohort.load.SIGNIFICANT_DIGITS``
+significant digits, so it reads as a person would write it (0.56 mg/dL creatinine is written
+49.504 µmol/L, not the binary 49.504000000000005), and a dose is the number its cell wrote.
 
     result = write_imported(rows, out, today=date, force=False)
     result.counts    {"patients": 26, "measurements": 21488, …}
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from srnskit.cohort.cells import printable
-from srnskit.cohort.load import DEFAULT_CENTER, SIGNIFICANT_DIGITS, cohort_from_raw, significant
+from srnskit.cohort.load import DEFAULT_CENTER, cohort_from_raw
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem, escaped
@@ -37,12 +37,9 @@ from srnskit.sources.raw import RawCohort
 from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder
 
 __all__ = [
-    "SIGNIFICANT_DIGITS",
     "SKIPPED_FILE",
     "ImportResult",
-    "significant",
     "write_imported",
-    "written_numbers",
 ]
 
 # Where an import lists the source records it did not map (a sub-folder: readers ignore it).
@@ -83,8 +80,7 @@ def write_imported(
         tables = {}
         for name in COHORT_TABLES:
             schema = cohort_schema(name)  # the format's columns only (no load bookkeeping)
-            table = cohort.to_arrow(name).select(schema.names).cast(schema)
-            tables[name] = written_numbers(table)
+            tables[name] = cohort.to_arrow(name).select(schema.names).cast(schema)
         write_cohort_folder(
             tables,
             out,
@@ -122,15 +118,3 @@ def _no_centre(raw: RawCohort) -> list[Problem]:
         "its centre in the source to keep centres apart (the registry's access is per centre)"
     )
     return [Problem("patients", None, "center_id", message, "warning")]
-
-
-def written_numbers(table: pa.Table) -> pa.Table:
-    """``table`` (any Arrow table) with each floating-point column rounded to
-    ``SIGNIFICANT_DIGITS`` significant digits (``significant``): the numbers a file written
-    for people holds (an import's canonical CSVs, an export to REDCap or FHIR), without the
-    binary noise of a unit conversion. Other columns are unchanged."""
-    for index, column in enumerate(table.schema):
-        if pa.types.is_floating(column.type):
-            values = significant(table.column(index).combine_chunks(), SIGNIFICANT_DIGITS)
-            table = table.set_column(index, column, values)
-    return table

@@ -1,5 +1,5 @@
-"""The OMOP export writes converted values rounded as every file written for people is
-(``cohort.imported.written_numbers``, as the REDCap and FHIR exports): the demo's creatinine of
+"""The OMOP export writes converted values as the load rounded them (``cohort.load``, as the
+REDCap and FHIR exports): the demo's creatinine of
 0.56 mg/dL for SYN0000001 on 2012-09-14 is 0.56 × 88.4 = 49.504 µmol/L, not 49.504000000000005."""
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from srnskit.atomic import atomic_directory
-from srnskit.cohort.imported import written_numbers
 from srnskit.cohort.load import Cohort
 from srnskit.outputs.exports.fhir_derived import add_derived
 from srnskit.outputs.exports.fhir_resources import NAMESPACE, ResourceBuilder
@@ -129,8 +128,8 @@ def cohort_resources(
     (``srnskit.engine.derive``), tagged ``derived``. A resource that fails validation is a
     bug of this exporter (pydantic's ``ValidationError``)."""
     builder = ResourceBuilder(fhir_mapping())
-    # Converted values (creatinine given in mg/dL) rounded as an import writes them.
-    tables = {name: written_numbers(cohort.to_arrow(name)).to_pylist() for name in _TABLES}
+    # Converted values (creatinine given in mg/dL) as the load rounded them (cohort.load).
+    tables = {name: cohort.to_arrow(name).to_pylist() for name in _TABLES}
     events = tables["events"]
     for patient in tables["patients"]:
         builder.patient(patient, [e for e in events if e["patient_id"] == patient["patient_id"]])

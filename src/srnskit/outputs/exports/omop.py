@@ -43,7 +43,6 @@ from pathlib import Path
 import duckdb
 
 from srnskit.atomic import atomic_directory, atomic_file
-from srnskit.cohort.imported import written_numbers
 from srnskit.cohort.load import Cohort
 from srnskit.errors import UsageError
 from srnskit.outputs.exports.omop_concepts import concept_ids, quoted
@@ -115,7 +114,7 @@ def _to_duckdb(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMappin
         con = cohort.con
         with _attached(con, temporary) as schema:
             ids, missing = concept_ids(con, f"{schema}.concept" if vocabulary else None, mapping)
-            with _rounded(cohort) as sources, omop_views(con, ids, mapping, sources) as views:
+            with omop_views(con, ids, mapping) as views:
                 counts = {}
                 for name in WRITTEN:
                     con.execute(f"DROP TABLE IF EXISTS {schema}.{name}")
@@ -141,7 +140,7 @@ def _to_parquet(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMappi
         if "concept" in kept:
             concept = f"read_parquet('{quoted(folder / kept['concept'].name)}')"
         ids, missing = concept_ids(con, concept, mapping)
-        with _rounded(cohort) as sources, omop_views(con, ids, mapping, sources) as views:
+        with omop_views(con, ids, mapping) as views:
             counts = {}
             names = [*WRITTEN, *([] if concept else ["concept"])]
             for name in names:
@@ -154,29 +153,6 @@ def _to_parquet(cohort: Cohort, target: Path, *, force: bool, mapping: OmopMappi
                 )
                 counts[name] = _count(con, views[name])
     return OmopExport(str(target), counts, "target" if concept else "minimal", missing)
-
-
-# The canonical tables that hold floating-point values (a measurement's value, a dose).
-_ROUNDED = ("measurements", "treatments")
-
-
-@contextmanager
-def _rounded(cohort: Cohort) -> Iterator[dict[str, str]]:
-    """The canonical tables with numbers, rounded as every file written for people is
-    (``cohort.imported.written_numbers``: a creatinine of 0.56 mg/dL is 49.504 µmol/L, not
-    49.504000000000005), registered on the cohort's connection for the export's SQL to read;
-    unregistered afterwards. Yields canonical name → registered name."""
-    con = cohort.con
-    names: dict[str, str] = {}
-    try:
-        for name in _ROUNDED:
-            registered = f"omop_export_rounded_{name}"
-            con.register(registered, written_numbers(cohort.to_arrow(name)))
-            names[name] = registered
-        yield names
-    finally:
-        for registered in names.values():
-            con.unregister(registered)
 
 
 def _vocabulary_files(folder: Path, mapping: OmopMapping) -> dict[str, Path]:

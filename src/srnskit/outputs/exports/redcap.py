@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from srnskit.atomic import atomic_file
-from srnskit.cohort.imported import written_numbers
 from srnskit.cohort.load import Cohort
 from srnskit.schema import COHORT_TABLES, DIPSTICK_LEVELS
 from srnskit.sources.raw import plain_decimal
@@ -69,8 +68,8 @@ def redcap_export(cohort: Cohort, mapping: RedcapMapping | None = None) -> Redca
     fields = [f.name for f in dictionary.fields if f.name != mapping.record_id]
     header = [mapping.record_id, *_REPEAT_COLUMNS, *fields]
     position = {name: i for i, name in enumerate(header)}
-    # Converted values (creatinine given in mg/dL) rounded as an import writes them.
-    tables = {name: written_numbers(cohort.to_arrow(name)) for name in COHORT_TABLES}
+    # Converted values (creatinine given in mg/dL) as the load rounded them (cohort.load).
+    tables = {name: cohort.to_arrow(name) for name in COHORT_TABLES}
     left_out = [
         f"{name}.{column}"
         for name, table in tables.items()
