@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -388,7 +389,9 @@ def significant_value(number: ibis.FloatingValue, digits: int) -> ibis.FloatingV
     ``digits`` outside 1 … 15."""
     if not 1 <= digits <= 15:
         raise ValueError(f"digits must be 1 … 15, not {digits}")
-    kept = (number == 0) | number.isinf() | number.isnan()
+    # Infinite: beyond the largest double (Ibis writes isinf for Spark as FALSE; the
+    # comparison also holds for NaN, which both engines order above every number).
+    kept = (number == 0) | (number.abs() > ibis.literal(sys.float_info.max)) | number.isnan()
     decimals = (digits - 1) - number.abs().log10().floor()
     places = decimals.abs()
     scale = ibis.literal(10.0, "float64") ** places
