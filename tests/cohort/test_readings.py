@@ -46,6 +46,13 @@ def test_dates_are_iso_a_date_time_is_its_day_and_no_such_day_is_nothing() -> No
     assert _read(cells, date_value) == [dt.date(2023, 1, 5)] * 3 + [None, None]
 
 
+def test_a_cell_ending_in_a_line_break_reads_as_nothing_on_every_engine() -> None:
+    # Java's $ (Spark) matches before a final line break, RE2's (DuckDB) does not: the patterns
+    # end in \\z, so '2014-01-01\\n' is no date and '3\\n' no number on both.
+    assert _read(["2014-01-01\n", "2014-01-01"], date_value) == [None, dt.date(2014, 1, 1)]
+    assert _read(["3\n", "3"], number_value) == [None, 3.0]
+
+
 def test_numbers_are_plain_decimals_only() -> None:
     cells = ["1.5", "+.5", "-3", "3.", "1_9", "1,200", "1e3", "nan", "inf", None]
     assert _read(cells, number_value) == [1.5, 0.5, -3.0, 3.0] + [None] * 6

@@ -10,11 +10,15 @@ counts the children excluded at each inclusion step, with the reason in words
 (``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
 
 ``--engine spark`` runs where ``--spark-master`` says, configured by the user's own
-``spark-defaults.conf`` and ``--spark-conf KEY=VALUE`` (repeatable, wins; docs/scale.md).
+``spark-defaults.conf`` and ``--spark-conf KEY=VALUE`` (repeatable, wins; docs/scale.md). On a
+folder of Parquet tables, a URI Spark reads (``hdfs://``, ``s3a://``, ``file://``) or Spark's
+catalog (``--spark-tables DB``), Spark reads, validates and loads the cohort itself
+(``engine.spark_cohort``); other cohorts are read here and handed to Spark as Parquet.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -36,7 +40,10 @@ from srnskit.cli.common import (
 from srnskit.errors import UsageError
 
 if TYPE_CHECKING:
+    from srnskit.cohort.forms import DateOrder
+    from srnskit.definitions.model import DefinitionSet
     from srnskit.engine import Derived
+    from srnskit.studies import StudyDesign
 
 __all__: list[str] = []
 
@@ -52,11 +59,25 @@ CohortOrDatabase = Annotated[
 ]
 
 
+# derive's COHORT: none with --spark-tables (the cohort is in Spark's catalog).
+OptionalCohort = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="COHORT",
+        help="A folder of CSV/Parquet tables (or a URI Spark reads, with --engine spark), an "
+        ".xlsx workbook, a .duckdb file or a registry database URL; none with --spark-tables.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("derive")
 @reports_errors
 def _derive(
-    cohort: CohortOrDatabase,
-    out: Annotated[Path, typer.Option(help="The folder to write the derived tables to.")],
+    cohort: OptionalCohort = None,
+    out: Annotated[
+        Path | None, typer.Option(help="The folder to write the derived tables to.")
+    ] = None,
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
     engine: Annotated[
@@ -78,6 +99,14 @@ def _derive(
             "defaults.",
         ),
     ] = None,
+    spark_tables: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DB",
+            help="Read the cohort from Spark's catalog: the tables DB.patients, "
+            "DB.measurements, … (with --engine spark, instead of COHORT).",
+        ),
+    ] = None,
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")
     ] = "csv",
@@ -87,18 +116,22 @@ def _derive(
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
     from srnskit.atomic import check_apart, check_output_directory
-    from srnskit.cohort.load import read_cohort
-    from srnskit.engine import derive
     from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
+    if out is None:
+        raise UsageError("Missing option '--out'.")
+    if spark_tables is not None and (engine != "spark" or cohort is not None):
+        raise UsageError("--spark-tables needs --engine spark and no COHORT")
+    if cohort is None and spark_tables is None:
+        raise UsageError("Missing argument 'COHORT'.")
     chosen, design = load_rules(definitions, study)
-    check_apart(out, [cohort])
+    check_apart(out, [cohort] if cohort is not None else [])
     check_output_directory(out, force=force)
     _start_spark(engine, spark_master, spark_conf or [])
-    loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
-    echo_warnings(loaded.warnings)
-    derived = derive(loaded, chosen, study=design, engine=engine, spark_master=spark_master)
+    derived = _derived(
+        cohort, spark_tables, chosen, design, engine, spark_master, today, date_order
+    )
     echo_data_warnings(derived.warnings)
     write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
@@ -158,6 +191,47 @@ def _explain(
         rows = measurements.filter(measurements.patient_id == patient_id).to_pyarrow()
         write_timeline(timeline(derived, rows, patient_id, chosen, design), plot, force=force)
         typer.echo(f"timeline written to {plot}")
+
+
+def _derived(
+    cohort: str | None,
+    spark_tables: str | None,
+    chosen: DefinitionSet,
+    design: StudyDesign,
+    engine: Literal["duckdb", "spark"],
+    master: str | None,
+    today: dt.datetime | None,
+    date_order: DateOrder | None,
+) -> Derived:
+    """The cohort read (by Spark itself where it can: ``spark_reads``) and derived."""
+    from srnskit.engine import derive
+    from srnskit.engine.spark_cohort import read_spark_cohort, spark_reads
+
+    if engine == "spark" and (spark_tables is not None or spark_reads(cohort)):
+        from srnskit.engine.derive import derive_on
+
+        on_spark = read_spark_cohort(
+            cohort,
+            database=spark_tables,
+            today=reference_date(today),
+            date_order=date_order,
+            master=master,
+        )
+        try:
+            echo_warnings(on_spark.warnings)
+            with on_spark.backend(master=master) as backend:
+                derived: Derived = derive_on(
+                    backend, chosen, study=design, cohort_name=on_spark.name
+                )
+                return derived
+        finally:
+            on_spark.close()
+    from srnskit.cohort.load import read_cohort
+
+    assert cohort is not None  # derive's checks: a COHORT, or --spark-tables with Spark
+    loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
+    echo_warnings(loaded.warnings)
+    return derive(loaded, chosen, study=design, engine=engine, spark_master=master)
 
 
 def _start_spark(engine: str, master: str | None, settings: list[str]) -> None:

@@ -1,11 +1,11 @@
 """How a text cell becomes a value, shared by validation and loading.
 
-Validation flags the cells these expressions cannot read; loading applies the very same
-expressions, so a cohort that validates loads exactly as validation read it. Each reading is
-written as an Ibis expression (``date_value``, ``number_value`` …), which every engine
-(DuckDB, Spark) compiles to its own SQL; the ``…_sql`` forms are the same readings as DuckDB
-SQL text, for the statements Ibis does not write (loading's chunked inserts) and are retired
-as their callers move to the expressions.
+Validation flags the cells these readings cannot read; loading applies the very same readings,
+so a cohort that validates loads exactly as validation read it. Each reading is an Ibis
+expression (``date_value``, ``number_value`` …), which every engine compiles to its own SQL:
+DuckDB's in process, Spark's where the data lie. Their regular expressions mean the same in
+DuckDB's RE2 and Java's (Spark's): a pattern ends in ``\\z``, as Java's ``$`` also matches before
+a final line break.
 """
 
 from __future__ import annotations
@@ -26,24 +26,17 @@ __all__ = [
     "ISO_DATE",
     "PLAIN_NUMBER",
     "UNITS_TABLE",
-    "bool_sql",
     "bool_value",
     "connect",
-    "date_sql",
     "date_value",
-    "enum_sql",
     "enum_value",
     "measurement_value",
-    "measurement_value_sql",
-    "number_sql",
     "number_value",
     "plain_number",
-    "qualifier_sql",
     "qualifier_value",
     "quote",
     "raw_cells",
     "register_units",
-    "unit_key_sql",
     "unit_key_value",
     "unit_rows",
     "units_table",
@@ -51,12 +44,12 @@ __all__ = [
 
 UNITS_TABLE = "_srnskit_units"
 # ISO 8601 date, optionally followed by a time (truncated to the date, cohort-format.md §1).
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\z"
 # A number as the format writes it (cohort-format.md §2): plain decimal notation, '.' as the
 # decimal mark, no thousands separators, no '_' (Python's float() and DuckDB read '1_9' as 19),
 # no exponent, no 'nan' or 'inf'.
-PLAIN_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
-_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
+PLAIN_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)\z"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER.removesuffix(r"\z") + r"\Z")
 # A laboratory result beyond a limit: '<', '>' (or ≤, <=, ≥, >=), then a plain number.
 BOUND = r"^(<=|>=|≤|≥|<|>) *"
 _TRUE = ("true", "t", "yes", "y", "1")
@@ -100,21 +93,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def date_sql(cell: str) -> str:
-    """The DATE in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL."""
-    return (
-        f"CASE WHEN regexp_matches({cell}, '{ISO_DATE}') "
-        f"THEN TRY_CAST(substr({cell}, 1, 10) AS DATE) END"
-    )
-
-
-def number_sql(cell: str) -> str:
-    """The DOUBLE that ``cell`` writes in plain decimal notation (``PLAIN_NUMBER``), else NULL:
-    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here."""
-    plain = f"regexp_full_match({cell}, '{PLAIN_NUMBER}')"
-    return f"CASE WHEN {plain} THEN TRY_CAST({cell} AS DOUBLE) END"
-
-
 def plain_number(text: str) -> float:
     """The number that ``text`` writes in plain decimal notation (``PLAIN_NUMBER``), as the
     cohort reads numbers; raises ``ValueError`` for anything else (``1_37``, ``1,5``, ``1e3``)."""
@@ -122,61 +100,6 @@ def plain_number(text: str) -> float:
     if not _PLAIN_NUMBER.match(cleaned):
         raise ValueError(f"'{text}' is not a plain decimal number (such as 137 or 0.5)")
     return float(cleaned)
-
-
-def bool_sql(cell: str) -> str:
-    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL."""
-    true = ", ".join(map(_literal, _TRUE))
-    false = ", ".join(map(_literal, _FALSE))
-    return (
-        f"CASE WHEN lower({cell}) IN ({true}) THEN TRUE "
-        f"WHEN lower({cell}) IN ({false}) THEN FALSE END"
-    )
-
-
-def enum_sql(cell: str, column: Column) -> str:
-    """The canonical spelling of an allowed value (case-insensitive, or an alias), else NULL."""
-    spellings = {value.lower(): value for value in column.allowed}
-    spellings.update(column.aliases)
-    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in spellings.items())
-    return f"CASE lower({cell}) {cases} END"
-
-
-def unit_key_sql(cell: str) -> str:
-    """The unit text folded as ``schema.normalise_unit`` folds it (case, spaces, µ/μ → u)."""
-    return f"lower(replace(replace(replace({cell}, 'µ', 'u'), 'μ', 'u'), ' ', ''))"
-
-
-def measurement_value_sql(analyte: str, value: str) -> str:
-    """A measurement's number: dipstick words read as levels (neg = 0 … 4+ = 4, also ± and
-    + … ++++), a bound (``<0.1``) as its number (0.1; ``qualifier_sql`` keeps the '<')."""
-    levels = " ".join(f"WHEN {_literal(k)} THEN {v}" for k, v in DIPSTICK_SPELLINGS.items())
-    bare = f"regexp_replace({value}, '{BOUND}', '')"
-    level = f"CASE lower({value}) {levels} END"
-    # The level's CASE, not an IN list: DuckDB makes a list of 12 a join over every row, where
-    # the CASE is read only on the dipstick rows.
-    return (
-        f"CASE WHEN {analyte} = 'dipstick' AND ({level}) IS NOT NULL THEN {level} "
-        f"WHEN {_bounded(value)} THEN {number_sql(bare)} "
-        f"ELSE {number_sql(value)} END"
-    )
-
-
-def _bounded(value: str) -> str:
-    """Whether ``value`` starts with a bound's sign (``BOUND`` matches): four prefix tests,
-    which cost a tenth of the pattern on every one of a million cells."""
-    return "(" + " OR ".join(f"prefix({value}, '{sign}')" for sign in "<>≤≥") + ")"
-
-
-def qualifier_sql(value: str, qualifier: str, column: Column) -> str:
-    """A measurement's qualifier: ``<`` or ``>`` from a bound written in the value (``<0.1``,
-    ``≤0.05``), else the qualifier column's (``column``), else NULL."""
-    prefix = f"regexp_extract({value}, '{BOUND}', 1)"
-    return (
-        f"CASE WHEN {_bounded(value)} THEN "
-        f"CASE WHEN {prefix} IN ('<', '<=', '≤') THEN '<' ELSE '>' END "
-        f"ELSE {enum_sql(qualifier, column)} END"
-    )
 
 
 _UNITS_SCHEMA = {
@@ -226,20 +149,20 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
 
 def date_value(cell: ibis.StringValue) -> ibis.DateValue:
     """The date in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL: a
-    ``2023-02-30`` is NULL (no such day). As ``date_sql``."""
+    ``2023-02-30`` is NULL (no such day)."""
     readable = cell.re_search(ISO_DATE)
     return ibis.ifelse(readable, cell.substr(0, 10).try_cast("date"), ibis.null("date"))
 
 
 def number_value(cell: ibis.StringValue) -> ibis.FloatingValue:
     """The float64 ``cell`` writes in plain decimal notation (``PLAIN_NUMBER``), else NULL:
-    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here. As ``number_sql``."""
+    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here."""
     plain = cell.re_search(PLAIN_NUMBER)
     return ibis.ifelse(plain, cell.try_cast("float64"), ibis.null("float64"))
 
 
 def bool_value(cell: ibis.StringValue) -> ibis.BooleanValue:
-    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL. As ``bool_sql``."""
+    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL."""
     lower = cell.lower()
     return ibis.cases(
         (lower.isin(_TRUE), ibis.literal(True)),
@@ -250,7 +173,7 @@ def bool_value(cell: ibis.StringValue) -> ibis.BooleanValue:
 
 def enum_value(cell: ibis.StringValue, column: Column) -> ibis.StringValue:
     """The canonical spelling of an allowed value of ``column`` (case-insensitive, or an
-    alias), else NULL. As ``enum_sql``."""
+    alias), else NULL."""
     spellings = {value.lower(): value for value in column.allowed}
     spellings.update(column.aliases)
     return cell.lower().substitute(spellings, else_=ibis.null("string"))
@@ -264,7 +187,7 @@ def unit_key_value(cell: ibis.StringValue) -> ibis.StringValue:
 def measurement_value(analyte: ibis.StringValue, value: ibis.StringValue) -> ibis.FloatingValue:
     """A measurement's number (``analyte`` canonical): dipstick words read as levels (neg = 0
     … 4+ = 4, also ± and + … ++++), a bound (``<0.1``) as its number (0.1;
-    ``qualifier_value`` keeps the '<'). As ``measurement_value_sql``."""
+    ``qualifier_value`` keeps the '<')."""
     level = value.lower().substitute(
         {k: float(v) for k, v in DIPSTICK_SPELLINGS.items()}, else_=ibis.null("float64")
     )
@@ -286,8 +209,7 @@ def qualifier_value(
     value: ibis.StringValue, qualifier: ibis.StringValue, column: Column
 ) -> ibis.StringValue:
     """A measurement's qualifier: ``<`` or ``>`` from a bound written in ``value`` (``<0.1``,
-    ``≤0.05``), else the qualifier cell's (``column`` its column), else NULL. As
-    ``qualifier_sql``."""
+    ``≤0.05``), else the qualifier cell's (``column`` its column), else NULL."""
     sign = value.re_extract(BOUND, 1)
     from_value = ibis.ifelse(sign.isin(["<", "<=", "≤"]), ibis.literal("<"), ibis.literal(">"))
     return ibis.ifelse(_bounded_value(value), from_value, enum_value(qualifier, column))

@@ -24,7 +24,7 @@ from srnskit.cohort.links import (
     check_patient_links,
     check_patients,
     check_treatments,
-    spans_table,
+    drop_patient_spans,
 )
 from srnskit.cohort.parse import connect, quote, raw_cells, register_units
 from srnskit.cohort.plausibility import check_measurements, implausible_value_message
@@ -115,7 +115,7 @@ def run_checks(
         found += check_treatments(engine)
     # The per-patient spans the link checks shared (links.patient_spans) served them only.
     for name in tables:
-        engine.drop(spans_table(name))
+        drop_patient_spans(engine, name)
     return found
 
 

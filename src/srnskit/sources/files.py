@@ -42,7 +42,14 @@ from srnskit.sources.workbook import read_workbook, table_meant
 
 # ROW_COLUMN, RawCohort and RawTable (sources/raw.py) are offered here too: the cohort layer
 # takes what it reads from this one entry point.
-__all__ = ["CHUNK_ROWS", "ROW_COLUMN", "RawCohort", "RawTable", "read_raw_cohort"]
+__all__ = [
+    "CHUNK_ROWS",
+    "ROW_COLUMN",
+    "RawCohort",
+    "RawTable",
+    "read_raw_cohort",
+    "read_settings",
+]
 
 # Rows per chunk when a Parquet file is read: validation and loading take one chunk of text at a
 # time, so the whole file is never held as text at once (a million children: 64 M rows).
@@ -327,8 +334,21 @@ def _quote(identifier: str) -> str:
 
 def _read_settings(path: Path, cohort: RawCohort) -> None:
     try:
-        settings = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        cohort.problems.append(Problem("cohort.toml", None, None, f"not valid TOML: {exc}"))
+        return
+    read_settings(text, cohort)
+
+
+def read_settings(text: str, cohort: RawCohort) -> None:
+    """The settings of a cohort's ``cohort.toml`` (its ``text``: ``name``, ``center_id``,
+    ``format_version``; cohort-format.md §1) set on ``cohort``; what is wrong with them added
+    to ``cohort.problems`` (invalid TOML, a setting that is not text, a format version this
+    srnskit does not read: errors; an unknown setting: a warning)."""
+    try:
+        settings = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         cohort.problems.append(Problem("cohort.toml", None, None, f"not valid TOML: {exc}"))
         return
     for key in sorted(set(settings) - _SETTINGS_KEYS):

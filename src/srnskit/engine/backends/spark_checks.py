@@ -36,7 +36,14 @@ from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.raw import ROW_COLUMN, RawTable, header_columns
 
-__all__ = ["WHITESPACE", "SparkChecks", "validate_on_spark"]
+__all__ = [
+    "WHITESPACE",
+    "SparkChecks",
+    "checked",
+    "first_line",
+    "spark_errors",
+    "validate_on_spark",
+]
 
 # The characters a cell is trimmed of: those DuckDB's TRIM takes (Unicode's space separators,
 # category Zs; measured over every code point with DuckDB 1.5), so a cell reads on Spark as
@@ -138,8 +145,8 @@ class SparkChecks:
             try:
                 frame = session.read.parquet(uri)
                 frame.schema  # noqa: B018 (the footers are read here: a file that is no Parquet)
-            except _spark_errors() as exc:  # Spark's AnalysisException or the JVM's
-                message = f"{source} is not a readable Parquet file: {_first_line(exc)}"
+            except spark_errors() as exc:  # Spark's AnalysisException or the JVM's
+                message = f"{source} is not a readable Parquet file: {first_line(exc)}"
                 problems.append(Problem(name, None, None, message))
                 continue
             raw, header, count, found_problems = _raw_frame(
@@ -183,7 +190,7 @@ class SparkChecks:
             except Exception as exc:
                 raise UsageError(
                     f"{qualified}: Spark gives no record numbers for this table "
-                    f"({_first_line(exc)}); store it as Parquet files"
+                    f"({first_line(exc)}); store it as Parquet files"
                 ) from exc
             raw, header, count, found_problems = _raw_frame(session, name, frame, numbered=numbered)
             tables[name], columns[name], records[name] = raw, header, count
@@ -319,22 +326,24 @@ def _listing(session: Any, folder: str) -> dict[str, tuple[str, bool]]:
     except UsageError:
         raise
     except Exception as exc:  # the JVM's: no file system for the scheme, no access
-        raise UsageError(f"{folder}: Spark cannot list it ({_first_line(exc)})") from exc
+        raise UsageError(f"{folder}: Spark cannot list it ({first_line(exc)})") from exc
     return {
         status.getPath().getName().lower(): (status.getPath().toString(), status.isDirectory())
         for status in statuses
     }
 
 
-def _spark_errors() -> tuple[type[Exception], ...]:
-    """The exceptions Spark raises for what it cannot read (its own, and the JVM's)."""
+def spark_errors() -> tuple[type[Exception], ...]:
+    """The exceptions Spark raises for what it cannot read (its own, and the JVM's): the
+    tuple to catch."""
     from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 
     return (PySparkException, Py4JJavaError)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (a JVM error's stack trace follows it)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -480,18 +489,28 @@ def validate_on_spark(
     list ``location``.
     """
     with SparkChecks.from_location(location, session=session) as checks:
-        tables = {
-            name: RawTable(
-                name,
-                checks.sources[name],
-                checks.columns[name],
-                checks.records[name],
-                _on_executors,
-            )
-            for name in checks.tables
-        }
-        found = run_checks(checks, tables, today=today, date_order=date_order)
-        return printable(sorted(checks.problems + found, key=problem_order))
+        return checked(checks, today=today, date_order=date_order)
+
+
+def checked(
+    checks: SparkChecks, *, today: dt.date, date_order: DateOrder | None = None
+) -> list[Problem]:
+    """Every problem of the cohort ``checks`` reads (what reading found, then validation's one
+    sequence of checks, ``cohort.validate.run_checks``), sorted and printed as
+    ``validate_raw_cohort`` returns them. Placeholders and text dates are rewritten in the raw
+    tables as on DuckDB, so loading (``cohort.load.canonical_table``) reads them so."""
+    tables = {
+        name: RawTable(
+            name,
+            checks.sources[name],
+            checks.columns[name],
+            checks.records[name],
+            _on_executors,
+        )
+        for name in checks.tables
+    }
+    found = run_checks(checks, tables, today=today, date_order=date_order)
+    return printable(sorted(checks.problems + found, key=problem_order))
 
 
 def _on_executors() -> Iterator[pa.Table]:

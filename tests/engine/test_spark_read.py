@@ -1,0 +1,167 @@
+"""``derive --engine spark`` on a cohort Spark reads itself (issue 21 part 2): a folder of
+Parquet tables, or tables of Spark's catalog (``--spark-tables DB``). Spark reads, validates,
+loads and derives; the outputs must be DuckDB's file for file, and a bad cohort must give
+DuckDB's problems (the embedded path, ``check_cohort``, is the reference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from srnskit.cohort.load import check_cohort
+from srnskit.engine.spark_cohort import read_spark_cohort, spark_reads
+from srnskit.errors import InvalidCohortError
+from srnskit.synth.generate import write_synthetic_cohort
+from srnskit.synth.profile import load_profile
+
+pytestmark = pytest.mark.spark
+
+TODAY = "2026-12-01"
+OUTPUTS = ("patient_outcomes.csv", "courses.csv", "episodes.csv", "flow.json")
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("spark-read") / "cohort"
+    write_synthetic_cohort(
+        folder, profile=load_profile("seed2023"), patients=12, seed=11, fmt="parquet"
+    )
+    (folder / "cohort.toml").write_text(
+        'name = "twelve children"\ncenter_id = "hospital-a"\nformat_version = 1\n'
+    )
+    return folder
+
+
+def _same_outputs(one: Path, other: Path) -> None:
+    for name in OUTPUTS:
+        assert (one / name).read_bytes() == (other / name).read_bytes(), name
+
+
+def test_a_parquet_folder_is_read_by_spark(cohort: Path, tmp_path: Path) -> None:
+    csv_folder = tmp_path / "csv"
+    csv_folder.mkdir()
+    (csv_folder / "patients.csv").write_text("patient_id\nP1\n")
+    assert spark_reads(str(cohort))
+    assert spark_reads("hdfs://namenode/cohorts/a")
+    assert spark_reads("file:///data/a")
+    assert not spark_reads(str(csv_folder))
+    assert not spark_reads("sqlite:///registry.db")
+    assert not spark_reads("postgresql+psycopg://u@h/db")
+
+
+def test_derive_on_spark_from_parquet_gives_duckdbs_outputs(
+    cli: Any, spark: Any, cohort: Path, tmp_path: Path
+) -> None:
+    on_duckdb = cli("derive", cohort, "--out", tmp_path / "duck", "--today", TODAY)
+    assert on_duckdb.exit_code == 0, on_duckdb.stderr
+    # The same folder as a file: URI, which is how a cluster names a shared folder.
+    on_spark = cli(
+        "derive", cohort.as_uri(), "--engine", "spark", "--out", tmp_path / "spark",
+        "--today", TODAY,
+    )  # fmt: skip
+    assert on_spark.exit_code == 0, on_spark.stderr
+    _same_outputs(tmp_path / "duck", tmp_path / "spark")
+    assert on_spark.stdout.splitlines()[-1] == on_duckdb.stdout.splitlines()[-1].replace(
+        str(tmp_path / "duck"), str(tmp_path / "spark")
+    )
+    flow = json.loads((tmp_path / "spark" / "flow.json").read_text())
+    assert flow["start"] == 12
+
+
+def test_the_catalogs_tables_are_read_with_spark_tables(
+    cli: Any, spark: Any, cohort: Path, tmp_path: Path
+) -> None:
+    database = "srnskit_test_read"
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{tmp_path / 'warehouse'}'")
+    try:
+        for table in sorted(cohort.glob("*.parquet")):
+            frame = spark.read.parquet(str(table))
+            frame.write.format("parquet").saveAsTable(f"{database}.{table.stem}")
+        on_duckdb = cli("derive", cohort, "--out", tmp_path / "duck", "--today", TODAY)
+        on_spark = cli(
+            "derive", "--engine", "spark", "--spark-tables", database,
+            "--out", tmp_path / "spark", "--today", TODAY,
+        )  # fmt: skip
+        assert on_spark.exit_code == 0, on_spark.stderr
+        assert on_duckdb.exit_code == 0
+        _same_outputs(tmp_path / "duck", tmp_path / "spark")
+    finally:
+        spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
+
+
+def test_spark_tables_is_refused_without_spark_or_with_a_cohort(
+    cli: Any, cohort: Path, tmp_path: Path
+) -> None:
+    alone = cli("derive", "--spark-tables", "db", "--out", tmp_path / "a")
+    both = cli(
+        "derive", cohort, "--engine", "spark", "--spark-tables", "db", "--out", tmp_path / "b"
+    )
+    for result in (alone, both):
+        assert result.exit_code == 2
+        assert "--spark-tables needs --engine spark and no COHORT" in result.stderr
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_bad_cohort_gives_on_spark_the_problems_it_gives_on_duckdb(
+    spark: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    # Row 3 (P2) is born after onset; row 4 repeats P1; the measurement of P9 (row 3) has no
+    # patient, the one of P1 on row 4 a unit creatinine does not take.
+    patients = pa.table(
+        {
+            "patient_id": ["P1", "P2", "P1"],
+            "sex": ["F", "M", "F"],
+            "birth_date": [dt.date(2012, 1, 1), dt.date(2015, 1, 1), dt.date(2012, 1, 1)],
+            "onset_date": [dt.date(2015, 3, 1), dt.date(2014, 1, 1), dt.date(2015, 3, 1)],
+        }
+    )
+    measurements = pa.table(
+        {
+            "patient_id": ["P1", "P9", "P1"],
+            "date": [dt.date(2015, 3, 2)] * 3,
+            "analyte": ["upcr", "upcr", "creatinine"],
+            "value": [3.1, 2.0, 40.0],
+            "unit": ["mg/mg", "mg/mg", "g/L"],
+        }
+    )
+    pq.write_table(patients, folder / "patients.parquet")
+    pq.write_table(measurements, folder / "measurements.parquet")
+    expected = check_cohort(folder, today=dt.date(2026, 12, 1))
+    assert any(p.severity == "error" for p in expected)
+    with pytest.raises(InvalidCohortError) as raised:
+        read_spark_cohort(folder, today=dt.date(2026, 12, 1))
+    assert [str(p) for p in raised.value.problems] == [str(p) for p in expected]
+    rows = {(p.table, p.row) for p in expected}
+    assert {("patients", 3), ("patients", 4), ("measurements", 3), ("measurements", 4)} <= rows
+
+
+def test_cohort_toml_names_the_cohort_and_the_centre_of_children_without_one(
+    spark: Any, tmp_path: Path
+) -> None:
+    patients = pa.table(
+        {
+            "patient_id": ["P1", "P2"],
+            "center_id": ["ward-b", None],
+            "sex": ["F", "M"],
+            "birth_date": [dt.date(2012, 1, 1), dt.date(2011, 5, 1)],
+            "onset_date": [dt.date(2015, 3, 1), dt.date(2014, 1, 1)],
+        }
+    )
+    pq.write_table(patients, tmp_path / "patients.parquet")
+    (tmp_path / "cohort.toml").write_text('name = "two children"\ncenter_id = "hospital-a"\n')
+    on_spark = read_spark_cohort(tmp_path, today=dt.date(2026, 12, 1))
+    try:
+        rows = on_spark.frames["patients"].select("patient_id", "center_id").collect()
+        assert on_spark.name == "two children"
+        assert sorted(tuple(r) for r in rows) == [("P1", "ward-b"), ("P2", "hospital-a")]
+    finally:
+        on_spark.close()
