@@ -13,7 +13,7 @@ of docs/definitions.md were measured); ``--diary`` generates them with diaries.
         [--against REV] [--spark-at 100000] [--diary]
 
 ``--spark-at N`` (one of the sizes) also times, each in a fresh process on the same files, load
-(read, validate, and the Parquet copy Spark's executors read) and derive on Spark local
+(Spark reading, validating and typing the Parquet folder itself) and derive on Spark local
 (``local[2]``, srnskit's defaults) and on a Spark standalone cluster of two workers started here
 on loopback (``tests/engine/spark_cluster.py``; one core and ``--worker-memory`` each), with the
 ratio of each to DuckDB's raw scan of the same Parquet files (every table read into memory: the
@@ -68,24 +68,24 @@ print(json.dumps({"load": loaded - started, "derive": done - loaded, "rows": row
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 # Load and derive on Spark, in a fresh process: argv = folder, master ('' for srnskit's default),
-# then --spark-conf items. Load includes the Parquet copy the executors read (Cohort.location).
+# then --spark-conf items. Spark reads, validates and loads the Parquet folder itself
+# (engine.spark_cohort, issue 21): nothing of the cohort passes through this process.
 SPARK_CHILD = """
 import json, sys, time, datetime as dt
-from pathlib import Path
-from srnskit.cohort import read_cohort
 from srnskit.definitions import load_definitions
 from srnskit.engine.backends.spark import parse_spark_conf, spark_session
-from srnskit.engine.derive import derive
+from srnskit.engine.derive import derive_on
+from srnskit.engine.spark_cohort import read_spark_cohort
 started = time.perf_counter()
-cohort = read_cohort(Path(sys.argv[1]), today=dt.date.today())
-cohort.location()
-loaded = time.perf_counter()
 master = sys.argv[2] or None
 spark_session(master, parse_spark_conf(sys.argv[3:]))
 up = time.perf_counter()
-derived = derive(cohort, load_definitions("kdigo2021"), engine="spark", spark_master=master)
+cohort = read_spark_cohort(sys.argv[1], today=dt.date.today(), master=master)
+loaded = time.perf_counter()
+with cohort.backend(master=master) as backend:
+    derived = derive_on(backend, load_definitions("kdigo2021"))
 done = time.perf_counter()
-print(json.dumps({"load": loaded - started, "start": up - loaded, "derive": done - up,
+print(json.dumps({"load": loaded - up, "start": up - started, "derive": done - loaded,
                   "outcomes": derived.patient_outcomes.num_rows}))
 """
 # The floor reads the same measurement rows as the engine: those of kdigo2021's proteinuria
