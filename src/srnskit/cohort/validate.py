@@ -153,8 +153,9 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> li
             quote(c) if c in present else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in declared
         ]
         extra = [quote(c) for c in raw.columns if c not in declared]
-        # Rows read by position are numbered by it (DuckDB keeps a load's insertion order).
-        row = f"rowid + 2 AS {ROW_COLUMN}" if numbered else ROW_COLUMN
+        # Rows read by position are numbered by it (DuckDB keeps a load's insertion order),
+        # unless the scan numbered them itself (Parquet's record numbers).
+        row = f"rowid + 2 AS {ROW_COLUMN}" if numbered and not _has_row(con, name) else ROW_COLUMN
         con.execute(
             f"CREATE OR REPLACE VIEW raw_{name} AS SELECT {row}, {', '.join(cells + extra)} "
             f"FROM {raw_cells(name)}"
@@ -164,13 +165,18 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> li
 
 def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
     """``raw.scan`` loaded into its cells table, trimmed; False (and nothing left) when the
-    reader fails or yields another number of records than the file has lines."""
+    reader fails, yields another number of records than the file has lines, or writes a number
+    of a ``raw.plain`` column with an exponent."""
     cells = raw_cells(raw.name)
     try:
         con.execute(f"CREATE OR REPLACE TABLE {cells} AS SELECT * FROM {raw.scan}")
         (count,) = con.execute(f"SELECT count(*) FROM {cells}").fetchone() or (0,)
     except duckdb.Error:
         count = None
+    if count == raw.rows and raw.plain:
+        exponents = " OR ".join(f"{quote(c)} LIKE '%e%'" for c in raw.plain)
+        (written,) = con.execute(f"SELECT count_if({exponents}) FROM {cells}").fetchone() or (0,)
+        count = None if written else count
     if count != raw.rows:
         con.execute(f"DROP TABLE IF EXISTS {cells}")
         return False
@@ -191,6 +197,12 @@ def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
     if raw.rows > COMPRESSED_ROWS:
         con.execute("CHECKPOINT")
     return True
+
+
+def _has_row(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the cells table of ``name`` holds the rows' numbers (``_row``)."""
+    cursor = con.execute(f"SELECT * FROM {raw_cells(name)} LIMIT 0")
+    return any(d[0] == ROW_COLUMN for d in cursor.description or ())
 
 
 def _load_chunks(con: duckdb.DuckDBPyConnection, raw: RawTable, problems: list[Problem]) -> bool:

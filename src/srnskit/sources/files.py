@@ -308,14 +308,42 @@ def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     table = RawTable(name, path.name, columns, rows, chunks)
     names = file.schema_arrow.names
     types = [file.schema_arrow.field(i).type for i, _ in kept]
-    # DuckDB reads the file itself when every kept column casts to the text Arrow's cast gives
-    # (text, whole numbers, dates, booleans; not floats: DuckDB writes 137.0 where Arrow writes
-    # 137) and no two names differ only in case (DuckDB's names ignore case).
+    # DuckDB reads the file itself when every kept column casts to the text the chunks give
+    # (text, whole numbers, dates, booleans, doubles: ``_cell_sql``) and no two names differ
+    # only in case (DuckDB's names ignore case). A double DuckDB writes with an exponent (its
+    # shortest digits, as Arrow's, but 5e-06 where the chunks write 0.000005) sends the table
+    # to the chunks: validation checks the ``plain`` columns after the scan.
     if all(map(_same_text_in_duckdb, types)) and len({n.lower() for n in names}) == len(names):
-        cells = ", ".join(f"CAST({_quote(names[i])} AS VARCHAR) AS {_quote(c)}" for i, c in kept)
-        table.scan = f"(SELECT {cells} FROM read_parquet({_literal(str(path))}))"
+        cells = ", ".join(
+            f"{_cell_sql(names[i], kind)} AS {_quote(c)}"
+            for (i, c), kind in zip(kept, types, strict=True)
+        )
+        # Each record numbered as the format says (its place in the file + 2), stored: the
+        # load reads the table in chunks of rows, which DuckDB finds by this column's ranges.
+        source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
+        table.scan = f"(SELECT file_row_number + 2 AS {ROW_COLUMN}, {cells} FROM {source})"
+        table.plain = tuple(
+            c for (_, c), k in zip(kept, types, strict=True) if pa.types.is_float64(k)
+        )
         table.fallback = lambda: (RawTable(name, path.name, columns, rows, chunks), [])
     return table, problems
+
+
+def _cell_sql(column: str, kind: pa.DataType) -> str:
+    """DuckDB's SQL writing a Parquet cell of type ``kind`` as ``arrow_column_as_text`` writes
+    it: a whole double below 10^15 without '.0' (137.0 as '137', -0.0 as '-0'), NaN as 'nan',
+    other doubles as their shortest digits (which both DuckDB and Arrow write); any other
+    type as DuckDB's cast."""
+    cell = _quote(column)
+    if not pa.types.is_float64(kind):
+        return f"CAST({cell} AS VARCHAR)"
+    return (
+        f"CASE WHEN isnan({cell}) THEN 'nan' "
+        f"WHEN {cell} = 0 AND signbit({cell}) THEN '-0' "
+        f"WHEN {cell} = trunc({cell}) AND abs({cell}) < 1e15 "
+        f"THEN CAST(CAST({cell} AS BIGINT) AS VARCHAR) "
+        f"ELSE CAST({cell} AS VARCHAR) END"
+    )
 
 
 def _same_text_in_duckdb(kind: pa.DataType) -> bool:
@@ -325,6 +353,7 @@ def _same_text_in_duckdb(kind: pa.DataType) -> bool:
         or pa.types.is_integer(kind)
         or pa.types.is_date32(kind)
         or pa.types.is_boolean(kind)
+        or pa.types.is_float64(kind)
     )
 
 

@@ -45,10 +45,12 @@ class RawTable:
 
     ``scan``, when given, is a DuckDB table expression (``read_csv(…)``, ``read_parquet(…)``)
     yielding ``columns`` as text, one row per record in file order, so the rows are numbered
-    by their position (the first record is row 2): validation loads the file with it in
+    by their position (the first record is row 2; a scan may give the number itself as its
+    first column, ``_row``): validation loads the file with it in
     DuckDB's own parallel reader instead of through ``chunks()``. ``rows`` is then the count it
-    must yield; when it yields another count, or fails, ``fallback()`` reads the file the
-    careful way (returning the table and its problems).
+    must yield; when it yields another count, writes a ``plain`` column's number with an
+    exponent, or fails, ``fallback()`` reads the file the careful way (returning the table and
+    its problems).
     """
 
     name: str
@@ -58,6 +60,9 @@ class RawTable:
     chunks: Callable[[], Iterator[pa.Table]]
     scan: str | None = None
     fallback: Callable[[], tuple[RawTable | None, list[Problem]]] | None = None
+    # Columns of ``scan`` whose text must hold no exponent (doubles DuckDB writes as 5e-06
+    # where the chunks write 0.000005): if one does, ``fallback`` reads the file.
+    plain: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, name: str, source: str, data: pa.Table) -> RawTable:
