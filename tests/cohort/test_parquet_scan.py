@@ -67,6 +67,6 @@ def test_doubles_are_scanned_as_the_careful_reader_writes_them(tmp_path: Path) -
 def test_a_number_written_with_an_exponent_sends_the_file_to_the_careful_reader(
     tmp_path: Path,
 ) -> None:
-    cells, scanned = _cells(tmp_path, [0.5, 0.000005, 2e20])
+    cells, scanned = _cells(tmp_path, [0.5, 0.000005, 2e20, -0.0])
     assert not scanned
-    assert cells == ["0.5", "0.000005", "200000000000000000000"]
+    assert cells == ["0.5", "0.000005", "200000000000000000000", "-0"]

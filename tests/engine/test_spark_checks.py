@@ -272,8 +272,13 @@ def test_a_file_spark_cannot_read_is_a_problem(session: Any, tmp_path: Path) -> 
         ("treatments", None, None),
         ("events", None, None),
     ]
-    assert problems[0].message.startswith("treatments.csv is not read: --engine spark reads")
+    assert problems[0].message.startswith(
+        "treatments.csv is not read: Spark reads a cohort's tables as Parquet"
+    )
+    # The JVM's root cause, not the bridge's "An error occurred while calling o282.parquet".
     assert problems[1].message.startswith("events.parquet is not a readable Parquet file")
+    assert "is not a Parquet file" in problems[1].message
+    assert "An error occurred while calling" not in problems[1].message
 
 
 # --- the checks -------------------------------------------------------------------------------

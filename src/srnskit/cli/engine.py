@@ -121,10 +121,15 @@ def _derive(
 
     if out is None:
         raise UsageError("Missing option '--out'.")
-    if spark_tables is not None and (engine != "spark" or cohort is not None):
-        raise UsageError("--spark-tables needs --engine spark and no COHORT")
+    if spark_tables is not None and engine != "spark":
+        raise UsageError("--spark-tables needs --engine spark")
+    if spark_tables is not None and cohort is not None:
+        raise UsageError("give COHORT or --spark-tables DB, not both")
     if cohort is None and spark_tables is None:
-        raise UsageError("Missing argument 'COHORT'.")
+        raise UsageError("Missing argument 'COHORT' (or, with --engine spark, --spark-tables DB).")
+    local = cohort is not None and "://" not in cohort and not cohort.startswith("file:")
+    if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it
+        raise UsageError(f"{cohort}: no such file or directory")
     chosen, design = load_rules(definitions, study)
     check_apart(out, [cohort] if cohort is not None else [])
     check_output_directory(out, force=force)

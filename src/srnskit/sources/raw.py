@@ -8,6 +8,7 @@ converted. The helpers here turn a header and columns of cells into such a table
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -101,7 +102,8 @@ def plain_decimal(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     if float(value).is_integer() and abs(value) < 1e16:
-        return str(int(value))
+        # -0.0 as '-0', as Arrow's cast writes it (and DuckDB's scan, sources.files._cell_sql)
+        return "-0" if value == 0 and math.copysign(1.0, value) < 0 else str(int(value))
     text = format(Decimal(repr(float(value))), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

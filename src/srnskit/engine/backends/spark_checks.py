@@ -135,8 +135,9 @@ class SparkChecks:
                 if f"{name}.csv" in entries:
                     file = entries[f"{name}.csv"][0].rsplit("/", 1)[-1]
                     message = (
-                        f"{file} is not read: --engine spark reads a cohort of Parquet files; "
-                        f"write it as {name}.parquet, or validate it with --engine duckdb"
+                        f"{file} is not read: Spark reads a cohort's tables as Parquet; write "
+                        f"it as {name}.parquet (a local folder of CSV files is read by srnskit "
+                        "itself and handed to Spark)"
                     )
                     problems.append(Problem(name, None, None, message))
                 continue
@@ -343,8 +344,22 @@ def spark_errors() -> tuple[type[Exception], ...]:
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message (a JVM error's stack trace follows it)."""
-    text = str(exc).strip().splitlines()
+    """The first line of the reason for ``exc``: for an error of the JVM, its root cause's
+    message ("… is not a Parquet file. Expected magic number at tail …"), not the bridge's
+    "An error occurred while calling o282.parquet"; a stack trace follows either."""
+    from py4j.protocol import Py4JError
+
+    java = getattr(exc, "java_exception", None)
+    text: list[str] = []
+    if java is not None:
+        try:
+            cause = java
+            while cause.getCause() is not None:
+                cause = cause.getCause()
+            text = str(cause.getMessage() or cause.toString()).strip().splitlines()
+        except (Py4JError, AttributeError):  # the bridge is gone: the Python side's text
+            text = []
+    text = text or str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
