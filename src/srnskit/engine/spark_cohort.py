@@ -21,7 +21,8 @@ from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.load import canonical_table
 from srnskit.cohort.validate import problem_order
 from srnskit.engine.backends.spark import SparkBackend
-from srnskit.engine.backends.spark_checks import SparkChecks, checked, first_line, spark_errors
+from srnskit.engine.backends.spark_checks import SparkChecks, checked
+from srnskit.engine.backends.spark_raw import first_line, spark_errors
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem

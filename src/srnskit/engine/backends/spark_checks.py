@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -31,29 +31,22 @@ from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import UNITS_TABLE, unit_rows
 from srnskit.cohort.validate import problem_order, run_checks
 from srnskit.engine.backends.spark import spark_session
+from srnskit.engine.backends.spark_raw import (
+    file_numbers,
+    first_line,
+    folder_uri,
+    listing,
+    raw_frame,
+    spark_errors,
+)
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
-from srnskit.sources.raw import ROW_COLUMN, RawTable, header_columns
+from srnskit.sources.raw import RawTable
 
-__all__ = [
-    "WHITESPACE",
-    "SparkChecks",
-    "checked",
-    "first_line",
-    "spark_errors",
-    "validate_on_spark",
-]
+__all__ = ["SparkChecks", "checked", "validate_on_spark"]
 
-# The characters a cell is trimmed of: those DuckDB's TRIM takes (Unicode's space separators,
-# category Zs; measured over every code point with DuckDB 1.5), so a cell reads on Spark as
-# validation's DuckDB reads it (``validate.register_raw_tables``). A tab or line break stays.
-WHITESPACE = (
-    "\u0020\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u202f\u205f\u3000"
-)
 _PREFIXES = itertools.count()
-_INDEX, _FILE = "_srnskit_index", "_srnskit_file"
 
 
 class SparkChecks:
@@ -122,8 +115,8 @@ class SparkChecks:
         Raises ``UsageError`` when ``location`` is no folder Spark can list.
         """
         session = session or spark_session(master)
-        folder = _folder_uri(location)
-        entries = _listing(session, folder)
+        folder = folder_uri(location)
+        entries = listing(session, folder)
         tables: dict[str, Any] = {}
         columns: dict[str, list[str]] = {}
         records: dict[str, int] = {}
@@ -150,8 +143,8 @@ class SparkChecks:
                 message = f"{source} is not a readable Parquet file: {first_line(exc)}"
                 problems.append(Problem(name, None, None, message))
                 continue
-            raw, header, count, found_problems = _raw_frame(
-                session, name, frame, numbered=_file_numbers(session, frame, is_folder)
+            raw, header, count, found_problems = raw_frame(
+                session, name, frame, numbered=file_numbers(session, frame, is_folder)
             )
             tables[name], columns[name], records[name] = raw, header, count
             sources[name] = source
@@ -187,13 +180,13 @@ class SparkChecks:
                 continue
             frame = session.table(qualified)
             try:
-                numbered = _file_numbers(session, frame, True)
+                numbered = file_numbers(session, frame, True)
             except Exception as exc:
                 raise UsageError(
                     f"{qualified}: Spark gives no record numbers for this table "
                     f"({first_line(exc)}); store it as Parquet files"
                 ) from exc
-            raw, header, count, found_problems = _raw_frame(session, name, frame, numbered=numbered)
+            raw, header, count, found_problems = raw_frame(session, name, frame, numbered=numbered)
             tables[name], columns[name], records[name] = raw, header, count
             sources[name] = qualified
             problems += found_problems
@@ -293,183 +286,6 @@ class SparkChecks:
         self._schemas[name] = _ibis_schema(frame)
         if old is not None:
             self.session.catalog.dropTempView(old)
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-def _folder_uri(location: str | Path) -> str:
-    """``location`` as Spark reads it: a URI as given, a local path as a ``file:`` URI (so a
-    cluster whose default file system is HDFS still reads the local folder)."""
-    text = str(location)
-    if "://" in text or text.startswith("file:"):
-        return text.rstrip("/")
-    path = Path(text).expanduser().resolve()
-    if not path.exists():
-        raise UsageError(f"{location}: no such file or directory")
-    if not path.is_dir():
-        raise UsageError(
-            f"{location}: --engine spark reads a cohort from a folder of Parquet files"
-        )
-    return path.as_uri()
-
-
-def _listing(session: Any, folder: str) -> dict[str, tuple[str, bool]]:
-    """The entries of ``folder`` by their names in lower case: (URI, is a folder), listed by
-    Hadoop's file system for its scheme (the one Spark reads with)."""
-    jvm = session.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(folder)
-    try:
-        system = path.getFileSystem(session.sparkContext._jsc.hadoopConfiguration())
-        if not system.exists(path) or not system.getFileStatus(path).isDirectory():
-            raise UsageError(f"{folder}: no such folder")
-        statuses = system.listStatus(path)
-    except UsageError:
-        raise
-    except Exception as exc:  # the JVM's: no file system for the scheme, no access
-        raise UsageError(f"{folder}: Spark cannot list it ({first_line(exc)})") from exc
-    return {
-        status.getPath().getName().lower(): (status.getPath().toString(), status.isDirectory())
-        for status in statuses
-    }
-
-
-def spark_errors() -> tuple[type[Exception], ...]:
-    """The exceptions Spark raises for what it cannot read (its own, and the JVM's): the
-    tuple to catch."""
-    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
-    from pyspark.errors import PySparkException
-
-    return (PySparkException, Py4JJavaError)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of the reason for ``exc``: for an error of the JVM, its root cause's
-    message ("… is not a Parquet file. Expected magic number at tail …"), not the bridge's
-    "An error occurred while calling o282.parquet"; a stack trace follows either."""
-    from py4j.protocol import Py4JError
-
-    java = getattr(exc, "java_exception", None)
-    text: list[str] = []
-    if java is not None:
-        try:
-            cause = java
-            while cause.getCause() is not None:
-                cause = cause.getCause()
-            text = str(cause.getMessage() or cause.toString()).strip().splitlines()
-        except (Py4JError, AttributeError):  # the bridge is gone: the Python side's text
-            text = []
-    text = text or str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _file_numbers(session: Any, frame: Any, several_files: bool) -> Callable[[Any], Any]:
-    """How a row of ``frame``'s files gets its row number: a function of the frame with the
-    hidden columns ``_INDEX`` (its record's index in its file) and ``_FILE`` (the file) giving
-    the ``_row`` column. One file: the index + 2. Several: the files in their names' order,
-    each record's number offset by the records of the files before it (counted from the
-    footers: a count reads no column)."""
-    from pyspark.sql import functions as F
-
-    if not several_files:
-        return lambda _: (F.col(_INDEX) + 2).cast("long")
-    files = frame.select(F.col("_metadata.file_path").alias(_FILE)).groupBy(_FILE).count()
-    counted = sorted((r[_FILE], int(r["count"])) for r in files.collect())
-    offsets, total = [], 0
-    for file, count in counted:
-        offsets.append((file, total))
-        total += count
-    if not offsets:
-        return lambda _: (F.col(_INDEX) + 2).cast("long")
-    first = F.create_map(*itertools.chain.from_iterable((F.lit(f), F.lit(o)) for f, o in offsets))
-    return lambda _: (F.col(_INDEX) + first[F.col(_FILE)] + 2).cast("long")
-
-
-def _raw_frame(
-    session: Any, name: str, frame: Any, *, numbered: Callable[[Any], Any]
-) -> tuple[Any, list[str], int, list[Problem]]:
-    """The raw table of ``frame`` (a file's columns as Spark read them): ``_row``, every
-    declared column as text (NULL when absent), every extra column; the header's columns; the
-    number of records; the header's problems (``sources.raw.header_columns``)."""
-    from pyspark.sql import functions as F
-
-    header = list(frame.columns)
-    kept, problems = header_columns(name, header)
-    types = [field.dataType for field in frame.schema.fields]
-    # Columns by position: a file's names may differ only in case (Spark's names do not).
-    positions = [f"_srnskit_c{i}" for i in range(len(header))]
-    with_meta = frame.select(
-        "*",
-        F.col("_metadata.row_index").alias(_INDEX),
-        F.col("_metadata.file_path").alias(_FILE),
-    ).toDF(*positions, _INDEX, _FILE)
-    cells = [_cell_text(F.col(positions[i]), types[i]) for i, _ in kept]
-    names = [column for _, column in kept]
-    text = with_meta.select(numbered(with_meta).alias(ROW_COLUMN), *cells).toDF(ROW_COLUMN, *names)
-    trimmed = [F.nullif(F.btrim(F.col(c), F.lit(WHITESPACE)), F.lit("")).alias(c) for c in names]
-    text = text.select(F.col(ROW_COLUMN), *trimmed)
-    declared = COHORT_TABLES[name].column_names
-    present = set(names)
-    view = [F.col(c) if c in present else F.lit(None).cast("string").alias(c) for c in declared] + [
-        F.col(c) for c in names if c not in declared
-    ]
-    count = frame.count()  # Parquet's footers hold it: no column is read
-    return text.select(F.col(ROW_COLUMN), *view), names, count, problems
-
-
-def _cell_text(cell: Any, kind: Any) -> Any:
-    """A column of Spark's type ``kind`` as the cohort reader's text (``_float_text`` for
-    floats, Spark's cast for the rest)."""
-    name = type(kind).__name__
-    if name in ("DoubleType", "FloatType"):
-        return _plain_decimal(_float_text(cell, "double" if name == "DoubleType" else "float"))
-    return cell.cast("string")
-
-
-def _float_text(cell: Any, kind: str) -> Any:
-    """A float column (``kind`` Spark's ``double`` or ``float``) as the text Arrow's cast gives
-    and ``sources.raw.arrow_column_as_text`` keeps (137.0 as '137', 0.1 as '0.1', 1e20 as
-    '100000000000000000000', never an exponent; NaN 'nan', infinities 'inf', '-inf'), in
-    Spark SQL: Spark's own cast writes 137.0 and 1.0E20, and Java 17's digits are not always
-    the shortest. The shortest digits that read back as the same float are found by trying
-    1, 2 … 17 (9 for ``float``) significant digits (the first that reads back is the
-    shortest, as Arrow's and Python's ``repr`` give), then written in plain decimals."""
-    from pyspark.sql import functions as F
-
-    scientific = F.when(F.isnan(cell), F.lit("nan"))
-    scientific = scientific.when(cell == F.lit(float("inf")), F.lit("inf"))
-    scientific = scientific.when(cell == F.lit(float("-inf")), F.lit("-inf"))
-    for digits in range(1, (17 if kind == "double" else 9) + 1):
-        written = F.format_string(f"%.{digits - 1}e", cell)
-        scientific = scientific.when(written.try_cast(kind) == cell, written)
-    return scientific
-
-
-def _plain_decimal(scientific: Any) -> Any:
-    """Java's ``%e`` text (``-1.25e+02``, ``3e-07``) as plain decimals (``-125``,
-    ``0.0000003``), as ``sources.raw.plain_decimal`` writes a number; other text as it is."""
-    from pyspark.sql import functions as F
-
-    pattern = r"^(-?)([0-9])(?:\.([0-9]+))?e([+-][0-9]+)$"
-    sign = F.regexp_extract(scientific, pattern, 1)
-    digits = F.concat(
-        F.regexp_extract(scientific, pattern, 2), F.regexp_extract(scientific, pattern, 3)
-    )
-    exponent = F.regexp_extract(scientific, pattern, 4).try_cast("int")
-    count = F.length(digits)
-    body = (
-        F.when(exponent >= count - 1, F.concat(digits, F.repeat(F.lit("0"), exponent - count + 1)))
-        .when(
-            exponent >= 0,
-            F.concat(
-                digits.substr(F.lit(1), exponent + 1),
-                F.lit("."),
-                digits.substr(exponent + 2, count),
-            ),
-        )
-        .otherwise(F.concat(F.lit("0."), F.repeat(F.lit("0"), -exponent - 1), digits))
-    )
-    return F.when(scientific.rlike(pattern), F.concat(sign, body)).otherwise(scientific)
 
 
 def _ibis_schema(frame: Any) -> ibis.Schema:
