@@ -127,7 +127,9 @@ def _derive(
         raise UsageError("give COHORT or --spark-tables DB, not both")
     if cohort is None and spark_tables is None:
         raise UsageError("Missing argument 'COHORT' (or, with --engine spark, --spark-tables DB).")
-    local = cohort is not None and "://" not in cohort and not cohort.startswith("file:")
+    from srnskit.engine.backends.spark_raw import is_uri
+
+    local = cohort is not None and not is_uri(cohort)
     if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it
         raise UsageError(f"{cohort}: no such file or directory")
     chosen, design = load_rules(definitions, study)

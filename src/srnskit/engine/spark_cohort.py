@@ -22,7 +22,7 @@ from srnskit.cohort.load import canonical_table
 from srnskit.cohort.validate import problem_order
 from srnskit.engine.backends.spark import SparkBackend
 from srnskit.engine.backends.spark_checks import SparkChecks, checked
-from srnskit.engine.backends.spark_raw import first_line, spark_errors
+from srnskit.engine.backends.spark_raw import first_line, folder_uri, is_uri, listing, spark_errors
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
@@ -74,7 +74,7 @@ def spark_reads(cohort: str | None) -> bool:
     if cohort is None:
         return False
     text = str(cohort)
-    if "://" in text or text.startswith("file:"):
+    if is_uri(text):
         scheme = text.split(":", 1)[0].lower()
         return not scheme.startswith(("sqlite", "postgresql"))
     path = Path(text)
@@ -150,18 +150,9 @@ def _settings(session: Any, location: str) -> RawCohort:
     """The cohort's ``cohort.toml`` at ``location`` read through Spark (any file system it
     reads), as ``sources.files`` reads it: name, centre and problems; none when it is absent."""
     cohort = RawCohort(path=Path(location))
-    text = str(location)
-    folder = text.rstrip("/") if "://" in text or text.startswith("file:") else None
-    if folder is None:
-        path = Path(text).expanduser().resolve() / "cohort.toml"
-        if path.is_file():
-            read_settings(path.read_text(encoding="utf-8", errors="replace"), cohort)
-        return cohort
-    jvm = session.sparkContext._jvm
-    target = jvm.org.apache.hadoop.fs.Path(f"{folder}/cohort.toml")
-    system = target.getFileSystem(session.sparkContext._jsc.hadoopConfiguration())
-    if system.exists(target):
-        rows = session.read.text(f"{folder}/cohort.toml", wholetext=True).collect()
+    found = listing(session, folder_uri(location)).get("cohort.toml")
+    if found is not None and not found[1]:
+        rows = session.read.text(found[0], wholetext=True).collect()
         read_settings(rows[0][0] if rows else "", cohort)
     return cohort
 

@@ -21,6 +21,7 @@ __all__ = [
     "file_numbers",
     "first_line",
     "folder_uri",
+    "is_uri",
     "listing",
     "raw_frame",
     "spark_errors",
@@ -36,11 +37,17 @@ WHITESPACE = (
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
 
 
+def is_uri(location: str | Path) -> bool:
+    """Whether ``location`` is a URI (``hdfs://…``, ``s3a://…``, ``file:…``), not a local path."""
+    text = str(location)
+    return "://" in text or text.startswith("file:")
+
+
 def folder_uri(location: str | Path) -> str:
     """``location`` as Spark reads it: a URI as given, a local path as a ``file:`` URI (so a
     cluster whose default file system is HDFS still reads the local folder)."""
     text = str(location)
-    if "://" in text or text.startswith("file:"):
+    if is_uri(text):
         return text.rstrip("/")
     path = Path(text).expanduser().resolve()
     if not path.exists():
