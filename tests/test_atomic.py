@@ -109,3 +109,18 @@ def test_a_folder_that_cannot_be_made_is_a_usage_error_and_leaves_nothing(
     with pytest.raises(UsageError, match=r"cannot create the folder .*b: Permission denied"):
         make_parents(tmp_path / "a" / "b" / "out.html")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_force_replaces_tables_spark_wrote_as_folders_of_part_files(tmp_path) -> None:
+    # cohort-format.md §3: with Spark, NAME.parquet is a folder of part files (and Spark's
+    # _SUCCESS marker and Hadoop's .crc checksums beside them)
+    target = tmp_path / "out"
+    parts = target / "episodes.parquet"
+    parts.mkdir(parents=True)
+    for name in ("part-00000-a.zstd.parquet", ".part-00000-a.zstd.parquet.crc", "_SUCCESS"):
+        (parts / name).write_bytes(b"")
+    (target / "flow.json").write_text("{}")
+    check_output_directory(target, force=True)
+    (parts / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"holds episodes\.parquet/"):
+        check_output_directory(target, force=True)

@@ -238,6 +238,8 @@ def _not_written(folder: Path, prefix: str = "") -> list[str]:
         if entry.is_symlink():
             foreign.append(name)
         elif entry.is_dir():
+            if _parts_folder(entry):
+                continue
             if prefix or entry.name not in WRITTEN_FOLDERS:
                 foreign.append(f"{name}/")
             else:
@@ -245,6 +247,18 @@ def _not_written(folder: Path, prefix: str = "") -> list[str]:
         elif not entry.is_file() or entry.suffix.lower() not in WRITTEN_SUFFIXES:
             foreign.append(name)
     return foreign
+
+
+def _parts_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a table Spark wrote (cohort-format.md §3: ``NAME.parquet``, a
+    folder of part files): only Parquet part files, Spark's ``_SUCCESS`` marker and Hadoop's
+    ``.crc`` checksums, no link or sub-folder."""
+    return folder.suffix.lower() == ".parquet" and all(
+        part.is_file()
+        and not part.is_symlink()
+        and (part.suffix.lower() in {".parquet", ".crc"} or part.name == "_SUCCESS")
+        for part in folder.iterdir()
+    )
 
 
 @contextmanager
