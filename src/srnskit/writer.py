@@ -7,7 +7,7 @@ Spark, engine and generator all write the same names and types.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -26,6 +26,8 @@ __all__ = [
     "OutputFormat",
     "TableWriter",
     "cohort_schema",
+    "declared_batches",
+    "declared_table",
     "derived_schema",
     "write_cohort_folder",
 ]
@@ -85,6 +87,25 @@ def _rounded(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
     return rounded
 
 
+def declared_table(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` as it is written: the columns of ``schema`` in its order (others left out),
+    each cast to its declared type and a number with declared decimals (``DECIMALS``) rounded
+    to them, half to even as Python's ``round`` (cohort-format.md §3). Raises ``KeyError`` for
+    a column of ``schema`` that ``table`` lacks."""
+    columns = [_rounded(table.column(f.name).cast(f.type), f) for f in schema]
+    return pa.table(columns, schema=schema)
+
+
+def declared_batches(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    """``declared_table`` batch by batch: what Spark's executors run on each partition of a
+    derived table before writing it (``DataFrame.mapInArrow``), so a part file holds exactly the
+    columns, types and rounding of the file this module writes itself."""
+    for batch in batches:
+        yield from declared_table(pa.Table.from_batches([batch]), schema).to_batches()
+
+
 class TableWriter:
     """Writes one table in chunks to ``folder/NAME.csv`` or ``NAME.parquet``, cast to ``schema``.
 
@@ -105,8 +126,7 @@ class TableWriter:
     def write(self, table: pa.Table) -> None:
         """Append ``table``'s rows, each column cast to its declared type and a number with
         declared decimals rounded to them (half to even, as Python's ``round``)."""
-        columns = [_rounded(table.column(f.name).cast(f.type), f) for f in self.schema]
-        self._writer.write_table(pa.table(columns, schema=self.schema))
+        self._writer.write_table(declared_table(table, self.schema))
 
     def close(self) -> None:
         self._writer.close()
