@@ -19,8 +19,11 @@ catalog (``--spark-tables DB``), Spark reads, validates and loads the cohort its
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -42,10 +45,14 @@ from srnskit.errors import UsageError
 if TYPE_CHECKING:
     from srnskit.cohort.forms import DateOrder
     from srnskit.definitions.model import DefinitionSet
-    from srnskit.engine import Derived
+    from srnskit.engine import Derived, DerivedOnEngine
+    from srnskit.engine.backends import Backend
     from srnskit.studies import StudyDesign
 
 __all__: list[str] = []
+
+# A URI as --out (hdfs://…, s3a://…, file:/…), after typer made it a Path (which keeps one slash)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 # A cohort path, or a registry's database URL (sqlite:///…, postgresql+psycopg://…): the registry
 # read as a cohort (registry.md §1). A path that does not exist is read_cohort's usage error.
@@ -121,6 +128,12 @@ def _derive(
 
     if out is None:
         raise UsageError("Missing option '--out'.")
+    if _URI.match(str(out)):  # a Path has made hdfs://nn/x into hdfs:/nn/x
+        raise UsageError(
+            "--out must be a local folder, not a URI (with --engine spark, a folder every "
+            "executor sees at the same path): the outputs are written beside it and renamed "
+            "into place, all or nothing"
+        )
     if spark_tables is not None and engine != "spark":
         raise UsageError("--spark-tables needs --engine spark")
     if spark_tables is not None and cohort is not None:
@@ -136,18 +149,21 @@ def _derive(
     check_apart(out, [cohort] if cohort is not None else [])
     check_output_directory(out, force=force)
     _start_spark(engine, spark_master, spark_conf or [])
-    derived = _derived(
-        cohort, spark_tables, chosen, design, engine, spark_master, today, date_order
-    )
-    echo_data_warnings(derived.warnings)
-    write_derived(derived, out, fmt=fmt, force=force)
+    # Spark writes Parquet itself, from its executors; CSV (small outputs) is written here
+    kept = engine == "spark" and fmt == "parquet"
+    with _derived(
+        cohort, spark_tables, chosen, design, engine, spark_master, today, date_order, kept=kept
+    ) as derived:
+        echo_data_warnings(derived.warnings)
+        write_derived(derived, out, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
-    for line in _excluded_lines(derived):
+    for line in _excluded_lines(derived.flow):
         typer.echo(line)
+    rows = derived.rows()
     typer.echo(
-        f"wrote {out}: {counted(derived.patient_outcomes.num_rows, 'patient')} "
-        f"({included} included), {counted(derived.courses.num_rows, 'course')}, "
-        f"{counted(derived.episodes.num_rows, 'episode')} under {chosen.name}, "
+        f"wrote {out}: {counted(rows['patient_outcomes'], 'patient')} "
+        f"({included} included), {counted(rows['courses'], 'course')}, "
+        f"{counted(rows['episodes'], 'episode')} under {chosen.name}, "
         f"study {design.name}"
     )
 
@@ -200,6 +216,7 @@ def _explain(
         typer.echo(f"timeline written to {plot}")
 
 
+@contextmanager
 def _derived(
     cohort: str | None,
     spark_tables: str | None,
@@ -209,14 +226,23 @@ def _derived(
     master: str | None,
     today: dt.datetime | None,
     date_order: DateOrder | None,
-) -> Derived:
-    """The cohort read (by Spark itself where it can: ``spark_reads``) and derived."""
+    *,
+    kept: bool = False,
+) -> Iterator[Derived | DerivedOnEngine]:
+    """The cohort read (by Spark itself where it can: ``spark_reads``) and derived; ``kept``
+    (Spark only): the derived tables kept on the executors, which write them within the block
+    (``DerivedOnEngine``), else brought back as ``Derived``."""
     from srnskit.engine import derive
+    from srnskit.engine.backends import open_backend
+    from srnskit.engine.derive import derive_kept, derive_on
     from srnskit.engine.spark_cohort import read_spark_cohort, spark_reads
 
-    if engine == "spark" and (spark_tables is not None or spark_reads(cohort)):
-        from srnskit.engine.derive import derive_on
+    def on(backend: Backend, name: str) -> Derived | DerivedOnEngine:
+        if kept:
+            return derive_kept(backend, chosen, study=design, cohort_name=name)
+        return derive_on(backend, chosen, study=design, cohort_name=name)
 
+    if engine == "spark" and (spark_tables is not None or spark_reads(cohort)):
         on_spark = read_spark_cohort(
             cohort,
             database=spark_tables,
@@ -227,18 +253,20 @@ def _derived(
         try:
             echo_warnings(on_spark.warnings)
             with on_spark.backend(master=master) as backend:
-                derived: Derived = derive_on(
-                    backend, chosen, study=design, cohort_name=on_spark.name
-                )
-                return derived
+                yield on(backend, on_spark.name)
         finally:
             on_spark.close()
+        return
     from srnskit.cohort.load import read_cohort
 
     assert cohort is not None  # derive's checks: a COHORT, or --spark-tables with Spark
     loaded = read_cohort(cohort, today=reference_date(today), date_order=date_order)
     echo_warnings(loaded.warnings)
-    return derive(loaded, chosen, study=design, engine=engine, spark_master=master)
+    if kept:
+        with open_backend(engine, loaded, spark_master=master) as opened:
+            yield on(opened, loaded.name)
+        return
+    yield derive(loaded, chosen, study=design, engine=engine, spark_master=master)
 
 
 def _start_spark(engine: str, master: str | None, settings: list[str]) -> None:
@@ -254,7 +282,7 @@ def _start_spark(engine: str, master: str | None, settings: list[str]) -> None:
     spark_session(master, parse_spark_conf(settings))
 
 
-def _excluded_lines(derived: Derived) -> list[str]:
+def _excluded_lines(flow: dict[str, Any]) -> list[str]:
     """One line per inclusion step that excluded anyone, in the flow's order: '3 children
     excluded: <the reason in words>' (each child counted at the first step failed)."""
     from srnskit.outputs.words import counted
@@ -263,6 +291,6 @@ def _excluded_lines(derived: Derived) -> list[str]:
     return [
         f"{counted(step['excluded'], 'child', 'children')} excluded: "
         f"{EXCLUSION_WORDS.get(step['step'], step['step'])}"
-        for step in derived.flow["steps"]
+        for step in flow["steps"]
         if step["excluded"]
     ]

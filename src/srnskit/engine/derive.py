@@ -15,10 +15,19 @@ import ibis
 from srnskit.cohort.load import Cohort
 from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Backend, Engine, Tables, open_backend
-from srnskit.engine.derived import Derived, declared, derive_expressions, derived_from
+from srnskit.engine.coverage import data_warnings
+from srnskit.engine.derived import (
+    Derived,
+    DerivedOnEngine,
+    declared,
+    derive_expressions,
+    derived_from,
+    flow_from_counts,
+)
+from srnskit.schema import DERIVED_TABLES
 from srnskit.studies import StudyDesign, load_study
 
-__all__ = ["build_key", "derive", "derive_many", "derive_on"]
+__all__ = ["build_key", "derive", "derive_kept", "derive_many", "derive_on"]
 
 
 def derive(
@@ -89,6 +98,43 @@ def derive_on(
     results = backend.run(build, key=build_key(definitions, study, analysis), patient_id=patient_id)
     declared_results = {name: declared(table, name) for name, table in results.items()}
     return derived_from(declared_results, definitions, study=study, cohort_name=cohort_name)
+
+
+def derive_kept(
+    backend: Backend,
+    definitions: DefinitionSet,
+    *,
+    study: StudyDesign | None = None,
+    cohort_name: str = "",
+) -> DerivedOnEngine:
+    """``derive_on``, the derived tables kept where ``backend`` computes them (each computed
+    once, ``Backend.materialise``) for the backend to write itself (``writes_parts``: Spark's
+    executors). Only aggregates come back to the driver: each table's row count, the patients
+    counted by their first failed step (the flow) and the coverage counts (the data warnings).
+    The tables are read from ``backend`` until it closes: write them before."""
+    study = load_study("seed2023") if study is None else study
+    built = derive_expressions(backend.tables(keyed=True), definitions, study)
+    kept = {
+        name: backend.ibis.table(backend.materialise(backend.compile(built[name])))
+        for name in DERIVED_TABLES
+    }
+    first = kept["patient_outcomes"]
+    failed = backend.to_arrow(first.group_by("first_failed").aggregate(n=first.count()))
+    counts = {
+        name: backend.to_arrow(table.aggregate(n=table.count())).column("n")[0].as_py()
+        for name, table in kept.items()
+    }
+    coverage = declared(backend.to_arrow(built["coverage"]), "coverage")
+    return DerivedOnEngine(
+        backend=backend,
+        tables=kept,
+        flow=flow_from_counts(
+            {row["first_failed"]: row["n"] for row in failed.to_pylist()}, definitions, study
+        ),
+        row_counts=counts,
+        cohort_name=cohort_name,
+        warnings=data_warnings(coverage, definitions, study),
+    )
 
 
 def _build(

@@ -4,19 +4,23 @@
 expressions on any backend, under a definition set (how each day is classified) and a study
 (eligibility, standard dose, kidney function, the window at diagnosis); asked for the analysis,
 also the tables the analysis reads (``schema/derived.py`` ANALYSIS_TABLES). ``Derived`` holds
-their results (Arrow) and the inclusion flow.
+their results (Arrow) and the inclusion flow; ``DerivedOnEngine`` keeps the derived tables on an
+engine that writes them itself (Spark) and holds only the flow, warnings and row counts.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
 
 from srnskit.definitions.model import DefinitionSet
-from srnskit.engine.backends import Tables, materialise
+from srnskit.engine.backends import Backend, Tables, materialise
 from srnskit.engine.coverage import COVERAGE, coverage, data_warnings
 from srnskit.engine.rules import analysis_tables
 from srnskit.engine.rules.comparison import compared_courses
@@ -46,11 +50,13 @@ from srnskit.writer import ARROW_TYPES, derived_schema
 
 __all__ = [
     "Derived",
+    "DerivedOnEngine",
     "analysis_schema",
     "declared",
     "derive_expressions",
     "derived_from",
     "flow",
+    "flow_from_counts",
 ]
 
 
@@ -71,12 +77,42 @@ class Derived:
     # the set's proteinuria streams, creatinine without a height; counts, never patient ids.
     warnings: tuple[str, ...] = ()
 
+    def rows(self) -> dict[str, int]:
+        """Each derived table's row count, by name (as ``DerivedOnEngine.rows``)."""
+        return {name: table.num_rows for name, table in self.tables().items()}
+
     def tables(self) -> dict[str, pa.Table]:
+        """The derived tables (``DERIVED_TABLES``), by name."""
         return {
             "patient_outcomes": self.patient_outcomes,
             "courses": self.courses,
             "episodes": self.episodes,
         }
+
+
+@dataclass
+class DerivedOnEngine:
+    """The derived tables kept where the engine computed them (Spark's executors), to be
+    written there (``write_parquet``); what came back to the driver: the inclusion flow, the
+    data warnings and each table's row count (``rows``). ``tables``: each derived table
+    (``DERIVED_TABLES``) as an Ibis table on ``backend``, computed once."""
+
+    backend: Backend
+    tables: dict[str, ibis.Table]
+    flow: dict[str, Any]
+    row_counts: dict[str, int]
+    cohort_name: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def rows(self) -> dict[str, int]:
+        """Each derived table's row count, by name."""
+        return dict(self.row_counts)
+
+    def write_parquet(self, name: str, folder: Path) -> None:
+        """Write the derived table ``name`` as a folder of Parquet part files at ``folder``,
+        from the engine's executors, with the one writer's columns, types and rounding
+        (``derived_schema``). Raises what ``Backend.write_parquet`` raises."""
+        self.backend.write_parquet(self.tables[name], folder, derived_schema(name))
 
 
 def derive_expressions(
@@ -210,20 +246,32 @@ def declared(table: pa.Table, name: str) -> pa.Table:
 def flow(
     outcomes: pa.Table, definitions: DefinitionSet, study: StudyDesign | None = None
 ) -> dict[str, Any]:
+    """The inclusion flow (cohort-format.md §3, flow.json) of the patient outcomes with their
+    ``first_failed`` column (``flow_from_counts``)."""
+    return flow_from_counts(
+        Counter(outcomes.column("first_failed").to_pylist()), definitions, study
+    )
+
+
+def flow_from_counts(
+    first_failed: Mapping[str | None, int],
+    definitions: DefinitionSet,
+    study: StudyDesign | None = None,
+) -> dict[str, Any]:
     """The inclusion flow (cohort-format.md §3, flow.json): the definition set and the study it
     was derived under, and the patients left after each step, each counted at its first
-    failure."""
-    first_failed = outcomes.column("first_failed").to_pylist()
-    remaining = len(first_failed)
+    failure. ``first_failed``: how many patients first failed each step (None: included)."""
+    remaining = sum(first_failed.values())
+    start = remaining
     steps = []
     for step in EXCLUSION_STEPS:
-        excluded = sum(1 for f in first_failed if f == step)
+        excluded = first_failed.get(step, 0)
         remaining -= excluded
         steps.append({"step": step, "excluded": excluded, "remaining": remaining})
     named = {"definitions": definitions.name}
     if study is not None:
         named["study"] = study.name
-    return {**named, "start": len(first_failed), "steps": steps}
+    return {**named, "start": start, "steps": steps}
 
 
 def derived_from(

@@ -12,6 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
@@ -88,6 +89,9 @@ class Backend(ABC):
     # Keep each run's step tables until ``close``, so that several runs (definition sets) on
     # one cohort compute the steps they share once; a backend keeping all until then ignores it.
     share_steps: bool = False
+    # Whether the backend writes a derived table itself (``write_parquet``): Spark's executors
+    # do, so a table computed there never passes through the driver.
+    writes_parts: ClassVar[bool] = False
 
     def __init__(self, connection: ibis.BaseBackend) -> None:
         self.ibis = connection
@@ -134,6 +138,13 @@ class Backend(ABC):
         it); ``patient_id``: one patient's rows only."""
         tables = self.tables(patient_id=patient_id, keyed=True)
         return {name: self.to_arrow(expr) for name, expr in build(tables).items()}
+
+    def write_parquet(self, expression: ibis.Table, folder: Path, schema: pa.Schema) -> None:
+        """Write ``expression``'s rows where the engine holds them, as a folder of Parquet part
+        files at ``folder`` (cohort-format.md §3), each converted to ``schema`` by the one
+        writer (``writer.declared_table``). Only a backend whose ``writes_parts`` is true can;
+        the others raise ``NotImplementedError`` (their results are written by the driver)."""
+        raise NotImplementedError(f"the {self.name} backend does not write part files")
 
     def close(self) -> None:
         """Drop what this backend made (step tables, views); the default makes nothing."""

@@ -16,15 +16,20 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import ibis
+import pyarrow as pa
 
 from srnskit.engine.backends.base import Backend, TableLocations
 from srnskit.errors import MissingComponentError, UsageError
 from srnskit.settings import environment_defaults, spark_master
+from srnskit.writer import declared_batches
 
 if TYPE_CHECKING:
     from srnskit.cohort.load import Cohort
@@ -70,6 +75,15 @@ _UNNAMED = "pyspark-shell"
 # (the bar would mix with the command's own output).
 _PROGRESS = "spark.ui.showConsoleProgress"
 
+# Spark's names of the Arrow types a derived table is written with (``writer.ARROW_TYPES``).
+_SPARK_TYPES = {
+    pa.string(): "string",
+    pa.date32(): "date",
+    pa.bool_(): "boolean",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+}
+
 _SESSION: dict[str, Any] = {}
 _NAMES = itertools.count()
 
@@ -79,6 +93,7 @@ class SparkBackend(Backend):
     ``frames`` (DataFrames, ``from_frames``) where given."""
 
     name = "spark"
+    writes_parts = True
 
     def __init__(
         self,
@@ -121,6 +136,32 @@ class SparkBackend(Backend):
         name = self._view("srnskit_step")
         self.session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
         return name
+
+    def write_parquet(self, expression: ibis.Table, folder: Path, schema: pa.Schema) -> None:
+        """``expression`` written by the executors as a folder of Parquet part files at
+        ``folder`` (a local path every executor sees at the same place; Spark's ``_SUCCESS``
+        marker beside the parts), each partition converted by the one writer's
+        ``declared_batches`` (the columns, types and rounding of ``schema``) on the executors'
+        Python; no row comes back to the driver.
+
+        Raises ``MissingComponentError`` when the executors' Python has no srnskit, and
+        ``UsageError`` naming ``folder`` with Spark's reason when Spark cannot write it."""
+        from srnskit.engine.backends.spark_raw import first_line, spark_errors
+
+        frame = self.session.sql(self.compile(expression))
+        ddl = ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in schema)
+        declared = frame.mapInArrow(partial(declared_batches, schema=schema), ddl)
+        try:
+            # file:// + the path as it is: a percent sign or a space in it stays one (Hadoop
+            # reads the text after the scheme as a path, unescaped)
+            declared.write.option("compression", "zstd").parquet(f"file://{folder.absolute()}")
+        except spark_errors() as exc:
+            if "No module named 'srnskit'" in str(exc):
+                raise MissingComponentError(
+                    "Spark's executors need srnskit in their Python to write Parquet: install "
+                    "it on every worker and point PYSPARK_PYTHON at that Python (docs/scale.md)"
+                ) from exc
+            raise UsageError(f"Spark could not write {folder}: {first_line(exc)}") from exc
 
     def close(self) -> None:
         for view in self._views:
@@ -233,8 +274,13 @@ def _start(settings: dict[str, str], *, local: bool) -> Any:
     final.update(FIXED)
     master = loaded.get("spark.master")
     context = None
+    # The executors' Python (they run the writer's conversion of a derived table before Spark
+    # writes it, ``write_parquet``): $PYSPARK_PYTHON, else spark.pyspark.python, else this
+    # process's own interpreter, which has srnskit (pyspark's own default, "python3", may not).
+    python = {"PYSPARK_PYTHON": loaded.get("spark.pyspark.python", sys.executable)}
     try:
-        context = SparkContext(conf=SparkConf().setAll(list(final.items())), gateway=gateway)
+        with environment_defaults(python):
+            context = SparkContext(conf=SparkConf().setAll(list(final.items())), gateway=gateway)
         session = SparkSession(context)
         if not local:
             session.range(1).count()  # the cluster answers: an executor runs a task
