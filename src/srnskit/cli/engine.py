@@ -13,7 +13,9 @@ counts the children excluded at each inclusion step, with the reason in words
 ``spark-defaults.conf`` and ``--spark-conf KEY=VALUE`` (repeatable, wins; docs/scale.md). On a
 folder of Parquet tables, a URI Spark reads (``hdfs://``, ``s3a://``, ``file://``) or Spark's
 catalog (``--spark-tables DB``), Spark reads, validates and loads the cohort itself
-(``engine.spark_cohort``); other cohorts are read here and handed to Spark as Parquet.
+(``engine.spark_cohort``); other cohorts are read here and handed to Spark as Parquet. With
+``--format parquet`` Spark's executors write the derived tables (``NAME.parquet/`` part files,
+``engine.derive.derive_kept``); CSV is written here from the tables brought back.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ def _derive(
         raise UsageError("give COHORT or --spark-tables DB, not both")
     if cohort is None and spark_tables is None:
         raise UsageError("Missing argument 'COHORT' (or, with --engine spark, --spark-tables DB).")
+    from srnskit.engine.backends import BACKENDS
     from srnskit.engine.backends.spark_raw import is_uri
 
     local = cohort is not None and not is_uri(cohort)
@@ -150,7 +153,7 @@ def _derive(
     check_output_directory(out, force=force)
     _start_spark(engine, spark_master, spark_conf or [])
     # Spark writes Parquet itself, from its executors; CSV (small outputs) is written here
-    kept = engine == "spark" and fmt == "parquet"
+    kept = fmt == "parquet" and BACKENDS[engine].writes_parts
     with _derived(
         cohort, spark_tables, chosen, design, engine, spark_master, today, date_order, kept=kept
     ) as derived:

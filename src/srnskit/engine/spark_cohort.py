@@ -5,8 +5,9 @@
 the executors read the files (``SparkChecks``), run validation's checks (the one sequence,
 ``cohort.validate.run_checks``), and type the canonical tables (``cohort.load.canonical_table``,
 the expressions the embedded path loads with), which they keep for the engine. Only a check's
-offending rows and counts, and the derived tables, come back to the driver; no cohort table
-passes through it.
+offending rows and counts, and the derived tables (or, when the executors write them as
+Parquet, ``engine.derive.derive_kept``, only their counts), come back to the driver; no cohort
+table passes through it.
 """
 
 from __future__ import annotations

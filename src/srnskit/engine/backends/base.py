@@ -3,7 +3,8 @@
 The rules are Ibis expressions over ``Tables``; a ``Backend`` is where they run. A backend is
 handed where the cohort's canonical tables lie (its own database, or a Parquet file per table)
 and reads them itself; it makes a table of each intermediate step (``materialise``) and returns
-the outputs as Arrow (``run``). Nothing above this module asks which backend it is talking to.
+the outputs as Arrow (``run``), or, where it can, writes a table itself (``write_parquet``).
+Nothing above this module asks which backend it is talking to.
 """
 
 from __future__ import annotations
