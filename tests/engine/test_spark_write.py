@@ -105,28 +105,32 @@ def test_spark_writes_each_table_as_part_files_holding_duckdbs_rows(
 
 @pytest.mark.spark
 def test_a_failed_spark_write_leaves_no_out(
-    spark: Any, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A CSV cohort: read by srnskit and handed to Spark (the other way in), then written by Spark
     write = SparkBackend.write_parquet
-    done: list[list[str]] = []
+    done: list[tuple[list[str], int]] = []
 
     def failing_second(backend: SparkBackend, expression: Any, folder: Path, schema: Any) -> None:
         if done:  # the second table: its folder is taken, so Spark's own write refuses it
             folder.mkdir()
         write(backend, expression, folder, schema)
-        done.append(sorted(p.name for p in folder.glob("part-*.parquet")))
+        parts = sorted(p.name for p in folder.glob("part-*.parquet"))
+        done.append((parts, pq.read_table(folder).num_rows))
 
     monkeypatch.setattr(SparkBackend, "write_parquet", failing_second)
     out = tmp_path / "new" / "derived"
     result = Cli()(
-        "derive", cohort, "--out", out, "--format", "parquet", "--engine", "spark",
-        "--today", TODAY,
+        "derive", "src/srnskit/examples/small", "--out", out, "--format", "parquet",
+        "--engine", "spark",
     )  # fmt: skip
     assert result.exit_code == 2, result.stderr
     assert "Spark could not write" in result.stderr
     assert "courses.parquet" in result.stderr
-    assert done, "the first table was written before the failure"
-    assert done[0], "as part files"
+    assert len(done) == 1, "the first table was written before the failure"
+    parts, rows = done[0]
+    assert parts
+    assert rows == 12  # the small example's children, one row each in patient_outcomes
     assert not (tmp_path / "new").exists()  # no --out, no temporary folder, no parent made
 
 
