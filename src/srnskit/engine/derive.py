@@ -120,17 +120,18 @@ def derive_kept(
     }
     first = kept["patient_outcomes"]
     failed = backend.to_arrow(first.group_by("first_failed").aggregate(n=first.count()))
-    counts = {
+    by_step = {row["first_failed"]: row["n"] for row in failed.to_pylist()}
+    # the patients are the flow's start; each other table counted by one query
+    counts = {"patient_outcomes": sum(by_step.values())} | {
         name: backend.to_arrow(table.aggregate(n=table.count())).column("n")[0].as_py()
         for name, table in kept.items()
+        if name != "patient_outcomes"
     }
     coverage = declared(backend.to_arrow(built["coverage"]), "coverage")
     return DerivedOnEngine(
         backend=backend,
         tables=kept,
-        flow=flow_from_counts(
-            {row["first_failed"]: row["n"] for row in failed.to_pylist()}, definitions, study
-        ),
+        flow=flow_from_counts(by_step, definitions, study),
         row_counts=counts,
         cohort_name=cohort_name,
         warnings=data_warnings(coverage, definitions, study),
