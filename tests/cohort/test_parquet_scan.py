@@ -1,7 +1,9 @@
-"""A Parquet file of doubles is read by DuckDB's own scan (issue 21 part 5: the measurements
-of a million children are doubles) with exactly the text the careful reader gives: 137.0 as
-'137', -0.0 as '-0', NaN as 'nan', other numbers as their shortest digits; a number DuckDB
-would write with an exponent sends the table to the careful reader (0.000005, not 5e-06)."""
+"""A Parquet file is read by DuckDB's own scan where it lies (issue 21 part 5: the measurements
+of a million children). A column of its column's own type (a value of doubles, a date of
+dates) is kept as it is, and validates and loads exactly as its text would. Doubles in a
+column read as text get exactly the text the careful reader gives: 137.0 as '137', -0.0 as
+'-0', NaN as 'nan', other numbers as their shortest digits; a number DuckDB would write with
+an exponent sends the table to the careful reader (0.000005, not 5e-06)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.cohort.parse import connect
 from srnskit.cohort.validate import register_raw_tables
 from srnskit.sources.files import read_raw_cohort
@@ -26,16 +29,18 @@ PATIENTS = pa.table(
 
 
 def _cells(folder: Path, values: list[float]) -> tuple[list[str | None], bool]:
-    """The value cells of a measurements file of ``values`` as validation holds them, and
-    whether DuckDB's scan read them (not the careful reader)."""
+    """The cells of ``values`` in a column read as text (``lab_batch``, a column the format
+    does not declare) as validation holds them, and whether DuckDB's scan read them (not the
+    careful reader)."""
     pq.write_table(PATIENTS, folder / "patients.parquet")
     measurements = pa.table(
         {
             "patient_id": ["P1"] * len(values),
             "date": [dt.date(2015, 3, 2)] * len(values),
             "analyte": ["upcr"] * len(values),
-            "value": pa.array(values, pa.float64()),
+            "value": [0.5] * len(values),
             "unit": ["mg/mg"] * len(values),
+            "lab_batch": pa.array(values, pa.float64()),
         }
     )
     pq.write_table(measurements, folder / "measurements.parquet")
@@ -43,7 +48,7 @@ def _cells(folder: Path, values: list[float]) -> tuple[list[str | None], bool]:
     assert raw.tables["measurements"].scan is not None
     con = connect()
     register_raw_tables(con, raw)
-    rows = con.execute("SELECT value FROM raw_measurements ORDER BY _row").fetchall()
+    rows = con.execute("SELECT lab_batch FROM raw_measurements ORDER BY _row").fetchall()
     scanned = raw.tables["measurements"].scan is not None
     return [r[0] for r in rows], scanned
 
@@ -70,3 +75,95 @@ def test_a_number_written_with_an_exponent_sends_the_file_to_the_careful_reader(
     cells, scanned = _cells(tmp_path, [0.5, 0.000005, 2e20, -0.0])
     assert not scanned
     assert cells == ["0.5", "0.000005", "200000000000000000000", "-0"]
+
+
+def _measurements(values: list[float]) -> pa.Table:
+    return pa.table(
+        {
+            "patient_id": ["P1"] * len(values),
+            "date": [dt.date(2015, 3, 2 + i) for i in range(len(values))],
+            "analyte": ["creatinine"] * len(values),
+            "value": pa.array(values, pa.float64()),
+            "unit": ["mg/dL"] * len(values),
+        }
+    )
+
+
+def test_a_column_of_its_own_type_is_kept_typed_and_loads_as_its_text(tmp_path: Path) -> None:
+    # 0.56 mg/dL is 49.504 umol/L once in canonical units (by hand: 0.56 x 88.4 = 49.504); the
+    # same numbers written as text in a CSV file load to the same doubles.
+    values = [0.56, 1.0, 0.3]
+    typed, text = tmp_path / "typed", tmp_path / "text"
+    typed.mkdir()
+    text.mkdir()
+    pq.write_table(PATIENTS, typed / "patients.parquet")
+    pq.write_table(_measurements(values), typed / "measurements.parquet")
+    (text / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\nP1,F,2012-01-01,2015-03-01\n", encoding="utf-8"
+    )
+    lines = [f"P1,2015-03-0{2 + i},creatinine,{v},mg/dL" for i, v in enumerate(values)]
+    (text / "measurements.csv").write_text(
+        "patient_id,date,analyte,value,unit\n" + "\n".join(lines) + "\n", encoding="utf-8"
+    )
+    raw = read_raw_cohort(typed)
+    con = connect()
+    register_raw_tables(con, raw)
+    kinds = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_measurements)").fetchall()
+    )
+    assert kinds["value"] == "DOUBLE"
+    assert kinds["date"] == "DATE"
+    today = dt.date(2026, 12, 1)
+    with read_cohort(typed, today=today) as a, read_cohort(text, today=today) as b:
+        assert a.to_arrow("measurements") == b.to_arrow("measurements")
+        assert a.to_arrow("measurements")["value"].to_pylist() == [49.504, 88.4, 26.52]
+
+
+def test_a_typed_nan_or_infinity_is_no_number_as_its_text_is_none(tmp_path: Path) -> None:
+    pq.write_table(PATIENTS, tmp_path / "patients.parquet")
+    values = [0.5, float("nan"), float("inf")]
+    pq.write_table(_measurements(values), tmp_path / "measurements.parquet")
+    problems = check_cohort(tmp_path, today=dt.date(2026, 12, 1))
+    found = [(p.row, p.column, p.message) for p in problems if p.severity == "error"]
+    # As a CSV file's 'nan' and 'inf' cells are refused (cohort-format.md §2: no nan or inf).
+    assert found == [
+        (3, "value", "'nan' is not a number"),
+        (4, "value", "'inf' is not a number"),
+    ]
+
+
+def test_a_cell_rewritten_in_a_file_read_where_it_lies_loads_as_rewritten(
+    tmp_path: Path,
+) -> None:
+    # A placeholder read as empty and a day-first text date read with --date-order dmy are
+    # rewritten in the raw table: the Parquet file read where it lies is copied first, and
+    # gives the CSV file's warnings and values (14/03/2015 day-first is 2015-03-14).
+    typed, text = tmp_path / "typed", tmp_path / "text"
+    typed.mkdir()
+    text.mkdir()
+    patients = pa.table(
+        {
+            "patient_id": ["P1", "P2"],
+            "sex": ["F", "M"],
+            "birth_date": [dt.date(2012, 1, 1), dt.date(2011, 5, 6)],
+            "onset_date": ["14/03/2015", "2015-04-01"],
+            "genetic_variant": ["N/A", None],
+        }
+    )
+    pq.write_table(patients, typed / "patients.parquet")
+    (text / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date,genetic_variant\n"
+        "P1,F,2012-01-01,14/03/2015,N/A\nP2,M,2011-05-06,2015-04-01,\n",
+        encoding="utf-8",
+    )
+    today = dt.date(2026, 12, 1)
+    with (
+        read_cohort(typed, today=today, date_order="dmy") as a,
+        read_cohort(text, today=today, date_order="dmy") as b,
+    ):
+        assert [str(w) for w in a.warnings] == [str(w) for w in b.warnings]
+        assert len(a.warnings) == 2
+        loaded = a.to_arrow("patients")
+        assert loaded["onset_date"].to_pylist() == [dt.date(2015, 3, 14), dt.date(2015, 4, 1)]
+        assert loaded["genetic_variant"].to_pylist() == [None, None]
+        assert loaded.equals(b.to_arrow("patients"))

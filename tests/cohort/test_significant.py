@@ -15,7 +15,7 @@ import pytest
 
 from srnskit.cohort import read_cohort
 from srnskit.cohort.expressions import to_sql
-from srnskit.cohort.load import (
+from srnskit.cohort.rounding import (
     SIGNIFICANT_DIGITS,
     canonical_value,
     significant,

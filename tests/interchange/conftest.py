@@ -3,7 +3,7 @@ shipped definition set (the round trips compare the demo's with the re-imported 
 the comparison of tables that went through an export and an import.
 
 The comparison is exact, floats included: a cohort reads a value converted to canonical units to
-12 significant digits (``cohort.load.SIGNIFICANT_DIGITS``), the digits an import and an export
+12 significant digits (``cohort.rounding.SIGNIFICANT_DIGITS``), the digits an import and an export
 write, so the demo's 0.56 mg/dL creatinine is 49.504 µmol/L whether read from the demo or from
 its round trip, and everything derived from it is the same double. NaN equals NaN here.
 """

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 
 from srnskit.cohort.imported import SKIPPED_FILE, write_imported
-from srnskit.cohort.load import read_cohort, significant
+from srnskit.cohort.load import read_cohort
+from srnskit.cohort.rounding import significant
 from srnskit.errors import InvalidCohortError, UsageError
 from srnskit.schema.problems import Problem
 from srnskit.sources.fhir.read import read_fhir

@@ -21,8 +21,8 @@ from srnskit.clinical.egfr import (
     egfr_ckid_u25_cystatin_c,
     egfr_validity_warnings,
 )
-from srnskit.cohort.load import canonical_value
 from srnskit.cohort.parse import plain_number
+from srnskit.cohort.rounding import canonical_value
 from srnskit.cohort.validate import implausible_value_message
 from srnskit.errors import UsageError
 from srnskit.outputs.doses import dose_lines, dose_records

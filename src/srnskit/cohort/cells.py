@@ -19,11 +19,11 @@ import ibis.expr.types as ir
 
 from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
 from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
-from srnskit.cohort.parse import bool_value, date_value, enum_value, number_value
+from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean, escaped
 from srnskit.schema.tables import looks_like_identifier
-from srnskit.sources.files import ROW_COLUMN, RawTable
+from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
 __all__ = [
     "check_cells",
@@ -123,10 +123,20 @@ def check_cells(checks: Checks, table: Table) -> list[Problem]:
     column and check."""
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
-    unread = {c.name: _CELL_CHECKS[c.kind](c) for c in table.columns if c.kind in _CELL_CHECKS}
+    # A typed date or boolean (a Parquet column of its own type) always reads; a typed number
+    # may still be NaN or infinite, or not whole.
+    unread = {
+        c.name: _CELL_CHECKS[c.kind](c)
+        for c in table.columns
+        if c.kind in _CELL_CHECKS and (is_text(raw[c.name]) or c.kind in ("number", "integer"))
+    }
     # Every repeating column's texts (and every identifier's: a patient's measurements repeat
     # it) tested in one query, each distinct text once: how many cells fail.
-    screens = {c.name: _present(unread[c.name][0]) for c in table.columns if c.kind in _REPEATING}
+    screens = {
+        c.name: _present(unread[c.name][0])
+        for c in table.columns
+        if c.kind in _REPEATING and c.name in unread
+    }
     screens.update({c.name: _has_control for c in table.columns if is_identifier(c)})
     failing = counts_by_text(engine, raw, screens)
     problems: list[Problem] = []
@@ -147,7 +157,7 @@ def check_cells(checks: Checks, table: Table) -> list[Problem]:
         if failing.get(column.name, 1):
             bad = raw.filter(_present(test)(cell)).select(row=raw[ROW_COLUMN], text=cell)
             problems += [
-                Problem(table.name, r["row"], column.name, explain(r["text"]))
+                Problem(table.name, r["row"], column.name, explain(as_written(r["text"])))
                 for r in _found(engine, bad)
             ]
         if column.minimum is not None or column.maximum is not None:
@@ -344,11 +354,12 @@ def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Pr
     row_hash = _hash(ibis.struct({f"c{i}": c for i, c in enumerate(cells)}))
     # Rows are compared exactly, but only those whose hash repeats: a window over every
     # column of 64 M rows would hold them all; the hashes alone are 8 bytes a row. The rows
-    # are hashed once when no hash repeats (the usual case): only then are they read again.
+    # are hashed once when no hash repeats (the usual case, ``CheckEngine.repeats``): only
+    # then are they read again.
+    if not engine.repeats(row_hash):
+        return []
     hashes = table_expr.group_by(h=row_hash).aggregate(n=ibis._.count())
     repeated = hashes.filter(hashes.n > 1)
-    if not engine.scalar(repeated.count()):
-        return []
     candidates = table_expr.filter(row_hash.isin(repeated.h))
     first = candidates[ROW_COLUMN].min().over(group_by=[candidates[c] for c in raw.columns])
     pairs = candidates.select(row=candidates[ROW_COLUMN], first=first)

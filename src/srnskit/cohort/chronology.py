@@ -14,7 +14,7 @@ import ibis
 
 from srnskit.cohort.expressions import Checks, raw_table, run, scalar
 from srnskit.cohort.links import patient_spans, span_columns
-from srnskit.cohort.parse import date_value
+from srnskit.cohort.parse import date_value, is_text
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import EARLIEST_DATE, MAX_MEASUREMENT_AGE_YEARS, MAX_ONSET_AGE_YEARS
@@ -76,7 +76,10 @@ def _early_dates(checks: Checks, raw: ibis.Table, name: str, today: dt.date) -> 
     earliest = ibis.literal(EARLIEST_DATE)
     # Text before '1900' first: DuckDB reads the date only of the rows that pass it.
     early = {
-        c: (raw[c] < str(EARLIEST_DATE.year)) & (date_value(raw[c]) < earliest) for c in columns
+        c: (raw[c] < str(EARLIEST_DATE.year)) & (date_value(raw[c]) < earliest)
+        if is_text(raw[c])
+        else raw[c] < earliest  # a typed date (Parquet) as it is
+        for c in columns
     }
     # The condition as the filter itself, never wrapped (in a COALESCE): DuckDB then tests the
     # text first and reads a date only where it passes; wrapped, it reads every date.
@@ -121,7 +124,9 @@ def _late_measurements(
     _, last = span_columns("date")
     spans = patient_spans(checks, COHORT_TABLES["measurements"])
     joined_spans = spans.join(born, spans.patient_id == born.patient)
-    limit = (joined_spans.birth + years).strftime("%Y-%m-%d")
+    limit = joined_spans.birth + years  # a typed date column's spans are dates
+    if is_text(m.date):
+        limit = limit.strftime("%Y-%m-%d")
     suspects = joined_spans.filter(joined_spans[last] > limit).select("patient", "birth")
     if not scalar(checks, suspects.count()):
         return []  # the usual case: no row is read again

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import duckdb
 import ibis
+import numpy as np
 import sqlglot
 
 from srnskit.cache import read_cached, write_cached
@@ -61,6 +62,11 @@ class CheckEngine(Protocol):
         """The value of the scalar ``expr`` (a count, a sum)."""
         ...
 
+    def repeats(self, values: ibis.Column) -> bool:
+        """Whether a value of the column ``values`` (a column of one raw table, or an
+        expression over its columns: a row's hash) occurs twice or more."""
+        ...
+
     def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
         """Set ``column`` of raw table ``name`` to ``value`` (an expression over that raw
         table) on the rows where ``where`` holds: a placeholder read as empty, a text date
@@ -96,6 +102,14 @@ class DuckDBChecks:
         row = self.con.execute(to_sql(expr)).fetchone()
         return None if row is None else row[0]
 
+    def repeats(self, values: ibis.Column) -> bool:
+        # Sorted, then each value compared with the next: 64 M hashes (8 bytes each) in about
+        # a second, where a grouping by them builds a table of 64 M groups (half a minute).
+        found = self.con.execute(to_sql(values.name("value").as_table())).fetchnumpy()
+        column = np.asarray(found["value"])
+        column.sort()
+        return bool(np.any(column[1:] == column[:-1]))
+
     def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
         # In place, on the cells table under the raw view (an UPDATE keeps the rows' order,
         # which numbers the rows of a file read by position): Ibis writes no UPDATE, so the two
@@ -107,6 +121,7 @@ class DuckDBChecks:
         source = tree.find(sqlglot.exp.Table)
         alias = source.alias_or_name if source is not None else f"raw_{name}"
         cells = f"cells_{name}"
+        _materialized(self.con, cells)
         set_to = parts["__value"].sql(dialect="duckdb")
         when = parts["__where"].sql(dialect="duckdb")
         quoted = '"' + column.replace('"', '""') + '"'
@@ -123,6 +138,19 @@ class DuckDBChecks:
 Checks = duckdb.DuckDBPyConnection | CheckEngine
 
 
+def _materialized(con: duckdb.DuckDBPyConnection, cells: str) -> None:
+    """The cells ``cells`` made a table if they are a view over a file (a Parquet table read
+    where it lies, ``validate.register_raw_tables``), so a cell can be rewritten: a copy is
+    made only for the rare file with a placeholder or a text date to rewrite."""
+    (views,) = con.execute(
+        f"SELECT count(*) FROM duckdb_views() WHERE view_name = '{cells}' AND NOT internal"
+    ).fetchone() or (0,)
+    if views:
+        con.execute(f"CREATE TABLE {cells}__copy AS SELECT * FROM {cells}")
+        con.execute(f"DROP VIEW {cells}")
+        con.execute(f"ALTER TABLE {cells}__copy RENAME TO {cells}")
+
+
 def checks_engine(checks: Checks) -> CheckEngine:
     """``checks`` as a ``CheckEngine``: a DuckDB connection is wrapped in ``DuckDBChecks``."""
     if isinstance(checks, duckdb.DuckDBPyConnection):
@@ -132,7 +160,7 @@ def checks_engine(checks: Checks) -> CheckEngine:
 
 def _duckdb_table(con: duckdb.DuckDBPyConnection, name: str) -> ibis.Table:
     """The table or view ``name`` in ``con`` as an Ibis table of its columns' types (``_row``
-    int64, cells text; a kept table's own types)."""
+    int64, cells text or a typed Parquet column's type; a kept table's own types)."""
     cursor = con.execute(f"SELECT * FROM {name} LIMIT 0")
     described = cursor.description or ()
     schema = {d[0]: _IBIS_TYPES.get(str(d[1]), "string") for d in described}
@@ -146,6 +174,12 @@ _IBIS_TYPES = {
     "VARCHAR": "string",
     "BIGINT": "int64",
     "INTEGER": "int32",
+    "SMALLINT": "int16",
+    "TINYINT": "int8",
+    "UBIGINT": "uint64",
+    "UINTEGER": "uint32",
+    "USMALLINT": "uint16",
+    "UTINYINT": "uint8",
     "HUGEINT": "int64",
     "DOUBLE": "float64",
     "DATE": "date",

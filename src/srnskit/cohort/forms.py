@@ -22,11 +22,11 @@ from typing import Literal
 import ibis
 
 from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine, raw_table, run
-from srnskit.cohort.parse import BOUND
+from srnskit.cohort.parse import BOUND, is_text
 from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import PLACEHOLDERS
-from srnskit.sources.files import ROW_COLUMN
+from srnskit.sources.files import ROW_COLUMN, as_written
 
 __all__ = [
     "DAY_MONTH_YEAR",
@@ -104,7 +104,8 @@ def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
     columns = [c for c in table.columns if not c.required]
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
-    present = [c for c in columns if c.name in raw.columns]
+    # A typed Parquet column (dates, numbers, booleans) holds no words.
+    present = [c for c in columns if c.name in raw.columns and is_text(raw[c.name])]
     if not present:
         return []
     tests = {c.name: _placeholder_test(c) for c in present}
@@ -184,7 +185,7 @@ def check_text_dates(checks: Checks, table: Table, date_order: DateOrder | None)
     """
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
-    columns = [c for c in table.columns if c.kind == "date"]
+    columns = [c for c in table.columns if c.kind == "date" and is_text(raw[c.name])]
     if not columns:
         return []
     # Every date column counted in one query, each distinct text tested once.
@@ -305,13 +306,18 @@ def check_qualifiers(checks: Checks) -> list[Problem]:
     raw = raw_table(checks, "measurements")
     analyte = raw.analyte.lower()
     unitless = [a.name for a in ANALYTES.values() if a.unitless]
-    prefix = raw.value.re_extract(BOUND, 1)
-    # BOUND matches exactly the values that start with one of its four first characters ('<='
-    # starts with '<'): prefix tests (LIKE '<%', which DuckDB runs as a prefix test; its
-    # STARTS_WITH costs three times as much) cost a tenth of the pattern on a million cells.
-    bound = ibis.or_(*(raw.value.like(f"{sign}%") for sign in "<>≤≥")).fill_null(False)
+    if is_text(raw.value):
+        prefix = raw.value.re_extract(BOUND, 1)
+        # BOUND matches exactly the values that start with one of its four first characters
+        # ('<=' starts with '<'): prefix tests (LIKE '<%', which DuckDB runs as a prefix test;
+        # its STARTS_WITH costs three times as much) cost a tenth of the pattern on a million
+        # cells.
+        bound = ibis.or_(*(raw.value.like(f"{sign}%") for sign in "<>≤≥")).fill_null(False)
+        value_says = bound.ifelse(prefix.isin(["<", "<=", "≤"]).ifelse("<", ">"), ibis.null())
+    else:  # a typed number (a Parquet column of numbers) holds no bound
+        bound = ibis.literal(False)
+        value_says = ibis.null("string")
     given = raw.qualifier.notnull()
-    value_says = bound.ifelse(prefix.isin(["<", "<=", "≤"]).ifelse("<", ">"), ibis.null())
     column = COHORT_TABLES["measurements"].column("qualifier")
     column_says = raw.qualifier.substitute(dict(column.aliases))
     level = analyte.isin(unitless) & (bound | given)
@@ -328,7 +334,7 @@ def check_qualifiers(checks: Checks) -> list[Problem]:
     problems = []
     for r in run(checks, bad.order_by("row")):
         if r["level"]:
-            text = f"'{r['value']}'" + (
+            text = f"'{as_written(r['value'])}'" + (
                 f" with qualifier '{r['qualifier']}'" if r["qualifier"] else ""
             )
             message = (
@@ -338,8 +344,8 @@ def check_qualifiers(checks: Checks) -> list[Problem]:
             problems.append(Problem("measurements", r["row"], "qualifier", message))
         else:
             message = (
-                f"the value '{r['value']}' and the qualifier '{r['qualifier']}' disagree; "
-                "keep one of them"
+                f"the value '{as_written(r['value'])}' and the qualifier '{r['qualifier']}' "
+                "disagree; keep one of them"
             )
             problems.append(Problem("measurements", r["row"], "qualifier", message))
     return problems

@@ -7,7 +7,7 @@ source (``SourceRows.locate``) and nothing is written (exit 1, cohort-format.md 
 import is written as the loaded cohort, in the format's columns and canonical units, with
 ``cohort.toml`` and ``import/skipped.csv`` (the records not mapped, with the reason; a
 sub-folder, which every cohort reader ignores). Every number is written as the load holds it:
-a value converted to canonical units was read to ``cohort.load.SIGNIFICANT_DIGITS``
+a value converted to canonical units was read to ``cohort.rounding.SIGNIFICANT_DIGITS``
 significant digits, so it reads as a person would write it (0.56 mg/dL creatinine is written
 49.504 µmol/L, not the binary 49.504000000000005), and a dose is the number its cell wrote.
 

@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 
 from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
-from srnskit.cohort.parse import bool_value, date_value
+from srnskit.cohort.parse import bool_value, date_value, is_text
 from srnskit.schema import COHORT_TABLES, Table
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN
@@ -101,8 +101,12 @@ def _check_future(engine: CheckEngine, table: Table, today: dt.date) -> list[Pro
     for column in _date_columns(table):
         day = date_value(raw[column])
         # The text first: a date after today has an ISO text after today's (nearly free);
-        # only those cells are read as dates.
-        late = (raw[column] > today.isoformat()) & (day > ibis.literal(today))
+        # only those cells are read as dates. A typed date is compared as it is.
+        late = (
+            (raw[column] > today.isoformat()) & (day > ibis.literal(today))
+            if is_text(raw[column])
+            else day > ibis.literal(today)
+        )
         problems += [
             Problem(
                 table.name,
@@ -200,10 +204,15 @@ def check_patient_links(checks: Checks, table: Table, today: dt.date) -> list[Pr
         for r in missing
     ]
     # A valid birth's text starts with its ISO date, and ISO texts order as the dates do.
+    birth = date_value(patients.birth_date)
     births = patients.select(
         patient=patients.patient_id,
-        birth=date_value(patients.birth_date),
-        birth_text=patients.birth_date.substr(0, 10),
+        birth=birth,
+        birth_text=(
+            patients.birth_date.substr(0, 10)
+            if is_text(patients.birth_date)
+            else birth.strftime("%Y-%m-%d")
+        ),
     )
     born = (
         births.filter(births.birth.notnull())
@@ -215,7 +224,9 @@ def check_patient_links(checks: Checks, table: Table, today: dt.date) -> list[Pr
         # The patients whose least text here sorts before their birth's ISO date: a superset
         # of those with a date before birth (``patient_spans``); only their rows are judged.
         suspects = spans.join(born, spans.patient_id == born.patient)
-        suspects = suspects.filter(suspects[first] < suspects.birth_text).select("patient", "birth")
+        # A typed date column's spans are dates: compared with the birth itself.
+        bound = suspects.birth_text if is_text(raw[column]) else suspects.birth
+        suspects = suspects.filter(suspects[first] < bound).select("patient", "birth")
         if not _any(engine, suspects):
             continue
         # Only the columns read (a cohort's extra columns may bear any name).

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from typing import Any
 
 import duckdb
 import ibis
-import numpy as np
 import pyarrow as pa
 
 from srnskit.cohort.expressions import Checks, DuckDBChecks, raw_table, to_sql
@@ -29,6 +27,7 @@ from srnskit.cohort.parse import (
     connect,
     date_value,
     enum_value,
+    is_text,
     measurement_value,
     number_value,
     qualifier_value,
@@ -37,6 +36,7 @@ from srnskit.cohort.parse import (
     unit_key_value,
     units_table,
 )
+from srnskit.cohort.rounding import SIGNIFICANT_DIGITS, rounded_to, significant_decimals
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES, Column
@@ -48,33 +48,17 @@ from srnskit.sources.registry import is_database_url, read_registry
 __all__ = [
     "CANONICAL_TYPES",
     "DEFAULT_CENTER",
-    "SIGNIFICANT_DIGITS",
     "Cohort",
     "canonical_table",
-    "canonical_value",
     "check_cohort",
     "cohort_from_raw",
     "export_canonical",
     "import_canonical",
     "read_cohort",
-    "significant",
-    "significant_value",
+    "unit_pairs",
 ]
 
 DEFAULT_CENTER = "default"
-
-# Significant digits of a measurement's value once read in canonical units (read_cohort): the
-# one rounding, so an import and the exports write the loaded numbers as they are (a dose, the
-# only other float column, is read from its text and carries no conversion). A conversion to
-# canonical units is one multiplication by the schema's factor (srnskit.schema.analytes), which
-# leaves an error of an ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005);
-# 12 digits drop that noise with four digits to spare, and keep every digit a measurement
-# carries (laboratories report 2 to 6). A value is changed by at most 5e-13 of itself. By hand,
-# bedside Schwartz with 0.56 mg/dL and 110 cm is 0.413 × 110 / 0.56 = 81.125 exactly (81.13 at
-# two decimals); with the unrounded 49.504000000000005 µmol/L it is 81.12499999999999 (81.12).
-SIGNIFICANT_DIGITS = 12
-# Powers of ten as doubles read from text: each exact (10**22 is the largest exact one).
-_POWERS_OF_TEN = np.array([float(f"1e{k}") for k in range(23)])
 
 # The SQL type each column kind loads as.
 CANONICAL_TYPES = {
@@ -203,7 +187,12 @@ def cohort_from_raw(
     # The raw text tables served validation and loading only: free their memory now.
     for table in raw.tables:
         con.execute(f"DROP VIEW IF EXISTS raw_{table}")
-        con.execute(f"DROP TABLE IF EXISTS {raw_cells(table)}")
+        # A table, or a view over a Parquet file read where it lies (``register_raw_tables``).
+        cells = raw_cells(table)
+        views = con.execute(
+            f"SELECT 1 FROM duckdb_views() WHERE view_name = '{cells}' AND NOT internal"
+        ).fetchall()
+        con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {cells}")
     name = raw.name or (path.stem if path.is_file() else path.name)
     return Cohort(path=path, name=name, con=con, warnings=problems)
 
@@ -218,9 +207,15 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             continue
         columns = raw.tables[name].columns
         source = raw_table(checks, name)
+        # The measurements' (analyte, unit) pairs read first (a few dozen rows), so each row's
+        # unit is looked up in a projection, which keeps the rows in the file's order.
+        pairs = checks.rows(unit_pairs(source)) if name == "measurements" else None
+        typed = _typed_table(source, name, columns, raw.center_id, numbered=True, pairs=pairs)
+        if raw.tables[name].lazy:
+            _load_in_one_pass(con, name, typed)
+            continue
         span = source.aggregate(first=source[ROW_COLUMN].min(), last=source[ROW_COLUMN].max())
         ((first, last),) = (tuple(row.values()) for row in checks.rows(span))
-        typed = _typed_table(source, name, columns, raw.center_id, numbered=True)
         # Compiled once (a tenth of a second for measurements) as a view the chunks read: a
         # chunk's filter on the raw row reaches the raw table's scan through it.
         view = f"_srnskit_canonical_{name}"
@@ -236,6 +231,15 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             con.execute(f"{verb} {query}")
             con.execute("CHECKPOINT")
         con.execute(f"DROP VIEW {view}")
+
+
+def _load_in_one_pass(con: duckdb.DuckDBPyConnection, name: str, typed: ibis.Table) -> None:
+    """The canonical table ``name`` loaded from a Parquet file read where it lies (``typed``,
+    ``_typed_table`` numbered, its units looked up in a projection): one pass, in the file's
+    order (a scan and projections keep it: DuckDB's ``preserve_insertion_order``), not
+    compressed: no text copy sits beside it, and DuckDB's compression of 64 M measurements
+    takes longer than their load (a chunk's filter would also scan the file again)."""
+    con.execute(f"CREATE TABLE {name} AS {to_sql(typed.drop(_ORDER))}")
 
 
 def canonical_table(
@@ -261,7 +265,7 @@ def canonical_table(
     its unit's factor to the canonical unit (``parse.units_table``, from
     ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
     ``unit`` is the canonical unit) and rounded to ``SIGNIFICANT_DIGITS`` significant digits
-    (``significant_value``). A patient without a centre gets ``center_id`` (cohort.toml's),
+    (``rounding.significant_value``). A patient without a centre gets ``center_id`` (cohort.toml's),
     else ``DEFAULT_CENTER``; a course without a schedule is ``daily`` (cohort-format.md §2).
 
     The rows come in no set order (``source_row`` gives a measurement's). Raises ``KeyError``
@@ -277,9 +281,12 @@ def _typed_table(
     center_id: str | None,
     *,
     numbered: bool,
+    pairs: Sequence[dict[str, Any]] | None = None,
 ) -> ibis.Table:
     """``canonical_table`` over the raw table ``raw``; ``numbered`` adds the raw row as the
-    last column, ``_ORDER`` (the chunked load orders by it, then drops it)."""
+    last column, ``_ORDER`` (the chunked load orders by it, then drops it). ``pairs``: the
+    rows of ``unit_pairs`` already read (the measurements' units then looked up row by row,
+    in order), else None (joined)."""
     table = COHORT_TABLES[name]
     values: dict[str, ibis.Value] = {c.name: _typed(c, raw[c.name]) for c in table.columns}
     if name == "patients":
@@ -288,15 +295,27 @@ def _typed_table(
         values["schedule"] = enum_value(raw.schedule, table.column("schedule")).fill_null("daily")
     source: ibis.Table = raw
     if name == "measurements":
-        units = units_table()
-        analyte = values["analyte"]
-        source = raw.left_join(
-            units, [units.analyte == analyte, units.unit_key == unit_key_value(raw.unit)]
-        )
+        # Each distinct (analyte, unit) text read once, with its unit's factor: a cohort's
+        # 64 M rows hold a few dozen pairs, so no row's text is lowered or folded. Pairs
+        # already read (``pairs``) are looked up by a projection, which keeps the rows in the
+        # file's order; else joined (on Spark, where no table has an order).
+        if pairs is None:
+            lookup = unit_pairs(raw)
+            source = raw.left_join(
+                lookup,
+                [
+                    raw.analyte.identical_to(lookup.analyte_text),
+                    raw.unit.identical_to(lookup.unit_text),
+                ],
+            )
+            analyte, factor, canonical = lookup.analyte, lookup.factor, lookup.canonical
+        else:
+            analyte, factor, canonical = _looked_up(raw, pairs)
+        values["analyte"] = analyte
         # In canonical units here, rounded a step later, where the product is one column: the
         # rounding names its number six times, each a copy of the product's SQL if inlined.
-        values["value"] = measurement_value(analyte, raw.value) * units.factor.fill_null(1.0)
-        values["unit"] = units.canonical
+        values["value"] = measurement_value(analyte, raw.value) * factor.fill_null(1.0)
+        values["unit"] = canonical
         qualifier = table.column("qualifier")
         values["qualifier"] = qualifier_value(raw.value, raw.qualifier, qualifier)
         values["source_row"] = raw[ROW_COLUMN]
@@ -308,18 +327,77 @@ def _typed_table(
         values[_ORDER] = raw[ROW_COLUMN]
     typed = source.select(**values)
     if name == "measurements":
-        typed = typed.mutate(value=significant_value(typed.value, SIGNIFICANT_DIGITS))
+        # The rounding's decimals a column of their own: inlined, each branch of the rounding
+        # would take the logarithm again (a third of the load's time on 64 M rows).
+        typed = typed.mutate(**{_DECIMALS: significant_decimals(typed.value, SIGNIFICANT_DIGITS)})
+        typed = typed.mutate(value=rounded_to(typed.value, typed[_DECIMALS])).drop(_DECIMALS)
     return typed
+
+
+def unit_pairs(raw: ibis.Table) -> ibis.Table:
+    """Each distinct (analyte, unit) text of the raw measurements ``raw`` (``analyte_text``,
+    ``unit_text``) with how many rows hold it (``rows``), the analyte it reads as
+    (``analyte``, ``parse.enum_value``) and its unit's factor to the canonical unit and that
+    unit (``factor``, ``canonical``: ``parse.units_table``, joined on analyte and folded unit;
+    NULL for a unit the analyte does not take, or none)."""
+    column = COHORT_TABLES["measurements"].column("analyte")
+    units = units_table()
+    pairs = raw.group_by(analyte_text=raw.analyte, unit_text=raw.unit).aggregate(
+        rows=ibis._.count()
+    )
+    read = pairs.mutate(
+        _analyte=enum_value(pairs.analyte_text, column), _key=unit_key_value(pairs.unit_text)
+    )
+    return read.left_join(
+        units, [units.analyte == read._analyte, units.unit_key == read._key]
+    ).select(
+        "analyte_text",
+        "unit_text",
+        "rows",
+        analyte=read._analyte,
+        factor=units.factor,
+        canonical=units.canonical,
+    )
+
+
+def _looked_up(
+    raw: ibis.Table, pairs: Sequence[dict[str, Any]]
+) -> tuple[ibis.StringValue, ibis.FloatingValue, ibis.StringValue]:
+    """The analyte, factor and canonical unit of each row of ``raw`` from the read ``pairs``
+    (``unit_pairs``' rows): the row's pair found by one test per pair, the most frequent
+    first, then its three values taken from lists by that index."""
+    ordered = sorted(pairs, key=lambda p: -int(p["rows"]))
+    if not ordered:  # no measurement: nothing to look up
+        return ibis.null("string"), ibis.null("float64"), ibis.null("string")
+    index = ibis.cases(
+        *(
+            (
+                (raw.analyte == p["analyte_text"])
+                & raw.unit.identical_to(ibis.literal(p["unit_text"], "string")),
+                i,
+            )
+            for i, p in enumerate(ordered)
+        ),
+        else_=ibis.null("int64"),
+    )
+
+    def taken(field: str, kind: str) -> ibis.Value:
+        values = ibis.literal([p[field] for p in ordered], f"array<{kind}>")
+        return values[index]
+
+    return taken("analyte", "string"), taken("factor", "float64"), taken("canonical", "string")
 
 
 # The raw row a chunk is ordered by, dropped after ordering (no raw column is named so: a
 # helper's name as validation's are).
 _ORDER = "__srnskit_row"
+_DECIMALS = "__srnskit_decimals"
 
 
 def _typed(column: Column, cell: ibis.Value) -> ibis.Value:
-    """The cell of ``column`` read as its kind (``measurements.value`` is read apart)."""
-    text = cell.cast("string")
+    """The cell of ``column`` read as its kind (``measurements.value`` is read apart); a typed
+    cell (a Parquet column of its column's own type) is read by the same readings."""
+    text = cell.cast("string") if is_text(cell) else cell
     if column.kind == "enum":
         return enum_value(text, column)
     if column.kind == "date":
@@ -332,72 +410,3 @@ def _typed(column: Column, cell: ibis.Value) -> ibis.Value:
     if column.kind == "bool":
         return bool_value(text)
     return cell
-
-
-def canonical_value(value: float, factor: float) -> float:
-    """``value`` in an accepted unit converted with its ``factor`` (``srnskit.schema``'s
-    ``Unit.factor``) to the canonical unit, to ``SIGNIFICANT_DIGITS`` significant digits: the
-    number ``read_cohort`` holds for that cell (``canonical_value(0.56, 88.4)`` is 49.504
-    µmol/L, not 49.504000000000005). For one number given on the command line (``calc``)."""
-    rounded = significant(pa.array([value * factor], pa.float64()), SIGNIFICANT_DIGITS)
-    return float(rounded[0].as_py())
-
-
-def significant(values: pa.Array, digits: int) -> pa.Array:
-    """``values`` (float64, nulls kept) each rounded to ``digits`` significant digits (a value
-    half-way between two away from zero, as C's ``round`` and DuckDB's ``round`` do), as the
-    double nearest that decimal, which Python's shortest ``repr`` writes back:
-    ``significant([49.504000000000005], 12)`` is ``[49.504]``. A value the rounding cannot
-    reach exactly in a double (more than 22 decimals to keep: below about 1e-11 at 12 digits;
-    NaN, infinities) and 0 are kept as they are. ``significant_value`` is the same rounding
-    on an engine. Raises ``ValueError`` for ``digits`` outside 1 … 15 (a double holds 15 decimal
-    digits exactly)."""
-    if not 1 <= digits <= 15:
-        raise ValueError(f"digits must be 1 … 15, not {digits}")
-    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(numbers)))
-    decimals = digits - 1 - magnitude  # -inf/nan for 0 and nan, large for tiny values
-    reachable = np.isfinite(decimals) & (np.abs(decimals) < len(_POWERS_OF_TEN))
-    exponent = np.where(reachable, decimals, 0).astype(np.int64)
-    scale = _POWERS_OF_TEN[np.abs(exponent)]
-    # x × 10^k is below 10^digits (an integer a double holds exactly once rounded), and an
-    # exact integer divided by an exact power of ten is the double nearest the decimal.
-    with np.errstate(invalid="ignore", over="ignore"):
-        rounded = np.where(
-            exponent >= 0, _half_away(numbers * scale) / scale, _half_away(numbers / scale) * scale
-        )
-    result = np.where(reachable, rounded, numbers)
-    return pa.array(result, type=values.type, mask=values.is_null().to_numpy(zero_copy_only=False))
-
-
-def _half_away(numbers: np.ndarray) -> np.ndarray:
-    # C's round(): the nearest integer, a half away from zero (y − trunc(y) is exact).
-    whole = np.trunc(numbers)
-    nearest: np.ndarray = whole + np.where(np.abs(numbers - whole) >= 0.5, np.sign(numbers), 0.0)
-    return nearest
-
-
-def significant_value(number: ibis.FloatingValue, digits: int) -> ibis.FloatingValue:
-    """The float64 expression ``number`` rounded to ``digits`` significant digits exactly as
-    ``significant`` rounds it (a half away from zero, through the same exact powers of ten),
-    as an Ibis expression every engine compiles: DuckDB's ``round`` and Spark's (HALF_UP on a
-    double) both take a half away from zero, and both read ``log10`` of a power of ten and
-    ``pow(10, k)`` for k ≤ 22 exactly. So a cohort loaded by either holds the double
-    ``significant`` gives: 0.56 mg/dL is 49.504 µmol/L. NULL, 0, NaN, the infinities and a
-    value the rounding cannot reach (see ``significant``) are kept. Raises ``ValueError`` for
-    ``digits`` outside 1 … 15."""
-    if not 1 <= digits <= 15:
-        raise ValueError(f"digits must be 1 … 15, not {digits}")
-    # Infinite: beyond the largest double (Ibis writes isinf for Spark as FALSE; the
-    # comparison also holds for NaN, which both engines order above every number).
-    kept = (number == 0) | (number.abs() > ibis.literal(sys.float_info.max)) | number.isnan()
-    decimals = (digits - 1) - number.abs().log10().floor()
-    places = decimals.abs()
-    scale = ibis.literal(10.0, "float64") ** places
-    return ibis.cases(
-        (kept, number),
-        (places >= len(_POWERS_OF_TEN), number),
-        (decimals >= 0, (number * scale).round(0) / scale),
-        else_=(number / scale).round(0) * scale,
-    )

@@ -11,6 +11,7 @@ a final line break.
 from __future__ import annotations
 
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,7 @@ __all__ = [
     "connect",
     "date_value",
     "enum_value",
+    "is_text",
     "measurement_value",
     "number_value",
     "plain_number",
@@ -145,24 +147,47 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # --- the same readings as Ibis expressions (every engine) ---------------------------------
+#
+# A raw cell is text, except in a Parquet file whose column already has its column's own type
+# (a date column of dates, a number column of numbers, a yes/no column of booleans;
+# ``sources.files``): DuckDB then scans it as it is, and a reading of such a cell is the value
+# itself (a number that is NaN or infinite excepted: no number here, as 'nan' is none in text).
+# The text of such a cell, where a message quotes it, is ``sources.raw.as_written``'s.
 
 
-def date_value(cell: ibis.StringValue) -> ibis.DateValue:
+def is_text(cell: ibis.Value) -> bool:
+    """Whether the raw cell ``cell`` is text (else a typed Parquet column of its column's own
+    type: a date, a number or a boolean)."""
+    return bool(cell.type().is_string())
+
+
+def date_value(cell: ibis.Value) -> ibis.DateValue:
     """The date in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL: a
-    ``2023-02-30`` is NULL (no such day)."""
+    ``2023-02-30`` is NULL (no such day). A typed date cell is its date."""
+    if not is_text(cell):
+        return cell.cast("date")
     readable = cell.re_search(ISO_DATE)
     return ibis.ifelse(readable, cell.substr(0, 10).try_cast("date"), ibis.null("date"))
 
 
-def number_value(cell: ibis.StringValue) -> ibis.FloatingValue:
+def number_value(cell: ibis.Value) -> ibis.FloatingValue:
     """The float64 ``cell`` writes in plain decimal notation (``PLAIN_NUMBER``), else NULL:
-    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here."""
+    ``1_9``, ``1,200``, ``1e3``, ``nan`` and ``inf`` are not numbers here. A typed number is
+    itself as float64 (NaN and the infinities NULL, as their text is)."""
+    if not is_text(cell):
+        number = cell.cast("float64")
+        # Finite: within the largest double (NaN fails every comparison; Ibis writes isinf
+        # for Spark as FALSE).
+        finite = number.abs() <= ibis.literal(sys.float_info.max)
+        return ibis.ifelse(finite, number, ibis.null("float64"))
     plain = cell.re_search(PLAIN_NUMBER)
     return ibis.ifelse(plain, cell.try_cast("float64"), ibis.null("float64"))
 
 
-def bool_value(cell: ibis.StringValue) -> ibis.BooleanValue:
-    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL."""
+def bool_value(cell: ibis.Value) -> ibis.BooleanValue:
+    """true/false (also yes/no, y/n, 1/0) in ``cell``, else NULL; a typed boolean is itself."""
+    if not is_text(cell):
+        return cell.cast("boolean")
     lower = cell.lower()
     return ibis.cases(
         (lower.isin(_TRUE), ibis.literal(True)),
@@ -184,10 +209,12 @@ def unit_key_value(cell: ibis.StringValue) -> ibis.StringValue:
     return cell.replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
 
 
-def measurement_value(analyte: ibis.StringValue, value: ibis.StringValue) -> ibis.FloatingValue:
+def measurement_value(analyte: ibis.StringValue, value: ibis.Value) -> ibis.FloatingValue:
     """A measurement's number (``analyte`` canonical): dipstick words read as levels (neg = 0
     … 4+ = 4, also ± and + … ++++), a bound (``<0.1``) as its number (0.1;
-    ``qualifier_value`` keeps the '<')."""
+    ``qualifier_value`` keeps the '<'); a typed number is itself (``number_value``)."""
+    if not is_text(value):
+        return number_value(value)
     level = value.lower().substitute(
         {k: float(v) for k, v in DIPSTICK_SPELLINGS.items()}, else_=ibis.null("float64")
     )
@@ -209,7 +236,10 @@ def qualifier_value(
     value: ibis.StringValue, qualifier: ibis.StringValue, column: Column
 ) -> ibis.StringValue:
     """A measurement's qualifier: ``<`` or ``>`` from a bound written in ``value`` (``<0.1``,
-    ``≤0.05``), else the qualifier cell's (``column`` its column), else NULL."""
+    ``≤0.05``), else the qualifier cell's (``column`` its column), else NULL. A typed
+    number holds no bound."""
+    if not is_text(value):
+        return enum_value(qualifier, column)
     sign = value.re_extract(BOUND, 1)
     from_value = ibis.ifelse(sign.isin(["<", "<=", "≤"]), ibis.literal("<"), ibis.literal(">"))
     return ibis.ifelse(_bounded_value(value), from_value, enum_value(qualifier, column))

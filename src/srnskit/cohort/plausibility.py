@@ -16,7 +16,7 @@ from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
 from srnskit.cohort.parse import enum_value, measurement_value, unit_key_value, units_table
 from srnskit.schema import ANALYTES, COHORT_TABLES
 from srnskit.schema.problems import Problem
-from srnskit.sources.files import ROW_COLUMN
+from srnskit.sources.files import ROW_COLUMN, as_written
 
 __all__ = ["check_measurements", "implausible_value_message"]
 
@@ -64,6 +64,9 @@ def check_measurements(checks: Checks) -> list[Problem]:
         engine.drop(_PAIRS)
     problems: list[Problem] = []
     for r in rows:
+        # A typed number (a Parquet column of numbers) quoted as its text is written.
+        text = r["value_text"]
+        r["value_text"] = text if text is None else as_written(text)
         problems += _explain_measurement(_Measurement(**r))
     return problems
 

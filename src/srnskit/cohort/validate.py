@@ -124,8 +124,10 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> li
     define the view ``raw_NAME`` over it: ``_row``, every declared column (NULL if absent),
     every extra column.
 
-    A table with a ``scan`` (a regular CSV file, a Parquet file of text, dates and whole
-    numbers) is read by DuckDB's own parallel reader, its rows numbered by position; when the
+    A table with a ``scan`` (a regular CSV file, a Parquet file of text, dates, numbers and
+    booleans) is read by DuckDB's own parallel reader, its rows numbered by position (a
+    Parquet file's by the format's record numbers, and read where it lies: ``cells_NAME`` is
+    then a view over the file, and a typed column stays typed); when the
     reader disagrees with the file (a record over several lines, a blank line, a ragged row,
     not UTF-8) or fails, the reader's ``fallback`` reads it the careful way. Other tables are
     loaded chunk by chunk from Arrow. A table of more than ``COMPRESSED_ROWS`` rows is
@@ -166,34 +168,51 @@ def register_raw_tables(con: duckdb.DuckDBPyConnection, cohort: RawCohort) -> li
 def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
     """``raw.scan`` loaded into its cells table, trimmed; False (and nothing left) when the
     reader fails, yields another number of records than the file has lines, or writes a number
-    of a ``raw.plain`` column with an exponent."""
+    of a ``raw.plain`` column with an exponent. A ``lazy`` scan (Parquet) is not loaded: the
+    cells "table" is a view over the file, scanned where it lies by every check (DuckDB reads
+    64 M Parquet records in about a second; a copy of them takes tens)."""
     cells = raw_cells(raw.name)
+    kind = "VIEW" if raw.lazy else "TABLE"
+    text: list[str] = []
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {cells} AS SELECT * FROM {raw.scan}")
-        (count,) = con.execute(f"SELECT count(*) FROM {cells}").fetchone() or (0,)
+        con.execute(f"CREATE OR REPLACE {kind} {cells} AS SELECT * FROM {raw.scan}")
+        described = con.execute(f"SELECT * FROM {cells} LIMIT 0").description or ()
+        text = [d[0] for d in described if str(d[1]) == "VARCHAR" and d[0] in raw.columns]
+        # Trimmed where needed only: a text cell that is empty or starts or ends with a space
+        # (DuckDB's trim also takes non-ASCII spaces, so any cell with a non-ASCII character is
+        # looked at). A typed cell (a Parquet date, number or boolean) has nothing to trim,
+        # but is counted: every page of the file is read once here, so a damaged one is
+        # found now, not by a check.
+        screens = [
+            f"count_if({c} = '' OR {c} LIKE ' %' OR {c} LIKE '% ' OR strlen({c}) <> length({c}))"
+            for c in map(quote, text)
+        ]
+        screens += [f"count({quote(c)})" for c in raw.columns if c not in text]
+        found = con.execute(f"SELECT {', '.join(['count(*)', *screens])} FROM {cells}").fetchone()
+        count, counts = (found[0], found[1 : len(text) + 1]) if found else (0, ())
     except duckdb.Error:
-        count = None
+        count, counts = None, ()
     if count == raw.rows and raw.plain:
         exponents = " OR ".join(f"{quote(c)} LIKE '%e%'" for c in raw.plain)
         (written,) = con.execute(f"SELECT count_if({exponents}) FROM {cells}").fetchone() or (0,)
         count = None if written else count
     if count != raw.rows:
-        con.execute(f"DROP TABLE IF EXISTS {cells}")
+        con.execute(f"DROP {kind} IF EXISTS {cells}")
         return False
-    # Trimmed where needed only: a cell that is empty or starts or ends with a space (DuckDB's
-    # trim also takes non-ASCII spaces, so any cell with a non-ASCII character is looked at).
-    screens = [
-        f"count_if({c} = '' OR {c} LIKE ' %' OR {c} LIKE '% ' OR strlen({c}) <> length({c}))"
-        for c in map(quote, raw.columns)
-    ]
-    counts = con.execute(f"SELECT {', '.join(screens)} FROM {cells}").fetchone() or ()
-    for column, needed in zip(raw.columns, counts, strict=True):
+    needed = [column for column, n in zip(text, counts or (), strict=True) if n]
+    if raw.lazy:
         if needed:
-            cell = quote(column)
+            trimmed = ", ".join(f"NULLIF(TRIM({quote(c)}), '') AS {quote(c)}" for c in needed)
             con.execute(
-                f"UPDATE {cells} SET {cell} = NULLIF(TRIM({cell}), '') "
-                f"WHERE {cell} = '' OR TRIM({cell}) <> {cell}"
+                f"CREATE OR REPLACE VIEW {cells} AS SELECT * REPLACE ({trimmed}) FROM {raw.scan}"
             )
+        return True
+    for column in needed:
+        cell = quote(column)
+        con.execute(
+            f"UPDATE {cells} SET {cell} = NULLIF(TRIM({cell}), '') "
+            f"WHERE {cell} = '' OR TRIM({cell}) <> {cell}"
+        )
     if raw.rows > COMPRESSED_ROWS:
         con.execute("CHECKPOINT")
     return True

@@ -33,6 +33,7 @@ from srnskit.sources.raw import (
     RawTable,
     add_table,
     arrow_column_as_text,
+    as_written,
     header_columns,
     header_row_below,
     text_table,
@@ -47,6 +48,7 @@ __all__ = [
     "ROW_COLUMN",
     "RawCohort",
     "RawTable",
+    "as_written",
     "read_raw_cohort",
     "read_settings",
 ]
@@ -310,23 +312,49 @@ def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     types = [file.schema_arrow.field(i).type for i, _ in kept]
     # DuckDB reads the file itself when every kept column casts to the text the chunks give
     # (text, whole numbers, dates, booleans, doubles: ``_cell_sql``) and no two names differ
-    # only in case (DuckDB's names ignore case). A double DuckDB writes with an exponent (its
-    # shortest digits, as Arrow's, but 5e-06 where the chunks write 0.000005) sends the table
-    # to the chunks: validation checks the ``plain`` columns after the scan.
+    # only in case (DuckDB's names ignore case). A column already of its column's own type (a
+    # date column of dates, a number column of numbers, a yes/no column of booleans) is kept
+    # as it is (``_typed``): nothing to read, and no text to make of 64 M values. A double
+    # DuckDB writes as text with an exponent (its shortest digits, as Arrow's, but 5e-06 where
+    # the chunks write 0.000005) sends the table to the chunks: validation checks the
+    # ``plain`` columns after the scan.
     if all(map(_same_text_in_duckdb, types)) and len({n.lower() for n in names}) == len(names):
+        typed = [_typed(name, c, kind) for (_, c), kind in zip(kept, types, strict=True)]
         cells = ", ".join(
-            f"{_cell_sql(names[i], kind)} AS {_quote(c)}"
-            for (i, c), kind in zip(kept, types, strict=True)
+            f"{_quote(names[i]) if same else _cell_sql(names[i], kind)} AS {_quote(c)}"
+            for (i, c), kind, same in zip(kept, types, typed, strict=True)
         )
-        # Each record numbered as the format says (its place in the file + 2), stored: the
-        # load reads the table in chunks of rows, which DuckDB finds by this column's ranges.
+        # Each record numbered as the format says (its place in the file + 2).
         source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
         table.scan = f"(SELECT file_row_number + 2 AS {ROW_COLUMN}, {cells} FROM {source})"
         table.plain = tuple(
-            c for (_, c), k in zip(kept, types, strict=True) if pa.types.is_float64(k)
+            c
+            for (_, c), k, same in zip(kept, types, typed, strict=True)
+            if pa.types.is_float64(k) and not same
         )
+        table.lazy = True
         table.fallback = lambda: (RawTable(name, path.name, columns, rows, chunks), [])
     return table, problems
+
+
+# The Arrow types a column of each kind keeps in a Parquet file (``_typed``).
+_KIND_TYPES = {
+    "date": pa.types.is_date32,
+    "number": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "value": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "integer": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "bool": pa.types.is_boolean,
+}
+
+
+def _typed(table: str, column: str, kind: pa.DataType) -> bool:
+    """Whether the Parquet column ``column`` of ``table``, of type ``kind``, is already of its
+    declared column's own type (a date column of dates, a number of numbers, a yes/no of
+    booleans), so validation and loading read it as it is (``parse``'s readings of a typed
+    cell). An undeclared column, or one of another type, is read as text."""
+    declared = {c.name: c.kind for c in COHORT_TABLES[table].columns}
+    test = _KIND_TYPES.get(declared.get(column, ""))
+    return bool(test is not None and test(kind))
 
 
 def _cell_sql(column: str, kind: pa.DataType) -> str:

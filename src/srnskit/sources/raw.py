@@ -8,6 +8,7 @@ converted. The helpers here turn a header and columns of cells into such a table
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "RawTable",
     "add_table",
     "arrow_column_as_text",
+    "as_written",
     "header_columns",
     "header_row_below",
     "plain_decimal",
@@ -45,7 +47,8 @@ class RawTable:
     with ``_row``, the row number a person would see; at least one chunk, possibly empty.
 
     ``scan``, when given, is a DuckDB table expression (``read_csv(…)``, ``read_parquet(…)``)
-    yielding ``columns`` as text, one row per record in file order, so the rows are numbered
+    yielding ``columns`` as text (a Parquet column already of its column's own type as it is:
+    dates, numbers, booleans), one row per record in file order, so the rows are numbered
     by their position (the first record is row 2; a scan may give the number itself as its
     first column, ``_row``): validation loads the file with it in
     DuckDB's own parallel reader instead of through ``chunks()``. ``rows`` is then the count it
@@ -64,6 +67,10 @@ class RawTable:
     # Columns of ``scan`` whose text must hold no exponent (doubles DuckDB writes as 5e-06
     # where the chunks write 0.000005): if one does, ``fallback`` reads the file.
     plain: tuple[str, ...] = ()
+    # Whether ``scan`` reads a file DuckDB scans again at little cost (Parquet: columnar, its
+    # records numbered by the format): validation then reads the scan where it lies, as a
+    # view, instead of a copy of its cells in memory.
+    lazy: bool = False
 
     @classmethod
     def of(cls, name: str, source: str, data: pa.Table) -> RawTable:
@@ -106,6 +113,22 @@ def plain_decimal(value: float) -> str:
         return "-0" if value == 0 and math.copysign(1.0, value) < 0 else str(int(value))
     text = format(Decimal(repr(float(value))), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def as_written(value: object) -> str:
+    """A cell's value as the text a reader writes for it (``arrow_column_as_text``): text as
+    it is, a number in plain decimal notation (``plain_decimal``: 137.0 as '137', NaN as
+    'nan'), a date as ISO 8601, a boolean as 'true' or 'false'. For a message quoting a
+    typed Parquet cell (``RawTable.scan`` keeps a column of its column's own type)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return plain_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def arrow_column_as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | list[str | None]:

@@ -215,6 +215,12 @@ class SparkChecks:
         row = self.frame(expr).first()
         return None if row is None else row[0]
 
+    def repeats(self, values: ibis.Column) -> bool:
+        # Grouped on the executors: only the count of repeated values comes back.
+        column = values.name("value").as_table()
+        counts = column.group_by("value").aggregate(n=ibis._.count())
+        return bool(self.scalar(counts.filter(counts.n > 1).count()))
+
     def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
         # A new view over the old one (a view's plan holds the one it reads, so the old name
         # can go): Spark's views are read-only, and a view may not read its own name.
