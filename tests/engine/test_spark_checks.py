@@ -32,7 +32,7 @@ from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import read_raw_cohort
-from srnskit.sources.raw import RawTable
+from srnskit.sources.raw import RawTable, as_written
 from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
 
@@ -174,8 +174,14 @@ def _on_duckdb(folder: Path) -> DuckDBChecks:
 
 
 def _raw_rows(checks: Any, name: str) -> list[dict[str, Any]]:
+    """The raw table's rows, each cell as its text: DuckDB keeps a Parquet column of its own
+    type typed (a date, a number), written here as the careful reader writes it
+    (``as_written``); Spark's cells are that text already."""
     raw = checks.raw_table(name)
-    return checks.rows(raw.order_by("_row"))
+    return [
+        {k: v if k == "_row" or v is None else as_written(v) for k, v in row.items()}
+        for row in checks.rows(raw.order_by("_row"))
+    ]
 
 
 # --- the raw tables ---------------------------------------------------------------------------
