@@ -225,7 +225,11 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         _SESSION["session"] = active
         return active
     session = _start(settings, local=chosen is None or chosen.startswith("local"))
-    session.sparkContext.setLogLevel("ERROR")
+    if not session.sparkContext.getConf().contains("spark.log.level"):
+        # Spark's own log lines (an executor's stack trace when a file cannot be read) stay
+        # off the terminal: srnskit says what failed, with Spark's root cause. A user's
+        # spark.log.level (spark-defaults.conf, --spark-conf; Spark 3.5+) is Spark's to apply.
+        session.sparkContext.setLogLevel("OFF")
     _SESSION["session"] = session
     return session
 
