@@ -17,6 +17,7 @@ from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.cohort.parse import connect
 from srnskit.cohort.validate import register_raw_tables
 from srnskit.sources.files import read_raw_cohort
+from srnskit.sources.raw import arrow_column_as_text
 
 PATIENTS = pa.table(
     {
@@ -167,3 +168,82 @@ def test_a_cell_rewritten_in_a_file_read_where_it_lies_loads_as_rewritten(
         assert loaded["onset_date"].to_pylist() == [dt.date(2015, 3, 14), dt.date(2015, 4, 1)]
         assert loaded["genetic_variant"].to_pylist() == [None, None]
         assert loaded.equals(b.to_arrow("patients"))
+
+
+def _as_csv_and_parquet(folder: Path, tables: dict[str, pa.Table]) -> tuple[Path, Path]:
+    """``tables`` written as Parquet (typed) and as CSV whose cells are the careful reader's
+    text of each value (``arrow_column_as_text``): the two files say the same."""
+    typed, text = folder / "parquet", folder / "csv"
+    typed.mkdir()
+    text.mkdir()
+    for name, table in tables.items():
+        pq.write_table(table, typed / f"{name}.parquet")
+        columns = [_texts(table[c]) for c in table.column_names]
+        rows = zip(*columns, strict=True)
+        lines = [",".join(table.column_names)]
+        lines += [",".join("" if v is None else v for v in row) for row in rows]
+        (text / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return typed, text
+
+
+def _texts(column: pa.ChunkedArray) -> list[str | None]:
+    text = arrow_column_as_text(column)
+    return text if isinstance(text, list) else text.to_pylist()
+
+
+def _problems(folder: Path) -> list[str]:
+    return [str(p) for p in check_cohort(folder, today=dt.date(2026, 12, 1))]
+
+
+def _treatments(doses: list[float | None]) -> pa.Table:
+    return pa.table(
+        {
+            "patient_id": ["P1"] * len(doses),
+            "drug": ["prednisone"] * len(doses),
+            "start_date": [dt.date(2015, 3, 2)] * len(doses),
+            "end_date": [dt.date(2015, 4, 2)] * len(doses),
+            "dose": pa.array(doses, pa.float64()),
+            "dose_unit": ["mg/day"] * len(doses),
+        }
+    )
+
+
+def test_a_typed_nan_in_an_optional_number_is_the_placeholder_its_text_is(tmp_path: Path) -> None:
+    # A data frame's missing value: 'nan' in a CSV file's optional dose is read as empty (a
+    # warning), and so is a Parquet double's NaN; the two NaN rows then repeat row 2 (review).
+    typed, text = _as_csv_and_parquet(
+        tmp_path, {"patients": PATIENTS, "treatments": _treatments([60.0, float("nan"), None])}
+    )
+    assert _problems(typed) == _problems(text)
+    assert _problems(typed)[:1] == [
+        "treatments:3:dose: warning: 'nan' on row 3 is read as empty: an empty dose means no value"
+    ]
+    today = dt.date(2026, 12, 1)
+    with read_cohort(typed, today=today) as cohort:
+        assert cohort.to_arrow("treatments")["dose"].to_pylist() == [60.0, None, None]
+
+
+def test_a_typed_zero_and_minus_zero_differ_as_their_texts_do(tmp_path: Path) -> None:
+    # '0' and '-0' are different cells: the rows do not repeat each other (review).
+    typed, text = _as_csv_and_parquet(
+        tmp_path, {"patients": PATIENTS, "treatments": _treatments([0.0, -0.0, 0.0])}
+    )
+    assert _problems(typed) == _problems(text)
+    assert [p for p in _problems(typed) if "repeats" in p] == [
+        "treatments:4:-: warning: the row repeats row 2 exactly"
+    ]
+
+
+def test_a_typed_date_beyond_year_9999_is_no_date_as_its_text_is_none(tmp_path: Path) -> None:
+    # Day 3,000,000 after 1970 is in the year 10183: no ISO date, refused as its text is
+    # (the checks never compute with it: a review found a traceback there).
+    measurements = _measurements([0.5, 0.6])
+    days = pa.array([16496, 3_000_000], pa.int32()).cast(pa.date32())
+    measurements = measurements.set_column(1, "date", days)
+    typed, text = _as_csv_and_parquet(
+        tmp_path, {"patients": PATIENTS, "measurements": measurements}
+    )
+    assert _problems(typed) == _problems(text)
+    assert _problems(typed) == [
+        "measurements:3:date: error: '10183-09-21' is not a date; write dates as YYYY-MM-DD"
+    ]

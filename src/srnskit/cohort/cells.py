@@ -349,7 +349,7 @@ def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Pr
         return []
     engine = checks_engine(checks)
     table_expr = engine.raw_table(table.name)
-    cells = [table_expr[c] for c in raw.columns]
+    cells = _row_keys(table_expr, raw.columns)
     # Positional field names: a column's name may be anything a file's header holds.
     row_hash = _hash(ibis.struct({f"c{i}": c for i, c in enumerate(cells)}))
     # Rows are compared exactly, but only those whose hash repeats: a window over every
@@ -361,12 +361,24 @@ def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Pr
     hashes = table_expr.group_by(h=row_hash).aggregate(n=ibis._.count())
     repeated = hashes.filter(hashes.n > 1)
     candidates = table_expr.filter(row_hash.isin(repeated.h))
-    first = candidates[ROW_COLUMN].min().over(group_by=[candidates[c] for c in raw.columns])
+    first = candidates[ROW_COLUMN].min().over(group_by=_row_keys(candidates, raw.columns))
     pairs = candidates.select(row=candidates[ROW_COLUMN], first=first)
     bad = pairs.filter(pairs.row > pairs.first)
     return [
         Problem(table.name, r["row"], None, f"the row repeats row {r['first']} exactly", "warning")
         for r in _found(engine, bad)
+    ]
+
+
+def _row_keys(table: ibis.Table, columns: list[str]) -> list[ibis.Value]:
+    """What makes two rows of ``table`` the same, cell for cell: its ``columns``, and for each
+    typed column of doubles (Parquet) the sign of a zero as text, as a text cell tells 0 from
+    -0 (a double's 0.0 equals -0.0)."""
+    cells = [table[c] for c in columns]
+    return cells + [
+        ibis.ifelse(c == 0, c.cast("string"), ibis.null("string"))
+        for c in cells
+        if c.type().is_floating()
     ]
 
 

@@ -104,11 +104,17 @@ def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
     columns = [c for c in table.columns if not c.required]
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
-    # A typed Parquet column (dates, numbers, booleans) holds no words.
-    present = [c for c in columns if c.name in raw.columns and is_text(raw[c.name])]
+    # A typed Parquet column (dates, numbers, booleans) holds no words; a number column's NaN
+    # is the one placeholder it can hold (a data frame's missing value, 'nan' as text).
+    present = [
+        c
+        for c in columns
+        if c.name in raw.columns
+        and (is_text(raw[c.name]) or (_nan_column(raw[c.name]) and "nan" in _placeholders_for(c)))
+    ]
     if not present:
         return []
-    tests = {c.name: _placeholder_test(c) for c in present}
+    tests = {c.name: _placeholder_test(c) if is_text(raw[c.name]) else _is_nan for c in present}
     totals = counts_by_text(engine, raw, tests)
     problems: list[Problem] = []
     for column in present:
@@ -119,7 +125,7 @@ def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
         hits = raw.filter(flag).order_by(ROW_COLUMN).limit(_FIRST_ROWS)
         found = engine.rows(hits.select(row=raw[ROW_COLUMN], text=raw[column.name]))
         rows = [r["row"] for r in found]
-        words = ", ".join(dict.fromkeys(f"'{r['text']}'" for r in found))
+        words = ", ".join(dict.fromkeys(f"'{as_written(r['text'])}'" for r in found))
         where = grouped_rows(rows, count)
         if column.placeholder == "error":
             message = (
@@ -134,8 +140,17 @@ def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
             problems.append(Problem(table.name, rows[0], column.name, message, "warning"))
         # Both kinds leave the cell NULL: an error stops loading anyway, and no other check
         # reports the same cell again ("'unknown' is not a date").
-        engine.rewrite(table.name, column.name, ibis.null("string"), flag)
+        engine.rewrite(table.name, column.name, ibis.null(raw[column.name].type()), flag)
     return problems
+
+
+def _nan_column(cell: ibis.Value) -> bool:
+    """Whether ``cell`` is a typed column of floating numbers (which may hold NaN)."""
+    return bool(cell.type().is_floating())
+
+
+def _is_nan(cell: ibis.Value) -> ibis.BooleanValue:
+    return cell.isnan()
 
 
 # --- text dates written day- or month-first ------------------------------------------------

@@ -65,7 +65,13 @@ def validate_raw_cohort(
     """
     con = con or connect()
     found = register_raw_tables(con, cohort)
-    found += run_checks(con, cohort.tables, today=today, date_order=date_order)
+    try:
+        found += run_checks(con, cohort.tables, today=today, date_order=date_order)
+    except (duckdb.Error, TypeError) as exc:
+        # A Parquet file read where it lies whose pages hold what its own statistics deny (a
+        # damaged file: Parquet has no checksum): a date of the year 5453899 fails a check's
+        # arithmetic, in DuckDB or once fetched. Said as the unreadable file it is.
+        found.append(_unreadable(cohort, exc))
     # A cell a reader already explained (a formula with no saved result) is not also "empty".
     found = [p for p in found if (p.table, p.row, p.column) not in cohort.reported_cells]
     # A message quoting a cell prints it on one line (control characters escaped).
@@ -188,8 +194,16 @@ def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
             for c in map(quote, text)
         ]
         screens += [f"count({quote(c)})" for c in raw.columns if c not in text]
-        found = con.execute(f"SELECT {', '.join(['count(*)', *screens])} FROM {cells}").fetchone()
-        count, counts = (found[0], found[1 : len(text) + 1]) if found else (0, ())
+        # A typed date outside the years 1 to 9999 has no ISO text (its text, 10183-09-21, is
+        # no date): the file then goes the careful way, where it is such text.
+        dates = [quote(d[0]) for d in described if str(d[1]) == "DATE" and d[0] in raw.columns]
+        outside = [f"{d} < DATE '0001-01-01' OR {d} > DATE '9999-12-31'" for d in dates]
+        odd = f"count_if({' OR '.join(outside)})" if outside else "0"
+        query = f"SELECT {', '.join(['count(*)', odd, *screens])} FROM {cells}"
+        found = con.execute(query).fetchone()
+        count, counts = (found[0], found[2 : len(text) + 2]) if found else (0, ())
+        if found and found[1]:
+            count = None
     except duckdb.Error:
         count, counts = None, ()
     if count == raw.rows and raw.plain:
@@ -245,6 +259,18 @@ def _load_chunks(con: duckdb.DuckDBPyConnection, raw: RawTable, problems: list[P
         problems.append(Problem(raw.name, None, None, f"{raw.source} could not be read: {exc}"))
         return False
     return True
+
+
+def _unreadable(cohort: RawCohort, exc: Exception) -> Problem:
+    """The problem of a cohort whose checks failed on a value no file should hold."""
+    files = ", ".join(t.source for t in cohort.tables.values() if t.lazy)
+    where = f" ({files})" if files else ""
+    message = (
+        f"the cohort's files{where} hold values that cannot be read, such as a date beyond "
+        f"the year 9999 that the file's own statistics deny: is a file damaged? "
+        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    )
+    return Problem("cohort", None, None, " ".join(message.split()))
 
 
 def problem_order(problem: Problem) -> tuple[int, int, int]:
