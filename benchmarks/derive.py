@@ -184,6 +184,12 @@ def pandas_episodes(folder: Path) -> tuple[float, pd.DataFrame]:
         rules.nephrotic.thresholds,
         rules.partial_remission.thresholds,
     )
+    # Each state's own confirmation (kdigo2021: CR and relapse 3 days, PR one measurement).
+    confirm = {
+        "nephrotic": rules.nephrotic.confirm_count,
+        "partial": rules.partial_remission.confirm_count,
+        "complete": rules.complete_remission.confirm_count,
+    }
 
     def classify(row: pd.Series) -> tuple[bool, bool, float | None]:
         if row.analyte == "dipstick":
@@ -215,8 +221,10 @@ def pandas_episodes(folder: Path) -> tuple[float, pd.DataFrame]:
                 ("partial", partial),
                 ("complete", complete),
             ):
+                if kind == "partial" and row.analyte == "dipstick" and not complete:
+                    continue  # a 1+/2+ neither counts toward a PR run nor ends it (clinical.md §1)
                 runs[kind] = runs[kind] + [row.date] if flag else []
-                if len(runs[kind]) == 3:
+                if len(runs[kind]) == confirm[kind]:
                     events.append((kind, runs[kind][0]))
             for kind, first_day in events:
                 if kind == "nephrotic":
