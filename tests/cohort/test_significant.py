@@ -116,3 +116,31 @@ def test_one_number_converts_as_a_cohort_reads_it() -> None:
     assert canonical_value(0.56, 88.4) == 49.504
     assert canonical_value(2.1, 10.0) == 21.0
     assert canonical_value(0.0, 88.4) == 0.0
+
+
+@pytest.mark.spark
+def test_spark_rounds_as_numpy_does() -> None:
+    # The load on Spark (canonical_table) rounds with the same expression: Spark's round
+    # (HALF_UP on a double), log10 and pow must give the doubles numpy's rounding gives.
+    from srnskit.engine.backends import spark_session
+
+    generator = random.Random(21)
+    values: list[float | None] = [
+        round(generator.uniform(0, 10_000), generator.randint(0, 4))
+        * generator.choice([88.4, 0.0884, 1 / 88.4, 2.54])
+        for _ in range(400)
+    ]
+    values += [generator.uniform(-1, 1) * 10.0 ** generator.randint(-25, 25) for _ in range(400)]
+    values += [0.56 * 88.4, 0.5, 1.5, 2.5, -3.5, 1e22, 9.999999999999999e-12, 0.0, -0.0, None]
+    session = spark_session()
+    compiler = ibis.pyspark.connect(session)
+    frame = session.createDataFrame(list(enumerate(values)), "i INT, x DOUBLE")
+    frame.createOrReplaceTempView("srnskit_significant_t")
+    t = ibis.table({"i": "int32", "x": "float64"}, name="srnskit_significant_t")
+    for digits in (3, SIGNIFICANT_DIGITS):
+        expr = t.order_by(t.i).select(x=significant_value(t.x, digits))
+        on_spark = [
+            row[0] for row in session.sql(str(compiler.compile(expr, pretty=False))).collect()
+        ]
+        assert on_spark == significant(pa.array(values, pa.float64()), digits).to_pylist()
+    assert on_spark[800] == 49.504
