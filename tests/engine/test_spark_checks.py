@@ -483,3 +483,17 @@ def test_tables_of_sparks_catalog(session: Any, cohort: Path) -> None:
         session.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
     with pytest.raises(UsageError, match="no such database"):
         SparkChecks.from_catalog(database, session=session)
+
+
+def test_a_catalog_view_gives_no_record_numbers(session: Any, cohort: Path) -> None:
+    """A view in the catalog (no files of its own) has no records to number, so no row a
+    problem could name: refused with what to do, before any check runs."""
+    database = "srnskit_checks_view_test"
+    session.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    try:
+        source = str(cohort / "patients.parquet").replace("`", "``")
+        session.sql(f"CREATE VIEW {database}.patients AS SELECT * FROM parquet.`{source}`")
+        with pytest.raises(UsageError, match=r"patients: Spark gives no record numbers .*Parquet"):
+            SparkChecks.from_catalog(database, session=session)
+    finally:
+        session.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
