@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import ibis
 import ibis.expr.operations as ops
@@ -117,14 +118,11 @@ class SparkChecks:
         session = session or spark_session(master)
         folder = folder_uri(location)
         entries = listing(session, folder)
-        tables: dict[str, Any] = {}
-        columns: dict[str, list[str]] = {}
-        records: dict[str, int] = {}
-        sources: dict[str, str] = {}
-        problems: list[Problem] = []
+        found = _Found()
+        problems = found.problems
         for name in COHORT_TABLES:
-            found = entries.get(f"{name}.parquet")
-            if found is None:
+            entry = entries.get(f"{name}.parquet")
+            if entry is None:
                 if f"{name}.csv" in entries:
                     file = entries[f"{name}.csv"][0].rsplit("/", 1)[-1]
                     message = (
@@ -134,7 +132,7 @@ class SparkChecks:
                     )
                     problems.append(Problem(name, None, None, message))
                 continue
-            uri, is_folder = found
+            uri, is_folder = entry
             source = uri.rsplit("/", 1)[-1]
             try:
                 frame = session.read.parquet(uri)
@@ -143,19 +141,12 @@ class SparkChecks:
                 message = f"{source} is not a readable Parquet file: {first_line(exc)}"
                 problems.append(Problem(name, None, None, message))
                 continue
-            raw, header, count, found_problems = raw_frame(
-                session, name, frame, numbered=file_numbers(session, frame, is_folder)
-            )
-            tables[name], columns[name], records[name] = raw, header, count
-            sources[name] = source
-            problems += found_problems
-        if "patients" not in tables and not any(p.table == "patients" for p in problems):
+            found.add(session, name, source, frame, file_numbers(session, frame, is_folder))
+        if "patients" not in found.tables and not any(p.table == "patients" for p in problems):
             problems.append(
                 Problem("patients", None, None, f"no patients table in {location} (it is required)")
             )
-        return cls(
-            session, tables, columns=columns, records=records, sources=sources, problems=problems
-        )
+        return found.checks(cls, session)
 
     @classmethod
     def from_catalog(cls, database: str, *, session: Any = None, master: str | None = None) -> Self:
@@ -169,11 +160,7 @@ class SparkChecks:
         session = session or spark_session(master)
         if not session.catalog.databaseExists(database):
             raise UsageError(f"--spark-tables {database}: Spark's catalog has no such database")
-        tables: dict[str, Any] = {}
-        columns: dict[str, list[str]] = {}
-        records: dict[str, int] = {}
-        sources: dict[str, str] = {}
-        problems: list[Problem] = []
+        found = _Found()
         for name in COHORT_TABLES:
             qualified = f"{database}.{name}"
             if not session.catalog.tableExists(qualified):
@@ -186,17 +173,12 @@ class SparkChecks:
                     f"{qualified}: Spark gives no record numbers for this table "
                     f"({first_line(exc)}); store it as Parquet files"
                 ) from exc
-            raw, header, count, found_problems = raw_frame(session, name, frame, numbered=numbered)
-            tables[name], columns[name], records[name] = raw, header, count
-            sources[name] = qualified
-            problems += found_problems
-        if "patients" not in tables:
-            problems.append(
+            found.add(session, name, qualified, frame, numbered)
+        if "patients" not in found.tables:
+            found.problems.append(
                 Problem("patients", None, None, f"no table {database}.patients (it is required)")
             )
-        return cls(
-            session, tables, columns=columns, records=records, sources=sources, problems=problems
-        )
+        return found.checks(cls, session)
 
     # --- CheckEngine ------------------------------------------------------------------------
 
@@ -292,6 +274,39 @@ class SparkChecks:
         self._schemas[name] = _ibis_schema(frame)
         if old is not None:
             self.session.catalog.dropTempView(old)
+
+
+_Checks = TypeVar("_Checks", bound=SparkChecks)
+
+
+@dataclass
+class _Found:
+    """The raw tables of a cohort as ``from_location`` and ``from_catalog`` find them, each
+    with its header, record count and source, and the problems met reading them."""
+
+    tables: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, session: Any, name: str, source: str, frame: Any, numbered: Any) -> None:
+        """Table ``name`` read from ``frame`` (its records numbered by ``numbered``)."""
+        raw, header, count, problems = raw_frame(session, name, frame, numbered=numbered)
+        self.tables[name], self.columns[name], self.records[name] = raw, header, count
+        self.sources[name] = source
+        self.problems += problems
+
+    def checks(self, cls: type[_Checks], session: Any) -> _Checks:
+        """The ``SparkChecks`` (or subclass ``cls``) over the tables found."""
+        return cls(
+            session,
+            self.tables,
+            columns=self.columns,
+            records=self.records,
+            sources=self.sources,
+            problems=self.problems,
+        )
 
 
 def _ibis_schema(frame: Any) -> ibis.Schema:
