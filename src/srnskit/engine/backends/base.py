@@ -143,9 +143,13 @@ class Backend(ABC):
     def write_parquet(self, expression: ibis.Table, folder: Path, schema: pa.Schema) -> None:
         """Write ``expression``'s rows where the engine holds them, as a folder of Parquet part
         files at ``folder`` (cohort-format.md §3), each converted to ``schema`` by the one
-        writer (``writer.declared_table``). Only a backend whose ``writes_parts`` is true can;
-        the others raise ``NotImplementedError`` (their results are written by the driver)."""
-        raise NotImplementedError(f"the {self.name} backend does not write part files")
+        writer (``writer.declared_table``). Only a backend whose ``writes_parts`` is true can:
+        the others' results are written by the driver, and asking them raises ``TypeError``
+        (a caller's mistake: ``derive`` asks only a backend that writes parts)."""
+        raise TypeError(
+            f"the {self.name} backend does not write part files (writes_parts is False): "
+            "write its tables from the driver"
+        )
 
     def close(self) -> None:
         """Drop what this backend made (step tables, views); the default makes nothing."""
