@@ -247,3 +247,26 @@ def test_a_typed_date_beyond_year_9999_is_no_date_as_its_text_is_none(tmp_path: 
     assert _problems(typed) == [
         "measurements:3:date: error: '10183-09-21' is not a date; write dates as YYYY-MM-DD"
     ]
+
+
+def test_an_empty_measurements_table_loads_with_its_declared_types(tmp_path: Path) -> None:
+    # A header and no rows (a warning): no (analyte, unit) pair to look up, and the loaded
+    # table still has the format's types (a registry patient without measurements).
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\nP1,F,2012-01-01,2015-03-01\n", encoding="utf-8"
+    )
+    (tmp_path / "measurements.csv").write_text(
+        "patient_id,date,analyte,value,unit\n", encoding="utf-8"
+    )
+    with read_cohort(tmp_path, today=dt.date(2026, 12, 1)) as cohort:
+        loaded = cohort.to_arrow("measurements")
+    assert loaded.num_rows == 0
+    assert [str(t) for t in loaded.schema.types] == [
+        "string",
+        "date32[day]",
+        "string",
+        "double",
+        "string",
+        "string",
+        "int64",
+    ]

@@ -27,7 +27,6 @@ from srnskit.cohort.parse import (
     connect,
     date_value,
     enum_value,
-    is_text,
     measurement_value,
     number_value,
     qualifier_value,
@@ -367,19 +366,21 @@ def _looked_up(
     (``unit_pairs``' rows): the row's pair found by one test per pair, the most frequent
     first, then its three values taken from lists by that index."""
     ordered = sorted(pairs, key=lambda p: -int(p["rows"]))
-    if not ordered:  # no measurement: nothing to look up
-        return ibis.null("string"), ibis.null("float64"), ibis.null("string")
-    index = ibis.cases(
-        *(
-            (
-                (raw.analyte == p["analyte_text"])
-                & raw.unit.identical_to(ibis.literal(p["unit_text"], "string")),
-                i,
-            )
-            for i, p in enumerate(ordered)
-        ),
-        else_=ibis.null("int64"),
-    )
+    tests = [
+        (
+            (raw.analyte == p["analyte_text"])
+            & raw.unit.identical_to(ibis.literal(p["unit_text"], "string")),
+            i,
+        )
+        for i, p in enumerate(ordered)
+    ]
+    if not tests:
+        # No measurement, no pair: every lookup NULL, typed, and still an expression (Ibis
+        # compiles no bare NULL index, and an empty list's type would be DuckDB's guess).
+        never = raw[ROW_COLUMN].isnull()  # a row's number is never NULL
+        text = ibis.ifelse(never, ibis.literal(""), ibis.null("string"))
+        return text, ibis.ifelse(never, ibis.literal(0.0), ibis.null("float64")), text
+    index = ibis.cases(*tests, else_=ibis.null("int64"))
 
     def taken(field: str, kind: str) -> ibis.Value:
         values = ibis.literal([p[field] for p in ordered], f"array<{kind}>")
@@ -394,10 +395,24 @@ _ORDER = "__srnskit_row"
 _DECIMALS = "__srnskit_decimals"
 
 
+def _of_own_type(column: Column, cell: ibis.Value) -> bool:
+    """Whether ``cell`` is typed as its column's kind (a Parquet date column of dates, number
+    of numbers, yes/no of booleans: ``sources.files``), so read as it is; any other cell is
+    read from its text (an all-empty column a reader typed otherwise, too)."""
+    kind = cell.type()
+    if column.kind == "date":
+        return bool(kind.is_date())
+    if column.kind in ("number", "value", "integer"):
+        return bool(kind.is_numeric())
+    if column.kind == "bool":
+        return bool(kind.is_boolean())
+    return False
+
+
 def _typed(column: Column, cell: ibis.Value) -> ibis.Value:
     """The cell of ``column`` read as its kind (``measurements.value`` is read apart); a typed
     cell (a Parquet column of its column's own type) is read by the same readings."""
-    text = cell.cast("string") if is_text(cell) else cell
+    text = cell if _of_own_type(column, cell) else cell.cast("string")
     if column.kind == "enum":
         return enum_value(text, column)
     if column.kind == "date":
