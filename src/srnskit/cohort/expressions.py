@@ -27,6 +27,7 @@ import numpy as np
 import sqlglot
 
 from srnskit.cache import read_cached, write_cached
+from srnskit.cohort.parse import cells_are_view, raw_cells
 from srnskit.settings import plan_cache_enabled
 from srnskit.sources.files import ROW_COLUMN
 
@@ -120,8 +121,8 @@ class DuckDBChecks:
         parts = {e.alias_or_name: e.unalias() for e in tree.expressions}
         source = tree.find(sqlglot.exp.Table)
         alias = source.alias_or_name if source is not None else f"raw_{name}"
-        cells = f"cells_{name}"
-        _materialized(self.con, cells)
+        cells = raw_cells(name)
+        _materialized(self.con, name)
         set_to = parts["__value"].sql(dialect="duckdb")
         when = parts["__where"].sql(dialect="duckdb")
         quoted = '"' + column.replace('"', '""') + '"'
@@ -138,14 +139,12 @@ class DuckDBChecks:
 Checks = duckdb.DuckDBPyConnection | CheckEngine
 
 
-def _materialized(con: duckdb.DuckDBPyConnection, cells: str) -> None:
-    """The cells ``cells`` made a table if they are a view over a file (a Parquet table read
-    where it lies, ``validate.register_raw_tables``), so a cell can be rewritten: a copy is
-    made only for the rare file with a placeholder or a text date to rewrite."""
-    (views,) = con.execute(
-        f"SELECT count(*) FROM duckdb_views() WHERE view_name = '{cells}' AND NOT internal"
-    ).fetchone() or (0,)
-    if views:
+def _materialized(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """The cells of raw table ``name`` made a table if they are a view over a file (a Parquet
+    table read where it lies, ``validate.register_raw_tables``), so a cell can be rewritten: a
+    copy is made only for the rare file with a placeholder or a text date to rewrite."""
+    if cells_are_view(con, name):
+        cells = raw_cells(name)
         con.execute(f"CREATE TABLE {cells}__copy AS SELECT * FROM {cells}")
         con.execute(f"DROP VIEW {cells}")
         con.execute(f"ALTER TABLE {cells}__copy RENAME TO {cells}")

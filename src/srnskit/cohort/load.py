@@ -24,6 +24,7 @@ from srnskit.cohort.expressions import Checks, DuckDBChecks, raw_table, to_sql
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import (
     bool_value,
+    cells_are_view,
     connect,
     date_value,
     enum_value,
@@ -187,11 +188,8 @@ def cohort_from_raw(
     for table in raw.tables:
         con.execute(f"DROP VIEW IF EXISTS raw_{table}")
         # A table, or a view over a Parquet file read where it lies (``register_raw_tables``).
-        cells = raw_cells(table)
-        views = con.execute(
-            f"SELECT 1 FROM duckdb_views() WHERE view_name = '{cells}' AND NOT internal"
-        ).fetchall()
-        con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {cells}")
+        kind = "VIEW" if cells_are_view(con, table) else "TABLE"
+        con.execute(f"DROP {kind} IF EXISTS {raw_cells(table)}")
     name = raw.name or (path.stem if path.is_file() else path.name)
     return Cohort(path=path, name=name, con=con, warnings=problems)
 

@@ -28,6 +28,7 @@ __all__ = [
     "PLAIN_NUMBER",
     "UNITS_TABLE",
     "bool_value",
+    "cells_are_view",
     "connect",
     "date_value",
     "enum_value",
@@ -85,6 +86,16 @@ def raw_cells(table: str) -> str:
     """The table holding the cells of the raw table ``table`` (validation's ``raw_NAME`` is a
     view over it that adds the row numbers): the one to UPDATE when a cell's text is rewritten."""
     return f"cells_{table}"
+
+
+def cells_are_view(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the cells of raw table ``table`` (``raw_cells``) are a view over its Parquet
+    file, read where it lies (``validate.register_raw_tables``), rather than a table."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = "
+        f"{_literal(raw_cells(table))} AND NOT internal"
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def quote(identifier: str) -> str:
