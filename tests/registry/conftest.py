@@ -40,7 +40,9 @@ def postgres_url(postgres_server: sa.URL) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL's half is slow (``make test-slow``, which CI runs): its server and a database per
+# test made the registry's tests four minutes of ``make test``'s twenty.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file, or a PostgreSQL database."""
     if request.param == "sqlite":

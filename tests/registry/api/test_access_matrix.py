@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx2 as httpx
+import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
@@ -235,6 +236,8 @@ def test_every_route_has_an_access_entry(api: Api) -> None:
     assert set(ACCESS) - routes == set(), "entries in ACCESS for routes the app lacks"
 
 
+# Every route × role × centre: a minute; slow (``make test-slow``, which CI runs).
+@pytest.mark.slow
 def test_access_matrix(api: Api) -> None:
     answered: list[tuple[str, str, str | None, str, int, int]] = []
     for (method, path), access in sorted(ACCESS.items()):

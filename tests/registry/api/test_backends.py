@@ -52,7 +52,9 @@ def _stable(body: Any) -> Any:
     return body
 
 
-@pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "empty_url", [pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
 def test_sqlite_and_postgresql_answer_alike(empty_url: str, tmp_path: Any) -> None:
     from srnskit.registry.db import upgrade
 

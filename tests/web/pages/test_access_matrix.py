@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx2 as httpx
+import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
@@ -257,6 +258,8 @@ def test_every_page_route_has_an_access_entry(pages: Pages) -> None:
     assert set(ACCESS) - routes == set(), "entries in ACCESS for routes the app lacks"
 
 
+# Every route × role × centre: a minute; slow (``make test-slow``, which CI runs).
+@pytest.mark.slow
 def test_access_matrix(pages: Pages) -> None:
     # The accounts the disable route disables: one per admin and centre.
     with pages.registry.session() as session:
