@@ -183,7 +183,7 @@ def test_mann_whitney_matches_wilcox_test() -> None:
 
 
 def _contingency_cases() -> list[object]:
-    # An exact r × c Fisher test beyond 3 columns walks every table of its margins: the 4 × 4
+    # An exact r × c Fisher test larger than 3 × 3 walks every table of its margins: the 4 × 4
     # one takes most of a minute, so it is slow (``make test-slow``, which CI runs).
     return [
         pytest.param(r, marks=pytest.mark.slow, id=r["name"])

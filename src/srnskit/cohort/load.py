@@ -261,11 +261,9 @@ def canonical_table(
     (dipstick words as levels, a bound's number with its sign in ``qualifier``), multiplied by
     its unit's factor to the canonical unit (``parse.units_table``, from
     ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
-    ``unit`` is the canonical unit) and, when converted (a factor other than 1), rounded to
-    ``SIGNIFICANT_DIGITS`` significant digits (``rounding.significant_value``); a value in
-    its canonical unit is kept as read. A patient without a centre gets ``center_id``
-    (cohort.toml's), else ``DEFAULT_CENTER``; a course without a schedule is ``daily``
-    (cohort-format.md §2).
+    ``unit`` is the canonical unit) and rounded to ``SIGNIFICANT_DIGITS`` significant digits
+    (``rounding.significant_value``). A patient without a centre gets ``center_id`` (cohort.toml's),
+    else ``DEFAULT_CENTER``; a course without a schedule is ``daily`` (cohort-format.md §2).
 
     The rows come in no set order (``source_row`` gives a measurement's). Raises ``KeyError``
     for a name not in ``COHORT_TABLES``.
@@ -314,7 +312,6 @@ def _typed_table(
         # In canonical units here, rounded a step later, where the product is one column: the
         # rounding names its number six times, each a copy of the product's SQL if inlined.
         values["value"] = measurement_value(analyte, raw.value) * factor.fill_null(1.0)
-        values[_FACTOR] = factor
         values["unit"] = canonical
         qualifier = table.column("qualifier")
         values["qualifier"] = qualifier_value(raw.value, raw.qualifier, qualifier)
@@ -329,14 +326,8 @@ def _typed_table(
     if name == "measurements":
         # The rounding's decimals a column of their own: inlined, each branch of the rounding
         # would take the logarithm again (a third of the load's time on 64 M rows).
-        # Only a converted value is rounded (cohort-format.md §2): a multiplication's noise is
-        # what the rounding drops, and a value in its canonical unit is the file's own number
-        # (and most rows: 60 of a cohort's 64 M), kept without a logarithm each.
-        converted = typed[_FACTOR].notnull() & (typed[_FACTOR] != 1.0)
-        decimals = significant_decimals(typed.value, SIGNIFICANT_DIGITS)
-        typed = typed.mutate(**{_DECIMALS: ibis.ifelse(converted, decimals, ibis.null("int64"))})
-        typed = typed.mutate(value=rounded_to(typed.value, typed[_DECIMALS]))
-        typed = typed.drop(_DECIMALS, _FACTOR)
+        typed = typed.mutate(**{_DECIMALS: significant_decimals(typed.value, SIGNIFICANT_DIGITS)})
+        typed = typed.mutate(value=rounded_to(typed.value, typed[_DECIMALS])).drop(_DECIMALS)
     return typed
 
 
@@ -400,7 +391,6 @@ def _looked_up(
 # helper's name as validation's are).
 _ORDER = "__srnskit_row"
 _DECIMALS = "__srnskit_decimals"
-_FACTOR = "__srnskit_factor"
 
 
 def _of_own_type(column: Column, cell: ibis.Value) -> bool:

@@ -20,10 +20,9 @@ __all__ = [
     "significant_value",
 ]
 
-# Significant digits of a measurement's value once converted to its canonical unit (read_cohort;
-# a value already in that unit is kept as read): the one rounding, so an import and the exports
-# write the loaded numbers as they are (a dose, the only other float column, is read from its
-# text and carries no conversion). A conversion to
+# Significant digits of a measurement's value once read in canonical units (read_cohort): the
+# one rounding, so an import and the exports write the loaded numbers as they are (a dose, the
+# only other float column, is read from its text and carries no conversion). A conversion to
 # canonical units is one multiplication by the schema's factor (srnskit.schema.analytes), which
 # leaves an error of an ulp or two (about 1e-16 of the value: 0.56 × 88.4 is 49.504000000000005);
 # 12 digits drop that noise with four digits to spare, and keep every digit a measurement
@@ -39,10 +38,7 @@ def canonical_value(value: float, factor: float) -> float:
     """``value`` in an accepted unit converted with its ``factor`` (``srnskit.schema``'s
     ``Unit.factor``) to the canonical unit, to ``SIGNIFICANT_DIGITS`` significant digits: the
     number ``read_cohort`` holds for that cell (``canonical_value(0.56, 88.4)`` is 49.504
-    µmol/L, not 49.504000000000005); a value already in the canonical unit (``factor`` 1) is
-    kept as it is, as a cohort keeps it. For one number given on the command line (``calc``)."""
-    if factor == 1.0:
-        return value
+    µmol/L, not 49.504000000000005). For one number given on the command line (``calc``)."""
     rounded = significant(pa.array([value * factor], pa.float64()), SIGNIFICANT_DIGITS)
     return float(rounded[0].as_py())
 
