@@ -270,3 +270,28 @@ def test_an_empty_measurements_table_loads_with_its_declared_types(tmp_path: Pat
         "string",
         "int64",
     ]
+
+
+def test_text_with_unicode_spaces_at_its_ends_is_trimmed_as_in_a_csv_file(tmp_path: Path) -> None:
+    # A non-breaking space (U+00A0), an em space (U+2003) and an ideographic space (U+3000)
+    # at either end of a cell, and no ASCII space anywhere: the screen finds the columns that
+    # need trimming by asking the trim itself (review), so the Parquet file reads as the CSV.
+    measurements = pa.table(
+        {
+            "patient_id": ["\u00a0P1", "P1\u2003"],
+            "date": [dt.date(2015, 3, 2), dt.date(2015, 3, 3)],
+            "analyte": ["upcr\u00a0", "upcr"],
+            "value": [0.5, 0.6],
+            "unit": ["mg/mg", "\u3000mg/mg"],
+        }
+    )
+    typed, text = _as_csv_and_parquet(
+        tmp_path, {"patients": PATIENTS, "measurements": measurements}
+    )
+    assert _problems(typed) == _problems(text)
+    assert not [p for p in _problems(typed) if ": error: " in p]
+    with read_cohort(typed, today=dt.date(2026, 12, 1)) as cohort:
+        loaded = cohort.to_arrow("measurements")
+    assert loaded["patient_id"].to_pylist() == ["P1", "P1"]
+    assert loaded["unit"].to_pylist() == ["mg/mg", "mg/mg"]
+    assert loaded["value"].to_pylist() == [0.5, 0.6]
