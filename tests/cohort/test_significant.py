@@ -66,6 +66,23 @@ def test_the_expression_and_numpy_roundings_agree(digits: int) -> None:
     assert _sql(values, digits) == by_numpy
 
 
+def test_a_number_of_twelve_digits_or_fewer_is_its_own_rounding() -> None:
+    # A number of at most 6 decimals below 1e6 has at most 12 significant digits: its own
+    # rounding, on the engine as in numpy. At the edges of that:
+    short = [49.504, 110.0, 999999.999999, 123456.123456, 0.000001, -0.000001, -0.0, 7.0]
+    # 1e6 and beyond, a seventh decimal, a product's noise: rounded in full.
+    others = [1e6, 1234567.5, 0.0000001, 0.1 + 0.2, 0.56 * 88.4, 999999.9999995, 1.1 * 100]
+    values: list[float | None] = [*short, *others]
+    got = _sql(values, SIGNIFICANT_DIGITS)
+    assert got == significant(pa.array(values, pa.float64()), SIGNIFICANT_DIGITS).to_pylist()
+    assert got[: len(short)] == short
+    zero = got[short.index(-0.0)]
+    assert zero is not None
+    assert math.copysign(1.0, zero) == -1.0
+    # By hand to 12 digits: 0.3, 49.504, 1000000 (999999.9999995 has 13), 110.
+    assert got[len(short) + 3 :] == [0.3, 49.504, 1_000_000.0, 110.0]
+
+
 def _hand_cohort(folder: Path, creatinine: str = "0.56,mg/dL") -> Path:
     folder.mkdir()
     (folder / "patients.csv").write_text(
