@@ -19,6 +19,17 @@ def test_calc_egfr_prints_the_spec_example(cli) -> None:
     assert result.stdout.splitlines()[0] == "eGFR 76.5 mL/min/1.73 m² — G2 (mildly decreased)"
 
 
+def test_calc_trims_the_spaces_a_cohort_cell_is_trimmed_of(cli) -> None:
+    # A no-break space and an ideographic space at the ends (copied from a report) are
+    # trimmed, as from a cohort's cells: the spec example's 76.5 again.
+    result = cli(
+        "calc", "egfr", "--creatinine", "65.35", "--creatinine-unit", "\u00a0umol/L\u3000",
+        "--height-cm", "137",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("eGFR 76.5 mL/min/1.73 m²")
+
+
 def test_calc_egfr_json_with_cystatin_c(cli) -> None:
     result = cli(
         "calc",
@@ -78,6 +89,11 @@ def test_calc_egfr_schwartz_1976_warns_about_idms_creatinine(cli) -> None:
         (
             ["--creatinine", "50", "--creatinine-unit", "mmol/L", "--height-cm", "120"],
             "'mmol/L' is not umol/L or mg/dL",
+        ),
+        # A tab at the end is refused, as in a cohort's unit cell, and said visibly.
+        (
+            ["--creatinine", "50", "--creatinine-unit", "umol/L\t", "--height-cm", "120"],
+            "'umol/L\\t' is not umol/L or mg/dL",
         ),
     ],
 )

@@ -33,6 +33,33 @@ def test_escaped_writes_control_characters_as_repr_does() -> None:
     assert escaped("Zoë_3 'A'") == "Zoë_3 'A'"  # printable text, quotes included, unchanged
 
 
+def test_escaped_writes_invisible_and_line_separating_characters_as_repr_does() -> None:
+    # Format characters (Cf: zero-width space U+200B, byte-order mark U+FEFF), the line and
+    # paragraph separators (Zl U+2028, Zp U+2029) and a no-break space (Zs U+00A0): a reader
+    # would see 'P1' or a line break where the cell holds something else.
+    assert escaped("P1\u200b") == "P1\\u200b"
+    assert escaped("\ufeffP1") == "\\ufeffP1"
+    assert escaped("a\u2028b\u2029c") == "a\\u2028b\\u2029c"
+    assert escaped("g\xa0L") == "g\\xa0L"
+    # Letters of any script and the signs our messages use print as they are.
+    assert escaped("µmol/L × 88.4 … 山田 Ωμέγα") == "µmol/L × 88.4 … 山田 Ωμέγα"
+
+
+def test_an_unknown_patient_with_an_invisible_character_is_named_visibly(
+    tmp_path: Path,
+) -> None:
+    # 'H1<ZWSP>' in measurements is not the patient 'H1': the message shows why.
+    folder = _cohort(
+        tmp_path / "hand",
+        "H1,A,F,2012-03-04,2016-05-01\n",
+        "H1\u200b,2016-05-01,albumin,18,g/L\n",
+    )
+    errors = [str(p) for p in check_cohort(folder, today=TODAY) if p.severity == "error"]
+    assert errors == [
+        "measurements:2:patient_id: error: patient 'H1\\u200b' is not in the patients table"
+    ]
+
+
 def test_an_identifier_with_a_control_character_is_refused(tmp_path: Path) -> None:
     folder = _cohort(
         tmp_path / "hand",

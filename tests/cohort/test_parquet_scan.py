@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.cohort.parse import connect
 from srnskit.cohort.validate import register_raw_tables
+from srnskit.schema import SPACES
 from srnskit.sources.files import read_raw_cohort
 from srnskit.sources.raw import arrow_column_as_text
 
@@ -295,3 +296,18 @@ def test_text_with_unicode_spaces_at_its_ends_is_trimmed_as_in_a_csv_file(tmp_pa
     assert loaded["patient_id"].to_pylist() == ["P1", "P1"]
     assert loaded["unit"].to_pylist() == ["mg/mg", "mg/mg"]
     assert loaded["value"].to_pylist() == [0.5, 0.6]
+
+
+def test_the_spaces_a_cell_is_trimmed_of_are_those_duckdbs_trim_removes() -> None:
+    # Every code point of the Basic Multilingual Plane but the surrogates, each at both ends
+    # of an 'x': DuckDB's TRIM (the cells' trim) removes it exactly when it is in SPACES
+    # (Unicode's Zs, which calc's unit_key strips: the same unit text reads alike in both).
+    points = [c for c in range(1, 0x10000) if not 0xD800 <= c <= 0xDFFF]
+    cells = [chr(c) + "x" + chr(c) for c in points]
+    con = connect()
+    trimmed = con.execute("SELECT list_transform($1, c -> trim(c) = 'x')", [cells]).fetchone()
+    removed = {
+        chr(c) for c, gone in zip(points, trimmed[0] if trimmed else (), strict=True) if gone
+    }
+    assert removed == set(SPACES)
+    assert all(cell.strip(SPACES) == "x" for cell in (c + "x" + c for c in SPACES))

@@ -28,6 +28,7 @@ from srnskit.errors import UsageError
 from srnskit.outputs.doses import dose_lines, dose_records
 from srnskit.protocols.model import load_protocol
 from srnskit.schema import ANALYTES, normalise_unit
+from srnskit.schema.problems import escaped
 
 __all__ = ["calc_app"]
 
@@ -113,7 +114,7 @@ def _calc_egfr(
     """eGFR in mL/min/1.73 m², with its CKD stage and the equation's caveats."""
     unit = normalise_unit(ANALYTES["creatinine"], creatinine_unit)
     if unit is None:
-        raise UsageError(f"--creatinine-unit: '{creatinine_unit}' is not umol/L or mg/dL")
+        raise UsageError(f"--creatinine-unit: '{escaped(creatinine_unit)}' is not umol/L or mg/dL")
     _plausible("creatinine", creatinine, unit.name, "--creatinine")
     _plausible("height", height_cm, "cm", "--height-cm")
     chosen = EGFR_EQUATIONS[equation]

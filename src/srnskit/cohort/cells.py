@@ -42,7 +42,6 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 # engines' regular expressions (RE2 in DuckDB, java.util.regex in Spark: both read \p{Cc}) and
 # Python write them.
 _CONTROL_PATTERN = r"\p{Cc}"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What a message calls a control character; any other is named by its code point.
 _CONTROL_NAMES = {
     "\n": "a line break",
@@ -216,12 +215,13 @@ def _control_name(character: str) -> str:
 
 
 def printable(problems: list[Problem]) -> list[Problem]:
-    """``problems`` with every control character of a message ``escaped``: a message quoting a
-    cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line."""
+    """``problems`` with every character of a message that does not print ``escaped``: a
+    message quoting a cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line, an
+    invisible character (``'P1\\u200b'``) as its code."""
     return [
-        Problem(p.table, p.row, p.column, escaped(p.message), p.severity)
-        if _CONTROL.search(p.message)
-        else p
+        p
+        if p.message.isprintable()
+        else Problem(p.table, p.row, p.column, escaped(p.message), p.severity)
         for p in problems
     ]
 

@@ -8,6 +8,7 @@
 from srnskit.schema.analytes import (
     ANALYTES,
     DIPSTICK_LEVELS,
+    SPACES,
     Analyte,
     Unit,
     normalise_unit,
@@ -51,6 +52,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KRT_EVENTS",
     "REGIMEN_AGENTS",
+    "SPACES",
     "Analyte",
     "Column",
     "ColumnKind",

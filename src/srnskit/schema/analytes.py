@@ -19,6 +19,7 @@ __all__ = [
     "ANALYTES",
     "DIPSTICK_LEVELS",
     "DIPSTICK_SPELLINGS",
+    "SPACES",
     "Analyte",
     "Unit",
     "normalise_unit",
@@ -187,5 +188,14 @@ def normalise_unit(analyte: Analyte, unit_text: str) -> Unit | None:
 
 
 def unit_key(text: str) -> str:
-    """A unit spelling folded for comparison: case, spaces and µ/μ → u do not matter."""
-    return text.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    """A unit spelling folded for comparison: case, spaces and µ/μ → u do not matter. Only
+    spaces (Unicode's space separators, Zs) are trimmed from its ends, as a cohort's cells are
+    trimmed (DuckDB's ``TRIM``, ``cohort.validate``): a unit with a tab or a line break at an
+    end is refused on the command line as it is in a file."""
+    return text.strip(SPACES).replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+
+
+# Unicode's space separators (general category Zs: the space, the no-break space, the en and
+# em spaces, the ideographic space …): what a cell's trim removes from its ends; DuckDB's
+# ``TRIM`` removes exactly these (checked against it in tests/cohort/test_parquet_scan.py).
+SPACES = "\u0020\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"

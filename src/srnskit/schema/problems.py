@@ -25,8 +25,6 @@ Severity = Literal["error", "warning"]
 SHOWN_PER_KIND = 100
 _QUOTED = re.compile(r"'[^']*'")
 _NUMBER = re.compile(r"[0-9]+([.,][0-9]+)*")
-# Unicode's control characters (general category Cc: U+0000-U+001F, U+007F-U+009F).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -52,10 +50,15 @@ class Problem:
 
 
 def escaped(text: str) -> str:
-    """``text`` with each control character (Unicode category Cc) written as Python's ``repr``
-    writes it (``\\n``, ``\\t``, ``\\x00``, ``\\x85``), so a message quoting a cell stays
-    on one line (one problem per line, cohort-format.md §4). Other text is unchanged."""
-    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+    """``text`` with each character Python does not print (``str.isprintable``: Unicode's
+    control, format, separator and unassigned characters, the ASCII space excepted) written
+    as ``repr`` writes it (``\\n``, ``\\t``, ``\\x00``, ``\\x85``, ``\\u200b``,
+    ``\\ufeff``, ``\\u2028``), so a message quoting a cell stays on one line (one problem
+    per line, cohort-format.md §4) and an invisible character is seen: ``'P1\\u200b'`` is not
+    ``'P1'``. Other text (letters of any script, µ, ×) is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
