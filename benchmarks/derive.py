@@ -221,8 +221,10 @@ def pandas_episodes(folder: Path) -> tuple[float, pd.DataFrame]:
                 ("partial", partial),
                 ("complete", complete),
             ):
-                if kind == "partial" and row.analyte == "dipstick" and not complete:
-                    continue  # a 1+/2+ neither counts toward a PR run nor ends it (clinical.md §1)
+                if kind == "partial" and row.analyte == "dipstick" and not (complete or nephrotic):
+                    # A 1+/2+ neither counts toward a PR run nor ends it (clinical.md §1); a 3+/4+
+                    # is nephrotic-range, not PR-qualifying, and ends the run like a UPCR ≥ 2.
+                    continue
                 runs[kind] = runs[kind] + [row.date] if flag else []
                 if len(runs[kind]) == confirm[kind]:
                     events.append((kind, runs[kind][0]))
