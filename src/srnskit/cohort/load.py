@@ -43,6 +43,7 @@ from srnskit.schema import COHORT_TABLES, Column
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
+from srnskit.sources.raw import of_own_type
 from srnskit.sources.registry import is_database_url, read_registry
 
 __all__ = [
@@ -393,24 +394,11 @@ _ORDER = "__srnskit_row"
 _DECIMALS = "__srnskit_decimals"
 
 
-def _of_own_type(column: Column, cell: ibis.Value) -> bool:
-    """Whether ``cell`` is typed as its column's kind (a Parquet date column of dates, number
-    of numbers, yes/no of booleans: ``sources.files``), so read as it is; any other cell is
-    read from its text (an all-empty column a reader typed otherwise, too)."""
-    kind = cell.type()
-    if column.kind == "date":
-        return bool(kind.is_date())
-    if column.kind in ("number", "value", "integer"):
-        return bool(kind.is_numeric())
-    if column.kind == "bool":
-        return bool(kind.is_boolean())
-    return False
-
-
 def _typed(column: Column, cell: ibis.Value) -> ibis.Value:
     """The cell of ``column`` read as its kind (``measurements.value`` is read apart); a typed
     cell (a Parquet column of its column's own type) is read by the same readings."""
-    text = cell if _of_own_type(column, cell) else cell.cast("string")
+    own = of_own_type(column.kind, cell.type().to_pyarrow())
+    text = cell if own else cell.cast("string")
     if column.kind == "enum":
         return enum_value(text, column)
     if column.kind == "date":

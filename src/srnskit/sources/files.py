@@ -36,6 +36,7 @@ from srnskit.sources.raw import (
     as_written,
     header_columns,
     header_row_below,
+    of_own_type,
     text_table,
     to_raw_table,
 )
@@ -337,24 +338,12 @@ def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     return table, problems
 
 
-# The Arrow types a column of each kind keeps in a Parquet file (``_typed``).
-_KIND_TYPES = {
-    "date": pa.types.is_date32,
-    "number": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
-    "value": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
-    "integer": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
-    "bool": pa.types.is_boolean,
-}
-
-
 def _typed(table: str, column: str, kind: pa.DataType) -> bool:
     """Whether the Parquet column ``column`` of ``table``, of type ``kind``, is already of its
-    declared column's own type (a date column of dates, a number of numbers, a yes/no of
-    booleans), so validation and loading read it as it is (``parse``'s readings of a typed
-    cell). An undeclared column, or one of another type, is read as text."""
+    declared column's own type (``raw.of_own_type``), so validation and loading read it as it
+    is (``parse``'s readings of a typed cell). An undeclared column is read as text."""
     declared = {c.name: c.kind for c in COHORT_TABLES[table].columns}
-    test = _KIND_TYPES.get(declared.get(column, ""))
-    return bool(test is not None and test(kind))
+    return column in declared and of_own_type(declared[column], kind)
 
 
 def _cell_sql(column: str, kind: pa.DataType) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "as_written",
     "header_columns",
     "header_row_below",
+    "of_own_type",
     "plain_decimal",
     "text_table",
     "to_raw_table",
@@ -209,3 +210,26 @@ def to_raw_table(
     names = [column for _, column in kept]
     data = text_table(names, [columns[index] for index, _ in kept], rows)
     return RawTable.of(name, source, data), problems
+
+
+# The Arrow types a column of each kind may hold as they are (a typed Parquet column): a date
+# column dates, a number column whole numbers or doubles, a yes/no column booleans.
+_OWN_TYPES: dict[str, Callable[[pa.DataType], bool]] = {
+    "date": pa.types.is_date32,
+    "number": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "value": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "integer": lambda t: pa.types.is_integer(t) or pa.types.is_float64(t),
+    "bool": pa.types.is_boolean,
+}
+
+
+def of_own_type(kind: str, arrow_type: pa.DataType) -> bool:
+    """Whether a raw column of the cohort-format kind ``kind`` (``schema.Column.kind``: date,
+    number, value, integer, bool …) holding values of ``arrow_type`` is already of its kind's
+    own type, so it is read as it is, not from its text: a date column of dates (date32), a
+    number, value or integer column of whole numbers or doubles, a yes/no column of
+    booleans. Any other pairing (text, a float32, a decimal, a kind of text) is read from its
+    text. The one answer for the Parquet scan (``sources.files``, which keeps such a column
+    typed) and the load (``cohort.load``, which reads a typed cell as it is)."""
+    test = _OWN_TYPES.get(kind)
+    return bool(test is not None and test(arrow_type))
