@@ -72,6 +72,7 @@ def _session_in_subprocess(conf_dir: Path, *flags: str) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr[-3000:]
     assert lines, done.stdout[-3000:]
     report: dict[str, Any] = json.loads(lines[-1].removeprefix("REPORT "))
+    report["stderr"] = done.stderr
     return report
 
 
@@ -90,6 +91,9 @@ def test_without_user_configuration_the_local_defaults_apply(tmp_path: Path) -> 
     assert report["spark.sql.session.timeZone"] == "UTC"
     # Spark's own default (10 MB), untouched by srnskit
     assert report["spark.sql.autoBroadcastJoinThreshold"] == "10485760b"
+    # Nothing of Spark's start on the terminal: the JVM's note on incubator modules, log4j's
+    # profile and Hadoop's native-library warning went to a log file, removed at exit.
+    assert report["stderr"] == ""
 
 
 @pytest.mark.spark
@@ -101,8 +105,16 @@ def test_the_users_file_beats_the_defaults_and_a_flag_beats_the_file(tmp_path: P
         "spark.sql.autoBroadcastJoinThreshold=1234\n"
         "spark.ui.showConsoleProgress   true\n"
         "spark.sql.session.timeZone     Europe/Paris\n"
+        "spark.log.level                WARN\n"
     )
     report = _session_in_subprocess(tmp_path, "spark.sql.shuffle.partitions=9")
+    # The user asked for Spark's log lines: the file is kept, and named once.
+    said = "srnskit: Spark's log is written to "
+    assert report["stderr"].startswith(said), report["stderr"]
+    log = Path(report["stderr"].removeprefix(said).strip())
+    written = log.read_text(encoding="utf-8")  # Spark's start-up lines, at the least
+    assert "log4j" in written or "native-hadoop" in written, written
+    log.unlink()
     assert report["spark.driver.memory"] == "1g"  # file > default (4g)
     assert 0.75 * 1024 < report["heap_mb"] <= 1024  # ... in the JVM's heap too
     assert report["spark.sql.shuffle.partitions"] == "9"  # flag > file (7) > default (4)
