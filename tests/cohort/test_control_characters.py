@@ -93,3 +93,32 @@ def test_no_problem_prints_a_raw_control_character(tmp_path: Path) -> None:
     assert all(p.isprintable() for p in problems), problems
     assert any("'M\\x1b' is not an allowed sex" in p for p in problems), problems
     assert any("'g\\nL' is not a unit of albumin" in p for p in problems), problems
+
+
+def test_a_header_that_does_not_print_is_named_escaped_in_the_column_part(
+    tmp_path: Path,
+) -> None:
+    # A header 'notes<ZWSP>' (copied from a web page) and 'a<LF>b' (a quoted header cell with a
+    # line break): each warning is one line, its column part escaped as its message is.
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        'patient_id,sex,birth_date,onset_date,notes\u200b,"a\nb"\nH1,F,2012-03-04,2016-05-01,x,y\n',
+        newline="",
+    )
+    lines = [str(p) for p in check_cohort(folder, today=TODAY)]
+    assert all(line.isprintable() for line in lines), lines
+    assert any(
+        line.startswith("patients:-:notes\\u200b: warning: 'notes\\u200b'") for line in lines
+    )
+    assert any(line.startswith("patients:-:a\\nb: warning: 'a\\nb'") for line in lines)
+
+
+def test_an_error_naming_what_the_user_typed_prints_it_escaped(cli, tmp_path: Path) -> None:
+    # explain with a patient 'H1<ZWSP>' (pasted): the usage error says it, visibly, on one line.
+    folder = _cohort(tmp_path / "hand", "H1,A,F,2012-03-04,2016-05-01\n")
+    result = cli("explain", folder, "H1\u200b", "--today", "2026-12-01")
+    assert result.exit_code == 2
+    assert result.stderr.startswith('srnskit: error: no patient "H1\\u200b" in ')
+    assert result.stderr.endswith("\n")
+    assert result.stderr[:-1].isprintable()

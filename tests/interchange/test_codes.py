@@ -151,6 +151,17 @@ def test_ucum_spellings() -> None:
     assert codes.format_unit("mg/dL", "creatinine") == "mg/dL"
 
 
+def test_a_unit_loses_only_the_spaces_a_cohort_cell_loses() -> None:
+    # A no-break space at an end is trimmed, as from a cohort's cell; a tab, a line break or
+    # a line separator is not, so the unit is not one (a cohort file refuses it too).
+    assert codes.format_unit("\u00a0umol/L ", "creatinine") == "umol/L"
+    assert codes.dose_unit(" mg/d\u3000") == "mg/day"
+    for end in ("\t", "\n", "\u2028"):
+        assert codes.format_unit("umol/L" + end, "creatinine") is None
+        assert codes.format_unit("UMOL/L" + end, "creatinine") is None
+        assert codes.dose_unit("mg/d" + end) is None
+
+
 # --- systems and code forms ----------------------------------------------------------------------
 
 

@@ -137,10 +137,13 @@ def reports_errors(command: F) -> F:
         except InvalidCohortError as exc:
             for line in problem_lines(exc.problems):  # each kind at most 100 times (§1)
                 typer.echo(line)
-            typer.echo(f"srnskit: {exc}", err=True)
+            typer.echo(f"srnskit: {escaped(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except SrnskitError as exc:
-            typer.echo(f"srnskit: error: {exc}", err=True)
+            # A name the user typed or a file holds (a patient, a study, a definition key) may
+            # hold what does not print: each line escaped, a message's own lines kept.
+            lines = str(exc).split("\n")
+            typer.echo("srnskit: error: " + "\n".join(map(escaped, lines)), err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -215,13 +215,20 @@ def _control_name(character: str) -> str:
 
 
 def printable(problems: list[Problem]) -> list[Problem]:
-    """``problems`` with every character of a message that does not print ``escaped``: a
-    message quoting a cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line, an
+    """``problems`` with every character that does not print ``escaped``, in the message and
+    in the table and column it names (a sheet's or a header's name is the file's): a message
+    quoting a cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line, an
     invisible character (``'P1\\u200b'``) as its code."""
     return [
         p
-        if p.message.isprintable()
-        else Problem(p.table, p.row, p.column, escaped(p.message), p.severity)
+        if p.message.isprintable() and p.table.isprintable() and (p.column or "").isprintable()
+        else Problem(
+            escaped(p.table),
+            p.row,
+            None if p.column is None else escaped(p.column),
+            escaped(p.message),
+            p.severity,
+        )
         for p in problems
     ]
 

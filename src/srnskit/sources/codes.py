@@ -59,7 +59,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from srnskit.schema import ANALYTES, normalise_unit
+from srnskit.schema import ANALYTES, SPACES, normalise_unit
 from srnskit.sources.code_lists import code_lists, load_code_lists
 from srnskit.sources.code_types import (
     ADMINISTRATIVE_GENDER,
@@ -173,7 +173,7 @@ def format_unit(ucum: str, analyte: str) -> str | None:
     (``g/(24.h)`` → ``g/24h``; also the spellings the format itself accepts, such as
     ``µmol/L`` or ``mmHg``), or None when it is not a unit of that analyte."""
     units = [u.name for u in ANALYTES[analyte].units]
-    found = code_lists().units_in["measurement"].get(ucum.strip())
+    found = code_lists().units_in["measurement"].get(ucum.strip(SPACES))
     if found in units:
         return found
     unit = normalise_unit(ANALYTES[analyte], ucum)
@@ -183,7 +183,7 @@ def format_unit(ucum: str, analyte: str) -> str | None:
 def dose_unit(ucum: str) -> str | None:
     """The format's dose unit (``mg/day``, ``mg/m2/day``, ``mg/kg/day``, ``mg``, ``mg/m2``,
     ``mg/kg``) for a UCUM dose unit (``mg/d``, ``mg/m2/d`` …), or None."""
-    return code_lists().units_in["dose"].get(ucum.strip())
+    return code_lists().units_in["dose"].get(ucum.strip(SPACES))
 
 
 def ucum_unit(unit: str) -> str:

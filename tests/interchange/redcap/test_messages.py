@@ -122,6 +122,21 @@ def test_an_instance_on_two_rows_is_a_problem_naming_its_rows(tmp_path: Path) ->
     assert not out.exists()
 
 
+def test_cells_lose_the_spaces_a_cohort_cell_loses_and_nothing_else() -> None:
+    # A no-break space at the end of a record ID and a sex is trimmed, as in a cohort file; a
+    # line break is kept, so validation refuses the ID as it refuses it in a cohort file.
+    text = (
+        "patient_id,sex,birth_date,onset_date\n"
+        "P1\u00a0,F\u3000,2012-05-01,2016-02-10\n"
+        '"P2\n",M,2011-01-01,2015-03-01\n'
+    )
+    rows = read_export(text, source="export.csv")
+    assert [(r["patient_id"], r["sex"]) for r in rows.rows["patients"]] == [
+        ("P1", "F"),
+        ("P2\n", "M"),
+    ]
+
+
 def test_one_instance_number_in_two_events_is_not_a_duplicate() -> None:
     # A longitudinal project numbers the instances of a repeating instrument within each event.
     text = (

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from srnskit.schema import ANALYTES
+from srnskit.schema import ANALYTES, SPACES
 from srnskit.sources.interchange import SourceRows
 from srnskit.sources.redcap.cells import CellReader
 from srnskit.sources.redcap.dictionary import Dictionary, ExportColumn
@@ -119,10 +119,14 @@ class RecordReader:
 
     def _cell(self, record: Sequence[str], column: str) -> str:
         index = self.index.get(column)
-        return record[index].strip() if index is not None and index < len(record) else ""
+        return record[index].strip(SPACES) if index is not None and index < len(record) else ""
 
     def _row(self, line: int, record: Sequence[str]) -> None:
-        record_id = record[self.record_index].strip() if self.record_index < len(record) else ""
+        # Cells lose the spaces at their ends as a cohort file's do (``schema.SPACES``); a tab
+        # or a line break is kept, and refused where a cohort refuses it.
+        record_id = (
+            record[self.record_index].strip(SPACES) if self.record_index < len(record) else ""
+        )
         if not record_id:
             self.rows.problem(f"REDCap export row {line}", "the row has no record ID")
             return
@@ -142,7 +146,7 @@ class RecordReader:
         ticked: dict[str, list[str]] = {}
         others: list[str] = []
         for column, cell in zip(self.columns, record, strict=False):
-            value = cell.strip()
+            value = cell.strip(SPACES)
             export = column.export
             if export is not None and (
                 export.name == self.dictionary.record_id
