@@ -352,3 +352,19 @@ def _scanned(folder: Path) -> list[tuple[str, str]]:
     return con.execute(
         "SELECT column_name, column_type FROM (DESCRIBE raw_measurements)"
     ).fetchall()
+
+
+def test_a_binary_column_with_one_byte_not_utf8_reads_the_other_values_as_text(
+    tmp_path: Path,
+) -> None:
+    # patient_id as bytes, the second row's not UTF-8: rows 2 and 4 are patient P1, row 3 is
+    # named with U+FFFD where the byte was (not the whole column as Python's b'…').
+    pq.write_table(PATIENTS, tmp_path / "patients.parquet")
+    table = _measurements([1.0, 1.0, 1.0]).set_column(
+        0, "patient_id", pa.array([b"P1", b"P\xff1", b"P1"], pa.binary())
+    )
+    pq.write_table(table, tmp_path / "measurements.parquet")
+    errors = [str(p) for p in check_cohort(tmp_path, today=dt.date(2026, 12, 1))]
+    assert errors == [
+        "measurements:3:patient_id: error: patient 'P\ufffd1' is not in the patients table"
+    ]

@@ -206,6 +206,15 @@ def test_an_invalid_or_foreign_cohort_writes_nothing(
     )
     assert wrong_center.exit_code == 1
     assert "centre 'B' is not 'C'" in wrong_center.stdout
+    # A centre named with a line break is the flag's mistake, not the file's: a usage error.
+    unnamed = runner.invoke(
+        app, ["registry", "import", str(demo_by_center["B"]), "--center", "Q\nY", *args]
+    )
+    assert unnamed.exit_code == 2
+    assert unnamed.stderr == (
+        "srnskit: error: centre 'Q\\nY': a centre is named in printable text (letters, "
+        "digits, punctuation), as its center_id cells are\n"
+    )
     taken = runner.invoke(
         app, ["registry", "import", str(demo_by_center["A"]), "--center", "B", *args]
     )

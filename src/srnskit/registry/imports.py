@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session
 
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.load import cohort_from_raw
-from srnskit.errors import InvalidCohortError
+from srnskit.errors import InvalidCohortError, UsageError
 from srnskit.registry.access import Actor, registered_centers, require
 from srnskit.registry.audit import AuditWriter
 from srnskit.registry.changes import CHILD_TABLES, Plan, apply_plan, cohort_rows, plan_changes
 from srnskit.registry.changes import stored_rows as read_stored
 from srnskit.registry.db import lock_for_write
 from srnskit.registry.derived import refresh_derived, store_derived
-from srnskit.schema.problems import Problem
+from srnskit.schema.problems import Problem, escaped
 from srnskit.sources.files import RawCohort, read_raw_cohort
 
 __all__ = ["PATIENTS_PER_BATCH", "ImportResult", "import_cohort"]
@@ -127,8 +127,15 @@ def import_cohort(
     each stage in a sentence (the command line prints them).
 
     Raises ``ForbiddenError`` when ``actor`` may not import into ``center``, ``UsageError``
-    when ``path`` is not a cohort at all. Invalid data is not an exception: the result says
-    ``valid=False`` with the problems, and nothing is written."""
+    when ``path`` is not a cohort at all or ``center`` is no centre's name (empty, or holding
+    a character that does not print: a centre_id cell holding one is refused the same way,
+    cohort-format.md §1). Invalid data is not an exception: the result says ``valid=False``
+    with the problems, and nothing is written."""
+    if not center or not center.isprintable():
+        raise UsageError(
+            f"centre '{escaped(center)}': a centre is named in printable text (letters, digits, "
+            "punctuation), as its center_id cells are"
+        )
     require(actor, "import", center)
     if commit:
         lock_for_write(session)

@@ -134,17 +134,25 @@ def as_written(value: object) -> str:
 
 def arrow_column_as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | list[str | None]:
     """A typed column as the text its CSV export would hold (dates ISO, 137.0 as '137',
-    numbers in plain decimal notation: Arrow writes 1e+20 and 2.5e-7 with exponents)."""
+    numbers in plain decimal notation: Arrow writes 1e+20 and 2.5e-7 with exponents). A
+    binary column whose bytes are not all UTF-8 is read value by value, each undecodable byte
+    as U+FFFD (the other values as they are, the bad one visibly not what was meant)."""
     try:
         text = column.cast(pa.string())
     except pa.ArrowException:  # a type with no text cast (nested, binary): as Python text
-        return [None if v is None else str(v) for v in column.to_pylist()]
+        return [None if v is None else _as_text(v) for v in column.to_pylist()]
     if (
         pa.types.is_floating(column.type)
         and pc.any(pc.match_substring(text, "e", ignore_case=True)).as_py()
     ):
         return [None if v is None else plain_decimal(v) for v in column.to_pylist()]
     return text
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
 
 
 # Rows looked at below the first when the first row holds no column of the table.
