@@ -122,3 +122,12 @@ def test_an_error_naming_what_the_user_typed_prints_it_escaped(cli, tmp_path: Pa
     assert result.stderr.startswith('srnskit: error: no patient "H1\\u200b" in ')
     assert result.stderr.endswith("\n")
     assert result.stderr[:-1].isprintable()
+
+
+def test_the_verdict_names_a_folder_that_does_not_print_escaped(cli, tmp_path: Path) -> None:
+    folder = _cohort(tmp_path / "clinic\u200b", "H1,A,F,2012-03-04,2016-05-01\n")
+    result = cli("validate", folder, "--today", "2026-12-01")
+    assert result.exit_code == 0
+    assert (
+        result.stderr == f"{tmp_path}/clinic\\u200b: valid: 0 error(s), 0 warning(s) (1 patients)\n"
+    )

@@ -20,7 +20,7 @@ from srnskit.cli.common import (
 )
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import UsageError
-from srnskit.schema.problems import problem_lines
+from srnskit.schema.problems import escaped, problem_lines
 from srnskit.sources.files import read_raw_cohort
 from srnskit.sources.template import write_template
 
@@ -56,7 +56,8 @@ def _validate(
         rows = ", ".join(f"{t.rows} {name}" for name, t in raw.tables.items())
         verdict = "valid" if errors == 0 else "NOT valid"
         typer.echo(
-            f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})", err=True
+            escaped(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})"),
+            err=True,
         )
     raise typer.Exit(1 if errors else 0)
 

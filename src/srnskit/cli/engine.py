@@ -43,6 +43,7 @@ from srnskit.cli.common import (
     reports_errors,
 )
 from srnskit.errors import UsageError
+from srnskit.schema.problems import escaped
 
 if TYPE_CHECKING:
     from srnskit.cohort.forms import DateOrder
@@ -164,10 +165,12 @@ def _derive(
         typer.echo(line)
     rows = derived.rows()
     typer.echo(
-        f"wrote {out}: {counted(rows['patient_outcomes'], 'patient')} "
-        f"({included} included), {counted(rows['courses'], 'course')}, "
-        f"{counted(rows['episodes'], 'episode')} under {chosen.name}, "
-        f"study {design.name}"
+        escaped(
+            f"wrote {out}: {counted(rows['patient_outcomes'], 'patient')} "
+            f"({included} included), {counted(rows['courses'], 'course')}, "
+            f"{counted(rows['episodes'], 'episode')} under {chosen.name}, "
+            f"study {design.name}"
+        )
     )
 
 

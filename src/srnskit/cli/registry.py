@@ -24,6 +24,7 @@ from srnskit.cli.common import (
     reports_errors,
 )
 from srnskit.errors import UsageError
+from srnskit.schema.problems import escaped
 
 __all__: list[str] = []
 
@@ -174,7 +175,8 @@ def _import(
         if not result.valid:
             errors = sum(p.severity == "error" for p in result.problems)
             typer.echo(
-                f"srnskit: {cohort}: NOT valid: {errors} error(s); nothing was written", err=True
+                escaped(f"srnskit: {cohort}: NOT valid: {errors} error(s); nothing was written"),
+                err=True,
             )
             raise typer.Exit(1)
         session.commit()
@@ -182,9 +184,11 @@ def _import(
     rows_new = sum(preview["rows_new"].values())
     rows_changed = sum(preview["rows_changed"].values())
     typer.echo(
-        f"imported {cohort} into {center}: {preview['patients_new']} new and "
-        f"{preview['patients_changed']} changed patient(s), {rows_new} new and {rows_changed} "
-        f"changed or removed row(s); {result.audit_entries} audit entries"
+        escaped(
+            f"imported {cohort} into {center}: {preview['patients_new']} new and "
+            f"{preview['patients_changed']} changed patient(s), {rows_new} new and "
+            f"{rows_changed} changed or removed row(s); {result.audit_entries} audit entries"
+        )
     )
 
 
