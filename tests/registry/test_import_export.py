@@ -213,7 +213,7 @@ def test_an_invalid_or_foreign_cohort_writes_nothing(
     assert unnamed.exit_code == 2
     assert unnamed.stderr == (
         "srnskit: error: centre 'Q\\nY': a centre is named in printable text (letters, "
-        "digits, punctuation), as its center_id cells are\n"
+        "digits, punctuation), with no control or invisible character\n"
     )
     taken = runner.invoke(
         app, ["registry", "import", str(demo_by_center["A"]), "--center", "B", *args]

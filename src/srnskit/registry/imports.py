@@ -128,13 +128,13 @@ def import_cohort(
 
     Raises ``ForbiddenError`` when ``actor`` may not import into ``center``, ``UsageError``
     when ``path`` is not a cohort at all or ``center`` is no centre's name (empty, or holding
-    a character that does not print: a centre_id cell holding one is refused the same way,
-    cohort-format.md §1). Invalid data is not an exception: the result says ``valid=False``
-    with the problems, and nothing is written."""
+    a character that does not print: a control character, which validation refuses in a
+    center_id cell too, or an invisible one). Invalid data is not an exception: the result
+    says ``valid=False`` with the problems, and nothing is written."""
     if not center or not center.isprintable():
         raise UsageError(
             f"centre '{escaped(center)}': a centre is named in printable text (letters, digits, "
-            "punctuation), as its center_id cells are"
+            "punctuation), with no control or invisible character"
         )
     require(actor, "import", center)
     if commit:

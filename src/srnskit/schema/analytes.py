@@ -189,10 +189,9 @@ def normalise_unit(analyte: Analyte, unit_text: str) -> Unit | None:
 
 def unit_key(text: str) -> str:
     """A unit spelling folded for comparison: case, ASCII spaces (``mg / dL``) and µ/μ → u do
-    not matter. Only spaces (Unicode's space separators, Zs) are trimmed from its ends, as a
-    cohort's cells are
-    trimmed (DuckDB's ``TRIM``, ``cohort.validate``): a unit with a tab or a line break at an
-    end is refused on the command line as it is in a file."""
+    not matter. Only ``SPACES`` are trimmed from its ends, as a cohort's cells are trimmed
+    (DuckDB's ``TRIM``, ``cohort.validate``): a unit with a tab or a line break at an end is
+    refused on the command line as it is in a file."""
     return text.strip(SPACES).replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
 
 

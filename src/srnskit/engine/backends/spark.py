@@ -316,7 +316,7 @@ def _jvm_log() -> Iterator[Path]:
     saved = os.dup(2)
     failed = False
     try:
-        with log.open("ab") as file:
+        with log.open("wb") as file:  # one JVM a process: a reused PID's old log is not read
             os.dup2(file.fileno(), 2)
         atexit.register(log.unlink, missing_ok=True)
         yield log
