@@ -10,7 +10,7 @@ import pytest
 
 from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.errors import InvalidCohortError
-from srnskit.schema.problems import escaped
+from srnskit.schema.problems import Problem, escaped, printable
 
 TODAY = dt.date(2026, 12, 1)
 
@@ -43,6 +43,18 @@ def test_escaped_writes_invisible_and_line_separating_characters_as_repr_does() 
     assert escaped("g\xa0L") == "g\\xa0L"
     # Letters of any script and the signs our messages use print as they are.
     assert escaped("µmol/L × 88.4 … 山田 Ωμέγα") == "µmol/L × 88.4 … 山田 Ωμέγα"
+
+
+def test_printable_escapes_a_problems_table_column_and_message_and_keeps_the_rest() -> None:
+    # A sheet named with a tab, a header with a zero-width space, a message quoting a line
+    # break: each part written as repr writes it; the row and severity kept; a problem that
+    # prints as it is returned unchanged.
+    odd = Problem("pat\tients", 3, "sex\u200b", "'F\nX' is not a sex", "warning")
+    plain = Problem("patients", None, None, "the file is empty")
+    assert printable([odd, plain]) == [
+        Problem("pat\\tients", 3, "sex\\u200b", "'F\\nX' is not a sex", "warning"),
+        plain,
+    ]
 
 
 def test_an_unknown_patient_with_an_invisible_character_is_named_visibly(

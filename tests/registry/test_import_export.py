@@ -206,6 +206,22 @@ def test_an_invalid_or_foreign_cohort_writes_nothing(
     )
     assert wrong_center.exit_code == 1
     assert "centre 'B' is not 'C'" in wrong_center.stdout
+    # A center_id cell is trimmed as every cell is (Unicode's spaces): 'C' and a no-break
+    # space is centre C; 'C' and a zero-width space (no space: invisible, not trimmed) is
+    # another centre, named with the character seen.
+    odd = tmp_path / "odd-centre"
+    odd.mkdir()
+    (odd / "patients.csv").write_text(
+        "patient_id,center_id,sex,birth_date,onset_date\n"
+        "Z1,C\u00a0,F,2012-03-04,2016-05-01\n"
+        "Z2,C\u200b,M,2012-03-04,2016-05-01\n",
+        encoding="utf-8",
+    )
+    zero_width = runner.invoke(app, ["registry", "import", str(odd), "--center", "C", *args])
+    assert zero_width.exit_code == 1
+    assert zero_width.stdout.splitlines() == [
+        "patients:3:center_id: error: centre 'C\\u200b' is not 'C', the centre of this import"
+    ]
     # A centre named with a line break is the flag's mistake, not the file's: a usage error.
     unnamed = runner.invoke(
         app, ["registry", "import", str(demo_by_center["B"]), "--center", "Q\nY", *args]

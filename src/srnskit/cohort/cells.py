@@ -21,7 +21,7 @@ from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
 from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
-from srnskit.schema.problems import Problem, Severity, did_you_mean, escaped
+from srnskit.schema.problems import Problem, Severity, did_you_mean
 from srnskit.schema.tables import looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
@@ -32,7 +32,6 @@ __all__ = [
     "comma_readings",
     "is_identifier",
     "not_a_number",
-    "printable",
 ]
 
 _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
@@ -212,25 +211,6 @@ def _has_control(cell: ir.StringValue) -> ir.BooleanValue:
 
 def _control_name(character: str) -> str:
     return _CONTROL_NAMES.get(character, f"U+{ord(character):04X}")
-
-
-def printable(problems: list[Problem]) -> list[Problem]:
-    """``problems`` with every character that does not print ``escaped``, in the message and
-    in the table and column it names (a sheet's or a header's name is the file's): a message
-    quoting a cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line, an
-    invisible character (``'P1\\u200b'``) as its code."""
-    return [
-        p
-        if p.message.isprintable() and p.table.isprintable() and (p.column or "").isprintable()
-        else Problem(
-            escaped(p.table),
-            p.row,
-            None if p.column is None else escaped(p.column),
-            escaped(p.message),
-            p.severity,
-        )
-        for p in problems
-    ]
 
 
 def _date_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:

@@ -27,11 +27,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from srnskit.cohort.cells import printable
 from srnskit.cohort.load import DEFAULT_CENTER, cohort_from_raw
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
-from srnskit.schema.problems import Problem, escaped
+from srnskit.schema.problems import Problem, escaped, printable
 from srnskit.sources.interchange import Skipped, SourceRows, skipped_csv
 from srnskit.sources.raw import RawCohort
 from srnskit.writer import OutputFormat, cohort_schema, write_cohort_folder

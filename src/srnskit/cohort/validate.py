@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows, printable
+from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.expressions import Checks, checks_engine
 from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
@@ -29,7 +29,7 @@ from srnskit.cohort.links import (
 from srnskit.cohort.parse import connect, quote, raw_cells, register_units
 from srnskit.cohort.plausibility import check_measurements, implausible_value_message
 from srnskit.schema import COHORT_TABLES
-from srnskit.schema.problems import Problem
+from srnskit.schema.problems import Problem, printable
 from srnskit.sources.files import ROW_COLUMN, RawCohort, RawTable
 
 __all__ = [

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srnskit.cohort.cells import printable
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.load import canonical_table
 from srnskit.cohort.validate import problem_order
@@ -26,7 +25,7 @@ from srnskit.engine.backends.spark_checks import SparkChecks, checked
 from srnskit.engine.backends.spark_raw import first_line, folder_uri, is_uri, listing, spark_errors
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
-from srnskit.schema.problems import Problem
+from srnskit.schema.problems import Problem, printable
 from srnskit.sources.files import RawCohort, read_settings
 
 __all__ = ["SparkCohort", "read_spark_cohort", "spark_reads"]

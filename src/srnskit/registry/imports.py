@@ -32,7 +32,8 @@ from srnskit.registry.changes import CHILD_TABLES, Plan, apply_plan, cohort_rows
 from srnskit.registry.changes import stored_rows as read_stored
 from srnskit.registry.db import lock_for_write
 from srnskit.registry.derived import refresh_derived, store_derived
-from srnskit.schema.problems import Problem, escaped
+from srnskit.schema import SPACES
+from srnskit.schema.problems import Problem, escaped, printable
 from srnskit.sources.files import RawCohort, read_raw_cohort
 
 __all__ = ["PATIENTS_PER_BATCH", "ImportResult", "import_cohort"]
@@ -67,7 +68,7 @@ class ImportResult:
 
 def _center_problems(raw: RawCohort, center: str) -> list[Problem]:
     """An import is into one centre: cohort.toml's ``center_id`` and every filled
-    ``center_id`` cell must be that centre."""
+    ``center_id`` cell must be that centre (each message ``printable``: it quotes the cell)."""
     problems: list[Problem] = []
     if raw.center_id is not None and raw.center_id != center:
         problems.append(
@@ -83,17 +84,20 @@ def _center_problems(raw: RawCohort, center: str) -> list[Problem]:
         return problems
     for chunk in patients.chunks():
         cells = chunk.column("center_id").to_pylist()
-        for row, value in zip(chunk.column("_row").to_pylist(), cells, strict=True):
-            if value is not None and value.strip() and value.strip() != center:
+        for row, cell in zip(chunk.column("_row").to_pylist(), cells, strict=True):
+            # Trimmed as validation trims every cell (Unicode's spaces, DuckDB's TRIM): a tab
+            # is kept, so validation names it as the control character it is.
+            value = None if cell is None else cell.strip(SPACES)
+            if value and value != center:
                 problems.append(
                     Problem(
                         "patients",
                         row,
                         "center_id",
-                        f"centre '{value.strip()}' is not '{center}', the centre of this import",
+                        f"centre '{value}' is not '{center}', the centre of this import",
                     )
                 )
-    return problems
+    return printable(problems)
 
 
 def _taken_problems(session: Session, ids: list[str], center: str) -> list[Problem]:

@@ -15,6 +15,7 @@ __all__ = [
     "did_you_mean",
     "escaped",
     "kind_of",
+    "printable",
     "problem_lines",
 ]
 
@@ -59,6 +60,25 @@ def escaped(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def printable(problems: list[Problem]) -> list[Problem]:
+    """``problems`` with every character that does not print ``escaped``, in the message and
+    in the table and column it names (a sheet's or a header's name is the file's): a message
+    quoting a cell or an origin (``REDCap record 'H-2\\nX'``) prints on one line, an
+    invisible character (``'P1\\u200b'``) as its code."""
+    return [
+        p
+        if p.message.isprintable() and p.table.isprintable() and (p.column or "").isprintable()
+        else Problem(
+            escaped(p.table),
+            p.row,
+            None if p.column is None else escaped(p.column),
+            escaped(p.message),
+            p.severity,
+        )
+        for p in problems
+    ]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

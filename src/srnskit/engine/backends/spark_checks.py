@@ -27,7 +27,6 @@ import ibis
 import ibis.expr.operations as ops
 import pyarrow as pa
 
-from srnskit.cohort.cells import printable
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.parse import UNITS_TABLE, unit_rows
 from srnskit.cohort.validate import problem_order, run_checks
@@ -42,7 +41,7 @@ from srnskit.engine.backends.spark_raw import (
 )
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
-from srnskit.schema.problems import Problem
+from srnskit.schema.problems import Problem, printable
 from srnskit.sources.raw import RawTable
 
 __all__ = ["SparkChecks", "checked", "validate_on_spark"]
