@@ -135,6 +135,29 @@ def test_a_database_url_counts_as_its_file(tmp_path) -> None:
     check_apart(tmp_path / "out", ["postgresql://user@host/db", None])  # nothing to compare
 
 
+def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_written(
+    tmp_path,
+) -> None:
+    # file:///PATH and file:/PATH name the path as Hadoop reads it (no %-decoding)
+    assert location_file("file:///data/c%201") == Path("/data/c%201")
+    assert location_file("file:/data/c1") == Path("/data/c1")
+    with pytest.raises(UsageError, match="is inside the input"):
+        check_apart(f"{tmp_path.as_uri()}/cohort/out", [tmp_path / "cohort"])
+    # hdfs:// (or s3a://) out and cohort: the same folder, one inside the other, or apart
+    with pytest.raises(UsageError) as caught:
+        check_apart("hdfs://nn:8020/srns/c1/", ["hdfs://nn:8020/srns/c1"])
+    assert str(caught.value) == (
+        "--out hdfs://nn:8020/srns/c1/ is the input hdfs://nn:8020/srns/c1: writing it would "
+        "replace the data it is made from; give another --out"
+    )
+    with pytest.raises(UsageError, match="holds the input"):
+        check_apart("hdfs://nn:8020/srns", ["hdfs://nn:8020/srns/c1"])
+    with pytest.raises(UsageError, match="is inside the input"):
+        check_apart("s3a://bucket/c1/derived", ["s3a://bucket/c1"])
+    check_apart("hdfs://nn:8020/srns/derived", ["hdfs://nn:8020/srns/c1", tmp_path / "c1"])
+    check_apart("hdfs://nn:8020/srns/c10", ["hdfs://nn:8020/srns/c1"])  # a sibling, not inside
+
+
 def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:
     out = tmp_path / "results"
     (out / "notes").mkdir(parents=True)

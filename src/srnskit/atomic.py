@@ -11,22 +11,29 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Literal
 
 from srnskit.errors import UsageError
 
 __all__ = [
     "WRITTEN_FOLDERS",
     "WRITTEN_SUFFIXES",
+    "Entry",
     "atomic_directory",
     "atomic_file",
     "check_apart",
     "check_output_directory",
     "check_parents",
+    "check_replaceable",
+    "local_entries",
     "location_file",
     "make_parents",
+    "not_written",
     "remove_created",
     "unwritable",
 ]
@@ -45,6 +52,9 @@ WRITTEN_FOLDERS = frozenset({"import", "truth", "figures", "tables"})
 _DUCKDB_URL = re.compile(r"^duckdb://", re.IGNORECASE)
 _SQLITE_URL = re.compile(r"^sqlite(\+[a-z0-9_]+)?:///", re.IGNORECASE)
 _ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
+# Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
+_CHECKSUM = re.compile(r"\.(.+)\.crc")
 
 
 def unwritable(target: Path, exc: OSError) -> UsageError:
@@ -61,8 +71,9 @@ def unwritable(target: Path, exc: OSError) -> UsageError:
 
 def location_file(location: str | Path) -> Path | None:
     """The local file or folder a command's input or output names: a path as given, the file
-    of ``duckdb:///PATH`` or ``sqlite:///PATH``; None for a database server's URL
-    (``postgresql://…``), which holds no local file."""
+    of ``duckdb:///PATH`` or ``sqlite:///PATH``, the path of ``file:///PATH`` (or
+    ``file:/PATH``); None for any other URL (a database server's ``postgresql://…``, a
+    cluster's ``hdfs://…``), which names no local file."""
     if isinstance(location, Path):
         return location
     if _DUCKDB_URL.match(location):
@@ -70,6 +81,9 @@ def location_file(location: str | Path) -> Path | None:
     if _SQLITE_URL.match(location):
         name = _SQLITE_URL.sub("", location).split("?")[0]
         return Path(name) if name and name != ":memory:" else None
+    if _FILE_URI.match(location):
+        # Hadoop reads the text after file:// as a path as it is (no %-decoding)
+        return Path(_FILE_URI.sub("", location))
     if _ANY_URL.match(location):
         return None
     return Path(location)
@@ -81,17 +95,26 @@ def check_apart(
     """Raise ``UsageError`` (exit 2) when the output ``out`` is one of ``inputs``, holds one
     (writing the folder whole would delete it) or lies inside one (a file or folder added to a
     source), after resolving symbolic links; a database URL counts as its file
-    (``location_file``). The message names both paths. None in ``inputs`` (not given) and a
-    server URL are passed over; ``option`` names the output in the message."""
+    (``location_file``), two other URLs (``hdfs://…``) are compared as written. The message
+    names both. None in ``inputs`` (not given) is passed over; ``option`` names the output in
+    the message."""
     out_file = location_file(out)
-    if out_file is None:
-        return
-    written = out_file.resolve()
+    written: PurePath
+    read: PurePath
     for given in inputs:
-        in_file = None if given is None else location_file(given)
-        if in_file is None:
+        if given is None:
             continue
-        read = in_file.resolve()
+        in_file = location_file(given)
+        if out_file is not None and in_file is not None:
+            written, read = out_file.resolve(), in_file.resolve()
+        elif out_file is None and in_file is None and _ANY_URL.match(str(given)):
+            # Two URLs of one file system (hdfs://nn/a and hdfs://nn/a/b): compared as written
+            written, read = (
+                PurePosixPath(str(out).rstrip("/")),
+                PurePosixPath(str(given).rstrip("/")),
+            )
+        else:
+            continue
         if written == read:
             raise UsageError(
                 f"{option} {out} is the input {given}: writing it would replace the data it is "
@@ -209,55 +232,94 @@ def _umask() -> int:
 
 
 def check_output_directory(target: Path, *, force: bool = False) -> None:
-    """Raise ``UsageError`` unless ``target`` can be written: absent, empty, or ``force``, and
-    the folders above it exist or can be made (``check_parents``)."""
+    """Raise ``UsageError`` unless ``target`` can be written: absent, empty, or ``force`` and
+    holding only srnskit's outputs (``check_replaceable``), and the folders above it exist or
+    can be made (``check_parents``)."""
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()):
-        if not force:
-            raise UsageError(f"{target} is not empty; use --force to replace it")
-        foreign = _not_written(target)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (
-                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-            )
-            raise UsageError(
-                f"{target} holds {shown}, which srnskit does not write: --force replaces only "
-                "a folder of srnskit's own outputs; move those away or give another --out"
-            )
+    if target.is_dir():
+        check_replaceable(str(target), local_entries(target), force=force)
     check_parents(target)
 
 
-def _not_written(folder: Path, prefix: str = "") -> list[str]:
-    """The entries of ``folder`` srnskit does not write (``WRITTEN_SUFFIXES``,
-    ``WRITTEN_FOLDERS`` one level down), as paths relative to it, sorted; a symbolic link
-    counts as not written."""
-    foreign: list[str] = []
+def check_replaceable(target: str, entries: list[Entry], *, force: bool) -> None:
+    """Raise ``UsageError`` unless the existing folder ``target`` (a path or a URI), holding
+    ``entries``, may be replaced: it is empty, or ``force`` is given and it holds only what
+    srnskit writes (``not_written``)."""
+    if not entries:
+        return
+    if not force:
+        raise UsageError(f"{target} is not empty; use --force to replace it")
+    foreign = not_written(entries)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise UsageError(
+            f"{target} holds {shown}, which srnskit does not write: --force replaces only "
+            "a folder of srnskit's own outputs; move those away or give another --out"
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a folder, as any file system lists it (the local disk here, Hadoop's
+    ``FileSystem`` for a Spark output at a URI): its ``name``, its ``kind`` (``"file"``,
+    ``"folder"``, or ``"other"``: a symbolic link, a device) and, for a folder, ``entries``,
+    which lists it when called."""
+
+    name: str
+    kind: Literal["file", "folder", "other"]
+    entries: Callable[[], list[Entry]] = list
+
+
+def local_entries(folder: Path) -> list[Entry]:
+    """The entries of the local ``folder``, sorted by name; a symbolic link is ``"other"``."""
+    found = []
     for entry in sorted(folder.iterdir()):
-        name = f"{prefix}{entry.name}"
-        if entry.is_symlink():
-            foreign.append(name)
+        if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
+            found.append(Entry(entry.name, "other"))
         elif entry.is_dir():
-            if _parts_folder(entry):
+            found.append(Entry(entry.name, "folder", partial(local_entries, entry)))
+        else:
+            found.append(Entry(entry.name, "file"))
+    return found
+
+
+def not_written(entries: Iterable[Entry], prefix: str = "") -> list[str]:
+    """The ``entries`` of a folder srnskit does not write (``WRITTEN_SUFFIXES``,
+    ``WRITTEN_FOLDERS`` one level down, a table Spark wrote as part files), as paths relative
+    to it: what stops ``--force`` replacing the folder (docs/decisions.md, "Outputs and
+    --force"). A symbolic link counts as not written."""
+    foreign: list[str] = []
+    listed = list(entries)
+    names = {entry.name for entry in listed}
+    for entry in listed:
+        name = f"{prefix}{entry.name}"
+        checksum = _CHECKSUM.fullmatch(entry.name)
+        if entry.kind == "file" and checksum and checksum.group(1) in names:
+            continue  # Hadoop's checksum of a file beside it (flow.json written at a URI)
+        if entry.kind == "folder":
+            inside = entry.entries()
+            if _parts_folder(entry.name, inside):
                 continue
             if prefix or entry.name not in WRITTEN_FOLDERS:
                 foreign.append(f"{name}/")
             else:
-                foreign.extend(_not_written(entry, f"{name}/"))
-        elif not entry.is_file() or entry.suffix.lower() not in WRITTEN_SUFFIXES:
+                foreign.extend(not_written(inside, f"{name}/"))
+        elif entry.kind != "file" or Path(entry.name).suffix.lower() not in WRITTEN_SUFFIXES:
             foreign.append(name)
     return foreign
 
 
-def _parts_folder(folder: Path) -> bool:
-    """Whether ``folder`` is a table Spark wrote (cohort-format.md §3: ``NAME.parquet``, a
-    folder of part files): only Parquet part files, Spark's ``_SUCCESS`` marker and Hadoop's
-    ``.crc`` checksums, no link or sub-folder."""
-    return folder.suffix.lower() == ".parquet" and all(
-        part.is_file()
-        and not part.is_symlink()
-        and (part.suffix.lower() in {".parquet", ".crc"} or part.name == "_SUCCESS")
-        for part in folder.iterdir()
+def _parts_folder(name: str, entries: list[Entry]) -> bool:
+    """Whether the folder ``name`` holding ``entries`` is a table Spark wrote (cohort-format.md
+    §3: ``NAME.parquet``, a folder of part files): only Parquet part files, Spark's
+    ``_SUCCESS`` marker and Hadoop's ``.crc`` checksums, no link or sub-folder."""
+    return Path(name).suffix.lower() == ".parquet" and all(
+        part.kind == "file"
+        and (Path(part.name).suffix.lower() in {".parquet", ".crc"} or part.name == "_SUCCESS")
+        for part in entries
     )
 
 

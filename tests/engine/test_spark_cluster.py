@@ -30,6 +30,7 @@ from srnskit.cohort import read_cohort
 from srnskit.schema import COHORT_TABLES
 from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
+from tests.engine.derived_parquet import assert_same_derived_parquet
 from tests.engine.spark_cluster import Cluster, standalone_cluster
 
 pytestmark = pytest.mark.spark
@@ -79,10 +80,10 @@ def on_duckdb(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def on_cluster(cluster: Cluster, cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    scratch = tmp_path_factory.mktemp("on-cluster")
-    (scratch / "conf").mkdir()
+def _derive_on(cluster: Cluster, cohort: Path, scratch: Path, *options: str) -> Run:
+    """``srnskit derive COHORT --engine spark --spark-master URL OPTIONS…`` run as a user runs
+    it, with Spark's event log kept in ``scratch``."""
+    (scratch / "conf").mkdir(parents=True)
     (scratch / "events").mkdir()
     out = scratch / "derived"
     settings = {
@@ -94,7 +95,7 @@ def on_cluster(cluster: Cluster, cohort: Path, tmp_path_factory: pytest.TempPath
         "spark.eventLog.rolling.enabled": "false",
     }
     done = subprocess.run(
-        [SRNSKIT, "derive", str(cohort), "--out", str(out), "--today", TODAY]
+        [SRNSKIT, "derive", str(cohort), "--out", str(out), "--today", TODAY, *options]
         + ["--engine", "spark", "--spark-master", cluster.url]
         + [item for key, value in settings.items() for item in ("--spark-conf", f"{key}={value}")],
         capture_output=True,
@@ -106,6 +107,27 @@ def on_cluster(cluster: Cluster, cohort: Path, tmp_path_factory: pytest.TempPath
     (log,) = (scratch / "events").iterdir()
     events = [json.loads(line) for line in log.read_text().splitlines()]
     return Run(out, events, cluster.state())
+
+
+def _plans(events: list[dict[str, Any]]) -> dict[int, str]:
+    """Each SQL execution's physical plan as the event log gives it (the adaptive plan's last
+    update replacing the first)."""
+    plans = {
+        e["executionId"]: e["physicalPlanDescription"]
+        for e in events
+        if e["Event"].endswith("SparkListenerSQLExecutionStart")
+    }
+    plans.update(
+        (e["executionId"], e["physicalPlanDescription"])
+        for e in events
+        if e["Event"].endswith("SparkListenerSQLAdaptiveExecutionUpdate")
+    )
+    return plans
+
+
+@pytest.fixture(scope="module")
+def on_cluster(cluster: Cluster, cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return _derive_on(cluster, cohort, tmp_path_factory.mktemp("on-cluster"))
 
 
 def test_derive_on_the_cluster_writes_what_duckdb_writes(on_cluster: Run, on_duckdb: Path) -> None:
@@ -134,16 +156,7 @@ def test_the_driver_never_receives_the_measurements_table(on_cluster: Run, cohor
     table to the driver. It does not prove the same of a table smaller than a job's other
     traffic, nor of a column or two of it."""
     events = on_cluster.events
-    plans = {
-        e["executionId"]: e["physicalPlanDescription"]
-        for e in events
-        if e["Event"].endswith("SparkListenerSQLExecutionStart")
-    }
-    plans.update(
-        (e["executionId"], e["physicalPlanDescription"])
-        for e in events
-        if e["Event"].endswith("SparkListenerSQLAdaptiveExecutionUpdate")
-    )
+    plans = _plans(events)
     views = {}
     for plan in plans.values():
         view = re.search(r"CreateViewCommand\n.*?Arguments: `srnskit_(\w+?)_\d+`", plan, re.S)
@@ -172,6 +185,42 @@ def test_the_driver_never_receives_the_measurements_table(on_cluster: Run, cohor
     job, most = to_driver.most_common(1)[0]
     # measured 2026-12-01: at most 68,539 bytes (a broadcast table) against 124,457
     assert most < parquet, f"job {job} returned {most} bytes to the driver; measurements: {parquet}"
+
+
+def test_a_parquet_cohort_is_read_and_written_by_the_clusters_executors(
+    cluster: Cluster, cohort: Path, tmp_path: Path
+) -> None:
+    """The network's way (docs/scale.md): the cohort a folder of Parquet files, read where it
+    lies by the executors (not by srnskit's process), and ``--format parquet``: each derived
+    table written by the executors as part files, with DuckDB's rows from the same files."""
+    parquet = tmp_path / "cohort-parquet"
+    write_synthetic_cohort(
+        parquet, profile=load_profile("seed2023"), patients=40, seed=3, fmt="parquet"
+    )
+    duckdb = tmp_path / "duckdb"
+    command = [SRNSKIT, "derive", str(parquet), "--out", str(duckdb), "--today", TODAY]
+    subprocess.run(
+        [*command, "--format", "parquet"],
+        check=True,
+        capture_output=True,
+    )
+    run = _derive_on(cluster, parquet, tmp_path / "spark", "--format", "parquet")
+    assert_same_derived_parquet(run.out, duckdb)
+    assert (run.out / "flow.json").read_bytes() == (duckdb / "flow.json").read_bytes()
+    # Every cohort table was scanned from the user's own file (no copy of it made first), and
+    # no plan holds rows the driver sent.
+    plans = _plans(run.events).values()
+    scanned = {
+        name
+        for name in COHORT_TABLES
+        if any(f"{parquet.as_uri().removeprefix('file://')}/{name}.parquet" in p for p in plans)
+    }
+    assert scanned == set(COHORT_TABLES)
+    assert not [plan for plan in plans if "LocalTableScan" in plan]
+    # ... on the cluster: the executors of both workers wrote the part files
+    (started,) = [e for e in run.events if e["Event"] == "SparkListenerApplicationStart"]
+    (app,) = [a for a in run.state["completedapps"] if a["id"] == started["App ID"]]
+    assert (app["cores"], app["state"]) == (2, "FINISHED")
 
 
 def test_a_cluster_named_in_spark_defaults_gets_spark_defaults_not_local_ones(

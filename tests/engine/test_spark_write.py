@@ -4,29 +4,25 @@ and rows of the single file DuckDB's path writes; flow.json is the driver's; all
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from srnskit.engine.backends.spark import SparkBackend
-from srnskit.schema import DERIVED_TABLES
+from srnskit.errors import UsageError
+from srnskit.outputs.writers import write_derived
 from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
-from srnskit.writer import ARROW_TYPES
 from tests.conftest import Cli
+from tests.engine.derived_parquet import assert_same_derived_parquet
 
 TODAY = "2026-12-01"
-# The row order each table is compared in (its key)
-KEYS = {
-    "patient_outcomes": ["patient_id"],
-    "courses": ["patient_id", "course_no"],
-    "episodes": ["patient_id", "start_date"],
-}
 # Written with two decimals (cohort-format.md §3)
 ROUNDED = {"patient_outcomes": ["onset_age_years", "egfr_first", "egfr_last"]}
 
@@ -66,40 +62,21 @@ def written(
     return {"duck": folder / "duckdb", "spark": folder / "spark", "runs": runs}
 
 
-def _sorted(table: pa.Table, name: str) -> pa.Table:
-    return table.sort_by([(key, "ascending") for key in KEYS[name]])
-
-
 @pytest.mark.spark
 def test_spark_writes_each_table_as_part_files_holding_duckdbs_rows(
     written: dict[str, Any],
 ) -> None:
-    for name, columns in DERIVED_TABLES.items():
-        folder = written["spark"] / f"{name}.parquet"
-        assert folder.is_dir(), name
-        parts = sorted(p.name for p in folder.glob("part-*.parquet"))
-        assert parts, name
-        # nothing but the parts and Spark's marker (hidden .crc checksums aside)
-        assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {
-            *parts,
-            "_SUCCESS",
-        }
-        on_spark = pq.read_table(folder)
-        on_duckdb = pq.read_table(written["duck"] / f"{name}.parquet")
-        declared = [(c.name, ARROW_TYPES[c.type]) for c in columns]
-        assert [(f.name, f.type) for f in on_spark.schema] == declared, name
-        assert [(f.name, f.type) for f in on_duckdb.schema] == declared, name
-        assert on_spark.num_rows == on_duckdb.num_rows > 0, name
-        assert _sorted(on_spark, name).equals(_sorted(on_duckdb, name)), name
-        for column in ROUNDED.get(name, []):
-            values = [v for v in on_spark.column(column).to_pylist() if v is not None]
+    on_spark = assert_same_derived_parquet(written["spark"], written["duck"])
+    for name, columns in ROUNDED.items():
+        for column in columns:
+            values = [v for v in on_spark[name].column(column).to_pylist() if v is not None]
             assert values, column
             assert all(round(v, 2) == v for v in values), column
     assert len(list((written["spark"] / "episodes.parquet").glob("part-*.parquet"))) == 2
     flow = (written["spark"] / "flow.json").read_bytes()
     assert flow == (written["duck"] / "flow.json").read_bytes()
     assert json.loads(flow)["start"] == 12  # the cohort's children
-    duck, spark = (written["runs"][e].stdout.splitlines()[-1] for e in ("duckdb", "spark"))
+    duck, spark = (written["runs"][e].stderr.splitlines()[-1] for e in ("duckdb", "spark"))
     assert spark == duck.replace(str(written["duck"]), str(written["spark"]))
 
 
@@ -144,3 +121,79 @@ def test_a_uri_as_out_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
         assert "--out must be a local folder, not a URI" in result.stderr
     assert not Path("hdfs:").exists()
     assert not Path("s3a:").exists()
+
+
+@pytest.fixture(scope="module")
+def kept_on_spark(spark: Any, cohort: Path) -> Iterator[Any]:
+    """The 12 children derived on Spark, the tables kept on its executors (``derive_kept``)."""
+    from srnskit.cohort import read_cohort
+    from srnskit.definitions import load_definitions
+    from srnskit.engine.derive import derive_kept
+
+    with (
+        read_cohort(cohort, today=dt.date.fromisoformat(TODAY)) as loaded,
+        SparkBackend.for_cohort(loaded) as backend,
+    ):
+        yield derive_kept(backend, load_definitions("kdigo2021"), cohort_name=loaded.name)
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.spark
+def test_spark_writes_at_a_uri_all_or_nothing_and_force_replaces_its_own_output(
+    kept_on_spark: Any, written: dict[str, Any], tmp_path: Path
+) -> None:
+    # A URI (here file://, the scheme a test reaches; hdfs:// and s3a:// go the same way,
+    # through Hadoop's FileSystem) is written by the executors and the driver's Hadoop
+    # client: DuckDB's rows, flow.json beside them, nothing left beside the output.
+    uri = f"{tmp_path.as_uri()}/derived"
+    write_derived(kept_on_spark, uri, fmt="parquet")
+    assert_same_derived_parquet(tmp_path / "derived", written["duck"])
+    flow = (tmp_path / "derived" / "flow.json").read_bytes()
+    assert flow == (written["duck"] / "flow.json").read_bytes()
+    assert _hidden(tmp_path) == []
+    # An output there already: refused without --force, replaced with it (Hadoop's .crc
+    # checksums beside flow.json are srnskit's output too)
+    assert ".flow.json.crc" in _hidden(tmp_path / "derived")
+    with pytest.raises(UsageError, match=f"^{re.escape(uri)} is not empty; use --force"):
+        write_derived(kept_on_spark, uri, fmt="parquet")
+    write_derived(kept_on_spark, uri, fmt="parquet", force=True)
+    assert_same_derived_parquet(tmp_path / "derived", written["duck"])
+    assert _hidden(tmp_path) == []
+    # ... but not a folder holding what srnskit does not write
+    (tmp_path / "derived" / "notes.txt").write_text("mine\n")
+    with pytest.raises(UsageError, match=r"holds notes\.txt, which srnskit does not write"):
+        write_derived(kept_on_spark, uri, fmt="parquet", force=True)
+    assert (tmp_path / "derived" / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.spark
+def test_a_failed_write_at_a_uri_leaves_it_as_it_was(
+    kept_on_spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = SparkBackend.write_parquet
+
+    def failing_second(backend: SparkBackend, expression: Any, folder: Any, schema: Any) -> None:
+        if "courses" in str(folder):
+            raise UsageError(f"Spark could not write {folder}: the disk is full")
+        write(backend, expression, folder, schema)
+
+    monkeypatch.setattr(SparkBackend, "write_parquet", failing_second)
+    with pytest.raises(UsageError, match="the disk is full"):
+        write_derived(kept_on_spark, f"{tmp_path.as_uri()}/derived", fmt="parquet")
+    assert list(tmp_path.iterdir()) == []  # neither the output nor the hidden folder
+
+
+@pytest.mark.spark
+def test_a_uri_spark_cannot_reach_is_said_with_hadoops_reason(
+    kept_on_spark: Any, tmp_path: Path
+) -> None:
+    # No connector for the scheme on the classpath (s3a:// needs hadoop-aws): a usage error
+    # naming the URI and Hadoop's reason, before anything is written.
+    with pytest.raises(UsageError) as raised:
+        write_derived(kept_on_spark, "s3a://bucket/derived", fmt="parquet")
+    message = str(raised.value)
+    assert message.startswith("Spark cannot write s3a://bucket/derived: ")
+    assert "S3AFileSystem" in message or "No FileSystem for scheme" in message, message

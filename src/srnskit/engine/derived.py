@@ -108,8 +108,9 @@ class DerivedOnEngine:
         """Each derived table's row count, by name."""
         return dict(self.row_counts)
 
-    def write_parquet(self, name: str, folder: Path) -> None:
-        """Write the derived table ``name`` as a folder of Parquet part files at ``folder``,
+    def write_parquet(self, name: str, folder: Path | str) -> None:
+        """Write the derived table ``name`` as a folder of Parquet part files at ``folder`` (a
+        local path, or a URI: ``Backend.output_folder``),
         from the engine's executors, with the one writer's columns, types and rounding
         (``derived_schema``). Raises what ``Backend.write_parquet`` raises."""
         self.backend.write_parquet(self.tables[name], folder, derived_schema(name))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -140,16 +141,29 @@ class Backend(ABC):
         tables = self.tables(patient_id=patient_id, keyed=True)
         return {name: self.to_arrow(expr) for name, expr in build(tables).items()}
 
-    def write_parquet(self, expression: ibis.Table, folder: Path, schema: pa.Schema) -> None:
+    def write_parquet(self, expression: ibis.Table, folder: Path | str, schema: pa.Schema) -> None:
         """Write ``expression``'s rows where the engine holds them, as a folder of Parquet part
-        files at ``folder`` (cohort-format.md §3), each converted to ``schema`` by the one
-        writer (``writer.declared_table``). Only a backend whose ``writes_parts`` is true can:
-        the others' results are written by the driver, and asking them raises ``TypeError``
-        (a caller's mistake: ``derive`` asks only a backend that writes parts)."""
+        files at ``folder`` (a local path or a URI the engine writes; cohort-format.md §3),
+        each converted to ``schema`` by the one writer (``writer.declared_table``). Only a
+        backend whose ``writes_parts`` is true can: the others' results are written by the
+        driver, and asking them raises ``TypeError`` (a caller's mistake: ``derive`` asks only
+        a backend that writes parts)."""
         raise TypeError(
             f"the {self.name} backend does not write part files (writes_parts is False): "
             "write its tables from the driver"
         )
+
+    def output_folder(self, uri: str, *, force: bool) -> AbstractContextManager[str]:
+        """A hidden folder beside the URI ``uri`` (yielded as a URI) that becomes ``uri`` when
+        the block ends without an error, written through the engine's own file system (Spark's
+        Hadoop ``FileSystem``). Only a backend whose ``writes_parts`` is true can; asking
+        another raises ``TypeError``, as ``write_parquet`` does."""
+        raise TypeError(f"the {self.name} backend writes no output at a URI")
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Write ``text`` as the file at the URI ``uri`` (flow.json beside the part files), as
+        ``output_folder`` reaches it. Raises ``TypeError`` as ``output_folder`` does."""
+        raise TypeError(f"the {self.name} backend writes no output at a URI")
 
     def close(self) -> None:
         """Drop what this backend made (step tables, views); the default makes nothing."""

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -139,12 +139,12 @@ class SparkBackend(Backend):
         self.session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
         return name
 
-    def write_parquet(self, expression: ibis.Table, folder: Path, schema: pa.Schema) -> None:
+    def write_parquet(self, expression: ibis.Table, folder: Path | str, schema: pa.Schema) -> None:
         """``expression`` written by the executors as a folder of Parquet part files at
-        ``folder`` (a local path every executor sees at the same place; Spark's ``_SUCCESS``
-        marker beside the parts), each partition converted by the one writer's
-        ``declared_batches`` (the columns, types and rounding of ``schema``) on the executors'
-        Python; no row comes back to the driver.
+        ``folder`` (a local path every executor sees at the same place, or a URI: ``hdfs://``,
+        ``s3a://``, ``file://``; Spark's ``_SUCCESS`` marker beside the parts), each partition
+        converted by the one writer's ``declared_batches`` (the columns, types and rounding of
+        ``schema``) on the executors' Python; no row comes back to the driver.
 
         Raises ``MissingComponentError`` when the executors' Python has no srnskit, and
         ``UsageError`` naming ``folder`` with Spark's reason when Spark cannot write it."""
@@ -153,10 +153,11 @@ class SparkBackend(Backend):
         frame = self.session.sql(self.compile(expression))
         ddl = ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in schema)
         declared = frame.mapInArrow(partial(declared_batches, schema=schema), ddl)
+        # file:// + the path as it is: a percent sign or a space in it stays one (Hadoop reads
+        # the text after the scheme as a path, unescaped)
+        target = folder if isinstance(folder, str) else f"file://{folder.absolute()}"
         try:
-            # file:// + the path as it is: a percent sign or a space in it stays one (Hadoop
-            # reads the text after the scheme as a path, unescaped)
-            declared.write.option("compression", "zstd").parquet(f"file://{folder.absolute()}")
+            declared.write.option("compression", "zstd").parquet(target)
         except spark_errors() as exc:
             if "No module named 'srnskit'" in str(exc):
                 raise MissingComponentError(
@@ -164,6 +165,19 @@ class SparkBackend(Backend):
                     "it on every worker and point PYSPARK_PYTHON at that Python (docs/scale.md)"
                 ) from exc
             raise UsageError(f"Spark could not write {folder}: {first_line(exc)}") from exc
+
+    def output_folder(self, uri: str, *, force: bool) -> AbstractContextManager[str]:
+        """``spark_out.output_folder`` on this backend's session: a hidden folder beside
+        ``uri`` that becomes ``uri`` when the block ends without an error."""
+        from srnskit.engine.backends.spark_out import output_folder
+
+        return output_folder(self.session, uri, force=force)
+
+    def write_text(self, uri: str, text: str) -> None:
+        """``spark_out.write_text`` on this backend's session: ``text`` as the file ``uri``."""
+        from srnskit.engine.backends.spark_out import write_text
+
+        write_text(self.session, uri, text)
 
     def close(self) -> None:
         for view in self._views:

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from srnskit.errors import UsageError
-from srnskit.schema import COHORT_TABLES
+from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
 from srnskit.sources.raw import ROW_COLUMN, header_columns
 
 __all__ = [
-    "WHITESPACE",
     "file_numbers",
     "first_line",
     "folder_uri",
@@ -27,13 +26,6 @@ __all__ = [
     "spark_errors",
 ]
 
-# The characters a cell is trimmed of: those DuckDB's TRIM takes (Unicode's space separators,
-# category Zs; measured over every code point with DuckDB 1.5), so a cell reads on Spark as
-# validation's DuckDB reads it (``validate.register_raw_tables``). A tab or line break stays.
-WHITESPACE = (
-    "\u0020\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u202f\u205f\u3000"
-)
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
 
 
@@ -151,7 +143,7 @@ def raw_frame(
     cells = [_cell_text(F.col(positions[i]), types[i]) for i, _ in kept]
     names = [column for _, column in kept]
     text = with_meta.select(numbered(with_meta).alias(ROW_COLUMN), *cells).toDF(ROW_COLUMN, *names)
-    trimmed = [F.nullif(F.btrim(F.col(c), F.lit(WHITESPACE)), F.lit("")).alias(c) for c in names]
+    trimmed = [F.nullif(F.btrim(F.col(c), F.lit(SPACES)), F.lit("")).alias(c) for c in names]
     text = text.select(F.col(ROW_COLUMN), *trimmed)
     declared = COHORT_TABLES[name].column_names
     present = set(names)
