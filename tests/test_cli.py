@@ -168,10 +168,12 @@ def test_derive_reads_the_study_it_is_given(cli, tmp_path) -> None:
     # 100,000 days (274 years) of follow-up after the combination course excludes every one.
     mine = _study(tmp_path, "min_followup_days = 365", "min_followup_days = 100000")
     shipped = cli("derive", SMALL, "--out", tmp_path / "a")
-    assert "12 patients (6 included)" in shipped.stdout
+    said = f"srnskit: wrote {tmp_path / 'a'}: 12 patients (6 included), "
+    assert shipped.stderr.splitlines()[-1].startswith(said)
     result = cli("derive", SMALL, "--study", mine, "--out", tmp_path / "b")
     assert result.exit_code == 0
-    assert "12 patients (0 included)" in result.stdout
+    said = f"srnskit: wrote {tmp_path / 'b'}: 12 patients (0 included), "
+    assert result.stderr.splitlines()[-1].startswith(said)
 
 
 def test_explain_reads_the_study_it_is_given(cli, tmp_path) -> None:

@@ -187,9 +187,11 @@ def test_derive_names_each_exclusion_in_words(cli, tmp_path) -> None:
     result = cli("derive", _treated_child(tmp_path), "--out", out)
     assert result.exit_code == 0
     # one patient, two courses (cyclosporine, rituximab), two episodes
-    assert result.stdout == (
-        f"1 child excluded: {EXCLUSION_WORDS['no_combination']}\n"
-        f"wrote {out}: 1 patient (0 included), 2 courses, 2 episodes under kdigo2021, "
+    # derive's answer is its folder: what it says of its work is on stderr, none on stdout
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"srnskit: 1 child excluded: {EXCLUSION_WORDS['no_combination']}\n"
+        f"srnskit: wrote {out}: 1 patient (0 included), 2 courses, 2 episodes under kdigo2021, "
         "study seed2023\n"
     )
 
@@ -197,7 +199,7 @@ def test_derive_names_each_exclusion_in_words(cli, tmp_path) -> None:
 def test_derive_and_explain_warn_when_the_set_reads_no_stream_of_the_cohort(cli, tmp_path) -> None:
     folder = _treated_child(tmp_path)
     # the cohort has UPCR only; seed2023 reads 24-hour proteinuria alone
-    # one style on every command's stderr (cli.common.warning_line), as report prints it
+    # one style on every command's stderr (cli.common.echo_data_warnings), as report prints it
     expected = "srnskit: warning: this cohort has no 24-hour proteinuria: seed2023 cannot classify"
     derived = cli("derive", folder, "--definitions", "seed2023", "--out", tmp_path / "out")
     told = cli("explain", folder, "P1", "--definitions", "seed2023")
@@ -224,9 +226,11 @@ def test_derive_names_the_study_and_counts_one_of_each_in_the_singular(cli, tmp_
     # one patient, excluded (never treated: no steroid course near onset, so the steroid
     # response is unknown); no course; two episodes, nephrotic 2020-01-01 → 01-09 and complete
     # remission from 2020-01-10
-    assert result.stdout == (
-        f"1 child excluded: {EXCLUSION_WORDS['steroid_response_unknown']}\n"
-        f"wrote {out}: 1 patient (0 included), 0 courses, 2 episodes under kdigo2021, "
+    # derive's answer is its folder: what it says of its work is on stderr, none on stdout
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"srnskit: 1 child excluded: {EXCLUSION_WORDS['steroid_response_unknown']}\n"
+        f"srnskit: wrote {out}: 1 patient (0 included), 0 courses, 2 episodes under kdigo2021, "
         "study seed2023\n"
     )
 

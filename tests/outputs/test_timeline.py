@@ -394,7 +394,8 @@ def test_explain_plot_on_the_command_line(cli, tmp_path) -> None:
     target = tmp_path / "plots" / "p01.png"
     done = cli("explain", small, "P01", "--plot", target)
     assert done.exit_code == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == f"timeline written to {target}"
+    assert done.stderr.splitlines()[-1] == f"srnskit: wrote {target}: the timeline"
+    assert "wrote" not in done.stdout  # the story alone on stdout
     assert target.read_bytes()[:4] == b"\x89PNG"
     again = cli("explain", small, "P01", "--plot", target)
     assert again.exit_code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,11 @@ def _import(url: str, folder: Path, center: str) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+    # the summary on stderr, after the progress lines; a first import: every patient new
+    assert result.stdout == ""
+    said = result.stderr.splitlines()[-1]
+    assert said.startswith(f"srnskit: imported {folder} into {center}: ")
+    assert re.search(r": \d+ new and 0 changed patient\(s\), \d+ new and 0 changed or", said)
 
 
 def _derived(cohort: Path | str) -> Derived:
@@ -82,6 +88,8 @@ def test_round_trip_derives_what_the_demo_derives(
     exported = tmp_path / "export"
     result = CliRunner().invoke(app, ["registry", "export", "--out", str(exported), "--db", db_url])
     assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"srnskit: wrote {exported}: cohort of 58 patient(s)\n"
     assert CliRunner().invoke(app, ["validate", str(exported)]).exit_code == 0
     direct = _derived(example_path("demo"))
     for cohort in (exported, db_url):  # the export, and the registry read as a cohort
@@ -222,6 +230,9 @@ def test_an_invalid_or_foreign_cohort_writes_nothing(
     assert zero_width.stdout.splitlines() == [
         "patients:3:center_id: error: centre 'C\\u200b' is not 'C', the centre of this import"
     ]
+    assert zero_width.stderr.splitlines()[-1] == (
+        f"srnskit: {odd}: NOT valid: 1 error(s); nothing was written"
+    )
     # A centre named with a line break is the flag's mistake, not the file's: a usage error.
     unnamed = runner.invoke(
         app, ["registry", "import", str(demo_by_center["B"]), "--center", "Q\nY", *args]

@@ -34,6 +34,9 @@ def test_users_add_list_disable_on_the_command_line(db_url: str) -> None:
         stdin=PASSWORD + "\n",
     )
     assert added.exit_code == 0, added.stderr
+    # what the command did is said on stderr (docs/cohort-format.md §4), nothing on stdout
+    assert added.stdout == ""
+    assert added.stderr == "srnskit: added ann (admin; *)\n"
     short = _run(
         "users",
         "add",
@@ -67,7 +70,9 @@ def test_users_add_list_disable_on_the_command_line(db_url: str) -> None:
     listed = _run("users", "list", "--db", db_url)
     assert listed.stdout.splitlines() == ["name\trole\tcenters\tactive", "ann\tadmin\t*\tyes"]
     assert _run("users", "disable", "nobody", "--db", db_url).exit_code == 1
-    assert _run("users", "disable", "ann", "--db", db_url).exit_code == 0
+    disabled = _run("users", "disable", "ann", "--db", db_url)
+    assert disabled.exit_code == 0
+    assert (disabled.stdout, disabled.stderr) == ("", "srnskit: disabled ann\n")
     assert _run("users", "list", "--db", db_url).stdout.splitlines()[1] == "ann\tadmin\t*\tno"
 
 

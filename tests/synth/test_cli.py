@@ -84,7 +84,11 @@ def test_synth_writes_a_cohort_with_truth(cli, tmp_path) -> None:
         "episodes.parquet",
         "patient_outcomes.parquet",
     ]
-    assert "20 children" in result.stdout
+    # what synth says of its work is on stderr; its answer is the folder, stdout stays empty
+    assert result.stdout == ""
+    [said] = result.stderr.splitlines()
+    assert said.startswith(f"srnskit: wrote {tmp_path / 'c'}: 20 children, ")
+    assert " a child) and the truth in " in said
 
 
 def test_calibration_report_prints_each_figure_with_its_verdict(cli) -> None:

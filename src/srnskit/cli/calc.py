@@ -1,6 +1,7 @@
 """``srnskit calc``: the bedside calculators (BSA, eGFR, CKD stage, protocol doses).
 
-Each prints text, or a JSON object with ``--json``; warnings go to stderr (in JSON, a list).
+Each prints text, or a JSON object with ``--json``; warnings go to stderr as
+``srnskit: warning: …`` (in JSON, a list).
 An implausible value is a usage error (exit 2) naming the likely unit mix-up.
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from srnskit.cli.common import app, reports_errors
+from srnskit.cli.common import app, reports_errors, say
 from srnskit.clinical.bsa import BSA_FORMULAS
 from srnskit.clinical.ckd import CKD_STAGES, ckd_stage
 from srnskit.clinical.egfr import (
@@ -65,10 +66,8 @@ def _emit(as_json: bool, data: dict[str, Any], lines: list[str], warnings: list[
     if as_json:
         typer.echo(json.dumps({**data, "warnings": warnings}, indent=2))
         return
-    for line in lines:
-        typer.echo(line)
-    for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
+    say(*lines)
+    say(*(f"warning: {warning}" for warning in warnings), err=True)
 
 
 def _stage_text(stage: str) -> str:

@@ -17,10 +17,11 @@ from srnskit.cli.common import (
     app,
     reference_date,
     reports_errors,
+    say,
 )
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import UsageError
-from srnskit.schema.problems import escaped, problem_lines
+from srnskit.schema.problems import problem_lines
 from srnskit.sources.files import read_raw_cohort
 from srnskit.sources.template import write_template
 
@@ -55,10 +56,7 @@ def _validate(
             typer.echo(line)
         rows = ", ".join(f"{t.rows} {name}" for name, t in raw.tables.items())
         verdict = "valid" if errors == 0 else "NOT valid"
-        typer.echo(
-            escaped(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})"),
-            err=True,
-        )
+        say(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})", err=True)
     raise typer.Exit(1 if errors else 0)
 
 
@@ -73,4 +71,4 @@ def _template(
         raise UsageError(f"{out}: the template is an Excel workbook; give a name ending in .xlsx")
     with atomic_file(out, force=force) as temporary:
         write_template(temporary)
-    typer.echo(f"wrote {out}")
+    say(f"wrote {out}", err=True)

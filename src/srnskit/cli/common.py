@@ -4,6 +4,12 @@ Exit codes (cohort-format.md §4): 0 done; 1 invalid input (the problems are pri
 2 usage; 3 a missing optional component. ``reports_errors`` turns a ``SrnskitError`` into its
 message on stderr and its exit code; a bug is not a ``SrnskitError`` and still shows its
 traceback.
+
+Where a line goes (docs/decisions.md, "One rule for stdout and stderr"): stdout carries the
+answer a command was asked for (problem lines, numbers, a story, a table, a verdict, JSON);
+stderr carries what a command says about its own work (what it wrote or imported and where,
+progress, warnings, errors), each line starting ``srnskit: ``. ``say`` prints both kinds, each
+line escaped.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ __all__ = [
     "load_rules",
     "reference_date",
     "reports_errors",
-    "warning_line",
+    "say",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +130,21 @@ app = typer.Typer(
 )
 
 
+def say(*lines: str, err: bool = False) -> None:
+    """Print each of ``lines`` on one line, ``escaped``: a name a line quotes (a cohort folder,
+    a patient, a centre) that holds a line break or an invisible character (``\\u200b``) stays
+    on its line and is seen as its code. A line is never split: ``"\\n"`` inside one is a
+    character of a name, printed as ``\\n``; give each line as its own argument.
+
+    ``err=False``: on stdout, as is: the answer the command was asked for (explain's story,
+    a table, a verdict). ``err=True``: on stderr, each line starting ``srnskit: ``: what the
+    command says about its own work (``say(f"wrote {out}: …", err=True)`` prints
+    ``srnskit: wrote OUT: …``). Problem lines (``problem_lines``) and JSON are not printed
+    with it."""
+    for line in lines:
+        typer.echo(f"srnskit: {escaped(line)}" if err else escaped(line), err=err)
+
+
 def reports_errors(command: F) -> F:
     """Turn a SrnskitError into its message on stderr and its exit code (never a traceback).
 
@@ -137,7 +158,7 @@ def reports_errors(command: F) -> F:
         except InvalidCohortError as exc:
             for line in problem_lines(exc.problems):  # each kind at most 100 times (§1)
                 typer.echo(line)
-            typer.echo(f"srnskit: {escaped(str(exc))}", err=True)
+            say(str(exc), err=True)
             raise typer.Exit(exc.exit_code) from None
         except SrnskitError as exc:
             # A name the user typed or a file holds (a patient, a study, a definition key) may
@@ -234,26 +255,27 @@ def echo_skipped(skipped: Iterable[Skipped]) -> None:
 
 
 def echo_warnings(warnings: Iterable[object]) -> None:
-    """Print each warning (a loaded cohort's, a definition file's) on its own line of stderr."""
+    """Print each warning (a loaded cohort's problem line, ``table:row:column: warning: …``,
+    cohort-format.md §1) on its own line of stderr, escaped as ``problem_lines`` escapes."""
     for warning in warnings:
-        typer.echo(str(warning), err=True)
+        typer.echo(escaped(str(warning)), err=True)
 
 
-def warning_line(sentence: str) -> str:
-    """A sentence about what the data cannot support as every command prints it on stderr:
-    "srnskit: warning: " then the sentence starting lower-case ("No child met …" → "no child
-    met …"; an acronym such as "MMF" or "eGFR" is kept as written)."""
+def _warning(sentence: str) -> str:
+    """``warning: `` and ``sentence`` starting lower-case ("No child met …" → "no child met …";
+    an acronym such as "MMF" or "eGFR" is kept as written)."""
     text = sentence.strip()
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         text = text[0].lower() + text[1:]
-    return f"srnskit: warning: {text}"
+    return f"warning: {text}"
 
 
 def echo_data_warnings(sentences: Iterable[str]) -> None:
-    """Each sentence (``Derived.warnings``, ``Study.data_warnings``) on stderr, as
-    ``warning_line`` writes it: derive, explain and report print them alike."""
-    for sentence in sentences:
-        typer.echo(warning_line(sentence), err=True)
+    """Each sentence about what the data cannot support (``Derived.warnings``,
+    ``Study.data_warnings``, a token file's) on stderr, as every command prints one:
+    ``srnskit: warning: `` then the sentence starting lower-case (``_warning``), escaped
+    (``say``): derive, explain, report and redcap print them alike."""
+    say(*map(_warning, sentences), err=True)
 
 
 def check_distinct_outputs(outputs: dict[str, Path | None], folders: Iterable[str] = ()) -> None:
@@ -300,7 +322,7 @@ def load_rules(definitions: str, study: str) -> tuple[DefinitionSet, StudyDesign
         finally:
             for warning in caught:
                 if issubclass(warning.category, SrnskitWarning):
-                    typer.echo(f"srnskit: warning: {warning.message}", err=True)
+                    say(f"warning: {warning.message}", err=True)
                 else:
                     warnings.showwarning(
                         warning.message, warning.category, warning.filename, warning.lineno

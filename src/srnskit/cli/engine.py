@@ -3,11 +3,13 @@ study design, written to files or told for one child (cohort-format.md §3, §4)
 
 The engine computes (``srnskit.engine.derive``), an output writes or renders
 (``outputs.writers``, ``outputs.explain``, ``outputs.timeline`` for ``explain --plot``); these
-commands only choose and print. Both print on
-stderr, as ``srnskit: warning: …`` (``cli.common.warning_line``, as ``report`` does), what the
-data cannot support (``Derived.warnings``); derive's summary
-counts the children excluded at each inclusion step, with the reason in words
-(``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes").
+commands only choose and print (``cli.common.say``). Both print on stderr, as
+``srnskit: warning: …`` (``cli.common.echo_data_warnings``, as ``report`` does), what the data
+cannot support (``Derived.warnings``). derive's answer is its folder: on stderr it says
+how many children each inclusion step excluded, with the reason in words
+(``schema.EXCLUSION_WORDS``, docs/clinical-rules.md "Who the study includes"), then
+``srnskit: wrote OUT: …``. explain's story is its answer, on stdout; ``--plot`` says
+``srnskit: wrote FILE: the timeline`` on stderr.
 
 ``--engine spark`` runs where ``--spark-master`` says, configured by the user's own
 ``spark-defaults.conf`` and ``--spark-conf KEY=VALUE`` (repeatable, wins; docs/scale.md). On a
@@ -41,9 +43,9 @@ from srnskit.cli.common import (
     load_rules,
     reference_date,
     reports_errors,
+    say,
 )
 from srnskit.errors import UsageError
-from srnskit.schema.problems import escaped
 
 if TYPE_CHECKING:
     from srnskit.cohort.forms import DateOrder
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-# A URI as --out (hdfs://…, s3a://…, file:/…), after typer made it a Path (which keeps one slash)
+# A URI as --out (hdfs://…, s3a://…, file:///…, file:/…)
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 # A cohort path, or a registry's database URL (sqlite:///…, postgresql+psycopg://…): the registry
@@ -86,7 +88,12 @@ OptionalCohort = Annotated[
 def _derive(
     cohort: OptionalCohort = None,
     out: Annotated[
-        Path | None, typer.Option(help="The folder to write the derived tables to.")
+        str | None,
+        typer.Option(
+            metavar="FOLDER",
+            help="The folder to write the derived tables to; with --engine spark --format "
+            "parquet, also a URI of the cluster's file system (hdfs://…, s3a://…).",
+        ),
     ] = None,
     definitions: DefinitionsOption = "kdigo2021",
     study: StudyOption = "seed2023",
@@ -131,12 +138,13 @@ def _derive(
 
     if out is None:
         raise UsageError("Missing option '--out'.")
-    if _URI.match(str(out)):  # a Path has made hdfs://nn/x into hdfs:/nn/x
+    if _URI.match(out) and not (engine == "spark" and fmt == "parquet"):
         raise UsageError(
-            "--out must be a local folder, not a URI (with --engine spark, a folder every "
-            "executor sees at the same path): the outputs are written beside it and renamed "
-            "into place, all or nothing"
+            f"--out {out} is a URI: only Spark's executors write there (--engine spark "
+            "--format parquet); otherwise give a local folder"
         )
+    # A URI stays the text it is (a Path would make hdfs://nn/x into hdfs:/nn/x)
+    target: Path | str = out if _URI.match(out) else Path(out)
     if spark_tables is not None and engine != "spark":
         raise UsageError("--spark-tables needs --engine spark")
     if spark_tables is not None and cohort is not None:
@@ -150,27 +158,31 @@ def _derive(
     if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it
         raise UsageError(f"{cohort}: no such file or directory")
     chosen, design = load_rules(definitions, study)
-    check_apart(out, [cohort] if cohort is not None else [])
-    check_output_directory(out, force=force)
+    check_apart(target, [cohort] if cohort is not None else [])
+    if isinstance(target, Path):
+        check_output_directory(target, force=force)
     _start_spark(engine, spark_master, spark_conf or [])
+    if isinstance(target, str):  # said before any work, as for a local folder
+        from srnskit.engine.backends.spark import spark_session
+        from srnskit.engine.backends.spark_out import check_output_uri
+
+        check_output_uri(spark_session(), target, force=force)
     # Spark writes Parquet itself, from its executors; CSV (small outputs) is written here
     kept = fmt == "parquet" and BACKENDS[engine].writes_parts
     with _derived(
         cohort, spark_tables, chosen, design, engine, spark_master, today, date_order, kept=kept
     ) as derived:
         echo_data_warnings(derived.warnings)
-        write_derived(derived, out, fmt=fmt, force=force)
+        write_derived(derived, target, fmt=fmt, force=force)
     included = derived.flow["steps"][-1]["remaining"]
-    for line in _excluded_lines(derived.flow):
-        typer.echo(line)
     rows = derived.rows()
-    typer.echo(
-        escaped(
-            f"wrote {out}: {counted(rows['patient_outcomes'], 'patient')} "
-            f"({included} included), {counted(rows['courses'], 'course')}, "
-            f"{counted(rows['episodes'], 'episode')} under {chosen.name}, "
-            f"study {design.name}"
-        )
+    say(
+        *_excluded_lines(derived.flow),
+        f"wrote {out}: {counted(rows['patient_outcomes'], 'patient')} "
+        f"({included} included), {counted(rows['courses'], 'course')}, "
+        f"{counted(rows['episodes'], 'episode')} under {chosen.name}, "
+        f"study {design.name}",
+        err=True,
     )
 
 
@@ -211,15 +223,14 @@ def _explain(
         raise no_such_patient(patient_id, known, redact_url(cohort))
     derived = derive(loaded, chosen, study=design, patient_id=patient_id, analysis=True)
     echo_data_warnings(derived.warnings)
-    for line in explain(derived, patient_id, chosen, design):
-        typer.echo(line)
+    say(*explain(derived, patient_id, chosen, design))
     if plot is not None:
         from srnskit.outputs.timeline import timeline, write_timeline
 
         measurements = loaded.table("measurements")
         rows = measurements.filter(measurements.patient_id == patient_id).to_pyarrow()
         write_timeline(timeline(derived, rows, patient_id, chosen, design), plot, force=force)
-        typer.echo(f"timeline written to {plot}")
+        say(f"wrote {plot}: the timeline", err=True)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from srnskit.cli.common import (
     load_rules,
     reference_date,
     reports_errors,
+    say,
 )
 from srnskit.errors import UsageError
 
@@ -76,22 +77,21 @@ def _import(
     result = write_imported(found.rows, out, today=reference_date(today), force=force)
     echo_warnings(result.warnings)
     counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
-    typer.echo(
-        f"srnskit: imported {counts} into {out}; {len(result.skipped)} FHIR record(s) "
+    say(
+        f"imported {counts} into {out}; {len(result.skipped)} FHIR record(s) "
         f"skipped ({found.ignored} entered in error), listed in {out / SKIPPED_FILE}",
         err=True,
     )
     if found.not_read:
-        typer.echo(
-            f"srnskit: {len(found.not_read)} file(s) of {source} not read (neither .ndjson nor "
+        say(
+            f"{len(found.not_read)} file(s) of {source} not read (neither .ndjson nor "
             f".ndjson.gz): {', '.join(found.not_read)}",
             err=True,
         )
         empty = [table for table, n in result.counts.items() if n == 0]
         if empty:
-            typer.echo(
-                f"srnskit: warning: no rows in {', '.join(empty)}: were they in the files not "
-                "read?",
+            say(
+                f"warning: no rows in {', '.join(empty)}: were they in the files not read?",
                 err=True,
             )
     echo_skipped(result.skipped)
@@ -138,4 +138,4 @@ def _export(
         written = write_fhir(loaded, out, ndjson=ndjson, rules=rules, force=force)
     counts = ", ".join(f"{n} {kind}" for kind, n in written.items())
     target = out if ndjson else out / "bundle.json"
-    typer.echo(f"srnskit: wrote {counts} to {target}", err=True)
+    say(f"wrote {counts} to {target}", err=True)

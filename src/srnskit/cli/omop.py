@@ -24,6 +24,7 @@ from srnskit.cli.common import (
     echo_warnings,
     reference_date,
     reports_errors,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -89,8 +90,8 @@ def _import(
     result = write_imported(rows, out, today=reference_date(today), force=force)
     echo_warnings(result.warnings)
     counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
-    typer.echo(
-        f"srnskit: imported {counts} into {out}; {len(result.skipped)} OMOP record(s) "
+    say(
+        f"imported {counts} into {out}; {len(result.skipped)} OMOP record(s) "
         f"skipped, listed in {out / SKIPPED_FILE}",
         err=True,
     )
@@ -135,10 +136,10 @@ def _export(
         if written.vocabulary == "target"
         else "a minimal concept table (ids from 2,000,000,001)"
     )
-    typer.echo(f"srnskit: wrote {counts} to {written.out}, with {vocabulary}", err=True)
+    say(f"wrote {counts} to {written.out}, with {vocabulary}", err=True)
     if written.missing_codes:
-        typer.echo(
-            f"srnskit: warning: {len(written.missing_codes)} code(s) are not in the target's "
+        say(
+            f"warning: {len(written.missing_codes)} code(s) are not in the target's "
             f"concept table and were written as concept 0 with their source value: "
             f"{', '.join(written.missing_codes)}",
             err=True,

@@ -19,10 +19,11 @@ from srnskit.cli.common import (
     DateOrderOption,
     TodayOption,
     app,
+    echo_data_warnings,
     echo_skipped,
     reference_date,
     reports_errors,
-    warning_line,
+    say,
 )
 from srnskit.errors import UsageError
 from srnskit.schema.problems import problem_lines
@@ -75,7 +76,7 @@ def _api(url: str, token_file: Path | None) -> RedcapApi:
     if token_file is not None:
         warning = token_file_warning(token_file)
         if warning:
-            typer.echo(warning_line(warning), err=True)
+            echo_data_warnings([warning])
     return RedcapApi(url, token)
 
 
@@ -115,14 +116,14 @@ def _dictionary(
     if out is not None:
         with atomic_file(out, force=force) as temporary:
             temporary.write_text(dictionary.csv_text(), encoding="utf-8")
-        typer.echo(
-            f"srnskit: wrote {out}: {len(dictionary.fields)} fields in "
+        say(
+            f"wrote {out}: {len(dictionary.fields)} fields in "
             f"{len(dictionary.forms)} instruments ({own}; repeating: {', '.join(repeating)})",
             err=True,
         )
     if api is None:
-        typer.echo(
-            "srnskit: next, in REDCap: Project Setup > Data Dictionary > Upload File > Commit "
+        say(
+            "next, in REDCap: Project Setup > Data Dictionary > Upload File > Commit "
             "Changes; then Project Setup > 'Enable optional modules and customizations' > "
             f"'Repeating instruments and events' > Enable, tick {', '.join(repeating)}, Save (or "
             "run this command with --api URL to do both)",
@@ -132,8 +133,8 @@ def _dictionary(
     client = _api(api, token_file)
     fields = client.import_metadata(dictionary)
     instruments = client.import_repeating(repeating)
-    typer.echo(
-        f"srnskit: {client.shown}: uploaded {fields} fields; {instruments} repeating "
+    say(
+        f"{client.shown}: uploaded {fields} fields; {instruments} repeating "
         f"instruments ({', '.join(repeating)})",
         err=True,
     )
@@ -203,8 +204,8 @@ def _import(
     for line in problem_lines(result.warnings):
         typer.echo(line, err=True)
     counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
-    typer.echo(
-        f"srnskit: imported {source} into {out}: {counts}; {len(result.skipped)} record(s) "
+    say(
+        f"imported {source} into {out}: {counts}; {len(result.skipped)} record(s) "
         f"skipped (listed in {out / SKIPPED_FILE})",
         err=True,
     )
@@ -235,12 +236,11 @@ def _export(
         export = redcap_export(loaded)
     write_redcap_export(export, out, force=force)
     counts = ", ".join(f"{n} {name}" for name, n in export.counts.items())
-    typer.echo(f"srnskit: wrote {out}: {len(export.rows)} rows ({counts})", err=True)
+    say(f"wrote {out}: {len(export.rows)} rows ({counts})", err=True)
     if export.left_out:
-        typer.echo(
-            warning_line(
+        echo_data_warnings(
+            [
                 f"{len(export.left_out)} column(s) beyond the cohort format have no field in the "
                 f"REDCap project and were left out: {', '.join(export.left_out)}"
-            ),
-            err=True,
+            ]
         )

@@ -22,9 +22,10 @@ from srnskit.cli.common import (
     app,
     reference_date,
     reports_errors,
+    say,
 )
 from srnskit.errors import UsageError
-from srnskit.schema.problems import escaped
+from srnskit.schema.problems import escaped, problem_lines
 
 __all__: list[str] = []
 
@@ -56,7 +57,7 @@ def _upgrade(db: DbOption = None) -> None:
 
     url = database_url(db)
     revision = upgrade(url)
-    typer.echo(f"{redact_url(url)}: schema at revision {revision}")
+    say(f"{redact_url(url)}: schema at revision {revision}", err=True)
 
 
 def _password(from_stdin: bool) -> str:
@@ -92,7 +93,7 @@ def _users_add(
     with open_registry(db) as registry, registry.session() as session:
         user = add_user(session, Actor.system(), name, role, center, password)
         session.commit()
-        typer.echo(f"added {user.name} ({user.role}; {', '.join(sorted(user.center_ids))})")
+        say(f"added {user.name} ({user.role}; {', '.join(sorted(user.center_ids))})", err=True)
 
 
 @users_app.command("list")
@@ -109,7 +110,8 @@ def _users_list(db: DbOption = None) -> None:
             values = user_values(user)
             centers = ",".join(values["centers"])
             active = "yes" if values["active"] else "no"
-            typer.echo(f"{values['name']}\t{values['role']}\t{centers}\t{active}")
+            fields = (values["name"], values["role"], centers, active)
+            typer.echo("\t".join(map(escaped, fields)))  # a tab within a field escaped
 
 
 @users_app.command("disable")
@@ -125,7 +127,7 @@ def _users_disable(
     with open_registry(db) as registry, registry.session() as session:
         disable_user(session, Actor.system(), name)
         session.commit()
-        typer.echo(f"disabled {name}")
+        say(f"disabled {name}", err=True)
 
 
 @registry_app.command("import")
@@ -168,27 +170,23 @@ def _import(
             today=reference_date(today),
             date_order=date_order,
             commit=True,
-            progress=lambda stage: typer.echo(f"srnskit: {stage}", err=True),
+            progress=lambda stage: say(stage, err=True),
         )
-        for problem in result.problems:
-            typer.echo(str(problem))
+        for line in problem_lines(result.problems):  # each kind at most 100 times (§1)
+            typer.echo(line)
         if not result.valid:
             errors = sum(p.severity == "error" for p in result.problems)
-            typer.echo(
-                escaped(f"srnskit: {cohort}: NOT valid: {errors} error(s); nothing was written"),
-                err=True,
-            )
+            say(f"{cohort}: NOT valid: {errors} error(s); nothing was written", err=True)
             raise typer.Exit(1)
         session.commit()
     preview = result.preview
     rows_new = sum(preview["rows_new"].values())
     rows_changed = sum(preview["rows_changed"].values())
-    typer.echo(
-        escaped(
-            f"imported {cohort} into {center}: {preview['patients_new']} new and "
-            f"{preview['patients_changed']} changed patient(s), {rows_new} new and "
-            f"{rows_changed} changed or removed row(s); {result.audit_entries} audit entries"
-        )
+    say(
+        f"imported {cohort} into {center}: {preview['patients_new']} new and "
+        f"{preview['patients_changed']} changed patient(s), {rows_new} new and "
+        f"{rows_changed} changed or removed row(s); {result.audit_entries} audit entries",
+        err=True,
     )
 
 
@@ -226,7 +224,7 @@ def _export(
         session.commit()  # the pseudonym key and offsets drawn for a de-identified export
     patients = tables["patients"].num_rows
     kind = "de-identified " if deidentify else ""
-    typer.echo(f"wrote {out}: {kind}cohort of {patients} patient(s)")
+    say(f"wrote {out}: {kind}cohort of {patients} patient(s)", err=True)
 
 
 @audit_app.command("verify")
@@ -239,7 +237,7 @@ def _verify(db: DbOption = None) -> None:
     with open_registry(db) as registry, registry.engine.connect() as connection:
         verdict = verify(connection)
     if verdict.intact:
-        typer.echo(f"audit trail intact: {verdict.entries} entries; head {verdict.head_hash}")
+        say(f"audit trail intact: {verdict.entries} entries; head {verdict.head_hash}")
         return
-    typer.echo(f"audit trail BROKEN at entry {verdict.broken_id}: {verdict.reason}")
+    say(f"audit trail BROKEN at entry {verdict.broken_id}: {verdict.reason}")
     raise typer.Exit(1)

@@ -19,6 +19,7 @@ from srnskit.cli.common import (
     load_rules,
     reference_date,
     reports_errors,
+    say,
 )
 from srnskit.errors import UsageError
 
@@ -128,10 +129,9 @@ def _report(
         report, out, pdf=pdf, docx=docx, figures_dir=figures, tables_dir=tables, force=force
     )
     included = report.study.flow["steps"][-1]["remaining"]
-    typer.echo(
+    say(
         f"report of {loaded.name} ({counted(included, 'child', 'children')} included, "
-        f"{chosen.name}, study {design.name}):"
+        f"{chosen.name}, study {design.name}):",
+        *(f"wrote {path.resolve()}" for path in (out, pdf, docx, figures, tables) if path),
+        err=True,
     )
-    for path in (out, pdf, docx, figures, tables):
-        if path is not None:
-            typer.echo(f"  {path.resolve()}")

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from srnskit.cli.common import app, reports_errors
+from srnskit.cli.common import app, reports_errors, say
 from srnskit.cli.registry import DbOption
 
 __all__: list[str] = []
@@ -49,10 +49,11 @@ def _serve(
     url = database_url(db)
     revision = upgrade(url)
     chosen = workers or default_workers()
-    typer.echo(f"{redact_url(url)}: schema at revision {revision}")
-    typer.echo(
+    say(
+        f"{redact_url(url)}: schema at revision {revision}",
         f"serving the API at http://{host}:{port}{API_PREFIX}/ with {chosen} worker "
-        f"process(es) (Ctrl-C stops)"
+        "process(es) (Ctrl-C stops)",
+        err=True,
     )
     # The pages' Vega script is bundled once here, before the workers start, and kept in the
     # user's cache folder: bundled inside a worker under load it can outlast the worker's health

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from srnskit.cli.common import ForceOption, app, reports_errors
+from srnskit.cli.common import ForceOption, app, reports_errors, say
 from srnskit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -71,11 +71,12 @@ def _synth(
             force=force,
             on_chunk=advance,
         )
-    typer.echo(
+    say(
         f"wrote {out}: {counted(summary.patients, 'child', 'children')}, "
         f"{counted(summary.measurements, 'measurement')} "
         f"({summary.rows_per_patient:.1f} a child){' and the truth' if truth else ''} "
-        f"in {summary.seconds:.1f} s"
+        f"in {summary.seconds:.1f} s",
+        err=True,
     )
 
 
