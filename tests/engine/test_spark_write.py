@@ -111,16 +111,53 @@ def test_a_failed_spark_write_leaves_no_out(
     assert not (tmp_path / "new").exists()  # no --out, no temporary folder, no parent made
 
 
-def test_a_uri_as_out_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
-    for out in ("hdfs://namenode/derived", "file:///tmp/derived", "s3a://bucket/derived"):
-        result = cli(
-            "derive", "src/srnskit/examples/small", "--out", out, "--format", "parquet",
-            "--engine", "spark",
-        )  # fmt: skip
+def test_a_uri_as_out_needs_spark_and_parquet_and_is_never_the_cohort(
+    cli: Any, tmp_path: Path
+) -> None:
+    # Only Spark's executors write at a URI: CSV (written by srnskit's process) or DuckDB's
+    # path with one is a usage error, said before any work.
+    for out, options in (
+        ("hdfs://namenode/derived", ["--format", "parquet"]),
+        ("s3a://bucket/derived", ["--engine", "spark"]),
+        ("file:///tmp/derived", []),
+    ):
+        result = cli("derive", "src/srnskit/examples/small", "--out", out, *options)
         assert result.exit_code == 2, out
-        assert "--out must be a local folder, not a URI" in result.stderr
+        assert result.stderr == (
+            f"srnskit: error: --out {out} is a URI: only Spark's executors write there "
+            "(--engine spark --format parquet); otherwise give a local folder\n"
+        )
+    # --out inside the cohort, both on the cluster's file system: refused before Spark starts
+    result = cli(
+        "derive", "hdfs://nn:8020/srns/c1", "--out", "hdfs://nn:8020/srns/c1/derived",
+        "--engine", "spark", "--format", "parquet",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--out hdfs://nn:8020/srns/c1/derived is inside the input" in result.stderr
     assert not Path("hdfs:").exists()
     assert not Path("s3a:").exists()
+
+
+@pytest.mark.spark
+def test_derive_writes_at_a_file_uri_from_the_command_line(
+    cli: Any, cohort: Path, written: dict[str, Any], tmp_path: Path
+) -> None:
+    uri = f"{tmp_path.as_uri()}/derived"
+    result = cli(
+        "derive", cohort, "--out", uri, "--format", "parquet", "--engine", "spark",
+        "--today", TODAY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert_same_derived_parquet(tmp_path / "derived", written["duck"])
+    duck = written["runs"]["duckdb"].stderr.splitlines()[-1]
+    assert result.stderr.splitlines()[-1] == duck.replace(str(written["duck"]), uri)
+    # again without --force: refused before any work, the output kept
+    again = cli(
+        "derive", cohort, "--out", uri, "--format", "parquet", "--engine", "spark",
+        "--today", TODAY,
+    )  # fmt: skip
+    assert again.exit_code == 2
+    assert again.stderr == f"srnskit: error: {uri} is not empty; use --force to replace it\n"
 
 
 @pytest.fixture(scope="module")
