@@ -43,7 +43,7 @@ from srnskit.synth.latent import (
     within_follow_up,
 )
 from srnskit.synth.profile import CATEGORIES, Profile
-from srnskit.synth.steroids import simulate_sensitive_relapses
+from srnskit.synth.steroids import prednisone_course, simulate_sensitive_relapses
 
 __all__ = ["simulate"]
 
@@ -126,24 +126,7 @@ def simulate(
     course_start = rng.integers(0, 4, n)
     responds = ~initial
     first_days = np.where(initial, s.course_days, s.sensitive_course_days)
-    treatments.add(
-        everyone,
-        pid=pid,
-        drug=PREDNISONE,
-        start=course_start,
-        end=course_start + first_days - 1,
-        dose=s.standard_dose_mg_m2,
-        schedule=0,
-    )
-    treatments.add(
-        responds,
-        pid=pid,
-        drug=PREDNISONE,
-        start=course_start + first_days,
-        end=course_start + first_days + s.taper_days - 1,
-        dose=s.taper_mg_m2,
-        schedule=1,
-    )
+    prednisone_course(treatments, s, everyone, responds, start=course_start, daily_days=first_days)
     remission_day = course_start + rng.integers(s.remission_day_min, s.remission_day_max - 4, n)
     remission_level = draw_level(rng, CR, n)
     segments.add(

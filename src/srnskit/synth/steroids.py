@@ -26,7 +26,43 @@ from srnskit.synth.latent import (
 )
 from srnskit.synth.profile import Diary, Steroids
 
-__all__ = ["simulate_sensitive_relapses"]
+__all__ = ["prednisone_course", "simulate_sensitive_relapses"]
+
+
+def prednisone_course(
+    treatments: Rows,
+    s: Steroids,
+    daily: Array,
+    tapered: Array,
+    *,
+    start: Array,
+    daily_days: Array,
+) -> None:
+    """Add a prednisone course to ``treatments``, as the SFNP protocol gives it (clinical.md
+    §2, the source article's protocol): ``s.standard_dose_mg_m2`` daily (schedule 0) from
+    ``start`` for ``daily_days`` days, for each child where ``daily`` holds; then, where
+    ``tapered`` holds (the children who respond), ``s.taper_mg_m2`` on alternate days
+    (schedule 1) for ``s.taper_days`` days. Days are counted from onset; arrays are one value
+    per child (``pid`` is the child's index)."""
+    pid = np.arange(len(daily))
+    treatments.add(
+        daily,
+        pid=pid,
+        drug=PREDNISONE,
+        start=start,
+        end=start + daily_days - 1,
+        dose=s.standard_dose_mg_m2,
+        schedule=0,
+    )
+    treatments.add(
+        tapered,
+        pid=pid,
+        drug=PREDNISONE,
+        start=start + daily_days,
+        end=start + daily_days + s.taper_days - 1,
+        dose=s.taper_mg_m2,
+        schedule=1,
+    )
 
 
 def simulate_sensitive_relapses(
@@ -87,24 +123,7 @@ def simulate_sensitive_relapses(
             start = _start_when_confirmed(s, families, happens, nephrotic_from, start, jitter)
         cr_after = rng.integers(s.remission_day_min, s.remission_day_max - 4, n)
         daily_days = np.where(resistant_now, s.course_days, np.maximum(14, cr_after + 8))
-        treatments.add(
-            happens,
-            pid=pid,
-            drug=PREDNISONE,
-            start=start,
-            end=start + daily_days - 1,
-            dose=s.standard_dose_mg_m2,
-            schedule=0,
-        )
-        treatments.add(
-            relapses,
-            pid=pid,
-            drug=PREDNISONE,
-            start=start + daily_days,
-            end=start + daily_days + s.taper_days - 1,
-            dose=s.taper_mg_m2,
-            schedule=1,
-        )
+        prednisone_course(treatments, s, happens, relapses, start=start, daily_days=daily_days)
         level = draw_level(rng, CR, n)
         segments.add(
             relapses, pid=pid, day=start + cr_after, state=CR, level=level, tau=TAU_REMISSION
