@@ -10,13 +10,14 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from srnskit.registry.access import Actor
+from srnskit.registry.access import PERMISSIONS, Action, Actor
 from srnskit.registry.db import Registry, open_registry
 from srnskit.registry.imports import import_cohort
 from srnskit.registry.users import add_user
@@ -32,6 +33,36 @@ USERS: dict[str, tuple[str, list[str]]] = {
     "admin": ("admin", ["A"]),
     "network": ("admin", ["*"]),
 }
+
+
+def expected_status(
+    need: Action | Literal["login"] | None,
+    scope: Literal["patient", "center", "filtered", "none"],
+    success: int,
+    user: str | None,
+    *,
+    own: bool,
+    anonymous: int,
+) -> int:
+    """The status registry.md §2 gives a request of ``user`` (a key of ``USERS``; None: no
+    token or session) to a route that needs ``need`` (an action, "login", or None: open to
+    all) on ``scope``, naming its own centre's data (``own``) or another's: ``success`` when
+    allowed; ``anonymous`` without a login (the API's 401, a page's 303 to the login); 403
+    when the role lacks the action; for another centre's data, 404 for a patient (no one
+    learns it exists) and 403 for a centre, unless the user is the network's ("*") or the
+    route filters by centre itself. The one oracle of both access matrices (API and pages)."""
+    if need is None:
+        return success
+    if user is None:
+        return anonymous
+    role, centers = USERS[user]
+    if need != "login" and need not in PERMISSIONS[role]:  # type: ignore[index]
+        return 403
+    if own or "*" in centers or scope in ("filtered", "none"):
+        return success
+    return 404 if scope == "patient" else 403
+
+
 # Patient sets: each role gets its own patients in A and B per set, so a route that deletes
 # does not take away what another route of the matrix needs.
 SETS = ("main", "del", "delrow")

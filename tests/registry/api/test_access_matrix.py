@@ -29,8 +29,15 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from srnskit.registry.access import PERMISSIONS, Action
-from tests.registry.api.conftest import PASSWORD, USERS, Api, patient_id, write_cohort
+from srnskit.registry.access import Action
+from tests.registry.api.conftest import (
+    PASSWORD,
+    USERS,
+    Api,
+    expected_status,
+    patient_id,
+    write_cohort,
+)
 
 Case = Literal["own", "other", "no token"]
 Call = Callable[[Api, str, str, dict[str, str]], httpx.Response]
@@ -218,16 +225,8 @@ def app_routes(api: Api) -> set[tuple[str, str]]:
 
 def expected(access: Access, user: str | None, case: Case) -> int:
     """The status registry.md §2 gives (see the module's docstring)."""
-    if access.need is None:
-        return access.success
-    if user is None:
-        return 401
-    role, centers = USERS[user]
-    if access.need != "login" and access.need not in PERMISSIONS[role]:  # type: ignore[index]
-        return 403
-    if case == "own" or "*" in centers or access.scope in ("filtered", "none"):
-        return access.success
-    return 404 if access.scope == "patient" else 403
+    own = case == "own"
+    return expected_status(access.need, access.scope, access.success, user, own=own, anonymous=401)
 
 
 def test_every_route_has_an_access_entry(api: Api) -> None:

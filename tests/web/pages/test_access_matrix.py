@@ -26,9 +26,9 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from srnskit.registry.access import PERMISSIONS, Action, Actor
+from srnskit.registry.access import Action, Actor
 from srnskit.registry.users import add_user
-from tests.registry.api.conftest import PASSWORD, USERS, patient_id, write_cohort
+from tests.registry.api.conftest import PASSWORD, USERS, expected_status, patient_id, write_cohort
 from tests.web.pages.conftest import Pages, row_id
 
 Case = Literal["own", "other", "no session"]
@@ -240,16 +240,8 @@ def page_routes(pages: Pages) -> set[tuple[str, str]]:
 
 def expected(access: Access, user: str | None, case: Case) -> int:
     """The status registry.md §2 gives, as a page (see the module's docstring)."""
-    if access.need is None:
-        return access.success
-    if user is None:
-        return 303
-    role, centers = USERS[user]
-    if access.need != "login" and access.need not in PERMISSIONS[role]:  # type: ignore[index]
-        return 403
-    if case == "own" or "*" in centers or access.scope in ("filtered", "none"):
-        return access.success
-    return 404 if access.scope == "patient" else 403
+    own = case == "own"
+    return expected_status(access.need, access.scope, access.success, user, own=own, anonymous=303)
 
 
 def test_every_page_route_has_an_access_entry(pages: Pages) -> None:
