@@ -221,6 +221,13 @@ def test_a_failed_write_at_a_uri_leaves_it_as_it_was(
     with pytest.raises(UsageError, match="the disk is full"):
         write_derived(kept_on_spark, f"{tmp_path.as_uri()}/derived", fmt="parquet")
     assert list(tmp_path.iterdir()) == []  # neither the output nor the hidden folder
+    # Folders above the output that did not exist are made for it and removed with it (as
+    # for a local --out); one that existed stays, and so does what another wrote meanwhile
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(UsageError, match="the disk is full"):
+        write_derived(kept_on_spark, f"{tmp_path.as_uri()}/kept/new/er/derived", fmt="parquet")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 @pytest.mark.spark

@@ -6,6 +6,7 @@ the cluster's classpath, as for reading (docs/scale.md).
 All or nothing: the executors write each table into a hidden folder beside the target
 (``.NAME.XXXXXXXXXXXX``), the driver writes flow.json there, and the folder is renamed to the
 target at the end; a folder it replaces (``--force``) is renamed aside first and deleted after.
+Missing folders above the target are made, and removed again when the write fails.
 A rename is atomic on HDFS, on a local disk and on Azure's ABFS with hierarchical namespaces;
 on S3 (``s3a://``) and Google Cloud Storage a folder's rename copies each file, so a failure
 there can leave part of the new folder (Hadoop's own documentation of its object-store
@@ -51,8 +52,10 @@ def output_folder(session: Any, uri: str, *, force: bool) -> Iterator[str]:
     check_output_uri(session, uri, force=force)
     with _said(uri):
         fs, target = _file_system(session, uri)
+        created = _missing_parents(fs, target)
         temporary = _beside(session, target, "")
         if not fs.mkdirs(temporary):
+            _remove_created(fs, created)
             raise UsageError(f"cannot make a folder beside {uri}")
     succeeded = False
     try:
@@ -64,6 +67,7 @@ def output_folder(session: Any, uri: str, *, force: bool) -> Iterator[str]:
         if not succeeded:
             with _said(uri):
                 fs.delete(temporary, True)
+                _remove_created(fs, created)
 
 
 def write_text(session: Any, uri: str, text: str) -> None:
@@ -96,6 +100,28 @@ def _entries(fs: Any, path: Any) -> list[Entry]:
         else:
             found.append(Entry(name, "file" if status.isFile() else "other"))
     return sorted(found, key=lambda entry: entry.name)
+
+
+def _missing_parents(fs: Any, target: Any) -> list[Any]:
+    """The folders above ``target`` that do not exist, innermost first: made with the hidden
+    folder (``mkdirs``, as ``mkdir -p``), removed again when the write fails, as
+    ``atomic.make_parents`` does for a local folder."""
+    missing = []
+    parent = target.getParent()
+    while parent is not None and not fs.exists(parent):
+        missing.append(parent)
+        parent = parent.getParent()
+    return missing
+
+
+def _remove_created(fs: Any, created: list[Any]) -> None:
+    """Remove the folders ``_missing_parents`` listed, innermost first, each only while empty
+    (one written meanwhile by another keeps its folder and those around it)."""
+    for folder in created:
+        if not fs.exists(folder):
+            continue
+        if len(fs.listStatus(folder)) or not fs.delete(folder, False):
+            return
 
 
 def _beside(session: Any, target: Any, kind: str) -> Any:
