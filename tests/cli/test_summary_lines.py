@@ -84,3 +84,29 @@ def test_calc_prints_its_number_on_stdout_and_warnings_after_the_prefix(cli) -> 
     lines = result.stderr.splitlines()
     assert lines
     assert all(line.startswith("srnskit: warning: ") for line in lines)
+
+
+def test_a_usage_error_quoting_a_name_with_a_line_break_is_one_line(cli, tmp_path: Path) -> None:
+    # synth refuses a folder that is not empty, quoting it: the break in its name is written
+    # \n, so the error stays one line starting "srnskit: error: "
+    out = tmp_path / "centre\nA\u200b"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    result = cli("synth", "--patients", "3", "--out", out)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"srnskit: error: {tmp_path}/centre\\nA\\u200b is not empty; use --force to replace it\n"
+    )
+
+
+def test_a_definition_files_problems_keep_a_line_each(cli, tmp_path: Path) -> None:
+    # two unknown keys: two problems, each its own line (an invalid input, not a usage error)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('name = "mine"\nextends = "kdigo2021"\ncolour = 1\nshape = 2\n')
+    result = cli("derive", tmp_path, "--out", tmp_path / "out", "--definitions", rules)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 2, result.stderr
+    assert lines[0].startswith("srnskit: error: ")
+    assert any("colour" in line for line in lines) and any("shape" in line for line in lines)

@@ -27,7 +27,13 @@ from typer._click.exceptions import UsageError as ParseError  # typer 0.29 ships
 from typer.core import TyperGroup, TyperOption
 
 from srnskit import __version__
-from srnskit.errors import InvalidCohortError, SrnskitError, SrnskitWarning, UsageError
+from srnskit.errors import (
+    InvalidCohortError,
+    InvalidInputError,
+    SrnskitError,
+    SrnskitWarning,
+    UsageError,
+)
 from srnskit.schema.problems import SHOWN_PER_KIND, Problem, escaped, kind_of, problem_lines
 
 if TYPE_CHECKING:
@@ -162,8 +168,11 @@ def reports_errors(command: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except SrnskitError as exc:
             # A name the user typed or a file holds (a patient, a study, a definition key) may
-            # hold what does not print: each line escaped, a message's own lines kept.
-            lines = str(exc).split("\n")
+            # hold what does not print: each line escaped. Only an invalid input's message
+            # (a definition file's problems) has lines of its own; any other (a usage error
+            # quoting a folder named with a line break) is one line, its breaks written \n.
+            text = str(exc)
+            lines = text.split("\n") if isinstance(exc, InvalidInputError) else [text]
             typer.echo("srnskit: error: " + "\n".join(map(escaped, lines)), err=True)
             raise typer.Exit(exc.exit_code) from None
 
