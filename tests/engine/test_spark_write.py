@@ -204,6 +204,13 @@ def test_spark_writes_at_a_uri_all_or_nothing_and_force_replaces_its_own_output(
     with pytest.raises(UsageError, match=r"holds notes\.txt, which srnskit does not write"):
         write_derived(kept_on_spark, uri, fmt="parquet", force=True)
     assert (tmp_path / "derived" / "notes.txt").read_text() == "mine\n"
+    # ... nor one holding a hidden .NAME.crc that is no checksum of a file beside it (Hadoop's
+    # local file system hides such names from its listing)
+    (tmp_path / "derived" / "notes.txt").unlink()
+    (tmp_path / "derived" / ".mine.crc").write_text("mine\n")
+    with pytest.raises(UsageError, match=r"holds \.mine\.crc, which srnskit does not write"):
+        write_derived(kept_on_spark, uri, fmt="parquet", force=True)
+    assert (tmp_path / "derived" / ".mine.crc").read_text() == "mine\n"
 
 
 @pytest.mark.spark
@@ -228,6 +235,23 @@ def test_a_failed_write_at_a_uri_leaves_it_as_it_was(
         write_derived(kept_on_spark, f"{tmp_path.as_uri()}/kept/new/er/derived", fmt="parquet")
     assert [p.name for p in tmp_path.iterdir()] == ["kept"]
     assert list((tmp_path / "kept").iterdir()) == []
+
+
+@pytest.mark.spark
+def test_a_uri_below_a_file_is_refused_before_any_work(spark: Any, tmp_path: Path) -> None:
+    # file:///…/notes.txt/derived: the nearest existing folder above it is a file, said
+    # before the cohort is read (as for a local --out), not after the derivation
+    from srnskit.engine.backends.spark_out import check_output_uri
+
+    (tmp_path / "notes.txt").write_text("mine\n")
+    uri = f"{tmp_path.as_uri()}/notes.txt/new/derived"
+    with pytest.raises(UsageError) as raised:
+        check_output_uri(spark, uri, force=False)
+    assert str(raised.value) == (
+        f"{tmp_path.as_uri().replace('file:///', 'file:/')}/notes.txt is not a folder, so {uri} "
+        "cannot be written there"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.spark

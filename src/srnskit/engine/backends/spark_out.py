@@ -36,6 +36,7 @@ def check_output_uri(session: Any, uri: str, *, force: bool) -> None:
     with _said(uri):
         fs, path = _file_system(session, uri)
         if not fs.exists(path):
+            _check_parents(fs, path, uri)
             return
         if not fs.getFileStatus(path).isDirectory():
             raise UsageError(f"{uri} exists and is not a directory")
@@ -89,9 +90,24 @@ def _file_system(session: Any, uri: str) -> tuple[Any, Any]:
     return path.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()), path
 
 
+def _check_parents(fs: Any, path: Any, uri: str) -> None:
+    """Raise ``UsageError`` when the nearest folder above ``path`` that exists is a file (said
+    before any work, as ``atomic.check_parents`` says it of a local folder)."""
+    parent = path.getParent()
+    while parent is not None and not fs.exists(parent):
+        parent = parent.getParent()
+    if parent is not None and not fs.getFileStatus(parent).isDirectory():
+        raise UsageError(f"{parent.toString()} is not a folder, so {uri} cannot be written there")
+
+
 def _entries(fs: Any, path: Any) -> list[Entry]:
     """The entries of the folder ``path``, sorted by name, as ``atomic.not_written`` reads
-    them (a symbolic link is ``"other"``)."""
+    them (a symbolic link is ``"other"``). On the local disk (``file://``) the listing is the
+    raw one: Hadoop's ``ChecksumFileSystem`` (``LocalFileSystem``, Hive's
+    ``ProxyLocalFileSystem``) hides every ``.NAME.crc`` file, which ``--force`` would then
+    delete unseen though it is no checksum of srnskit's."""
+    if _checksummed(fs):
+        fs = fs.getRawFileSystem()
     found = []
     for status in fs.listStatus(path):
         name = str(status.getPath().getName())
@@ -122,6 +138,16 @@ def _remove_created(fs: Any, created: list[Any]) -> None:
             continue
         if len(fs.listStatus(folder)) or not fs.delete(folder, False):
             return
+
+
+def _checksummed(fs: Any) -> bool:
+    """Whether ``fs`` is a Hadoop ``ChecksumFileSystem`` (of any subclass)."""
+    kind = fs.getClass()
+    while kind is not None:
+        if str(kind.getName()) == "org.apache.hadoop.fs.ChecksumFileSystem":
+            return True
+        kind = kind.getSuperclass()
+    return False
 
 
 def _beside(session: Any, target: Any, kind: str) -> Any:
