@@ -265,3 +265,16 @@ def test_a_uri_spark_cannot_reach_is_said_with_hadoops_reason(
     message = str(raised.value)
     assert message.startswith("Spark cannot write s3a://bucket/derived: ")
     assert "S3AFileSystem" in message or "No FileSystem for scheme" in message, message
+
+
+def test_an_hdfs_uri_naming_a_web_port_is_said_so() -> None:
+    # Hadoop's RPC client reads an HTTP answer's "HTTP" as a length (0x48545450 = 1213486160)
+    from srnskit.engine.backends.spark_raw import first_line
+
+    answer = "RPC response has a length of 1213486160 exceeds maximum data length\n\tat …"
+    assert first_line(OSError(answer)) == (
+        "RPC response has a length of 1213486160 exceeds maximum data length (that port "
+        "answers HTTP: is it the NameNode's web port? an hdfs:// URI takes its RPC port, "
+        "fs.defaultFS in core-site.xml, 8020 by default)"
+    )
+    assert first_line(OSError("Connection refused\n\tat …")) == "Connection refused"

@@ -97,7 +97,19 @@ def first_line(exc: BaseException) -> str:
         except (Py4JError, AttributeError):  # the bridge is gone: the Python side's text
             text = []
     text = text or str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    if _HTTP_ANSWER in line:
+        line += f" ({_HTTP_HINT})"
+    return line
+
+
+# Hadoop's RPC client reading an HTTP answer takes its first four bytes, "HTTP", as a length:
+# 0x48545450 = 1213486160. So an hdfs:// URI naming the NameNode's web port (9870) says so.
+_HTTP_ANSWER = "length of 1213486160"
+_HTTP_HINT = (
+    "that port answers HTTP: is it the NameNode's web port? an hdfs:// URI takes its RPC port, "
+    "fs.defaultFS in core-site.xml, 8020 by default"
+)
 
 
 def file_numbers(session: Any, frame: Any, several_files: bool) -> Callable[[Any], Any]:
