@@ -109,4 +109,5 @@ def test_a_definition_files_problems_keep_a_line_each(cli, tmp_path: Path) -> No
     lines = result.stderr.splitlines()
     assert len(lines) >= 2, result.stderr
     assert lines[0].startswith("srnskit: error: ")
-    assert any("colour" in line for line in lines) and any("shape" in line for line in lines)
+    assert any("colour" in line for line in lines)
+    assert any("shape" in line for line in lines)
