@@ -23,7 +23,6 @@ catalog (``--spark-tables DB``), Spark reads, validates and loads the cohort its
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,9 +54,6 @@ if TYPE_CHECKING:
     from srnskit.studies import StudyDesign
 
 __all__: list[str] = []
-
-# A URI as --out (hdfs://…, s3a://…, file:///…, file:/…)
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 # A cohort path, or a registry's database URL (sqlite:///…, postgresql+psycopg://…): the registry
 # read as a cohort (registry.md §1). A path that does not exist is read_cohort's usage error.
@@ -138,13 +134,15 @@ def _derive(
 
     if out is None:
         raise UsageError("Missing option '--out'.")
-    if _URI.match(out) and not (engine == "spark" and fmt == "parquet"):
+    from srnskit.engine.backends.spark_raw import is_uri
+
+    if is_uri(out) and not (engine == "spark" and fmt == "parquet"):
         raise UsageError(
             f"--out {out} is a URI: only Spark's executors write there (--engine spark "
             "--format parquet); otherwise give a local folder"
         )
     # A URI stays the text it is (a Path would make hdfs://nn/x into hdfs:/nn/x)
-    target: Path | str = out if _URI.match(out) else Path(out)
+    target: Path | str = out if is_uri(out) else Path(out)
     if spark_tables is not None and engine != "spark":
         raise UsageError("--spark-tables needs --engine spark")
     if spark_tables is not None and cohort is not None:
@@ -152,7 +150,6 @@ def _derive(
     if cohort is None and spark_tables is None:
         raise UsageError("Missing argument 'COHORT' (or, with --engine spark, --spark-tables DB).")
     from srnskit.engine.backends import BACKENDS
-    from srnskit.engine.backends.spark_raw import is_uri
 
     local = cohort is not None and not is_uri(cohort)
     if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it

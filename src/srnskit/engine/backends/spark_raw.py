@@ -7,6 +7,7 @@ file. ``spark_checks.SparkChecks`` builds its raw tables with these.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,17 @@ __all__ = [
 ]
 
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
+# A URI's scheme and what follows it: "hdfs://", "s3a://", "file:/", or "file:" (Hadoop's
+# relative file URI); a one-letter scheme is taken as none (a path is never "C:/…" here, but a
+# URI scheme is longer)
+_SCHEME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]+:/|file:)", re.IGNORECASE)
 
 
 def is_uri(location: str | Path) -> bool:
-    """Whether ``location`` is a URI (``hdfs://…``, ``s3a://…``, ``file:…``), not a local path."""
-    text = str(location)
-    return "://" in text or text.startswith("file:")
+    """Whether ``location`` is a URI (``hdfs://…``, ``s3a://…``, ``file:/…``, ``file:…``: a
+    scheme, then ``:``), not a local path: the one test of the cohort's location and of
+    ``derive --out``."""
+    return _SCHEME.match(str(location)) is not None
 
 
 def folder_uri(location: str | Path) -> str:
