@@ -255,6 +255,21 @@ def test_a_uri_below_a_file_is_refused_before_any_work(spark: Any, tmp_path: Pat
 
 
 @pytest.mark.spark
+def test_a_folder_hadoop_cannot_make_names_where_and_leaves_nothing(spark: Any) -> None:
+    # /proc takes no new folder, not even root's: Hadoop's local file system answers False
+    # with no reason; the message names the folder it could not write in.
+    from srnskit.engine.backends.spark_out import output_folder
+
+    uri = "file:///proc/srnskit-test/derived"
+    with pytest.raises(UsageError) as raised, output_folder(spark, uri, force=False):
+        pytest.fail("no folder was made, so nothing is written")
+    assert str(raised.value) == (
+        f"cannot make a folder in file:/proc to write {uri}: may this account write there?"
+    )
+    assert not Path("/proc/srnskit-test").exists()
+
+
+@pytest.mark.spark
 def test_a_uri_spark_cannot_reach_is_said_with_hadoops_reason(
     kept_on_spark: Any, tmp_path: Path
 ) -> None:

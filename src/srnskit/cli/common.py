@@ -27,6 +27,7 @@ from typer._click.exceptions import UsageError as ParseError  # typer 0.29 ships
 from typer.core import TyperGroup, TyperOption
 
 from srnskit import __version__
+from srnskit.engine.backends.spark_interrupt import take_interrupt
 from srnskit.errors import (
     InvalidCohortError,
     InvalidInputError,
@@ -160,7 +161,7 @@ def reports_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            return _uninterrupted(command, *args, **kwargs)
         except InvalidCohortError as exc:
             for line in problem_lines(exc.problems):  # each kind at most 100 times (§1)
                 typer.echo(line)
@@ -177,6 +178,18 @@ def reports_errors(command: F) -> F:
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _uninterrupted(command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``command(*args, **kwargs)``; an error met while a Ctrl-C is served (a Spark job it
+    cancelled failing on its way out, ``spark_interrupt``) is the interruption it is, as
+    Ctrl-C anywhere else ends (Typer: exit code 130), not an error to report."""
+    try:
+        return command(*args, **kwargs)
+    except Exception:
+        if take_interrupt():
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _version(value: bool) -> None:

@@ -29,6 +29,7 @@ import ibis
 import pyarrow as pa
 
 from srnskit.engine.backends.base import Backend, TableLocations
+from srnskit.engine.backends.spark_interrupt import install_interrupt
 from srnskit.errors import MissingComponentError, UsageError
 from srnskit.settings import environment_defaults, spark_master
 from srnskit.writer import declared_batches
@@ -246,6 +247,10 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         # off the terminal: srnskit says what failed, with Spark's root cause. A user's
         # spark.log.level (spark-defaults.conf, --spark-conf; Spark 3.5+) is Spark's to apply.
         session.sparkContext.setLogLevel("OFF")
+    # Ctrl-C cancels the jobs, then stops the command cleanly (PySpark's own handler breaks
+    # the bridge the main thread is waiting on). A session srnskit did not start (a notebook's,
+    # above) keeps its owner's handler.
+    install_interrupt(session.sparkContext)
     _SESSION["session"] = session
     return session
 

@@ -56,8 +56,13 @@ def output_folder(session: Any, uri: str, *, force: bool) -> Iterator[str]:
         created = _missing_parents(fs, target)
         temporary = _beside(session, target, "")
         if not fs.mkdirs(temporary):
+            # Hadoop's local file system answers False with no reason (HDFS raises its own).
             _remove_created(fs, created)
-            raise UsageError(f"cannot make a folder beside {uri}")
+            where = _nearest(target, created)
+            folder = where.toString() if where is not None else uri
+            raise UsageError(
+                f"cannot make a folder in {folder} to write {uri}: may this account write there?"
+            )
     succeeded = False
     try:
         yield str(temporary.toString())
@@ -93,9 +98,7 @@ def _file_system(session: Any, uri: str) -> tuple[Any, Any]:
 def _check_parents(fs: Any, path: Any, uri: str) -> None:
     """Raise ``UsageError`` when the nearest folder above ``path`` that exists is a file (said
     before any work, as ``atomic.check_parents`` says it of a local folder)."""
-    parent = path.getParent()
-    while parent is not None and not fs.exists(parent):
-        parent = parent.getParent()
+    parent = _nearest(path, _missing_parents(fs, path))
     if parent is not None and not fs.getFileStatus(parent).isDirectory():
         raise UsageError(f"{parent.toString()} is not a folder, so {uri} cannot be written there")
 
@@ -128,6 +131,12 @@ def _missing_parents(fs: Any, target: Any) -> list[Any]:
         missing.append(parent)
         parent = parent.getParent()
     return missing
+
+
+def _nearest(target: Any, missing: list[Any]) -> Any:
+    """The nearest folder above ``target`` that exists, from ``_missing_parents``' list:
+    the one above the outermost missing folder (None above the root)."""
+    return (missing[-1] if missing else target).getParent()
 
 
 def _remove_created(fs: Any, created: list[Any]) -> None:
