@@ -153,6 +153,23 @@ def test_unknown_columns_are_kept_and_passed_through(tmp_path) -> None:
     ]
 
 
+@pytest.mark.parametrize("careful", [False, True], ids=["duckdb-scan", "careful-reader"])
+def test_a_header_name_is_read_trimmed_and_case_blind_by_every_reader(tmp_path, careful) -> None:
+    # "Sex" with a no-break space before it, "Birth_Date" with a tab after it (as a
+    # spreadsheet's copy leaves them): the columns sex and birth_date, whichever reader reads
+    # the file. A blank line makes the file irregular, so DuckDB's scan hands it to the
+    # careful reader (sources.raw.column_name is the one reading of a header cell).
+    blank = "\n" if careful else ""
+    (tmp_path / "patients.csv").write_text(
+        f"PATIENT_ID,\u00a0Sex,Birth_Date\t,onset_date\nP1,F,2010-01-01,2014-01-01\n{blank}"
+    )
+    cohort = read_cohort(tmp_path, today=TODAY)
+    assert cohort.con.execute("SELECT patient_id, sex, birth_date FROM patients").fetchall() == [
+        ("P1", "F", dt.date(2010, 1, 1))
+    ]
+    assert cohort.warnings == []
+
+
 def test_csv_rows_are_records_as_a_spreadsheet_shows_them(tmp_path):
     # cohort-format.md §1 (version 2): the header is row 1, the two-line quoted record row 2,
     # the blank line row 3 (a spreadsheet shows it), P2 row 4 (its file line is 5).

@@ -34,6 +34,7 @@ from srnskit.sources.raw import (
     add_table,
     arrow_column_as_text,
     as_written,
+    column_name,
     header_columns,
     header_row_below,
     of_own_type,
@@ -167,7 +168,7 @@ def _native_csv(path: Path, data: bytes, name: str) -> RawTable | None:
     if "," not in header_line:
         return None
     header = next(csv.reader([header_line]), [])
-    names = [h.strip().lower() for h in header]
+    names = [column_name(h) for h in header]
     if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
@@ -264,7 +265,7 @@ def _read_regular_csv(data: bytes, text: str, name: str, source: str) -> RawTabl
     handles (and reports) everything else line by line.
     """
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0].rstrip("\r"))), [])
-    names = [h.strip().lower() for h in header]
+    names = [column_name(h) for h in header]
     if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
         return None
     try:

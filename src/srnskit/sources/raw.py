@@ -29,6 +29,7 @@ __all__ = [
     "add_table",
     "arrow_column_as_text",
     "as_written",
+    "column_name",
     "header_columns",
     "header_row_below",
     "of_own_type",
@@ -168,7 +169,7 @@ def header_row_below(name: str, rows: Sequence[Sequence[Any]]) -> int | None:
         return None
 
     def names(row: Sequence[Any]) -> set[str]:
-        return {str(v).strip().lower() for v in row if v is not None}
+        return {column_name(v) for v in row if v is not None}
 
     if names(rows[0]) & set(table.column_names):
         return None
@@ -179,22 +180,29 @@ def header_row_below(name: str, rows: Sequence[Sequence[Any]]) -> int | None:
     return None
 
 
+def column_name(header_cell: Any) -> str:
+    """The column a header cell names: its text, trimmed of whitespace at either end
+    (Python's, wider than the spaces a cell is trimmed of, ``schema.SPACES``: a tab or a line
+    break typed after a column's name in a spreadsheet still names the column) and lowered
+    (cohort-format.md §1: names are case-blind). Every reader's header goes through it, so a
+    file read by DuckDB's scan and the same file read the careful way name the same columns."""
+    return str(header_cell).strip().lower()
+
+
 def header_columns(name: str, header: Sequence[Any]) -> tuple[list[tuple[int, str]], list[Problem]]:
     """The columns kept (position from 0, name in lower case) and the header's problems."""
     problems: list[Problem] = []
     kept: list[tuple[int, str]] = []
     for index, raw_name in enumerate(header):
-        column_name = str(raw_name).strip().lower()
-        if not column_name:
+        name_read = column_name(raw_name)
+        if not name_read:
             problems.append(
                 Problem(name, 1, None, f"column {index + 1} has no name in the header row")
             )
-        elif column_name in (c for _, c in kept) or column_name == ROW_COLUMN:
-            problems.append(
-                Problem(name, 1, column_name, f"the column '{column_name}' appears twice")
-            )
+        elif name_read in (c for _, c in kept) or name_read == ROW_COLUMN:
+            problems.append(Problem(name, 1, name_read, f"the column '{name_read}' appears twice"))
         else:
-            kept.append((index, column_name))
+            kept.append((index, name_read))
     return kept, problems
 
 

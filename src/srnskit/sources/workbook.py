@@ -17,6 +17,7 @@ from srnskit.sources.raw import (
     RawCohort,
     RawTable,
     add_table,
+    column_name,
     header_row_below,
     plain_decimal,
     to_raw_table,
@@ -153,7 +154,7 @@ def _sheet_to_raw(
         rows.append(index + 1)
     columns = list(zip(*records, strict=True)) if records else [() for _ in header]
     table, problems = to_raw_table(name, source, header, columns, rows)
-    names = [str(h).strip().lower() for h in header]
+    names = [column_name(h) for h in header]
     for row, column in formulas:
         if row > first + 1 and column < width and names[column]:
             cohort.reported_cells.add((name, row, names[column]))

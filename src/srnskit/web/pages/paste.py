@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 
 from srnskit.schema import COHORT_TABLES, Problem
+from srnskit.sources.raw import column_name
 from srnskit.web.pages.forms import form_columns
 
 __all__ = ["Pasted", "read_paste"]
@@ -41,9 +42,9 @@ def read_paste(table: str, text: str) -> Pasted:
     ]
     names = set(COHORT_TABLES[table].column_names)
     pasted = Pasted([c.name for c in form_columns(table)])
-    if lines and any(cell.strip().lower() in names for cell in lines[0]):
+    if lines and any(column_name(cell) in names for cell in lines[0]):
         pasted.header = True
-        pasted.columns = [cell.strip().lower() for cell in lines[0]]
+        pasted.columns = [column_name(cell) for cell in lines[0]]
         for position, name in enumerate(pasted.columns, start=1):
             if not name:
                 pasted.problems.append(
