@@ -22,6 +22,11 @@ def job(seconds):
     if cancelled.wait(seconds):
         raise RuntimeError("Job 3 cancelled as part of cancellation of all jobs")
     return "done"
+
+def call(seconds):
+    # A call that is no job (a file system's): a cancel does not end it.
+    time.sleep(seconds)
+    return "done"
 """
 
 CHILD = """
@@ -33,17 +38,26 @@ from srnskit.engine.backends.spark_interrupt import install_interrupt, take_inte
 case = sys.argv[2]
 
 class Context:
-    def cancelAllJobs(self):
-        print("cancel from", "main" if threading.current_thread() is threading.main_thread()
-              else "helper", flush=True)
-        if case == "job":  # a call that is no job runs to its end
+    seen = set()
+
+    def cancelAllJobs(self):  # said once per thread kind (the helper cancels while it waits)
+        who = "main" if threading.current_thread() is threading.main_thread() else "helper"
+        if who not in self.seen:
+            self.seen.add(who)
+            print("cancel from", who, flush=True)
+        if case in ("job", "later"):  # a call that is no job runs to its end
             bridge.cancelled.set()
 
 install_interrupt(Context())
 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
     try:
-        if case != "none":
+        if case == "later":
+            # Ctrl-C during a call that is no job; the next call on the bridge, a job started
+            # right after it, is cancelled too, and its error is the interruption.
+            print("call returned", bridge.call(0.6), flush=True)
+            bridge.job(30)
+        elif case != "none":
             print("job returned", bridge.job(30 if case == "job" else 1.0), flush=True)
         time.sleep(5)  # Python's own work after the call: the interruption lands here
         print("not interrupted", flush=True)
@@ -91,6 +105,15 @@ def test_a_call_that_is_no_job_returns_and_the_interruption_follows_it(tmp_path:
         "cancel from helper",
         "job returned done",
         "KeyboardInterrupt after the call",
+        "end",
+    ]
+
+
+def test_a_job_started_after_the_ctrl_c_is_cancelled_too(tmp_path: Path) -> None:
+    assert _run(tmp_path, "later") == [
+        "cancel from helper",
+        "call returned done",
+        "error Job 3 cancelled as part of cancellation of all jobs taken",
         "end",
     ]
 

@@ -6,9 +6,11 @@ PySpark's pinned threads (its default), the cancel is sent on the very connectio
 thread is reading its answer from: Python refuses the reentrant read, the bridge reports the
 broken connection as a logged stack trace, and the call fails with a ``Py4JError``, printed
 as another. The handler here never interrupts a call on the bridge: it cancels the jobs from
-a thread of its own (its own connection), waits for the main thread to come out of the
-bridge (a cancelled job's call returns at once, with its error), and only then interrupts
-it, so the command's own clean-up (a half-written output removed, ``atomic``) runs on a
+a thread of its own (its own connection), again while the main thread stays on the bridge
+(a job started after the Ctrl-C is cancelled too); a cancelled job's call returns at once,
+with its error, which the command line takes as the interruption (``take_interrupt``); a
+main thread that comes out of the bridge and goes on with Python's own work is interrupted
+then. So the command's own clean-up (a half-written output removed, ``atomic``) runs on a
 working bridge and the command ends as Ctrl-C ends any other (exit code 130, nothing printed).
 """
 
@@ -25,8 +27,13 @@ from typing import Any
 
 __all__ = ["install_interrupt", "take_interrupt"]
 
-# How often the helper thread looks whether the main thread has come out of the bridge.
-_POLL_SECONDS = 0.05
+# How often the helper thread looks whether the main thread has come out of the bridge, and
+# how long it must stay out: a cancelled job's error unwinds through clean-up calls on the
+# bridge (a half-written folder deleted), with only moments of Python between them, and is
+# taken as the interruption where it ends (``take_interrupt``); the helper interrupts only a
+# main thread that went on with Python's own work (a call that was no job returned).
+_POLL_SECONDS = 0.1
+_SETTLED_SECONDS = 0.5
 
 
 class _Handler:
@@ -48,10 +55,19 @@ class _Handler:
         self.helper.start()
 
     def _cancel(self) -> None:
-        with contextlib.suppress(Exception):  # the JVM already gone: nothing to cancel
-            self.context.cancelAllJobs()
         main = threading.main_thread().ident
-        while main is not None and _on_bridge(sys._current_frames().get(main)):
+        off_since: float | None = None
+        while self.pending.is_set() and main is not None:
+            if _on_bridge(sys._current_frames().get(main)):
+                # Cancelled while the main thread is on the bridge, again and again: a job it
+                # starts after the Ctrl-C (the next check's) is cancelled too.
+                with contextlib.suppress(Exception):  # the JVM already gone: nothing to cancel
+                    self.context.cancelAllJobs()
+                off_since = None
+            elif off_since is None:
+                off_since = time.monotonic()
+            elif time.monotonic() - off_since >= _SETTLED_SECONDS:
+                break
             time.sleep(_POLL_SECONDS)
         self.helper = None
         if not self.pending.is_set():
