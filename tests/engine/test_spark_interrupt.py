@@ -13,6 +13,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from srnskit.engine.backends.spark_interrupt import _STOPPING
+
+SAID = f"stderr: {_STOPPING.strip()}"
+
 BRIDGE = """
 import threading, time
 cancelled = threading.Event()
@@ -48,21 +52,30 @@ class Context:
         if case in ("job", "later"):  # a call that is no job runs to its end
             bridge.cancelled.set()
 
-install_interrupt(Context())
+# While the JVM starts there is no context yet: nothing to cancel.
+install_interrupt(None if case == "starting" else Context())
 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+if case == "insist":  # the user presses Ctrl-C again, 3.5 s later
+    threading.Timer(3.8, os.kill, (os.getpid(), signal.SIGINT)).start()
+where = "in the call"
 try:
     try:
-        if case == "later":
+        if case == "insist":
+            bridge.call(20)  # a call that does not end (a file system that does not answer)
+        elif case == "starting":
+            print("call returned", bridge.call(1.0), flush=True)
+        elif case == "later":
             # Ctrl-C during a call that is no job; the next call on the bridge, a job started
             # right after it, is cancelled too, and its error is the interruption.
             print("call returned", bridge.call(0.6), flush=True)
             bridge.job(30)
         elif case != "none":
             print("job returned", bridge.job(30 if case == "job" else 1.0), flush=True)
+        where = "after the call"
         time.sleep(5)  # Python's own work after the call: the interruption lands here
         print("not interrupted", flush=True)
     except KeyboardInterrupt:
-        print("KeyboardInterrupt after the call", flush=True)
+        print("KeyboardInterrupt", where, flush=True)
     except RuntimeError as exc:
         # The command line's rule (cli.common): an error met while a Ctrl-C is served.
         print("error", exc, "taken" if take_interrupt() else "not taken", flush=True)
@@ -85,7 +98,8 @@ def _run(tmp_path: Path, case: str) -> list[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    # What the user sees on stderr follows what the child printed (stdout).
+    return done.stdout.splitlines() + [f"stderr: {line}" for line in done.stderr.splitlines()]
 
 
 def test_a_running_job_is_cancelled_from_another_thread_and_its_error_is_the_interruption(
@@ -95,6 +109,7 @@ def test_a_running_job_is_cancelled_from_another_thread_and_its_error_is_the_int
         "cancel from helper",
         "error Job 3 cancelled as part of cancellation of all jobs taken",
         "end",
+        SAID,
     ]
 
 
@@ -106,6 +121,7 @@ def test_a_call_that_is_no_job_returns_and_the_interruption_follows_it(tmp_path:
         "job returned done",
         "KeyboardInterrupt after the call",
         "end",
+        SAID,
     ]
 
 
@@ -115,6 +131,27 @@ def test_a_job_started_after_the_ctrl_c_is_cancelled_too(tmp_path: Path) -> None
         "call returned done",
         "error Job 3 cancelled as part of cancellation of all jobs taken",
         "end",
+        SAID,
+    ]
+
+
+def test_ctrl_c_while_the_jvm_starts_waits_for_the_start(tmp_path: Path) -> None:
+    # No context yet: nothing is cancelled; the call (the JVM's launch) runs to its end.
+    assert _run(tmp_path, "starting") == [
+        "call returned done",
+        "KeyboardInterrupt after the call",
+        "end",
+        SAID,
+    ]
+
+
+def test_a_second_ctrl_c_seconds_later_is_obeyed_on_the_bridge(tmp_path: Path) -> None:
+    # The first Ctrl-C waits for a call that does not end; the second, 3.5 s later, stops it.
+    assert _run(tmp_path, "insist") == [
+        "cancel from helper",
+        "KeyboardInterrupt in the call",
+        "end",
+        SAID,
     ]
 
 

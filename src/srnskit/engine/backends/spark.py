@@ -241,6 +241,9 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
             active.conf.set(key, value)
         _SESSION["session"] = active
         return active
+    # Ctrl-C while the JVM starts waits for the start to end (broken off, the launch leaves the
+    # JVM running and its start-up lines on the terminal), then stops the command.
+    install_interrupt()
     session = _start(settings, local=chosen is None or chosen.startswith("local"))
     if not session.sparkContext.getConf().contains("spark.log.level"):
         # Spark's own log lines (an executor's stack trace when a file cannot be read) stay
@@ -339,6 +342,8 @@ def _jvm_log() -> Iterator[Path]:
             os.dup2(file.fileno(), 2)
         atexit.register(log.unlink, missing_ok=True)
         yield log
+    except KeyboardInterrupt:
+        raise  # the user's Ctrl-C: no message of Spark's to show
     except BaseException:
         failed = True
         raise
