@@ -135,7 +135,7 @@ def test_a_database_url_counts_as_its_file(tmp_path) -> None:
     check_apart(tmp_path / "out", ["postgresql://user@host/db", None])  # nothing to compare
 
 
-def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_written(
+def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_places(
     tmp_path,
 ) -> None:
     # file:///PATH and file:/PATH name the path as Hadoop reads it (no %-decoding)
@@ -156,6 +156,17 @@ def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_writ
         check_apart("s3a://bucket/c1/derived", ["s3a://bucket/c1"])
     check_apart("hdfs://nn:8020/srns/derived", ["hdfs://nn:8020/srns/c1", tmp_path / "c1"])
     check_apart("hdfs://nn:8020/srns/c10", ["hdfs://nn:8020/srns/c1"])  # a sibling, not inside
+    # One place written two ways: HDFS's default port (8020) named or not, the scheme and
+    # host in capitals, a slash doubled (RFC 3986 §6.2.2.1; Hadoop's Path)
+    with pytest.raises(UsageError, match="is inside the input"):
+        check_apart("hdfs://nn:8020/srns/c1/derived", ["hdfs://nn/srns/c1"])
+    with pytest.raises(UsageError, match="holds the input"):
+        check_apart("HDFS://NN/srns", ["hdfs://nn:8020/srns//c1"])
+    with pytest.raises(UsageError, match="is the input"):
+        check_apart("s3a://Bucket/c1", ["s3a://bucket/c1/"])
+    # Another port is another NameNode; a port that is no number is compared as written
+    check_apart("hdfs://nn:9000/srns/c1/derived", ["hdfs://nn/srns/c1"])
+    check_apart("hdfs://nn:x/srns/c1/derived", ["hdfs://nn/srns/c1"])
 
 
 def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:

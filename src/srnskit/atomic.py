@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from srnskit.errors import UsageError
 
@@ -52,6 +53,8 @@ WRITTEN_FOLDERS = frozenset({"import", "truth", "figures", "tables"})
 _DUCKDB_URL = re.compile(r"^duckdb://", re.IGNORECASE)
 _SQLITE_URL = re.compile(r"^sqlite(\+[a-z0-9_]+)?:///", re.IGNORECASE)
 _ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# The port a cluster URL's scheme means when it names none (``_comparable_url``).
+_DEFAULT_PORTS = {"hdfs": 8020}
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
 # Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
 _CHECKSUM = re.compile(r"\.(.+)\.crc")
@@ -95,9 +98,9 @@ def check_apart(
     """Raise ``UsageError`` (exit 2) when the output ``out`` is one of ``inputs``, holds one
     (writing the folder whole would delete it) or lies inside one (a file or folder added to a
     source), after resolving symbolic links; a database URL counts as its file
-    (``location_file``), two other URLs (``hdfs://…``) are compared as written. The message
-    names both. None in ``inputs`` (not given) is passed over; ``option`` names the output in
-    the message."""
+    (``location_file``), two other URLs (``hdfs://…``) as ``_comparable_url`` writes them.
+    The message names both. None in ``inputs`` (not given) is passed over; ``option`` names the
+    output in the message."""
     out_file = location_file(out)
     written: PurePath
     read: PurePath
@@ -108,11 +111,8 @@ def check_apart(
         if out_file is not None and in_file is not None:
             written, read = out_file.resolve(), in_file.resolve()
         elif out_file is None and in_file is None and _ANY_URL.match(str(given)):
-            # Two URLs of one file system (hdfs://nn/a and hdfs://nn/a/b): compared as written
-            written, read = (
-                PurePosixPath(str(out).rstrip("/")),
-                PurePosixPath(str(given).rstrip("/")),
-            )
+            # Two URLs of one file system (hdfs://nn/a and hdfs://nn:8020/a/b)
+            written, read = _comparable_url(str(out)), _comparable_url(str(given))
         else:
             continue
         if written == read:
@@ -130,6 +130,27 @@ def check_apart(
                 f"{option} {out} is inside the input {given}: srnskit does not write into its "
                 f"sources; give {option} a path outside it"
             )
+
+
+def _comparable_url(url: str) -> PurePosixPath:
+    """A cluster URL as two naming the same place are written alike: the scheme and host in
+    lower case (RFC 3986 §6.2.2.1: both are case-blind), the port left out when it is the
+    scheme's default (``_DEFAULT_PORTS``: HDFS's NameNode listens on 8020 when a URI names none,
+    Hadoop's ``HdfsClientConfigKeys.DFS_NAMENODE_RPC_PORT_DEFAULT``), no slash at the end, and
+    repeated slashes in the path read as one (as Hadoop's ``Path`` reads them). A URL whose
+    port is no number is compared as written."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return PurePosixPath(url.rstrip("/"))
+    scheme = parts.scheme.lower()
+    user = parts.netloc.rpartition("@")[0]
+    host = (parts.hostname or "") + (
+        f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
+    )
+    authority = f"{user}@{host}" if user else host
+    return PurePosixPath(f"{scheme}://{authority}/{parts.path.strip('/')}".rstrip("/"))
 
 
 def _nearest_existing(folder: Path) -> Path:

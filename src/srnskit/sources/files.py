@@ -167,9 +167,8 @@ def _native_csv(path: Path, data: bytes, name: str) -> RawTable | None:
         return None
     if "," not in header_line:
         return None
-    header = next(csv.reader([header_line]), [])
-    names = [column_name(h) for h in header]
-    if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+    names = _plain_header(header_line)
+    if names is None:
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     columns = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
@@ -188,6 +187,16 @@ def _native_csv(path: Path, data: bytes, name: str) -> RawTable | None:
         return table.chunks()
 
     return RawTable(name, path.name, names, lines - 1, chunks, scan, fallback)
+
+
+def _plain_header(header_line: str) -> list[str] | None:
+    """The columns a CSV header line names (``column_name`` of each cell) when a fast reader
+    can take the file as it is: every column named, once, and none named ``_row`` (the row
+    numbers' own column); else None, and the careful reader reports what is wrong."""
+    names = [column_name(h) for h in next(csv.reader([header_line]), [])]
+    if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+        return None
+    return names
 
 
 def _literal(text: str) -> str:
@@ -264,9 +273,8 @@ def _read_regular_csv(data: bytes, text: str, name: str, source: str) -> RawTabl
     record's row number is its index + 2 and nothing needs the careful reader below, which
     handles (and reports) everything else line by line.
     """
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0].rstrip("\r"))), [])
-    names = [column_name(h) for h in header]
-    if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+    names = _plain_header(text.split("\n", 1)[0].rstrip("\r"))
+    if names is None:
         return None
     try:
         arrow = pacsv.read_csv(
