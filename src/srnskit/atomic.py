@@ -146,9 +146,9 @@ def _comparable_url(url: str) -> PurePosixPath:
         return PurePosixPath(url.rstrip("/"))
     scheme = parts.scheme.lower()
     user = parts.netloc.rpartition("@")[0]
-    host = (parts.hostname or "") + (
-        f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
-    )
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    host += f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
     authority = f"{user}@{host}" if user else host
     return PurePosixPath(f"{scheme}://{authority}/{parts.path.strip('/')}".rstrip("/"))
 
