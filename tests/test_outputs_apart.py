@@ -170,6 +170,8 @@ def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_plac
     with pytest.raises(UsageError, match="is inside the input"):
         check_apart("hdfs://[::1]/srns/c1/derived", ["hdfs://[::1]:8020/srns/c1"])
     check_apart("hdfs://[::1]:9000/srns/c1/derived", ["hdfs://[::1]/srns/c1"])
+    # A path is compared as written, a ? in it too (HDFS's folder c1?x is not c1)
+    check_apart("hdfs://nn/srns/c1?x", ["hdfs://nn/srns/c1"])
 
 
 def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:

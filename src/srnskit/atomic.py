@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from srnskit.errors import UsageError
 
 __all__ = [
+    "HDFS_DEFAULT_PORT",
     "WRITTEN_FOLDERS",
     "WRITTEN_SUFFIXES",
     "Entry",
@@ -53,8 +54,11 @@ WRITTEN_FOLDERS = frozenset({"import", "truth", "figures", "tables"})
 _DUCKDB_URL = re.compile(r"^duckdb://", re.IGNORECASE)
 _SQLITE_URL = re.compile(r"^sqlite(\+[a-z0-9_]+)?:///", re.IGNORECASE)
 _ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# The port an hdfs:// URI means when it names none: the NameNode's RPC port
+# (Hadoop's HdfsClientConfigKeys.DFS_NAMENODE_RPC_PORT_DEFAULT).
+HDFS_DEFAULT_PORT = 8020
 # The port a cluster URL's scheme means when it names none (``_comparable_url``).
-_DEFAULT_PORTS = {"hdfs": 8020}
+_DEFAULT_PORTS = {"hdfs": HDFS_DEFAULT_PORT}
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
 # Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
 _CHECKSUM = re.compile(r"\.(.+)\.crc")
@@ -135,22 +139,22 @@ def check_apart(
 def _comparable_url(url: str) -> PurePosixPath:
     """A cluster URL as two naming the same place are written alike: the scheme and host in
     lower case (RFC 3986 §6.2.2.1: both are case-blind), the port left out when it is the
-    scheme's default (``_DEFAULT_PORTS``: HDFS's NameNode listens on 8020 when a URI names none,
-    Hadoop's ``HdfsClientConfigKeys.DFS_NAMENODE_RPC_PORT_DEFAULT``), no slash at the end, and
-    repeated slashes in the path read as one (as Hadoop's ``Path`` reads them). A URL whose
-    port is no number is compared as written."""
-    parts = urlsplit(url)
+    scheme's default (``_DEFAULT_PORTS``: an hdfs:// URI's is ``HDFS_DEFAULT_PORT``), no slash
+    at the end, and repeated slashes in the path read as one (as Hadoop's ``Path`` reads them;
+    ``PurePosixPath`` drops both). The path is kept as written, ``?`` and ``#`` with it (Hadoop
+    reads no query in a path). A URL whose port is no number is compared as written."""
+    parts = urlsplit(url)  # the scheme in lower case, the host too (``hostname``)
     try:
         port = parts.port
     except ValueError:
-        return PurePosixPath(url.rstrip("/"))
-    scheme = parts.scheme.lower()
+        return PurePosixPath(url)
     user = parts.netloc.rpartition("@")[0]
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
-    host += f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
+    host += f":{port}" if port is not None and port != _DEFAULT_PORTS.get(parts.scheme) else ""
     authority = f"{user}@{host}" if user else host
-    return PurePosixPath(f"{scheme}://{authority}/{parts.path.strip('/')}".rstrip("/"))
+    path = url[url.index("://") + 3 + len(parts.netloc) :]
+    return PurePosixPath(f"{parts.scheme}://{authority}{path}")
 
 
 def _nearest_existing(folder: Path) -> Path:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from srnskit.atomic import HDFS_DEFAULT_PORT
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
@@ -114,7 +115,7 @@ def first_line(exc: BaseException) -> str:
 _HTTP_ANSWER = "length of 1213486160"
 _HTTP_HINT = (
     "that port answers HTTP: is it the NameNode's web port? an hdfs:// URI takes its RPC port, "
-    "fs.defaultFS in core-site.xml, 8020 by default"
+    f"fs.defaultFS in core-site.xml, {HDFS_DEFAULT_PORT} by default"
 )
 
 
