@@ -172,6 +172,16 @@ def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_plac
     check_apart("hdfs://[::1]:9000/srns/c1/derived", ["hdfs://[::1]/srns/c1"])
     # A path is compared as written, a ? in it too (HDFS's folder c1?x is not c1)
     check_apart("hdfs://nn/srns/c1?x", ["hdfs://nn/srns/c1"])
+    # Dot segments go as Hadoop's Path removes them; a user names no other place; a host
+    # that cannot be read is compared as written (no traceback)
+    with pytest.raises(UsageError, match="is the input"):
+        check_apart("hdfs://nn/srns/x/../c1", ["hdfs://nn/srns/c1"])
+    with pytest.raises(UsageError, match="holds the input"):
+        check_apart("hdfs://nn/srns/c1/..", ["hdfs://nn/srns/c1"])
+    with pytest.raises(UsageError, match="is inside the input"):
+        check_apart("hdfs://alice@nn/srns/c1/derived", ["hdfs://nn/srns/c1"])
+    check_apart("hdfs://[::1/srns/c1/derived", ["hdfs://nn/srns/c1"])
+    check_apart("hdfs://[abc]/srns/c1/derived", ["hdfs://nn/srns/c1"])
 
 
 def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:

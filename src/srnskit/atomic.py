@@ -8,6 +8,7 @@ write fails, so a failed command leaves no empty folders behind either.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -59,6 +60,8 @@ _ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 HDFS_DEFAULT_PORT = 8020
 # The port a cluster URL's scheme means when it names none (``_comparable_url``).
 _DEFAULT_PORTS = {"hdfs": HDFS_DEFAULT_PORT}
+# A URL's scheme and authority, as written (the path follows).
+_AUTHORITY = re.compile(r"[^:/?#]+://[^/?#]*")
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
 # Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
 _CHECKSUM = re.compile(r"\.(.+)\.crc")
@@ -139,22 +142,23 @@ def check_apart(
 def _comparable_url(url: str) -> PurePosixPath:
     """A cluster URL as two naming the same place are written alike: the scheme and host in
     lower case (RFC 3986 §6.2.2.1: both are case-blind), the port left out when it is the
-    scheme's default (``_DEFAULT_PORTS``: an hdfs:// URI's is ``HDFS_DEFAULT_PORT``), no slash
-    at the end, and repeated slashes in the path read as one (as Hadoop's ``Path`` reads them;
-    ``PurePosixPath`` drops both). The path is kept as written, ``?`` and ``#`` with it (Hadoop
-    reads no query in a path). A URL whose port is no number is compared as written."""
-    parts = urlsplit(url)  # the scheme in lower case, the host too (``hostname``)
+    scheme's default (``_DEFAULT_PORTS``: an hdfs:// URI's is ``HDFS_DEFAULT_PORT``), no user
+    (a file system is found by host and port), and the path's dot segments removed as Hadoop's
+    ``Path`` removes them (``java.net.URI.normalize``, RFC 3986 §5.2.4: ``/x/../c1`` is
+    ``/c1``), with no slash at the end and repeated slashes read as one. The path is otherwise
+    kept as written, ``?`` and ``#`` with it (Hadoop reads no query in a path). A URL whose
+    host or port cannot be read (``[::1``, ``:x``) is compared as written."""
     try:
+        parts = urlsplit(url)  # the scheme in lower case, the host too (``hostname``)
         port = parts.port
     except ValueError:
         return PurePosixPath(url)
-    user = parts.netloc.rpartition("@")[0]
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     host += f":{port}" if port is not None and port != _DEFAULT_PORTS.get(parts.scheme) else ""
-    authority = f"{user}@{host}" if user else host
-    path = url[url.index("://") + 3 + len(parts.netloc) :]
-    return PurePosixPath(f"{parts.scheme}://{authority}{path}")
+    after = _AUTHORITY.match(url)
+    path = url[after.end() :] if after else ""
+    return PurePosixPath(f"{parts.scheme}://{host}{posixpath.normpath(path) if path else ''}")
 
 
 def _nearest_existing(folder: Path) -> Path:
