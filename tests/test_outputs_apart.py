@@ -141,6 +141,8 @@ def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_plac
     # file:///PATH and file:/PATH name the path as Hadoop reads it (no %-decoding)
     assert location_file("file:///data/c%201") == Path("/data/c%201")
     assert location_file("file:/data/c1") == Path("/data/c1")
+    assert location_file("file:c1") == Path("c1")  # Hadoop's relative file URI
+    assert location_file("hdfs:/srns/c1") is None  # the default NameNode's, no local file
     with pytest.raises(UsageError, match="is inside the input"):
         check_apart(f"{tmp_path.as_uri()}/cohort/out", [tmp_path / "cohort"])
     # hdfs:// (or s3a://) out and cohort: the same folder, one inside the other, or apart
@@ -176,6 +178,13 @@ def test_a_file_uri_counts_as_its_path_and_two_cluster_uris_are_compared_as_plac
         ("hdfs://nn:9000/srns/c1/derived", "hdfs://nn/srns/c1", None),
         ("hdfs://[::1]:9000/srns/c1/derived", "hdfs://[::1]/srns/c1", None),
         ("hdfs://nn/srns/c1?x", "hdfs://nn/srns/c1", None),
+        # No authority is the default NameNode: its /c1 is not the NameNode c1, nor /nn/c1 nn's
+        ("hdfs:///c1", "hdfs://c1", None),
+        ("hdfs:///nn/c1/derived", "hdfs://nn/c1", None),
+        ("hdfs:///srns/c1/derived", "hdfs:///srns//c1/", "is inside the input"),
+        ("hdfs:/srns/c1/derived", "hdfs:///srns/c1", "is inside the input"),
+        ("hdfs:/c1", "hdfs://c1", None),
+        ("hdfs://nn/..", "hdfs://nn/srns", "holds the input"),
         # A port or host that cannot be read is compared as written (no traceback)
         ("hdfs://nn:x/srns/c1/derived", "hdfs://nn/srns/c1", None),
         ("hdfs://[::1/srns/c1/derived", "hdfs://nn/srns/c1", None),

@@ -33,6 +33,7 @@ __all__ = [
     "check_output_directory",
     "check_parents",
     "check_replaceable",
+    "is_uri",
     "local_entries",
     "location_file",
     "make_parents",
@@ -54,14 +55,18 @@ WRITTEN_FOLDERS = frozenset({"import", "truth", "figures", "tables"})
 # sqlite:////PATH (absolute).
 _DUCKDB_URL = re.compile(r"^duckdb://", re.IGNORECASE)
 _SQLITE_URL = re.compile(r"^sqlite(\+[a-z0-9_]+)?:///", re.IGNORECASE)
-_ANY_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# A URI's scheme and what follows it: "hdfs://", "s3a://", "hdfs:/" (the default NameNode's
+# path, as Hadoop reads it), "file:/", or "file:" (Hadoop's relative file URI); a one-letter
+# scheme is taken as none (a path is never "C:/…" here, but a URI scheme is longer).
+_ANY_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]+:/|file:)", re.IGNORECASE)
 # The port an hdfs:// URI means when it names none: the NameNode's RPC port
 # (Hadoop's HdfsClientConfigKeys.DFS_NAMENODE_RPC_PORT_DEFAULT).
 HDFS_DEFAULT_PORT = 8020
 # The port a cluster URL's scheme means when it names none (``_comparable_url``).
 _DEFAULT_PORTS = {"hdfs": HDFS_DEFAULT_PORT}
-# A URL's scheme and authority, as written (the path follows).
-_AUTHORITY = re.compile(r"[^:/?#]+://[^/?#]*")
+# A URL's scheme and authority, as written (the path follows); a URL with no authority
+# (hdfs:/c1) has its scheme alone.
+_AUTHORITY = re.compile(r"[^:/?#]+:(//[^/?#]*)?")
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
 # Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
 _CHECKSUM = re.compile(r"\.(.+)\.crc")
@@ -79,6 +84,13 @@ def unwritable(target: Path, exc: OSError) -> UsageError:
     return UsageError(f"cannot write {target}: {reason}")
 
 
+def is_uri(location: str | Path) -> bool:
+    """Whether ``location`` is a URI (``hdfs://…``, ``s3a://…``, ``hdfs:/…``, ``file:/…``,
+    ``file:…``: a scheme of two letters or more, then ``:``, then ``/`` or for ``file:``
+    anything), not a local path: the one test of a cohort's location and of an ``--out``."""
+    return _ANY_URL.match(str(location)) is not None
+
+
 def location_file(location: str | Path) -> Path | None:
     """The local file or folder a command's input or output names: a path as given, the file
     of ``duckdb:///PATH`` or ``sqlite:///PATH``, the path of ``file:///PATH`` (or
@@ -94,6 +106,8 @@ def location_file(location: str | Path) -> Path | None:
     if _FILE_URI.match(location):
         # Hadoop reads the text after file:// as a path as it is (no %-decoding)
         return Path(_FILE_URI.sub("", location))
+    if location[:5].lower() == "file:":
+        return Path(location[5:])  # Hadoop's relative file URI: file:c1 is the folder c1 here
     if _ANY_URL.match(location):
         return None
     return Path(location)
@@ -146,8 +160,10 @@ def _comparable_url(url: str) -> PurePosixPath:
     (a file system is found by host and port), and the path's dot segments removed as Hadoop's
     ``Path`` removes them (``java.net.URI.normalize``, RFC 3986 §5.2.4: ``/x/../c1`` is
     ``/c1``), with no slash at the end and repeated slashes read as one. The path is otherwise
-    kept as written, ``?`` and ``#`` with it (Hadoop reads no query in a path). A URL whose
-    host or port cannot be read (``[::1``, ``:x``) is compared as written."""
+    kept as written, ``?`` and ``#`` with it (Hadoop reads no query in a path). The scheme and
+    authority are one segment of their own, before the path's: ``hdfs:///c1`` (the folder
+    ``/c1`` of the cluster's default NameNode) is not ``hdfs://c1`` (a NameNode named c1). A
+    URL whose host or port cannot be read (``[::1``, ``:x``) is compared as written."""
     try:
         parts = urlsplit(url)  # the scheme in lower case, the host too (``hostname``)
         port = parts.port
@@ -158,7 +174,9 @@ def _comparable_url(url: str) -> PurePosixPath:
     host += f":{port}" if port is not None and port != _DEFAULT_PORTS.get(parts.scheme) else ""
     after = _AUTHORITY.match(url)
     path = url[after.end() :] if after else ""
-    return PurePosixPath(f"{parts.scheme}://{host}{posixpath.normpath(path) if path else ''}")
+    # normpath of an absolute path stops at its root: no '..' reaches the authority.
+    folder = posixpath.normpath(path).lstrip("/") if path else ""
+    return PurePosixPath("/", f"{parts.scheme}:{host}", folder)
 
 
 def _nearest_existing(folder: Path) -> Path:

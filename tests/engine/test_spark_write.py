@@ -296,7 +296,7 @@ def test_an_hdfs_uri_naming_a_web_port_is_said_so() -> None:
 
 
 def test_one_test_tells_a_uri_from_a_path_for_the_cohort_and_for_out() -> None:
-    from srnskit.engine.backends.spark_raw import is_uri
+    from srnskit.atomic import is_uri
 
     uris = ["hdfs://nn:8020/c1", "s3a://bucket/c1", "abfss://c@a.dfs.core.windows.net/c1"]
     uris += ["file:///data/c1", "file:/data/c1", "FILE:/data/c1", "file:c1"]

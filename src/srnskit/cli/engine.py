@@ -128,14 +128,12 @@ def _derive(
     date_order: DateOrderOption = None,
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
-    from srnskit.atomic import check_apart, check_output_directory
+    from srnskit.atomic import check_apart, check_output_directory, is_uri
     from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
     if out is None:
         raise UsageError("Missing option '--out'.")
-    from srnskit.engine.backends.spark_raw import is_uri
-
     if is_uri(out) and not (engine == "spark" and fmt == "parquet"):
         raise UsageError(
             f"--out {out} is a URI: only Spark's executors write there (--engine spark "

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from srnskit.atomic import is_uri
 from srnskit.cohort.forms import DateOrder
 from srnskit.cohort.load import canonical_table
 from srnskit.cohort.validate import problem_order
 from srnskit.engine.backends.spark import SparkBackend
 from srnskit.engine.backends.spark_checks import SparkChecks, checked
-from srnskit.engine.backends.spark_raw import first_line, folder_uri, is_uri, listing, spark_errors
+from srnskit.engine.backends.spark_raw import first_line, folder_uri, listing, spark_errors
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem, printable

@@ -7,12 +7,11 @@ file. ``spark_checks.SparkChecks`` builds its raw tables with these.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from srnskit.atomic import HDFS_DEFAULT_PORT
+from srnskit.atomic import HDFS_DEFAULT_PORT, is_uri
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
@@ -22,24 +21,12 @@ __all__ = [
     "file_numbers",
     "first_line",
     "folder_uri",
-    "is_uri",
     "listing",
     "raw_frame",
     "spark_errors",
 ]
 
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
-# A URI's scheme and what follows it: "hdfs://", "s3a://", "file:/", or "file:" (Hadoop's
-# relative file URI); a one-letter scheme is taken as none (a path is never "C:/…" here, but a
-# URI scheme is longer)
-_SCHEME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]+:/|file:)", re.IGNORECASE)
-
-
-def is_uri(location: str | Path) -> bool:
-    """Whether ``location`` is a URI (``hdfs://…``, ``s3a://…``, ``file:/…``, ``file:…``: a
-    scheme, then ``:``), not a local path: the one test of the cohort's location and of
-    ``derive --out``."""
-    return _SCHEME.match(str(location)) is not None
 
 
 def folder_uri(location: str | Path) -> str:
