@@ -38,7 +38,8 @@ def run(derived: HandDerived) -> Study:
 def _egfr(pid: str, *values: float, native: bool = True) -> list[tuple[object, ...]]:
     """One eGFR a year from onset per value (creatinine 50 µmol/L, height 130 cm)."""
     return [
-        (pid, ONSET + dt.timedelta(365 * i), 50.0, 130.0, v, native) for i, v in enumerate(values)
+        (pid, ONSET + dt.timedelta(365 * i), 50.0, 130.0, v, native, True)
+        for i, v in enumerate(values)
     ]
 
 
@@ -124,7 +125,7 @@ def all_in_kidney_failure() -> HandDerived:
             egfr_last=12.0 if pid != "C" else None,
         )
         c.egfr += _egfr(pid, 60.0) if pid != "C" else []
-        c.egfr += [(pid, ONSET + dt.timedelta(400), 600.0, 130.0, 9.0, False)]  # on dialysis
+        c.egfr += [(pid, ONSET + dt.timedelta(400), 600.0, 130.0, 9.0, False, True)]  # dialysis
         c.event(200, "dialysis_start")
         children.append(c)
     return cohort(children)

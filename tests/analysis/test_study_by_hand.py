@@ -181,11 +181,11 @@ def four_children() -> HandDerived:
             ("B", "albumin", 25.0, "g/L"),
             ("C", "albumin", 40.0, "g/L"),  # not included
         ],
-        "egfr": [  # patient, date, creatinine, height, eGFR, native
-            ("A", D(2015, 1, 1), 40.0, 110.0, 120.0, True),
-            ("A", D(2019, 1, 1), 60.0, 135.0, 80.0, True),  # 1461 days after onset: 4.0 years
-            ("B", D(2015, 1, 1), 45.0, 110.0, 100.0, True),
-            ("B", D(2018, 1, 1), 90.0, 125.0, 50.0, True),
+        "egfr": [  # patient, date, creatinine, height, eGFR, native, validated_age
+            ("A", D(2015, 1, 1), 40.0, 110.0, 120.0, True, True),
+            ("A", D(2019, 1, 1), 60.0, 135.0, 80.0, True, True),  # 1461 days after onset: 4.0 y
+            ("B", D(2015, 1, 1), 45.0, 110.0, 100.0, True, True),
+            ("B", D(2018, 1, 1), 90.0, 125.0, 50.0, True, True),
         ],
         # every creatinine day: the eGFR days, A's later creatinine with no height in reach and
         # B's after kidney replacement therapy (not native)

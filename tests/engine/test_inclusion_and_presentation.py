@@ -260,3 +260,31 @@ def test_children_with_creatinine_but_no_height_in_reach_are_counted(
         "on those days (1 of them with no eGFR at all)",
     )
     assert not any(p in w for w in derived.warnings for p in ("A1", "B2", "C3"))
+
+
+def test_children_with_an_egfr_outside_the_equations_ages_are_counted(
+    tmp_path: Path, backend: str
+) -> None:
+    # Bedside Schwartz is validated for ages 1 to 18 (clinical.md §6: compute it but warn). An
+    # Nth birthday is the birth date with the year + N, 29 February -> 28 February (§8).
+    children = [
+        ("E1", "F", "2004-02-29", "2010-01-01"),  # 18 on 2022-02-28: that day is outside
+        ("F2", "M", "2004-02-29", "2010-01-01"),  # 2022-02-27: still 17, inside
+        ("G3", "F", "2019-06-15", "2020-01-01"),  # 2020-06-14: not yet 1, outside
+        ("H4", "M", "2019-06-15", "2020-01-01"),  # 2020-06-15: the first birthday, inside
+    ]
+    days = {"E1": "2022-02-28", "F2": "2022-02-27", "G3": "2020-06-14", "H4": "2020-06-15"}
+    m = [
+        row
+        for child, day in days.items()
+        for row in (
+            (child, D(day), "creatinine", 30, "umol/L"),
+            (child, D(day), "height", 80 if child in ("G3", "H4") else 170, "cm"),
+        )
+    ] + upcr("F2", "2010-01-01", [5])
+    derived = _derive(tmp_path / "c", backend, patients=children, measurements=m)
+    assert derived.warnings == (
+        "2 children have an eGFR at an age outside 1 to 18 years, the ages the bedside "
+        "Schwartz equation was validated for: computed, but less reliable",
+    )
+    assert not any(p in w for w in derived.warnings for p in days)

@@ -341,6 +341,35 @@ def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(
     assert "  eGFR first 101.3, last native 9.0 mL/min/1.73 m² (G5D)" in explain(
         dialysis, "P1", *rules
     )
+    # dialysis first (krt), then a transplant: the stage follows the latest (G2T), and so does
+    # the graft's eGFR beside it (the first KRT was dialysis: it was left out before)
+    graft_after_dialysis = _derived(
+        more={"egfr": graft},
+        egfr_last=12.0,
+        ckd_stage_last="G2T",
+        krt="dialysis",
+        krt_date=D(2021, 6, 1),
+    )
+    assert "  eGFR first 101.3, last native 12.0; graft 74.1 mL/min/1.73 m² (G2T)" in explain(
+        graft_after_dialysis, "P1", *rules
+    )
+
+
+def test_an_egfr_at_an_age_the_equation_was_not_validated_for_is_noted(rules) -> None:
+    # clinical.md §6: bedside Schwartz is valid for ages 1 to 18, outside them "compute it
+    # but warn"; the engine marks each such eGFR (validated_age false): two of P1's, none of P2's
+    rows = [
+        {"patient_id": "P1", "date": D(2033, 1, 2), "egfr": 80.0, "validated_age": False},
+        {"patient_id": "P1", "date": D(2033, 6, 1), "egfr": 78.0, "validated_age": False},
+        {"patient_id": "P1", "date": D(2021, 6, 1), "egfr": 55.0, "validated_age": True},
+        {"patient_id": "P2", "date": D(2030, 1, 1), "egfr": 90.0, "validated_age": False},
+    ]
+    lines = explain(_derived(more={"egfr": rows}), "P1", *rules)
+    assert lines[-1] == (
+        "  note: 2 eGFRs at an age outside 1 to 18 years, the ages the bedside Schwartz "
+        "equation was validated for: computed, but less reliable"
+    )
+    assert not any("note:" in line for line in explain(_derived(), "P1", *rules))
 
 
 def test_a_complete_response_reached_through_partial_says_both_dates(rules) -> None:

@@ -29,7 +29,12 @@ from srnskit.engine.rules.eligibility import eligibility
 from srnskit.engine.rules.episodes import classify_days, episodes
 from srnskit.engine.rules.exposure import exposure_intervals
 from srnskit.engine.rules.followup import last_followup
-from srnskit.engine.rules.kidney import creatinine_days, egfr_series, kidney_outcomes
+from srnskit.engine.rules.kidney import (
+    creatinine_days,
+    egfr_ages,
+    egfr_series,
+    kidney_outcomes,
+)
 from srnskit.engine.rules.kinds import interpret
 from srnskit.engine.rules.outcomes import (
     cni_response,
@@ -184,7 +189,7 @@ def derive_expressions(
         "relapses": analysis_tables.relapses(episode),
         "troughs": analysis_tables.troughs(tables, intervals),
         "presentation": analysis_tables.presentation(tables, study.at_diagnosis),
-        "egfr": series.select(*_names("egfr")),
+        "egfr": egfr_ages(tables, series).select(*_names("egfr")),
         "creatinine": creatinine_days(tables, series),
         "adverse_events": analysis_tables.attributed_adverse_events(tables, intervals),
         "proteinuria_dates": analysis_tables.proteinuria_dates(tables),

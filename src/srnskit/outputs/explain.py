@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from srnskit.clinical.egfr import EGFR_EQUATIONS
 from srnskit.errors import UsageError
 from srnskit.outputs.words import counted, nearest
 from srnskit.schema import ANALYTES, EXCLUSION_WORDS
@@ -95,6 +96,24 @@ def explain(
         "",
         "Labels:",
         *_labels(outcome, study, _after_krt(analysis, patient_id)),
+        *_unvalidated_ages(analysis, patient_id),
+    ]
+
+
+def _unvalidated_ages(analysis: dict[str, pa.Table], patient_id: str) -> list[str]:
+    """The caveat of a patient with an eGFR at an age the bedside Schwartz equation was not
+    validated for (``engine.rules.kidney.egfr_ages``: 1 to 18 years; clinical.md §6, "compute
+    it but warn"), with the number of such days; none otherwise."""
+    egfr = analysis.get("egfr")
+    if egfr is None or "validated_age" not in egfr.column_names:
+        return []
+    days = sum(r["validated_age"] is False for r in rows_of(egfr, patient_id))
+    if not days:
+        return []
+    low, high = EGFR_EQUATIONS["bedside-schwartz"].valid_age_years
+    return [
+        f"  note: {counted(days, 'eGFR')} at an age outside {low:g} to {high:g} years, the ages "
+        "the bedside Schwartz equation was validated for: computed, but less reliable"
     ]
 
 
@@ -337,11 +356,12 @@ def _kidney(outcome: dict[str, Any], study: StudyDesign, after: list[dict[str, A
         last = f"last {outcome['egfr_last']:.1f}"
         if outcome.get("krt"):
             last = f"last native {outcome['egfr_last']:.1f}"
-            # the graft's: after the latest KRT when it is a transplant (an eGFR on dialysis
-            # measures the dialysis, not a kidney: not told)
-            graft = [r for r in after if r["date"] >= outcome["krt_date"]]
-            if outcome["krt"] == "transplant" and graft:
-                last += f"; graft {graft[-1]['egfr']:.1f}"
+            # the graft's: when the latest KRT is a transplant (the stage then ends in T, from
+            # the last eGFR after it; clinical.md §6), even after a first dialysis; an eGFR on
+            # dialysis measures the dialysis, not a kidney: not told
+            stage = outcome["ckd_stage_last"] or ""
+            if stage.endswith("T") and after:
+                last += f"; graft {after[-1]['egfr']:.1f}"
         lines.append(
             f"  eGFR first {outcome['egfr_first']:.1f}, {last} "
             f"mL/min/1.73 m² ({outcome['ckd_stage_last']})"

@@ -153,6 +153,7 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("height_cm", "float64"),
             ("egfr", "float64"),
             ("native", "bool"),
+            ("validated_age", "bool"),
         ),
         # Every creatinine day (the day's highest exact value; a bound is left out, cohort-format
         # §2), with or without an eGFR: native as in ``egfr``; has_egfr: a height was in reach

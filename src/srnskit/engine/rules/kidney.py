@@ -22,7 +22,7 @@ from __future__ import annotations
 import ibis
 
 from srnskit.clinical.ckd import ckd_stage
-from srnskit.clinical.egfr import egfr_bedside_schwartz
+from srnskit.clinical.egfr import EGFR_EQUATIONS, egfr_bedside_schwartz
 from srnskit.engine.backends import Tables, days_after
 from srnskit.engine.rules.body_size import daily, height_as_of
 from srnskit.schema import KRT_EVENTS
@@ -83,6 +83,22 @@ def egfr_series(tables: Tables, kidney: Kidney) -> ibis.Table:
     return series.select(
         "patient_id", "date", "creatinine_umol_l", "height_cm", "egfr", native=native
     )
+
+
+def egfr_ages(tables: Tables, series: ibis.Table) -> ibis.Table:
+    """``series`` (``egfr_series``) with ``validated_age``: whether the day is within the ages
+    the bedside Schwartz equation was validated for (``clinical.egfr.EGFR_EQUATIONS``: 1 to
+    18 years, Schwartz et al., JASN 2009), from the first birthday to the day before the 18th.
+    An Nth birthday is the birth date with the year + N, 29 February → 28 February
+    (clinical.md §8). An eGFR outside those ages is computed all the same, and warned of
+    (clinical.md §6)."""
+    low, high = EGFR_EQUATIONS["bedside-schwartz"].valid_age_years
+    born = tables.patients.select(patient_id_b="patient_id", birth_date="birth_date")
+    aged = series.left_join(born, series.patient_id == born.patient_id_b)
+    validated = (aged.date >= aged.birth_date + ibis.interval(years=int(low))) & (
+        aged.date < aged.birth_date + ibis.interval(years=int(high))
+    )
+    return aged.select(*series.columns, validated_age=validated)
 
 
 def creatinine_days(tables: Tables, series: ibis.Table) -> ibis.Table:
