@@ -36,7 +36,15 @@ NOT_PLAIN = {
     "1_9": f"'1_9' is not a number: '_' is not read as part of a number; {PLAIN}",
     "1_000": f"'1_000' is not a number: '_' is not read as part of a number; {PLAIN}",
     "4e1": f"'4e1' is not a number: no exponents; {PLAIN}",
-    "nan": "'nan' is not a number",
+    # A word for "nothing" in a value, which may not be empty: what to do instead
+    "nan": "'nan' is not a number, and this cell may not be empty: if nothing was measured, "
+    "leave the row out",
+    "N/A": "'N/A' is not a number, and this cell may not be empty: if nothing was measured, "
+    "leave the row out",
+    # A unit in the value's cell: said as the two things it holds
+    "12 g/L": "'12 g/L' is not a number: it reads as 12 with the unit 'g/L'; write the number "
+    "alone, and the unit in its own column",
+    "12-14": "'12-14' is not a number",
 }
 
 

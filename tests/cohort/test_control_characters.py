@@ -141,6 +141,6 @@ def test_the_verdict_names_a_folder_that_does_not_print_escaped(cli, tmp_path: P
     result = cli("validate", folder, "--today", "2026-12-01")
     assert result.exit_code == 0
     assert result.stderr == (
-        f"srnskit: {tmp_path}/clinic\\u200b: valid: 0 error(s), 0 warning(s) (1 patients)\n"
+        f"srnskit: {tmp_path}/clinic\\u200b: valid: 0 error(s), 0 warning(s) (1 patient)\n"
     )
     assert result.stdout == ""  # no problem: the verdict is on stderr, stdout holds problems

@@ -129,7 +129,12 @@ def test_a_typed_nan_or_infinity_is_no_number_as_its_text_is_none(tmp_path: Path
     found = [(p.row, p.column, p.message) for p in problems if p.severity == "error"]
     # As a CSV file's 'nan' and 'inf' cells are refused (cohort-format.md §2: no nan or inf).
     assert found == [
-        (3, "value", "'nan' is not a number"),
+        (
+            3,
+            "value",
+            "'nan' is not a number, and this cell may not be empty: if nothing was measured, "
+            "leave the row out",
+        ),
         (4, "value", "'inf' is not a number"),
     ]
 

@@ -52,7 +52,10 @@ CASES = {
     ],
     "drug_near_miss": [
         "treatments:2:drug: error: 'Cyclosporin' is not an allowed drug "
-        f"(did you mean 'cyclosporine'?); allowed: {DRUGS}"
+        f"(did you mean 'cyclosporine'?); allowed: {DRUGS}",
+        # a brand is no near spelling: suggested from the drugs' other names, never read as one
+        "treatments:3:drug: error: 'CellCept' is not an allowed drug "
+        f"(did you mean 'mmf'?); allowed: {DRUGS}",
     ],
     "sex_numeric_code": [
         "patients:2:sex: error: '1' is not F or M; numeric sex codes are not guessed"
@@ -73,6 +76,10 @@ CASES = {
         "5–2000 umol/L; it looks like umol/L",
         "measurements:4:value: error: height 1.37 cm is outside the plausible 30–220 cm; "
         "it looks like m (1.37 m = 137 cm)",
+        # 850 is plausible as mg/mmol (0–6800) and as mg/g (850 / 1000 = 0.85 mg/mg, in
+        # 0–60): two readings on either side of the nephrotic threshold, both named
+        "measurements:5:value: error: upcr 850 mg/mg is outside the plausible 0–60 mg/mg; "
+        "it looks like mg/mmol or mg/g (850 mg/g = 0.85 mg/mg)",
     ],
     "dipstick_unreadable": [
         "measurements:2:value: error: '5+' is not a dipstick value; use neg, trace, 1+, 2+, "

@@ -21,6 +21,7 @@ from srnskit.cli.common import (
 )
 from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import UsageError
+from srnskit.outputs.words import table_rows
 from srnskit.schema.problems import problem_lines
 from srnskit.sources.files import read_raw_cohort
 from srnskit.sources.template import write_template
@@ -54,7 +55,7 @@ def _validate(
     else:
         for line in problem_lines(problems):
             typer.echo(line)
-        rows = ", ".join(f"{t.rows} {name}" for name, t in raw.tables.items())
+        rows = table_rows({name: t.rows for name, t in raw.tables.items()})
         verdict = "valid" if errors == 0 else "NOT valid"
         say(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})", err=True)
     raise typer.Exit(1 if errors else 0)

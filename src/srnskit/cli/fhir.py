@@ -28,6 +28,7 @@ from srnskit.cli.common import (
     say,
 )
 from srnskit.errors import UsageError
+from srnskit.outputs.words import table_rows
 
 if TYPE_CHECKING:
     pass
@@ -76,7 +77,7 @@ def _import(
     found = read_fhir(source, patient_identifier=patient_identifier)
     result = write_imported(found.rows, out, today=reference_date(today), force=force)
     echo_warnings(result.warnings)
-    counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
+    counts = table_rows(result.counts)
     say(
         f"imported {counts} into {out}; {len(result.skipped)} FHIR record(s) "
         f"skipped ({found.ignored} entered in error), listed in {out / SKIPPED_FILE}",

@@ -26,6 +26,7 @@ from srnskit.cli.common import (
     reports_errors,
     say,
 )
+from srnskit.outputs.words import table_rows
 
 if TYPE_CHECKING:
     pass
@@ -89,7 +90,7 @@ def _import(
     rows = read_omop(source, connection=connection, name=out.name)
     result = write_imported(rows, out, today=reference_date(today), force=force)
     echo_warnings(result.warnings)
-    counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
+    counts = table_rows(result.counts)
     say(
         f"imported {counts} into {out}; {len(result.skipped)} OMOP record(s) "
         f"skipped, listed in {out / SKIPPED_FILE}",
@@ -130,7 +131,7 @@ def _export(
     with read_cohort(cohort, today=reference_date(today)) as loaded:
         echo_warnings(loaded.warnings)
         written = export_omop(loaded, out, force=force)
-    counts = ", ".join(f"{n} {table}" for table, n in written.counts.items())
+    counts = table_rows(written.counts)
     vocabulary = (
         "concept ids from its concept table"
         if written.vocabulary == "target"

@@ -26,6 +26,7 @@ from srnskit.cli.common import (
     say,
 )
 from srnskit.errors import UsageError
+from srnskit.outputs.words import table_rows
 from srnskit.schema.problems import problem_lines
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def _import(
     result = write_imported(rows, out, today=reference_date(today), force=force)
     for line in problem_lines(result.warnings):
         typer.echo(line, err=True)
-    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
+    counts = table_rows(result.counts)
     say(
         f"imported {source} into {out}: {counts}; {len(result.skipped)} record(s) "
         f"skipped (listed in {out / SKIPPED_FILE})",

@@ -22,7 +22,7 @@ from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean
-from srnskit.schema.tables import looks_like_identifier
+from srnskit.schema.tables import PLACEHOLDERS, looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
 __all__ = [
@@ -272,8 +272,10 @@ def _enum_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
     def explain(text: str) -> str:
         if column.name == "sex" and text.isdigit():
             return f"'{text}' is not F or M; numeric sex codes are not guessed"
-        hint = did_you_mean(text, [*column.allowed, *column.aliases])
-        if hint:
+        meant = column.synonyms.get(" ".join(text.lower().split()))
+        hint = f" (did you mean '{meant}'?)" if meant else ""
+        hint = hint or did_you_mean(text, [*column.allowed, *column.aliases])
+        if hint and not meant:
             suggestion = hint.split("'")[1]
             canonical = column.aliases.get(suggestion.lower(), suggestion)
             hint = f" (did you mean '{canonical}'?)"
@@ -378,9 +380,16 @@ def comma_readings(text: str) -> tuple[float | None, float | None]:
     return thousands, decimal
 
 
+# A plain number followed by a unit in the same cell ("25 kg", "0.1mg/mg"): the unit starts
+# with a letter, µ or %, so "1.2.3" or "12-14" are not read so.
+_NUMBER_AND_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([A-Za-zµμ%][^\s]*)\s*$")
+
+
 def not_a_number(text: str) -> str:
     """The message for a value that does not read as a number: a comma's readings named, an
-    underscore, an exponent or a word said for what it is (cohort-format.md §2)."""
+    underscore, an exponent or a word said for what it is, a unit written after the number
+    (``25 kg``), a word for "nothing" (``N/A``) with what to do instead (cohort-format.md
+    §2)."""
     thousands, decimal = comma_readings(text)
     plain = "write plain decimal numbers with '.' as the decimal mark and no separators"
     if thousands is not None and decimal is not None:
@@ -396,4 +405,18 @@ def not_a_number(text: str) -> str:
         return f"'{text}' is not a number: '_' is not read as part of a number; {plain}"
     if re.match(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$", text):
         return f"'{text}' is not a number: no exponents; {plain}"
+    with_unit = _NUMBER_AND_UNIT.match(text)
+    if with_unit:
+        number, unit = with_unit.groups()
+        return (
+            f"'{text}' is not a number: it reads as {number} with the unit '{unit}'; write the "
+            "number alone, and the unit in its own column"
+        )
+    if text.strip().lower() in PLACEHOLDERS:
+        # A word for "nothing" reaches here only in a cell that may not be empty (elsewhere
+        # it is read as empty, forms.check_placeholders): a measurement's value.
+        return (
+            f"'{text}' is not a number, and this cell may not be empty: if nothing was "
+            "measured, leave the row out"
+        )
     return f"'{text}' is not a number"

@@ -292,17 +292,22 @@ def implausible_value_message(analyte_name: str, value: float, unit_name: str) -
 
 
 def _mix_up(analyte_name: str, value: float, unit_name: str) -> str:
-    """'; it looks like mg/dL (…)' when the value is plausible in another unit of the analyte."""
+    """'; it looks like mg/dL (…)' when the value is plausible in another unit of the analyte;
+    every such unit when there are several, each converted where it converts ("; it looks like
+    mg/mmol or mg/g (850 mg/g = 0.85 mg/mg)": a UPCR of 850 written as mg/mg is plausible both
+    as a mass/mol ratio and as the mass/mass ratio in mg/g, two readings a clinician tells
+    apart, not srnskit)."""
     analyte = ANALYTES[analyte_name]
+    readings = []
     for unit in analyte.units:
         if unit.name == unit_name:
             continue
         converted = value * unit.factor
         if _in_range(converted, *analyte.ranges[unit.canonical]):
             if unit.canonical == unit.name:
-                return f"; it looks like {unit.name}"
-            return (
-                f"; it looks like {unit.name} "
-                f"({value:g} {unit.name} = {converted:.3g} {unit.canonical})"
-            )
-    return ""
+                readings.append(unit.name)
+            else:
+                readings.append(
+                    f"{unit.name} ({value:g} {unit.name} = {converted:.3g} {unit.canonical})"
+                )
+    return f"; it looks like {' or '.join(readings)}" if readings else ""

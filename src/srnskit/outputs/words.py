@@ -1,12 +1,12 @@
-"""Words for people: a count with its noun in the right number ("1 child", "2 children"), and
-the nearest of some names to a mistyped one."""
+"""Words for people: a count with its noun in the right number ("1 child", "2 children"), rows
+counted by table ("1 patient, 3 measurements"), and the nearest of some names to a mistyped one."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["counted", "nearest"]
+__all__ = ["counted", "nearest", "table_rows"]
 
 # How alike two spellings must be for one to be offered for the other (difflib's ratio, 0–1;
 # 0.6 is difflib's own default for get_close_matches).
@@ -18,6 +18,16 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     with an "s"): ``counted(1, "child", "children")`` is "1 child", ``counted(0, "course")``
     "0 courses". ``n`` is printed as given (no thousands separator)."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def table_rows(rows: Mapping[str, int]) -> str:
+    """Rows counted by table, in ``rows``' order, a table's name (plural, as the cohort's
+    tables are named) in words, singular for one row: ``{"patients": 1, "adverse_events": 3}``
+    is "1 patient, 3 adverse events"."""
+    words = {name: name.replace("_", " ") for name in rows}
+    return ", ".join(
+        counted(n, words[name].removesuffix("s"), words[name]) for name, n in rows.items()
+    )
 
 
 def nearest(word: str, choices: Iterable[str]) -> list[str]:

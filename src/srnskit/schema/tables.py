@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from srnskit.schema.analytes import ANALYTES
-from srnskit.schema.vocabulary import ADVERSE_EVENTS, DRUGS, EVENTS
+from srnskit.schema.vocabulary import ADVERSE_EVENTS, DRUG_SYNONYMS, DRUGS, EVENTS
 
 __all__ = [
     "COHORT_TABLES",
@@ -81,7 +81,9 @@ ColumnKind = Literal["text", "date", "number", "integer", "bool", "enum", "value
 class Column:
     """A column of a cohort table.
 
-    ``aliases`` maps accepted spellings (lower case) to the canonical value of an enum column.
+    ``aliases`` maps accepted spellings (lower case) to the canonical value of an enum column;
+    ``synonyms`` maps other names (lower case) to the value a message suggests for them, never
+    read as that value (a drug's brand: ``vocabulary.DRUG_SYNONYMS``).
     ``empty`` says what an empty cell means; ``placeholder`` whether a placeholder for nothing
     (``PLACEHOLDERS``) reads as empty (``"empty"``, a warning) or is an error because an empty
     cell would say something the placeholder does not (``"error"``).
@@ -93,6 +95,7 @@ class Column:
     required: bool = False
     allowed: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    synonyms: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     minimum: float | None = None
     maximum: float | None = None
     empty: str = "no value"
@@ -244,7 +247,14 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                 "one row per drug course (or per infusion for rituximab)",
                 (
                     Column("patient_id", "text", "must exist in patients", required=True),
-                    Column("drug", "enum", "the drug", required=True, allowed=DRUGS),
+                    Column(
+                        "drug",
+                        "enum",
+                        "the drug",
+                        required=True,
+                        allowed=DRUGS,
+                        synonyms=DRUG_SYNONYMS,
+                    ),
                     Column("start_date", "date", "first day of the course", required=True),
                     Column(
                         "end_date",
@@ -283,6 +293,7 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "enum",
                         "drug the event is attributed to; empty = not attributed",
                         allowed=DRUGS,
+                        synonyms=DRUG_SYNONYMS,
                         empty="not attributed to a drug",
                     ),
                     Column(

@@ -12,6 +12,7 @@ __all__ = [
     "AGENT_CLASSES",
     "COMPARED_GROUPS",
     "DRUGS",
+    "DRUG_SYNONYMS",
     "EVENTS",
     "EXCLUSION_STEPS",
     "EXCLUSION_WORDS",
@@ -31,6 +32,38 @@ DRUGS = (
     "levamisole",
     "acei",
     "arb",
+)
+# Other names a clinic writes for an allowed drug (generic names, abbreviations, brands), which
+# validation suggests and never reads as the drug: the cell stays an error until it is written
+# as the format's name (cohort-format.md §2), so no brand is guessed into a course.
+DRUG_SYNONYMS: Mapping[str, str] = MappingProxyType(
+    {
+        "mycophenolate mofetil": "mmf",
+        "mycophenolate": "mmf",
+        "cellcept": "mmf",
+        "csa": "cyclosporine",
+        "neoral": "cyclosporine",
+        "sandimmun": "cyclosporine",
+        "sandimmune": "cyclosporine",
+        "tac": "tacrolimus",
+        "fk506": "tacrolimus",
+        "prograf": "tacrolimus",
+        "advagraf": "tacrolimus",
+        "rtx": "rituximab",
+        "mabthera": "rituximab",
+        "rituxan": "rituximab",
+        "endoxan": "cyclophosphamide",
+        "cytoxan": "cyclophosphamide",
+        "ace inhibitor": "acei",
+        "enalapril": "acei",
+        "ramipril": "acei",
+        "lisinopril": "acei",
+        "captopril": "acei",
+        "losartan": "arb",
+        "valsartan": "arb",
+        "candesartan": "arb",
+        "irbesartan": "arb",
+    }
 )
 # The regimen agents, in the order a regimen name joins them (cohort-format.md §3).
 REGIMEN_AGENTS = ("cyclosporine", "tacrolimus", "mmf", "rituximab", "cyclophosphamide")

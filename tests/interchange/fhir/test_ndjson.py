@@ -41,7 +41,7 @@ def test_a_bulk_data_folder_reads_every_ndjson_file(cli, tmp_path: Path) -> None
         '"p1",2015-04-09,"upcr",2,"mg/mg",',
         '"p1",2015-04-16,"upcr",0.15,"mg/mg",',
     ]
-    assert "imported 1 patients, 3 measurements" in result.stderr
+    assert "imported 1 patient, 3 measurements" in result.stderr
 
 
 def test_a_line_that_is_not_json_names_its_file_and_line(cli, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ def test_import_prints_counts_and_what_it_skipped(cli, foreign: Path, tmp_path: 
     result = cli("omop", "import", f"duckdb:///{foreign}", "--out", out, "--today", "2026-12-01")
     assert result.exit_code == 0, result.stderr
     assert (
-        "imported 2 patients, 8 measurements, 3 treatments, 1 adverse_events, 5 events"
+        "imported 2 patients, 8 measurements, 3 treatments, 1 adverse event, 5 events"
         in result.stderr
     )
     assert "11 OMOP record(s) skipped" in result.stderr

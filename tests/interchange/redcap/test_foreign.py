@@ -103,7 +103,7 @@ def test_a_labelled_export_imports_with_the_right_values(export: str, tmp_path: 
     check_foreign_cohort(out)
     assert [tuple(r.values()) for r in _rows(out / "import" / "skipped.csv")] == SKIPPED
     # the summary, and each skipped record, on stderr
-    assert "2 patients, 10 measurements, 3 treatments, 1 adverse_events, 1 events" in result.output
+    assert "2 patients, 10 measurements, 3 treatments, 1 adverse event, 1 event" in result.output
     assert "4 record(s) skipped" in result.output
     assert "skipped: REDCap record 'L-002', Visit Notes instance 2:" in result.output
 
