@@ -355,6 +355,52 @@ def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(
     )
 
 
+def test_a_dose_whose_start_has_no_weight_says_its_dose_per_m2_is_unknown(rules) -> None:
+    # clinical.md §1: the one weight rule (365 days); 40 mg/day of prednisone is a standard
+    # dose only per m² (>= 60 mg/m2/day), which needs that weight. A rituximab row left at the
+    # default schedule (daily) is still one infusion.
+    rows = [
+        _exposure(
+            "prednisone",
+            D(2021, 3, 1),
+            D(2021, 3, 28),
+            D(2021, 3, 28),
+            dose=40.0,
+            dose_unit="mg/day",
+            schedule="daily",
+            weight_kg=None,
+        ),
+        _exposure(
+            "cyclosporine",
+            D(2021, 3, 1),
+            D(2021, 9, 1),
+            D(2021, 9, 1),
+            dose=120.0,
+            dose_unit="mg/day",
+            schedule="daily",
+            weight_kg=25.0,
+        ),
+        _exposure(
+            "rituximab",
+            D(2021, 4, 1),
+            D(2021, 4, 1),
+            D(2021, 9, 28),
+            dose=375.0,
+            dose_unit="mg/m2",
+            schedule="daily",
+        ),
+    ]
+    lines = explain(_derived(more={"exposures": rows}), "P1", *rules)
+    said = [line.split("  ", 2)[-1].strip() for line in lines if line.startswith("  2021-0")]
+    assert "prednisone 40 mg/day daily (no weight within 365 days of the start: dose per m² " in (
+        said[0] + " "
+    ) or said[0] == (
+        "prednisone 40 mg/day daily (no weight within 365 days of the start: dose per m² unknown)"
+    )
+    assert "cyclosporine 120 mg/day daily" in said
+    assert "rituximab infusion 375 mg/m2, counted active to 2021-09-28" in said
+
+
 def test_an_egfr_at_an_age_the_equation_was_not_validated_for_is_noted(rules) -> None:
     # clinical.md §6: bedside Schwartz is valid for ages 1 to 18, outside them "compute it
     # but warn"; the engine marks each such eGFR (validated_age false): two of P1's, none of P2's

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from srnskit.clinical.egfr import EGFR_EQUATIONS
+from srnskit.constants import WEIGHT_WITHIN_DAYS
 from srnskit.errors import UsageError
 from srnskit.outputs.words import counted, nearest
 from srnskit.schema import ANALYTES, EXCLUSION_WORDS
@@ -50,6 +51,8 @@ RESPONSE_WORDS = {
     "none": "no remission",
     "not_evaluable": "not evaluable",
 }
+# Dose units already per m² (cohort-format.md §2): no body size needed to read them per m².
+_PER_M2 = ("mg/m2/day", "mg/m2")
 _SCHEDULE_WORDS = {"daily": "daily", "alternate_day": "on alternate days", "single": "once"}
 # The unit every trough analyte is stored in (its canonical unit, cohort-format.md §2).
 _TROUGH_UNITS = {a.units[0].name for a in ANALYTES.values() if a.name.endswith("_trough")}
@@ -224,19 +227,26 @@ def treatment_words(row: dict[str, Any]) -> str:
     """A row of ``analysis["exposures"]`` in words, without its dates: 'prednisone 60
     mg/m2/day daily', 'cyclosporine … daily, ongoing' (no end date: active to the last
     follow-up), 'rituximab infusion 375 mg/m2, counted active to DATE' (the definition set's
-    active days after an infusion, as the engine counts them)."""
+    active days after an infusion, as the engine counts them); a dose not per m² whose start
+    has no weight (the one weight rule, clinical.md §1) says its dose per m² is unknown."""
     infusion = row["drug"] == "rituximab"
     text = str(row["drug"]) + (" infusion" if infusion else "")
     if row["dose"] is not None:
         text += f" {row['dose']:g} {row['dose_unit']}"
     schedule = row["schedule"]
-    if schedule and not (infusion and schedule == "single"):
+    # an infusion is one dose whatever its schedule says (daily by default)
+    if schedule and not infusion:
         text += f" {_SCHEDULE_WORDS.get(schedule, schedule)}"
     if infusion:
         if row["active_end"] is not None and row["active_end"] != row["start_date"]:
             text += f", counted active to {row['active_end']}"
-        return text
-    return text + (", ongoing" if row["end_date"] is None else "")
+    elif row["end_date"] is None:
+        text += ", ongoing"
+    if row["dose"] is not None and row["dose_unit"] not in _PER_M2 and row.get("weight_kg") is None:
+        # Its dose per m² (and so whether a steroid course is of standard dose, clinical.md §1)
+        # needs the weight of the one weight rule, which this start has none of
+        text += f" (no weight within {WEIGHT_WITHIN_DAYS} days of the start: dose per m² unknown)"
+    return text
 
 
 def course_words(course: dict[str, Any], complete_starts: Iterable[Any] = ()) -> str:
