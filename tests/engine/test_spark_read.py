@@ -167,3 +167,24 @@ def test_cohort_toml_names_the_cohort_and_the_centre_of_children_without_one(
         assert sorted(tuple(r) for r in rows) == [("P1", "ward-b"), ("P2", "hospital-a")]
     finally:
         on_spark.close()
+
+
+def test_a_table_file_there_twice_in_other_capitals_is_an_error_on_both_engines(
+    spark: Any, cohort: Path, tmp_path: Path
+) -> None:
+    # A reviewer's case: Measurements.parquet beside measurements.parquet; each engine read one
+    # of the two by its name in lower case and dropped the other, the cohort said valid.
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    for file in ("patients.parquet", "measurements.parquet"):
+        (folder / file).write_bytes((cohort / file).read_bytes())
+    (folder / "Measurements.parquet").write_bytes((cohort / "measurements.parquet").read_bytes())
+    expected = check_cohort(folder, today=dt.date(2026, 12, 1))
+    assert [str(p) for p in expected if p.severity == "error"] == [
+        "measurements:-:-: error: Measurements.parquet and measurements.parquet both exist, "
+        "named alike but for capitals: srnskit would read one of them only; keep one (join "
+        "their rows into it)"
+    ]
+    with pytest.raises(InvalidCohortError) as raised:
+        read_spark_cohort(folder, today=dt.date(2026, 12, 1))
+    assert [str(p) for p in raised.value.problems] == [str(p) for p in expected]

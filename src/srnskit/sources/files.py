@@ -34,6 +34,7 @@ from srnskit.sources.raw import (
     add_table,
     arrow_column_as_text,
     as_written,
+    case_clashes,
     column_name,
     header_columns,
     header_row_below,
@@ -94,7 +95,19 @@ def read_raw_cohort(path: Path) -> RawCohort:
 
 
 def _read_folder(folder: Path, cohort: RawCohort) -> None:
-    files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    entries = sorted(folder.iterdir())
+    cohort.problems.extend(case_clashes(p.name for p in entries))
+    files = {p.name.lower(): p for p in entries if p.is_file()}
+    for part in (p for p in entries if p.is_dir()):
+        stem, _, extension = part.name.lower().rpartition(".")
+        if stem in COHORT_TABLES and extension in ("parquet", "csv"):
+            # A table written in parts (a folder of part files, as Spark writes one)
+            message = (
+                f"{part.name} is a folder (a table written in parts, as Spark writes one), "
+                f"not read here: derive --engine spark reads it where it lies; else write the "
+                f"table as one file, {stem}.{extension}"
+            )
+            cohort.problems.append(Problem(stem, None, None, message))
     for name in COHORT_TABLES:
         csv_path, parquet_path = files.get(f"{name}.csv"), files.get(f"{name}.parquet")
         if csv_path and parquet_path:

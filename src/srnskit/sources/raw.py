@@ -29,6 +29,7 @@ __all__ = [
     "add_table",
     "arrow_column_as_text",
     "as_written",
+    "case_clashes",
     "column_name",
     "header_columns",
     "header_row_below",
@@ -39,6 +40,32 @@ __all__ = [
 ]
 
 ROW_COLUMN = "_row"
+
+
+def case_clashes(names: Iterable[str]) -> list[Problem]:
+    """An error for each cohort file of a folder's entries ``names`` (``NAME.csv``,
+    ``NAME.parquet``, ``cohort.toml``) that is there twice, in names differing only in
+    capitals (``measurements.parquet`` and ``Measurements.parquet``): a folder is read by its
+    names in lower case, so one of the two would be read and the other dropped unsaid."""
+    by_lower: dict[str, list[str]] = {}
+    for name in names:
+        by_lower.setdefault(name.lower(), []).append(name)
+    known = {f"{n}.{ext}" for n in COHORT_TABLES for ext in ("csv", "parquet")} | {"cohort.toml"}
+    problems = []
+    for lower, same in sorted(by_lower.items()):
+        if lower in known and len(same) > 1:
+            table = lower.rsplit(".", 1)[0] if lower != "cohort.toml" else "cohort"
+            listed = " and ".join(sorted(same))
+            problems.append(
+                Problem(
+                    table,
+                    None,
+                    None,
+                    f"{listed} both exist, named alike but for capitals: srnskit would read one "
+                    "of them only; keep one (join their rows into it)",
+                )
+            )
+    return problems
 
 
 @dataclass

@@ -116,9 +116,9 @@ class SparkChecks:
         """
         session = session or spark_session(master)
         folder = folder_uri(location)
-        entries = listing(session, folder)
         found = _Found()
         problems = found.problems
+        entries = listing(session, folder, problems)
         for name in COHORT_TABLES:
             entry = entries.get(f"{name}.parquet")
             if entry is None:

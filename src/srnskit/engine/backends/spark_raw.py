@@ -15,7 +15,7 @@ from srnskit.atomic import HDFS_DEFAULT_PORT, is_uri
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
-from srnskit.sources.raw import ROW_COLUMN, header_columns
+from srnskit.sources.raw import ROW_COLUMN, case_clashes, header_columns
 
 __all__ = [
     "file_numbers",
@@ -45,9 +45,13 @@ def folder_uri(location: str | Path) -> str:
     return path.as_uri()
 
 
-def listing(session: Any, folder: str) -> dict[str, tuple[str, bool]]:
+def listing(
+    session: Any, folder: str, problems: list[Problem] | None = None
+) -> dict[str, tuple[str, bool]]:
     """The entries of ``folder`` by their names in lower case: (URI, is a folder), listed by
-    Hadoop's file system for its scheme (the one Spark reads with)."""
+    Hadoop's file system for its scheme (the one Spark reads with). A cohort file there twice,
+    in names differing only in capitals, is an error added to ``problems``
+    (``sources.raw.case_clashes``), as for a folder srnskit reads itself."""
     jvm = session.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(folder)
     try:
@@ -59,6 +63,8 @@ def listing(session: Any, folder: str) -> dict[str, tuple[str, bool]]:
         raise
     except Exception as exc:  # the JVM's: no file system for the scheme, no access
         raise UsageError(f"{folder}: Spark cannot list it ({first_line(exc)})") from exc
+    if problems is not None:
+        problems.extend(case_clashes(status.getPath().getName() for status in statuses))
     return {
         status.getPath().getName().lower(): (status.getPath().toString(), status.isDirectory())
         for status in statuses
