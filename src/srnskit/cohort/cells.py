@@ -9,6 +9,7 @@ whose messages are then written here (cohort-format.md §4)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from typing import Any
@@ -225,7 +226,16 @@ def _date_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
                 "(day/month/year is ambiguous and is not guessed)"
             )
         if re.match(r"^\d{4}-\d{2}-\d{2}", text):
-            return f"'{text}' is not a valid date (no such day)"
+            if text.startswith("0000"):
+                return f"'{text}' is not a valid date (there is no year 0)"
+            try:
+                datetime.date.fromisoformat(text[:10])
+            except ValueError:
+                return f"'{text}' is not a valid date (no such day)"
+            return (
+                f"'{text}' is not a date: what follows the day is no time of day (hh:mm or "
+                "hh:mm:ss, 00:00 to 23:59); write dates as YYYY-MM-DD"
+            )
         if re.match(r"^\d{5}(\.\d+)?$", text):
             return f"'{text}' looks like a spreadsheet date serial; format the column as a date"
         return f"'{text}' is not a date; write dates as YYYY-MM-DD"

@@ -46,8 +46,12 @@ __all__ = [
 ]
 
 UNITS_TABLE = "_srnskit_units"
-# ISO 8601 date, optionally followed by a time (truncated to the date, cohort-format.md §1).
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\z"
+# ISO 8601 date, optionally followed by a time of day (truncated to the date, cohort-format.md
+# §1): hours 00-23, minutes and seconds 00-59 (a 25:99 is no time, so the cell no date).
+ISO_DATE = (
+    r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?)?\z"
+)
 # A number as the format writes it (cohort-format.md §2): plain decimal notation, '.' as the
 # decimal mark, no thousands separators, no '_' (Python's float() and DuckDB read '1_9' as 19),
 # no exponent, no 'nan' or 'inf'.
@@ -174,10 +178,12 @@ def is_text(cell: ibis.Value) -> bool:
 
 def date_value(cell: ibis.Value) -> ibis.DateValue:
     """The date in ``cell`` (ISO 8601, a date-time truncated to its date), else NULL: a
-    ``2023-02-30`` is NULL (no such day). A typed date cell is its date."""
+    ``2023-02-30`` is NULL (no such day), and so are the year 0000 and a time that is none
+    (``T25:99``). A typed date cell is its date."""
     if not is_text(cell):
         return cell.cast("date")
-    readable = cell.re_search(ISO_DATE)
+    # The year 0000 is none (ISO's proleptic year 0 is 1 BC, which no Python date holds)
+    readable = cell.re_search(ISO_DATE) & ~cell.startswith("0000")
     return ibis.ifelse(readable, cell.substr(0, 10).try_cast("date"), ibis.null("date"))
 
 

@@ -302,8 +302,11 @@ def _start(settings: dict[str, str], *, local: bool) -> Any:
     if _PROGRESS not in settings:
         final[_PROGRESS] = "false"
     if not loaded.contains("spark.sql.warehouse.dir"):
-        # A per-process warehouse: a stale ./spark-warehouse breaks the next run (ARCHITECTURE.md)
-        final["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="srnskit-spark-")
+        # A per-process warehouse: a stale ./spark-warehouse breaks the next run (ARCHITECTURE.md);
+        # removed at exit, as the log is (srnskit creates no table in it)
+        warehouse = tempfile.mkdtemp(prefix="srnskit-spark-")
+        atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+        final["spark.sql.warehouse.dir"] = warehouse
     final.update(FIXED)
     master = loaded.get("spark.master")
     context = None
