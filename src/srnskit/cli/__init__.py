@@ -7,6 +7,10 @@ One module per command group, each registering its commands on the one applicati
 ``common.reports_errors`` turns a ``SrnskitError`` into its message and exit code.
 """
 
+import signal
+import threading
+from types import FrameType
+
 from srnskit.cli import calc, cohort, engine, fhir, omop, redcap, registry, report, serve, synth
 from srnskit.cli.common import app
 
@@ -17,8 +21,30 @@ _COMMAND_GROUPS = (cohort, calc, synth, engine, report, registry, serve, redcap,
 
 
 def main() -> None:
-    """Entry point of the ``srnskit`` console script."""
-    app(prog_name="srnskit")
+    """Entry point of the ``srnskit`` console script.
+
+    SIGTERM (``kill``, ``timeout``, a batch scheduler or Kubernetes stopping the job) is served
+    as Ctrl-C is (the SIGINT handler then in place: Python's, or Spark's,
+    ``engine.backends.spark_interrupt``), so an output being written is removed, never left
+    half-written, and the command ends with 143 (128 + SIGTERM), the shell's code for it."""
+    terminated = []
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        terminated.append(signum)
+        served = signal.getsignal(signal.SIGINT)
+        if callable(served):
+            served(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        app(prog_name="srnskit")
+    except SystemExit:
+        if terminated:
+            raise SystemExit(128 + signal.SIGTERM) from None
+        raise
 
 
 if __name__ == "__main__":
