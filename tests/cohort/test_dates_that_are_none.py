@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from srnskit.cohort.load import check_cohort
-from srnskit.errors import InvalidCohortError
 
 TODAY = dt.date(2026, 12, 1)
 PATIENTS = "patient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2015-01-01\n"
@@ -27,7 +25,7 @@ ROWS = {
 }
 
 
-def _cohort(folder: Path, fmt: str) -> Path:
+def dates_cohort(folder: Path, fmt: str) -> Path:
     folder.mkdir()
     dates = [*ROWS, "2016-01-11T23:59:59", "2016-01-11 00:00"]  # the last two are read
     if fmt == "csv":
@@ -64,7 +62,7 @@ def _cohort(folder: Path, fmt: str) -> Path:
     return folder
 
 
-def _expected() -> list[str]:
+def expected_date_errors() -> list[str]:
     return [f"measurements:{row}:date: error: {m}" for row, m in enumerate(ROWS.values(), 2)]
 
 
@@ -72,14 +70,5 @@ def _expected() -> list[str]:
 def test_a_date_of_the_year_0000_or_with_no_time_of_day_is_an_error(
     tmp_path: Path, fmt: str
 ) -> None:
-    problems = check_cohort(_cohort(tmp_path / "c", fmt), today=TODAY)
-    assert [str(p) for p in problems if p.severity == "error"] == _expected()
-
-
-@pytest.mark.spark
-def test_spark_says_the_same_of_them(spark: Any, tmp_path: Path) -> None:
-    from srnskit.engine.spark_cohort import read_spark_cohort
-
-    with pytest.raises(InvalidCohortError) as raised:
-        read_spark_cohort(_cohort(tmp_path / "c", "parquet"), today=TODAY)
-    assert [str(p) for p in raised.value.problems if p.severity == "error"] == _expected()
+    problems = check_cohort(dates_cohort(tmp_path / "c", fmt), today=TODAY)
+    assert [str(p) for p in problems if p.severity == "error"] == expected_date_errors()

@@ -188,3 +188,13 @@ def test_a_table_file_there_twice_in_other_capitals_is_an_error_on_both_engines(
     with pytest.raises(InvalidCohortError) as raised:
         read_spark_cohort(folder, today=dt.date(2026, 12, 1))
     assert [str(p) for p in raised.value.problems] == [str(p) for p in expected]
+
+
+def test_dates_that_are_none_are_said_on_spark_as_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    # The year 0000 made Spark's checks fail with a traceback (a Python date has no year 0)
+    from tests.cohort.test_dates_that_are_none import dates_cohort, expected_date_errors
+
+    with pytest.raises(InvalidCohortError) as raised:
+        read_spark_cohort(dates_cohort(tmp_path / "c", "parquet"), today=dt.date(2026, 12, 1))
+    errors = [str(p) for p in raised.value.problems if p.severity == "error"]
+    assert errors == expected_date_errors()
