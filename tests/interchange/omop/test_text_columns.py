@@ -140,7 +140,7 @@ def test_a_day_of_birth_that_is_no_day_skips_the_person(cli, foreign: Path, tmp_
         "skipped: OMOP person row 101: year_of_birth, month_of_birth and day_of_birth are not a "
         "date; the person's records are not read"
     ) in result.stderr
-    assert "imported 1 patients" in result.stderr
+    assert "imported 1 patient" in result.stderr
 
 
 @pytest.mark.spark
