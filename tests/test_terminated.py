@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from srnskit.cli import common
+
 PROGRAM = "import sys; from srnskit.cli import main; sys.argv[0] = 'srnskit'; main()"
 
 
@@ -29,3 +33,17 @@ def test_sigterm_while_writing_leaves_nothing_and_ends_with_143(tmp_path: Path) 
     assert child.returncode == 128 + signal.SIGTERM, stderr
     assert list(tmp_path.iterdir()) == []
     assert b"Traceback" not in stderr
+
+
+def test_an_error_raised_after_a_stop_signal_is_the_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB turns a query stopped by SIGINT (SIGTERM is served as SIGINT) into its own
+    # "Query interrupted" error: once a stop signal came, that error is the interruption
+    # (exit 130, or 143 for SIGTERM), not a traceback and exit 1 (a reviewer's timing)
+    def query() -> None:
+        raise RuntimeError("Query interrupted")
+
+    with pytest.raises(RuntimeError):
+        common._uninterrupted(query)
+    monkeypatch.setattr(common, "STOPPED", [signal.SIGTERM])
+    with pytest.raises(KeyboardInterrupt):
+        common._uninterrupted(query)

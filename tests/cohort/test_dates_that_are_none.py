@@ -18,10 +18,12 @@ PATIENTS = "patient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2015-01-01\n"
 ROWS = {
     "0000-01-11": "'0000-01-11' is not a valid date (there is no year 0)",
     "2011-13-45": "'2011-13-45' is not a valid date (no such day)",
-    "2016-01-11T25:99": "'2016-01-11T25:99' is not a date: what follows the day is no time of "
-    "day (hh:mm or hh:mm:ss, 00:00 to 23:59); write dates as YYYY-MM-DD",
-    "2016-01-11 24:00": "'2016-01-11 24:00' is not a date: what follows the day is no time of "
-    "day (hh:mm or hh:mm:ss, 00:00 to 23:59); write dates as YYYY-MM-DD",
+    "2016-01-11T25:99": "'2016-01-11T25:99' is not a date: what follows the day is not a time "
+    "srnskit reads (hh:mm or hh:mm:ss from 00:00 to 23:59, then Z or ±hh:mm if any); write dates "
+    "as YYYY-MM-DD",
+    "2016-01-11 24:00": "'2016-01-11 24:00' is not a date: what follows the day is not a time "
+    "srnskit reads (hh:mm or hh:mm:ss from 00:00 to 23:59, then Z or ±hh:mm if any); write dates "
+    "as YYYY-MM-DD",
 }
 
 

@@ -48,8 +48,8 @@ def test_a_table_written_as_a_folder_of_parts_is_named_not_read(tmp_path: Path) 
     (parts / "_SUCCESS").write_text("")
     assert _errors(tmp_path) == [
         "measurements:-:-: error: measurements.parquet is a folder (a table written in parts, "
-        "as Spark writes one), not read here: derive --engine spark reads it where it lies; "
-        "else write the table as one file, measurements.parquet"
+        "as Spark writes one), not read here: write the table as one file, measurements.parquet "
+        "(derive --engine spark reads such a folder where it lies when every table is Parquet)"
     ]
     # A folder of another name (a backup, notes) is none of the cohort's business
     parts.rename(tmp_path / "old")

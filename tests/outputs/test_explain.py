@@ -379,6 +379,7 @@ def test_a_dose_whose_start_has_no_weight_says_its_dose_per_m2_is_unknown(rules)
             dose_unit="mg/day",
             schedule="daily",
             weight_kg=25.0,
+            height_cm=120.0,
         ),
         _exposure(
             "rituximab",
@@ -392,10 +393,10 @@ def test_a_dose_whose_start_has_no_weight_says_its_dose_per_m2_is_unknown(rules)
     ]
     lines = explain(_derived(more={"exposures": rows}), "P1", *rules)
     said = [line.split("  ", 2)[-1].strip() for line in lines if line.startswith("  2021-0")]
-    assert "prednisone 40 mg/day daily (no weight within 365 days of the start: dose per m² " in (
-        said[0] + " "
-    ) or said[0] == (
-        "prednisone 40 mg/day daily (no weight within 365 days of the start: dose per m² unknown)"
+    # the BSA needs both: a weight (365 days) and a height in reach of the start
+    assert said[0] == (
+        "prednisone 40 mg/day daily (no weight within 365 days and no height in reach of the "
+        "start: dose per m² unknown)"
     )
     assert "cyclosporine 120 mg/day daily" in said
     assert "rituximab infusion 375 mg/m2, counted active to 2021-09-28" in said

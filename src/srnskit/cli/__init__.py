@@ -12,7 +12,7 @@ import threading
 from types import FrameType
 
 from srnskit.cli import calc, cohort, engine, fhir, omop, redcap, registry, report, serve, synth
-from srnskit.cli.common import app
+from srnskit.cli.common import STOPPED, app
 
 __all__ = ["app", "main"]
 
@@ -26,11 +26,15 @@ def main() -> None:
     SIGTERM (``kill``, ``timeout``, a batch scheduler or Kubernetes stopping the job) is served
     as Ctrl-C is (the SIGINT handler then in place: Python's, or Spark's,
     ``engine.backends.spark_interrupt``), so an output being written is removed, never left
-    half-written, and the command ends with 143 (128 + SIGTERM), the shell's code for it."""
-    terminated = []
+    half-written, and the command ends with 143 (128 + SIGTERM), the shell's code for it. Each
+    stop signal is recorded (``common.STOPPED``): an error a stopped query raises is the stop."""
+
+    def on_int(signum: int, frame: FrameType | None) -> None:
+        STOPPED.append(signum)
+        raise KeyboardInterrupt
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        terminated.append(signum)
+        STOPPED.append(signum)
         served = signal.getsignal(signal.SIGINT)
         if callable(served):
             served(signal.SIGINT, frame)
@@ -38,11 +42,12 @@ def main() -> None:
             raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_int)
         signal.signal(signal.SIGTERM, on_term)
     try:
         app(prog_name="srnskit")
     except SystemExit:
-        if terminated:
+        if signal.SIGTERM in STOPPED:
             raise SystemExit(128 + signal.SIGTERM) from None
         raise
 

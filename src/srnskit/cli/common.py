@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from srnskit.studies import StudyDesign
 
 __all__ = [
+    "STOPPED",
     "CohortPath",
     "DateOrderOption",
     "DefinitionsOption",
@@ -180,14 +181,20 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# The stop signals this process received (SIGINT, SIGTERM), as ``main`` records them.
+STOPPED: list[int] = []
+
+
 def _uninterrupted(command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``command(*args, **kwargs)``; an error met while a Ctrl-C is served (a Spark job it
-    cancelled failing on its way out, ``spark_interrupt``) is the interruption it is, as
-    Ctrl-C anywhere else ends (Typer: exit code 130), not an error to report."""
+    cancelled failing on its way out, ``spark_interrupt``), or after a stop signal (``STOPPED``:
+    DuckDB turns the interruption of a running query into its own "Query interrupted" error),
+    is the interruption it is, as Ctrl-C anywhere else ends (Typer: exit code 130), not an
+    error to report."""
     try:
         return command(*args, **kwargs)
     except Exception:
-        if take_interrupt():
+        if take_interrupt() or STOPPED:
             raise KeyboardInterrupt from None
         raise
 

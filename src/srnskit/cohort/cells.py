@@ -233,8 +233,9 @@ def _date_check(column: Column) -> tuple[_Unread, Callable[[str], str]]:
             except ValueError:
                 return f"'{text}' is not a valid date (no such day)"
             return (
-                f"'{text}' is not a date: what follows the day is no time of day (hh:mm or "
-                "hh:mm:ss, 00:00 to 23:59); write dates as YYYY-MM-DD"
+                f"'{text}' is not a date: what follows the day is not a time srnskit reads "
+                "(hh:mm or hh:mm:ss from 00:00 to 23:59, then Z or ±hh:mm if any); write "
+                "dates as YYYY-MM-DD"
             )
         if re.match(r"^\d{5}(\.\d+)?$", text):
             return f"'{text}' looks like a spreadsheet date serial; format the column as a date"

@@ -228,7 +228,8 @@ def treatment_words(row: dict[str, Any]) -> str:
     mg/m2/day daily', 'cyclosporine … daily, ongoing' (no end date: active to the last
     follow-up), 'rituximab infusion 375 mg/m2, counted active to DATE' (the definition set's
     active days after an infusion, as the engine counts them); a dose not per m² whose start
-    has no weight (the one weight rule, clinical.md §1) says its dose per m² is unknown."""
+    has no weight (the one weight rule, clinical.md §1) or no height says its dose per m² is
+    unknown."""
     infusion = row["drug"] == "rituximab"
     text = str(row["drug"]) + (" infusion" if infusion else "")
     if row["dose"] is not None:
@@ -242,10 +243,15 @@ def treatment_words(row: dict[str, Any]) -> str:
             text += f", counted active to {row['active_end']}"
     elif row["end_date"] is None:
         text += ", ongoing"
-    if row["dose"] is not None and row["dose_unit"] not in _PER_M2 and row.get("weight_kg") is None:
-        # Its dose per m² (and so whether a steroid course is of standard dose, clinical.md §1)
-        # needs the weight of the one weight rule, which this start has none of
-        text += f" (no weight within {WEIGHT_WITHIN_DAYS} days of the start: dose per m² unknown)"
+    if row["dose"] is not None and row["dose_unit"] not in _PER_M2:
+        # Its dose per m² needs the BSA: the weight of the one weight rule (clinical.md §1) and
+        # the height in reach of the start (the study's), which this start may lack
+        missing = (
+            [f"no weight within {WEIGHT_WITHIN_DAYS} days"] if row.get("weight_kg") is None else []
+        )
+        missing += ["no height in reach"] if row.get("height_cm") is None else []
+        if missing:
+            text += f" ({' and '.join(missing)} of the start: dose per m² unknown)"
     return text
 
 

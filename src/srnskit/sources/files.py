@@ -104,8 +104,8 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
             # A table written in parts (a folder of part files, as Spark writes one)
             message = (
                 f"{part.name} is a folder (a table written in parts, as Spark writes one), "
-                f"not read here: derive --engine spark reads it where it lies; else write the "
-                f"table as one file, {stem}.{extension}"
+                f"not read here: write the table as one file, {stem}.{extension} (derive "
+                "--engine spark reads such a folder where it lies when every table is Parquet)"
             )
             cohort.problems.append(Problem(stem, None, None, message))
     for name in COHORT_TABLES:

@@ -31,6 +31,7 @@ from srnskit.studies.model import Kidney
 __all__ = [
     "KIDNEY_FAILURE_EVENTS",
     "creatinine_days",
+    "egfr_ages",
     "egfr_series",
     "egfr_summary",
     "kidney_outcomes",
