@@ -355,6 +355,23 @@ def test_kidney_replacement_therapy_is_told_beside_the_native_kidneys_last_egfr(
     )
 
 
+def test_a_transplant_no_egfr_follows_has_no_stage_and_says_why(rules) -> None:
+    # clinical.md §6: after a transplant the stage is that of the last eGFR after it, empty
+    # when none follows; the native kidneys' last is still told
+    native = [{"patient_id": "P1", "date": D(2021, 8, 1), "egfr": 12.0, "native": True}]
+    derived = _derived(
+        more={"egfr": native},
+        egfr_last=12.0,
+        ckd_stage_last=None,
+        krt="transplant",
+        krt_date=D(2021, 9, 1),
+    )
+    assert (
+        "  eGFR first 101.3, last native 12.0 mL/min/1.73 m² "
+        "(no stage: no eGFR after the transplant)"
+    ) in explain(derived, "P1", *rules)
+
+
 def test_a_dose_whose_start_has_no_weight_says_its_dose_per_m2_is_unknown(rules) -> None:
     # clinical.md §1: the one weight rule (365 days); 40 mg/day of prednisone is a standard
     # dose only per m² (>= 60 mg/m2/day), which needs that weight. A rituximab row left at the

@@ -378,10 +378,9 @@ def _kidney(outcome: dict[str, Any], study: StudyDesign, after: list[dict[str, A
             stage = outcome["ckd_stage_last"] or ""
             if stage.endswith("T") and after:
                 last += f"; graft {after[-1]['egfr']:.1f}"
-        lines.append(
-            f"  eGFR first {outcome['egfr_first']:.1f}, {last} "
-            f"mL/min/1.73 m² ({outcome['ckd_stage_last']})"
-        )
+        # No stage only after a transplant that no eGFR follows (clinical.md §6): said so.
+        stage = outcome["ckd_stage_last"] or "no stage: no eGFR after the transplant"
+        lines.append(f"  eGFR first {outcome['egfr_first']:.1f}, {last} mL/min/1.73 m² ({stage})")
     elif outcome["ckd_stage_last"]:
         lines.append(f"  CKD stage {outcome['ckd_stage_last']}")
     if outcome["krt"]:
