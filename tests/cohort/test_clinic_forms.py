@@ -190,7 +190,7 @@ def test_a_dot_that_may_separate_thousands_is_named(tmp_path, fmt: str) -> None:
     tables = _measurements(["P1", "2014-02-01", "creatinine", "1.200", "umol/L"])
     # 1.2 umol/L is under 5; read as 1200 it is within 5–2000. 1.2 mg/dL × 88.4 = 106 umol/L.
     assert _problems(tmp_path, fmt, tables) == [
-        "measurements:2:value: error: creatinine 1.2 umol/L is outside the plausible 5–2000 "
+        "measurements:2:value: error: creatinine 1.200 umol/L is outside the plausible 5–2000 "
         "umol/L; it looks like mg/dL (1.2 mg/dL = 106 umol/L); if '.' separates thousands "
         "here, it is 1200 umol/L (plausible): write 1200"
     ]

@@ -23,7 +23,7 @@ from srnskit.cohort.links import (
     spans_table,
 )
 from srnskit.cohort.parse import register_units
-from srnskit.cohort.plausibility import check_measurements
+from srnskit.cohort.plausibility import check_measurements, implausible_value_message
 from srnskit.schema import COHORT_TABLES
 
 TODAY = dt.date(2020, 1, 1)
@@ -273,7 +273,7 @@ def test_measurement_values_units_and_mix_ups(engine) -> None:
             11,
             "value",
             "error",
-            "creatinine 1.2 umol/L is outside the plausible 5–2000 umol/L; it looks like "
+            "creatinine 1.200 umol/L is outside the plausible 5–2000 umol/L; it looks like "
             "mg/dL (1.2 mg/dL = 106 umol/L); if '.' separates thousands here, it is 1200 "
             "umol/L (plausible): write 1200",
         ),
@@ -282,7 +282,7 @@ def test_measurement_values_units_and_mix_ups(engine) -> None:
             15,
             "value",
             "error",
-            "creatinine 1e+19 umol/L is outside the plausible 5–2000 umol/L",
+            "creatinine 10000000000000000000 umol/L is outside the plausible 5–2000 umol/L",
         ),
     ]
     # The pairs' helper table is gone once the check is done.
@@ -341,3 +341,15 @@ def test_a_valid_cohort_has_no_problem_in_these_checks(engine) -> None:
     assert check_patient_links(engine, COHORT_TABLES["measurements"], TODAY) == []
     assert check_measurements(engine) == []
     assert check_treatments(engine) == []
+
+
+def test_a_bound_in_a_unit_that_converts_is_told_as_written_and_in_the_ranges_unit() -> None:
+    # 80000 mg/g is 80 mg/mg (1 mg/mg = 1000 mg/g), above UPCR's plausible 0–60 mg/mg; the
+    # cell's '>' is kept in both
+    assert implausible_value_message("upcr", 80000.0, "mg/g", ">80000") == (
+        "upcr >80000 mg/g (>80 mg/mg) is outside the plausible 0–60 mg/mg"
+    )
+    # a unit that is its range's own: shown once
+    assert implausible_value_message("albumin", 95.0, "g/L") == (
+        "albumin 95 g/L is outside the plausible 5–60 g/L"
+    )

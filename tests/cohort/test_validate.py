@@ -56,6 +56,10 @@ CASES = {
         # a brand is no near spelling: suggested from the drugs' other names, never read as one
         "treatments:3:drug: error: 'CellCept' is not an allowed drug "
         f"(did you mean 'mmf'?); allowed: {DRUGS}",
+        "treatments:4:drug: error: 'Medrol' is not an allowed drug "
+        f"(did you mean 'methylprednisolone'?); allowed: {DRUGS}",
+        # mycophenolate sodium is not mmf (720 mg match about 1000 mg of mofetil): no suggestion
+        f"treatments:5:drug: error: 'Myfortic' is not an allowed drug; allowed: {DRUGS}",
     ],
     "sex_numeric_code": [
         "patients:2:sex: error: '1' is not F or M; numeric sex codes are not guessed"
@@ -72,7 +76,7 @@ CASES = {
     "unit_mix_ups": [
         "measurements:2:value: error: creatinine 0.6 umol/L is outside the plausible "
         "5–2000 umol/L; it looks like mg/dL (0.6 mg/dL = 53 umol/L)",
-        "measurements:3:value: error: creatinine 65 mg/dL is outside the plausible "
+        "measurements:3:value: error: creatinine 65 mg/dL (5750 umol/L) is outside the plausible "
         "5–2000 umol/L; it looks like umol/L",
         "measurements:4:value: error: height 1.37 cm is outside the plausible 30–220 cm; "
         "it looks like m (1.37 m = 137 cm)",

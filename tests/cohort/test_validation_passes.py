@@ -95,7 +95,7 @@ EXPECTED_BEFORE = [
     "means no unit (dipstick, edema)",
     "measurements:14:value: error: 'x' is not a number",
     # 1.2 mg/dL × 88.4 = 106 umol/L; 1.200 with a thousands '.' is 1200 umol/L.
-    "measurements:16:value: error: creatinine 1.2 umol/L is outside the plausible 5–2000 "
+    "measurements:16:value: error: creatinine 1.200 umol/L is outside the plausible 5–2000 "
     "umol/L; it looks like mg/dL (1.2 mg/dL = 106 umol/L); if '.' separates thousands here, "
     "it is 1200 umol/L (plausible): write 1200",
     "measurements:18:date: error: date 2009-12-31 is before the patient's birth (2010-01-01)",

@@ -233,7 +233,7 @@ def _explain_measurement(m: _Measurement) -> list[Problem]:
         ]
     if m.value is None:
         return [Problem(*at, "value", _unreadable_number(m.analyte, m.value_text, m.unit))]
-    message = implausible_value_message(m.analyte, m.value, m.unit)
+    message = implausible_value_message(m.analyte, m.value, m.unit, m.value_text)
     if message and _DOT_THOUSANDS.match(m.value_text.lstrip("<>≤≥=")):
         # 1.200 umol/L: the '.' may be a thousands separator (a European 1.200 = 1200).
         thousands = float(m.value_text.lstrip("<>≤≥=").replace(".", ""))
@@ -277,17 +277,28 @@ def _in_range(value: float, low: float, high: float) -> bool:
     return low <= value <= high
 
 
-def implausible_value_message(analyte_name: str, value: float, unit_name: str) -> str | None:
+def implausible_value_message(
+    analyte_name: str, value: float, unit_name: str, written: str | None = None
+) -> str | None:
     """Why ``value`` in ``unit_name`` is implausible for the analyte (naming a likely unit
-    mix-up), or None when it is within the plausible range (cohort-format.md §2)."""
+    mix-up), or None when it is within the plausible range (cohort-format.md §2). ``written``:
+    the cell as the file has it (a bound's sign kept: ``>80000``), else ``value`` is shown.
+    A value in a unit that converts is also shown in the range's unit: "upcr >80000 mg/g
+    (>80 mg/mg) is outside the plausible 0–30 mg/mg"."""
     analyte = ANALYTES[analyte_name]
     unit = next(u for u in analyte.units if u.name == unit_name)
     low, high = analyte.ranges[unit.canonical]
     if _in_range(value * unit.factor, low, high):
         return None
+    shown = f"{value:g}" if written is None else written.strip()
+    sign = shown[: len(shown) - len(shown.lstrip("<>≤≥="))]
+    converted = value * unit.factor
+    same = unit.name == unit.canonical
+    # Three significant digits, without an exponent below a million: 5750, not 5.75e+03.
+    in_range_unit = "" if same else f" ({sign}{float(f'{converted:.3g}'):g} {unit.canonical})"
     return (
-        f"{analyte_name} {value:g} {unit_name} is outside the plausible {low:g}–{high:g} "
-        f"{unit.canonical}{_mix_up(analyte_name, value, unit_name)}"
+        f"{analyte_name} {shown} {unit_name}{in_range_unit} is outside the plausible "
+        f"{low:g}–{high:g} {unit.canonical}{_mix_up(analyte_name, value, unit_name)}"
     )
 
 
