@@ -64,7 +64,7 @@ def test_a_1plus_dipstick_still_ends_a_complete_remission_run(derive_cohort) -> 
         ("complete_remission", D("2020-01-12"), "complete_remission"),
     ]
     assert derived.episodes.to_pylist()[2]["evidence"] == (
-        "2020-01-12 dipstick=0.0; 2020-01-13 dipstick=0.0; 2020-01-14 dipstick=0.0"
+        "2020-01-12 dipstick=neg; 2020-01-13 dipstick=neg; 2020-01-14 dipstick=neg"
     )
 
 
@@ -86,7 +86,7 @@ def test_a_2plus_dipstick_still_ends_a_relapse_run(derive_cohort) -> None:
     )
     assert episodes_of(after)[-1] == ("nephrotic", D("2020-03-04"), "nephrotic")
     assert after.episodes.to_pylist()[-1]["evidence"] == (
-        "2020-03-04 dipstick=3.0; 2020-03-05 dipstick=3.0; 2020-03-06 dipstick=3.0"
+        "2020-03-04 dipstick=3+; 2020-03-05 dipstick=3+; 2020-03-06 dipstick=3+"
     )
 
 

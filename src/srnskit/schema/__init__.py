@@ -8,6 +8,7 @@
 from srnskit.schema.analytes import (
     ANALYTES,
     DIPSTICK_LEVELS,
+    DIPSTICK_NAMES,
     SPACES,
     Analyte,
     Unit,
@@ -45,6 +46,7 @@ __all__ = [
     "COMPARED_GROUPS",
     "DERIVED_TABLES",
     "DIPSTICK_LEVELS",
+    "DIPSTICK_NAMES",
     "DRUGS",
     "EVENTS",
     "EXCLUSION_STEPS",

@@ -18,6 +18,7 @@ from srnskit.constants import (
 __all__ = [
     "ANALYTES",
     "DIPSTICK_LEVELS",
+    "DIPSTICK_NAMES",
     "DIPSTICK_SPELLINGS",
     "SPACES",
     "Analyte",
@@ -66,6 +67,12 @@ def _ranges(**ranges: tuple[float, float]) -> Mapping[str, tuple[float, float]]:
 # Dipstick protein, read as numbers (cohort-format.md §2): neg = 0, trace = 0.5, 1+ … 4+.
 DIPSTICK_LEVELS: Mapping[str, float] = MappingProxyType(
     {"neg": 0.0, "negative": 0.0, "trace": 0.5, "1+": 1.0, "2+": 2.0, "3+": 3.0, "4+": 4.0}
+)
+
+# Each level's name as srnskit writes it (the first spelling above: neg, not negative), by its
+# number: the evidence, the FHIR and OMOP exports write a reading so.
+DIPSTICK_NAMES: Mapping[float, str] = MappingProxyType(
+    dict(sorted({n: name for name, n in list(DIPSTICK_LEVELS.items())[::-1]}.items()))
 )
 
 # Every spelling a dipstick reading is accepted in, lower case (cohort-format.md §2, version 2):

@@ -21,6 +21,7 @@ from srnskit.definitions.model import DefinitionSet, ThresholdRun
 from srnskit.engine.backends import Tables, materialise
 from srnskit.engine.rules.body_size import daily, with_body_size
 from srnskit.engine.rules.nearest import nearest_value
+from srnskit.schema import DIPSTICK_NAMES
 
 __all__ = [
     "decide",
@@ -169,16 +170,23 @@ def evidence_text(days: ibis.Table) -> ibis.StringValue:
     """``DATE STREAM=VALUE UNIT`` of a proteinuria day (cohort-format.md §3, episodes.evidence),
     from its date, level, qualifier and value; a bound as written (``upcr=<0.1 mg/mg``).
 
+    A dipstick reading is written as its level's name (``dipstick=trace``, ``dipstick=2+``:
+    ``schema.DIPSTICK_NAMES``), as a clinician reads it, not as the number it is compared as.
     Built only for the days that confirm a run, not carried along every day.
     """
     unit_text = _unit(days.level).fill_null("")
+    named = ibis.cases(
+        *[(days.value == number, ibis.literal(name)) for number, name in DIPSTICK_NAMES.items()],
+        else_=days.value.cast("string"),
+    )
+    value = ibis.ifelse(days.level == DIPSTICK, named, days.value.cast("string"))
     return (
         days.date.cast("string")
         + " "
         + _stream(days.level)
         + "="
         + days.qualifier.fill_null("")
-        + days.value.cast("string")
+        + value
         + ibis.ifelse(unit_text == "", "", " " + unit_text)
     )
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from srnskit.schema.analytes import DIPSTICK_LEVELS
+from srnskit.schema.analytes import DIPSTICK_NAMES
 from srnskit.sources import codes
 from srnskit.sources.fhir.mapping import FhirMapping
 
@@ -319,7 +319,6 @@ def concept_json(system: str, code: str) -> dict[str, Any]:
 
 def _dipstick_level(value: Any) -> str:
     """The format's dipstick level (neg, trace, 1+ … 4+) of a canonical number (0, 0.5, 1 …)."""
-    for name, level in DIPSTICK_LEVELS.items():
-        if level == value and name != "negative":
-            return name
+    if value in DIPSTICK_NAMES:
+        return DIPSTICK_NAMES[value]
     raise ValueError(f"dipstick {value} is not a level of the format")

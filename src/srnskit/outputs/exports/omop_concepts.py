@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import duckdb
 import pyarrow as pa
 
-from srnskit.schema import DIPSTICK_LEVELS
+from srnskit.schema import DIPSTICK_NAMES
 from srnskit.sources.omop.export_codes import ExportConcept, export_concepts
 from srnskit.sources.omop.mapping import OmopMapping
 
@@ -133,11 +133,8 @@ def minimal_concept_sql(ids: ConceptIds) -> str:
 
 def dipstick_levels() -> list[tuple[str, float]]:
     """One (name, level) per dipstick level of the format (neg, trace, 1+ … 4+), the first
-    spelling of each (``schema.DIPSTICK_LEVELS``)."""
-    seen: dict[float, str] = {}
-    for name, level in DIPSTICK_LEVELS.items():
-        seen.setdefault(level, name)
-    return [(name, level) for level, name in seen.items()]
+    spelling of each (``schema.DIPSTICK_NAMES``)."""
+    return [(name, level) for level, name in DIPSTICK_NAMES.items()]
 
 
 def quoted(text: object) -> str:
