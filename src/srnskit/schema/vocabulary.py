@@ -35,13 +35,21 @@ DRUGS = (
 )
 # Other names a clinic writes for an allowed drug (generic names, abbreviations, brands), which
 # validation suggests and never reads as the drug: the cell stays an error until it is written
-# as the format's name (cohort-format.md §2), so no brand is guessed into a course.
+# as the format's name (cohort-format.md §2), so no brand is guessed into a course. Mycophenolate
+# sodium (Myfortic) is not here: it is not mmf (720 mg of it match about 1000 mg of mofetil), and
+# a course of it is no course of the format's mmf.
 DRUG_SYNONYMS: Mapping[str, str] = MappingProxyType(
     {
+        "deltasone": "prednisone",
+        "solupred": "prednisolone",
+        "medrol": "methylprednisolone",
+        "solu-medrol": "methylprednisolone",
+        "urbason": "methylprednisolone",
         "mycophenolate mofetil": "mmf",
         "mycophenolate": "mmf",
         "cellcept": "mmf",
         "csa": "cyclosporine",
+        "ciclosporin": "cyclosporine",
         "neoral": "cyclosporine",
         "sandimmun": "cyclosporine",
         "sandimmune": "cyclosporine",
@@ -49,9 +57,14 @@ DRUG_SYNONYMS: Mapping[str, str] = MappingProxyType(
         "fk506": "tacrolimus",
         "prograf": "tacrolimus",
         "advagraf": "tacrolimus",
+        "envarsus": "tacrolimus",
+        "modigraf": "tacrolimus",
         "rtx": "rituximab",
         "mabthera": "rituximab",
         "rituxan": "rituximab",
+        "truxima": "rituximab",
+        "rixathon": "rituximab",
+        "ruxience": "rituximab",
         "endoxan": "cyclophosphamide",
         "cytoxan": "cyclophosphamide",
         "ace inhibitor": "acei",
