@@ -19,8 +19,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from srnskit.engine.backends.base import Backend, TableLocations
 from srnskit.engine.backends.spark_interrupt import install_interrupt
+from srnskit.engine.backends.spark_log import jvm_log, replay
 from srnskit.errors import MissingComponentError, UsageError
 from srnskit.settings import environment_defaults, spark_master
 from srnskit.writer import declared_batches
@@ -278,7 +279,7 @@ def _start(settings: dict[str, str], *, local: bool) -> Any:
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    with _jvm_log() as log:
+    with jvm_log() as log:
         gateway = _launch(settings, local=local)
         loaded = gateway.jvm.org.apache.spark.SparkConf(True)  # spark-submit's: file + --conf
         if local and not loaded.get("spark.master").startswith("local"):
@@ -323,49 +324,12 @@ def _start(settings: dict[str, str], *, local: bool) -> Any:
     except Exception as exc:  # Spark's own error (a master it cannot reach, a bad value)
         if context is not None:
             context.stop()
-        _replay(log)
-        raise UsageError(f"Spark did not start on {master} (its messages are above)") from exc
+        cause = replay(log)
+        because = f": {cause}" if cause else ""
+        raise UsageError(
+            f"Spark did not start on {master}{because} (Spark's messages are above)"
+        ) from exc
     return session
-
-
-@contextmanager
-def _jvm_log() -> Iterator[Path]:
-    """This process's standard error (file descriptor 2) pointed at a log file while Spark's
-    JVM is started, then restored: the JVM inherits the file, so its start-up lines (the
-    JVM's note on incubator modules, log4j's profile, Hadoop's native-library warning) and
-    any line Spark or its Python workers write later stay off the user's terminal, where
-    srnskit says what failed itself. Yields the file's path (``srnskit-spark-PID.log`` in the
-    temporary folder), removed when the process exits."""
-    log = Path(tempfile.gettempdir()) / f"srnskit-spark-{os.getpid()}.log"
-    sys.stderr.flush()
-    saved = os.dup(2)
-    failed = False
-    try:
-        with log.open("wb") as file:  # one JVM a process: a reused PID's old log is not read
-            os.dup2(file.fileno(), 2)
-        atexit.register(log.unlink, missing_ok=True)
-        yield log
-    except KeyboardInterrupt:
-        raise  # the user's Ctrl-C: no message of Spark's to show
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        if failed:
-            _replay(log)  # Spark's own message, when it did not start
-
-
-def _replay(log: Path) -> None:
-    """Spark's lines of ``log`` written to standard error: its own message when it does not
-    start, which the ``UsageError`` that follows points at ("its messages are above")."""
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    sys.stderr.write(text)
-    sys.stderr.flush()
 
 
 def _launch(settings: Mapping[str, str], *, local: bool) -> Any:
@@ -373,7 +337,7 @@ def _launch(settings: Mapping[str, str], *, local: bool) -> Any:
     ``--conf``. Defaults that must be known when the JVM starts go through the variables
     ``spark-submit`` ranks below the user's ``spark-defaults.conf`` and ``--conf``: ``MASTER``
     (``local[2]``), and in local mode ``SPARK_DRIVER_MEMORY`` (4g) and ``SPARK_LOCAL_IP``
-    (loopback). A variable the user set is left as it is. Called inside ``_jvm_log``, which
+    (loopback). A variable the user set is left as it is. Called inside ``spark_log.jvm_log``, which
     replays Spark's message when the JVM does not start."""
     from pyspark import SparkConf
     from pyspark.errors import PySparkRuntimeError
