@@ -201,6 +201,24 @@ def test_two_cluster_uris_are_compared_as_the_places_they_name(
             check_apart(out, [given])
 
 
+def test_a_cluster_scheme_without_a_slash_names_no_place(cli, cohort, tmp_path) -> None:
+    # hdfs:c9 is neither a local folder (srnskit would write ./hdfs:c9) nor a place on the
+    # cluster srnskit can name (Hadoop reads it against a working folder there): refused
+    # before Spark starts, as an input too
+    result = cli("derive", cohort, "--out", "hdfs:c9", "--engine", "spark", "--format", "parquet")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "srnskit: error: hdfs:c9 names no place: after 'hdfs:' come '//' and a host or bucket "
+        "(hdfs://HOST/PATH), or '/' for the cluster's default file system (hdfs:///PATH); a "
+        "local folder is named without 'hdfs:'\n"
+    )
+    result = cli("derive", "S3A:bucket/c1", "--out", tmp_path / "d")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("srnskit: error: S3A:bucket/c1 names no place: after 'S3A:'")
+    assert not (tmp_path / "d").exists()
+    assert not Path("hdfs:c9").exists()
+
+
 def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort, tmp_path) -> None:
     out = tmp_path / "results"
     (out / "notes").mkdir(parents=True)

@@ -33,6 +33,7 @@ __all__ = [
     "check_output_directory",
     "check_parents",
     "check_replaceable",
+    "check_scheme_path",
     "is_uri",
     "local_entries",
     "location_file",
@@ -67,6 +68,12 @@ _DEFAULT_PORTS = {"hdfs": HDFS_DEFAULT_PORT}
 # A URL's scheme and authority, as written (the path follows); a URL with no authority
 # (hdfs:/c1) has its scheme alone.
 _AUTHORITY = re.compile(r"[^:/?#]+:(//[^/?#]*)?")
+# A Hadoop file system's scheme, then a path with no '/' after the ':' (check_scheme_path).
+_SCHEME_PATH = re.compile(
+    r"^(hdfs|webhdfs|swebhdfs|viewfs|s3a|s3|s3n|abfs|abfss|wasb|wasbs|gs|o3fs|ofs|dbfs):"
+    r"(?!/)",
+    re.IGNORECASE,
+)
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
 # Hadoop's checksum of the file NAME, written beside it by its local file system: .NAME.crc
 _CHECKSUM = re.compile(r"\.(.+)\.crc")
@@ -89,6 +96,22 @@ def is_uri(location: str | Path) -> bool:
     ``file:…``: a scheme of two letters or more, then ``:``, then ``/`` or for ``file:``
     anything), not a local path: the one test of a cohort's location and of an ``--out``."""
     return _ANY_URL.match(str(location)) is not None
+
+
+def check_scheme_path(location: str | Path) -> None:
+    """Raise ``UsageError`` when ``location`` is a cluster file system's scheme followed by a
+    path without ``/`` (``hdfs:c9``, ``s3a:bucket/x``): Hadoop would read it against a working
+    folder on the cluster, and srnskit as a local folder named ``hdfs:c9``, so neither place
+    is guessed. The schemes are Hadoop's file systems (HDFS, S3A, Azure, Google Cloud
+    Storage, Ozone, DBFS); ``file:c1`` stays Hadoop's relative file URI (a folder here)."""
+    found = _SCHEME_PATH.match(str(location))
+    if found:
+        scheme = found.group(1)
+        raise UsageError(
+            f"{location} names no place: after '{scheme}:' come '//' and a host or bucket "
+            f"({scheme}://HOST/PATH), or '/' for the cluster's default file system "
+            f"({scheme}:///PATH); a local folder is named without '{scheme}:'"
+        )
 
 
 def location_file(location: str | Path) -> Path | None:

@@ -128,12 +128,15 @@ def _derive(
     date_order: DateOrderOption = None,
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
-    from srnskit.atomic import check_apart, check_output_directory, is_uri
+    from srnskit.atomic import check_apart, check_output_directory, check_scheme_path, is_uri
     from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
     if out is None:
         raise UsageError("Missing option '--out'.")
+    for location in (cohort, out):
+        if location is not None:
+            check_scheme_path(location)
     if is_uri(out) and not (engine == "spark" and fmt == "parquet"):
         raise UsageError(
             f"--out {out} is a URI: only Spark's executors write there (--engine spark "
