@@ -353,3 +353,15 @@ def test_a_bound_in_a_unit_that_converts_is_told_as_written_and_in_the_ranges_un
     assert implausible_value_message("albumin", 95.0, "g/L") == (
         "albumin 95 g/L is outside the plausible 5–60 g/L"
     )
+
+
+def test_a_converted_value_is_never_shown_on_its_ranges_bound_nor_with_an_exponent() -> None:
+    # 22.63 mg/dL × 88.4 = 2000.492 umol/L: three digits (2000) would sit on the bound
+    assert implausible_value_message("creatinine", 22.63, "mg/dL") == (
+        "creatinine 22.63 mg/dL (2000.5 umol/L) is outside the plausible 5–2000 umol/L; "
+        "it looks like umol/L"
+    )
+    # 0.05 g = 0.00005 kg, written as the format writes numbers (no 5e-05)
+    assert implausible_value_message("weight", 0.05, "g") == (
+        "weight 0.05 g (0.00005 kg) is outside the plausible 1–200 kg"
+    )

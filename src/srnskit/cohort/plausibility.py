@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 
 from srnskit.cohort.cells import comma_readings, not_a_number
 from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
@@ -292,14 +293,26 @@ def implausible_value_message(
         return None
     shown = f"{value:g}" if written is None else written.strip()
     sign = shown[: len(shown) - len(shown.lstrip("<>≤≥="))]
-    converted = value * unit.factor
+    converted = _outside(value * unit.factor, low, high)
     same = unit.name == unit.canonical
-    # Three significant digits, without an exponent below a million: 5750, not 5.75e+03.
-    in_range_unit = "" if same else f" ({sign}{float(f'{converted:.3g}'):g} {unit.canonical})"
+    in_range_unit = "" if same else f" ({sign}{converted} {unit.canonical})"
     return (
         f"{analyte_name} {shown} {unit_name}{in_range_unit} is outside the plausible "
         f"{low:g}–{high:g} {unit.canonical}{_mix_up(analyte_name, value, unit_name)}"
     )
+
+
+def _outside(number: float, low: float, high: float) -> str:
+    """``number`` (outside ``low``–``high``) as a plain decimal, never an exponent (the format
+    writes none), to three significant digits or as many more as show it outside the range:
+    22.63 mg/dL is 2000.49 umol/L, not 2000, beside a range that ends at 2000."""
+    for digits in range(3, 16):
+        text = np.format_float_positional(
+            number, precision=digits, unique=False, fractional=False, trim="-"
+        )
+        if not _in_range(float(text), low, high):
+            return text
+    return np.format_float_positional(number, trim="-")
 
 
 def _mix_up(analyte_name: str, value: float, unit_name: str) -> str:
