@@ -38,3 +38,21 @@ def test_an_unknown_host_and_an_exception_without_a_cause() -> None:
     assert root_cause("x\norg.apache.spark.SparkException: bad value\n") == "bad value"
     assert root_cause("java.lang.OutOfMemoryError\n") == "java.lang.OutOfMemoryError"
     assert root_cause("26/12/03 WARN nothing went wrong\n") is None
+
+
+def test_the_last_error_is_followed_down_its_own_causes() -> None:
+    # an earlier warning's cause is not the failure's; spark-submit's own form is read
+    log = (
+        "WARN x: java.lang.RuntimeException: no plugin\n"
+        "Caused by: java.lang.ClassNotFoundException: org.foo.Bar\n"
+        'Exception in thread "main" java.lang.IllegalArgumentException: Invalid master URL\n'
+    )
+    assert root_cause(log) == "Invalid master URL"
+    # an empty message: the class; a timeout is not a refusal; the hint goes by the class
+    assert root_cause("java.lang.NullPointerException:\n") == "java.lang.NullPointerException"
+    assert root_cause("java.net.ConnectException: Connection timed out\n") == (
+        "Connection timed out (no answer in time: is the host reachable from here, or does a "
+        "firewall stop it?)"
+    )
+    log = "java.lang.IllegalArgumentException: spark.foo=ConnectException refused\n"
+    assert root_cause(log) == "spark.foo=ConnectException refused"

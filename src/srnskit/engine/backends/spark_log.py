@@ -58,33 +58,48 @@ def replay(log: Path) -> str | None:
 
 
 def root_cause(text: str) -> str | None:
-    """The last Java exception's message in Spark's log ``text`` (the last ``Caused by:``
-    line, or else the last line naming an exception), without its class name, with what it
-    usually means for a master: "Connection refused (nothing answers at that address: is the
-    master running, and is its port right?)". None when the log names no exception."""
-    lines = [line.strip() for line in text.splitlines()]
-    caused = [
-        line.removeprefix("Caused by:").strip() for line in lines if line.startswith("Caused by:")
-    ]
-    named = caused or [line for line in lines if _EXCEPTION.match(line)]
-    if not named:
+    """The root cause of the last error in Spark's log ``text``: the last line naming a Java
+    exception that is not a ``Caused by:`` (spark-submit's ``Exception in thread "main" …``
+    too), followed down its ``Caused by:`` lines to the last; its message, or its class when
+    the message is empty, with what it usually means for a master: "Connection refused
+    (nothing answers at that address: is the master running, and is its port right?)". None
+    when the log names no exception."""
+    chain: list[re.Match[str]] = []
+    for line in (line.strip() for line in text.splitlines()):
+        caused = line.startswith("Caused by:")
+        found = _EXCEPTION.search(line.removeprefix("Caused by:").strip())
+        if found and not caused:
+            chain = [found]  # a new error: its own chain starts
+        elif found and chain:
+            chain.append(found)
+    if not chain:
         return None
-    found = _EXCEPTION.match(named[-1])
-    detail = (found.group(2) or "").strip() if found else ""
-    message = detail or named[-1]
-    for words, meaning in _MEANINGS:
-        if words in named[-1]:
+    root = chain[-1]
+    kind, detail = root.group(1), (root.group(2) or "").strip()
+    message = detail or kind
+    for name, words, meaning in _MEANINGS:
+        if kind.endswith("." + name) and words in detail:
             return f"{message} ({meaning})"
     return message
 
 
 # A Java exception as a log prints it: its class (dotted, ending in Exception or Error), then
-# its message after ': '.
-_EXCEPTION = re.compile(r"^((?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:Exception|Error))(?::(.*))?$")
+# its message after ': ' (spark-submit's 'Exception in thread "main" ' may come first).
+_EXCEPTION = re.compile(
+    r"(?:^|\s)((?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:Exception|Error))(?::(.*))?$"
+)
+# What an exception usually means when Spark reaches for its master: its class, words of
+# its message, the meaning.
 _MEANINGS = (
     (
         "ConnectException",
+        "refused",
         "nothing answers at that address: is the master running, and is its port right?",
     ),
-    ("UnknownHostException", "no such host: is the master's name spelled right?"),
+    (
+        "ConnectException",
+        "timed out",
+        "no answer in time: is the host reachable from here, or does a firewall stop it?",
+    ),
+    ("UnknownHostException", "", "no such host: is the master's name spelled right?"),
 )
