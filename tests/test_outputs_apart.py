@@ -210,11 +210,15 @@ def test_a_cluster_scheme_without_a_slash_names_no_place(cli, cohort, tmp_path) 
     assert result.stderr == (
         "srnskit: error: hdfs:c9 names no place: after 'hdfs:' come '//' and a host or bucket "
         "(hdfs://HOST/PATH), or '/' for the cluster's default file system (hdfs:///PATH); a "
-        "local folder is named without 'hdfs:'\n"
+        "local folder so named is written ./hdfs:c9\n"
     )
     result = cli("derive", "S3A:bucket/c1", "--out", tmp_path / "d")
     assert result.exit_code == 2
-    assert result.stderr.startswith("srnskit: error: S3A:bucket/c1 names no place: after 'S3A:'")
+    # a bucket has no default: no 's3a:///PATH' offered
+    assert result.stderr == (
+        "srnskit: error: S3A:bucket/c1 names no place: after 'S3A:' come '//' and a host or "
+        "bucket (S3A://HOST/PATH); a local folder so named is written ./S3A:bucket/c1\n"
+    )
     assert not (tmp_path / "d").exists()
     assert not Path("hdfs:c9").exists()
 

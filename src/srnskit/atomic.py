@@ -70,7 +70,8 @@ _DEFAULT_PORTS = {"hdfs": HDFS_DEFAULT_PORT}
 _AUTHORITY = re.compile(r"[^:/?#]+:(//[^/?#]*)?")
 # A Hadoop file system's scheme, then a path with no '/' after the ':' (check_scheme_path).
 _SCHEME_PATH = re.compile(
-    r"^(hdfs|webhdfs|swebhdfs|viewfs|s3a|s3|s3n|abfs|abfss|wasb|wasbs|gs|o3fs|ofs|dbfs):"
+    r"^(hdfs|webhdfs|swebhdfs|viewfs|har|s3a|s3|s3n|abfs|abfss|wasb|wasbs|adl|gs|oss|cosn|"
+    r"o3fs|ofs|dbfs|alluxio):"
     r"(?!/)",
     re.IGNORECASE,
 )
@@ -107,10 +108,16 @@ def check_scheme_path(location: str | Path) -> None:
     found = _SCHEME_PATH.match(str(location))
     if found:
         scheme = found.group(1)
+        # Only a file system with a default (HDFS's NameNode) takes a path with no host.
+        default = (
+            f", or '/' for the cluster's default file system ({scheme}:///PATH)"
+            if scheme.lower() in ("hdfs", "viewfs", "webhdfs", "swebhdfs")
+            else ""
+        )
         raise UsageError(
             f"{location} names no place: after '{scheme}:' come '//' and a host or bucket "
-            f"({scheme}://HOST/PATH), or '/' for the cluster's default file system "
-            f"({scheme}:///PATH); a local folder is named without '{scheme}:'"
+            f"({scheme}://HOST/PATH){default}; a local folder so named is written "
+            f"./{location}"
         )
 
 
