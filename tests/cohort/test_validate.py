@@ -67,6 +67,12 @@ CASES = {
     "unit_unknown": [
         "measurements:2:unit: error: 'mmol/L' is not a unit of creatinine; use one of umol/L, mg/dL"
     ],
+    # 0.25 lies between two levels (neg 0, trace 0.5): no level of the scale (trace and 3
+    # are); read, it made evidence 'dipstick=0.25' and stopped the FHIR export
+    "dipstick_between_levels": [
+        "measurements:3:value: error: '0.25' is not a dipstick value; use neg, trace, 1+, 2+, "
+        "3+, 4+ (or 0, 0.5, 1 … 4)"
+    ],
     "unit_missing": ["measurements:2:unit: error: creatinine needs a unit: umol/L, mg/dL"],
     "value_out_of_range": [
         "measurements:2:value: error: albumin 95 g/L is outside the plausible 5–60 g/L"

@@ -15,7 +15,7 @@ import numpy as np
 from srnskit.cohort.cells import comma_readings, not_a_number
 from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
 from srnskit.cohort.parse import enum_value, measurement_value, unit_key_value, units_table
-from srnskit.schema import ANALYTES, COHORT_TABLES
+from srnskit.schema import ANALYTES, COHORT_TABLES, DIPSTICK_LEVELS, DIPSTICK_NAMES
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN, as_written
 
@@ -81,7 +81,8 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
     ``unit_text``), with the analyte (``analyte``: canonical, NULL if none), the unit it reads
     as (``unit_name``, ``canonical``, ``factor``, ``low``, ``high`` from ``parse.units_table``:
     NULL if the analyte takes no such unit), and over its rows with a value: ``unread`` (values
-    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole)."""
+    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole), ``halves`` (0.5: the
+    dipstick's trace)."""
     column = COHORT_TABLES["measurements"].column("analyte")
     m = engine.raw_table("measurements")
     # The number as loading reads it (parse.measurement_value), which needs to know only
@@ -106,6 +107,8 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
         greatest=number.max(),
         # A fraction is a remainder by 1 (Ibis's floor is a 64-bit integer: 1e19 overflows it).
         fractions=number.count(where=number % 1 != 0),
+        # The dipstick's one level that is not whole: trace (0.5).
+        halves=number.count(where=number == DIPSTICK_LEVELS["trace"]),
     )
     s = s.select(
         text=s.analyte,
@@ -116,6 +119,7 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
         least=s.least,
         greatest=s.greatest,
         fractions=s.fractions,
+        halves=s.halves,
     )
     units = units_table()
     u = units.select(
@@ -141,6 +145,7 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
         "least",
         "greatest",
         "fractions",
+        "halves",
     )
 
 
@@ -151,7 +156,11 @@ def _plausible_pair(p: ibis.Table) -> ibis.BooleanValue:
         p.unit_text.isnull()
         & (p.unread == 0)
         & (p.least >= 0)
-        & ibis.ifelse(p.analyte == "edema", (p.greatest <= 1) & (p.fractions == 0), p.greatest <= 4)
+        & ibis.ifelse(
+            p.analyte == "edema",
+            (p.greatest <= 1) & (p.fractions == 0),
+            (p.greatest <= 4) & (p.fractions == p.halves),
+        )
     )
     with_unit = (
         p.unit_name.notnull()
@@ -188,7 +197,7 @@ def _suspect_rows(engine: CheckEngine, suspects: ibis.Table) -> ibis.Table:
         high=joined.high,
     )
     unitless = v.unit_text.isnull() & ibis.ifelse(
-        v.analyte == "edema", v.value.isin([0, 1]), v.value.between(0, 4)
+        v.analyte == "edema", v.value.isin([0, 1]), v.value.isin(list(DIPSTICK_NAMES))
     )
     with_unit = v.unit.notnull() & (v.value * v.factor).between(v.low, v.high)
     fits = ibis.coalesce(ibis.ifelse(v.analyte.isin(_UNITLESS), unitless, with_unit), False)
@@ -209,7 +218,8 @@ def _explain_measurement(m: _Measurement) -> list[Problem]:
                     "warning",
                 )
             )
-        if m.value is None or not _in_range(m.value, *analyte.ranges[""]):
+        levels = m.analyte != "dipstick" or m.value in DIPSTICK_NAMES
+        if m.value is None or not _in_range(m.value, *analyte.ranges[""]) or not levels:
             allowed = (
                 "neg, trace, 1+, 2+, 3+, 4+ (or 0, 0.5, 1 … 4)"
                 if m.analyte == "dipstick"
