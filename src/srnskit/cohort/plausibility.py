@@ -81,8 +81,8 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
     ``unit_text``), with the analyte (``analyte``: canonical, NULL if none), the unit it reads
     as (``unit_name``, ``canonical``, ``factor``, ``low``, ``high`` from ``parse.units_table``:
     NULL if the analyte takes no such unit), and over its rows with a value: ``unread`` (values
-    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole), ``halves`` (0.5: the
-    dipstick's trace)."""
+    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole),
+    ``halves`` (0.5: the dipstick's trace)."""
     column = COHORT_TABLES["measurements"].column("analyte")
     m = engine.raw_table("measurements")
     # The number as loading reads it (parse.measurement_value), which needs to know only
