@@ -71,8 +71,7 @@ _AUTHORITY = re.compile(r"[^:/?#]+:(//[^/?#]*)?")
 # A Hadoop file system's scheme, then a path with no '/' after the ':' (check_scheme_path).
 _SCHEME_PATH = re.compile(
     r"^(hdfs|webhdfs|swebhdfs|viewfs|har|s3a|s3|s3n|abfs|abfss|wasb|wasbs|adl|gs|oss|cosn|"
-    r"o3fs|ofs|dbfs|alluxio):"
-    r"(?!/)",
+    r"o3fs|ofs|dbfs|alluxio):(?!/)",
     re.IGNORECASE,
 )
 _FILE_URI = re.compile(r"^file:(//)?(?=/)", re.IGNORECASE)
@@ -100,16 +99,13 @@ def is_uri(location: str | Path) -> bool:
 
 
 def check_scheme_path(location: str | Path) -> None:
-    """Raise ``UsageError`` when ``location`` is a cluster file system's scheme followed by a
-    path without ``/`` (``hdfs:c9``, ``s3a:bucket/x``): Hadoop would read it against a working
-    folder on the cluster, and srnskit as a local folder named ``hdfs:c9``, so neither place
-    is guessed. The schemes are Hadoop's file systems (HDFS, S3A, Azure, Google Cloud
-    Storage, Ozone, DBFS); ``file:c1`` stays Hadoop's relative file URI (a folder here)."""
+    """Raise ``UsageError`` when ``location`` is a Hadoop file system's scheme and a path with
+    no ``/`` (``hdfs:c9``): Hadoop reads it against a working folder on the cluster, srnskit as
+    a local folder, so neither is guessed (``file:c1`` stays a folder here)."""
     found = _SCHEME_PATH.match(str(location))
     if found:
         scheme = found.group(1)
-        # Only a file system with a default (HDFS's NameNode) takes a path with no host.
-        default = (
+        default = (  # only a file system with a default (HDFS's NameNode) takes no host
             f", or '/' for the cluster's default file system ({scheme}:///PATH)"
             if scheme.lower() in ("hdfs", "viewfs", "webhdfs", "swebhdfs")
             else ""
