@@ -18,6 +18,7 @@ from srnskit.cohort.parse import enum_value, measurement_value, unit_key_value, 
 from srnskit.schema import ANALYTES, COHORT_TABLES, DIPSTICK_LEVELS, DIPSTICK_NAMES
 from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN, as_written
+from srnskit.sources.raw import plain_decimal
 
 __all__ = ["check_measurements", "implausible_value_message"]
 
@@ -322,7 +323,7 @@ def _outside(number: float, low: float, high: float) -> str:
         )
         if not _in_range(float(text), low, high):
             return text
-    return np.format_float_positional(number, trim="-")
+    return plain_decimal(number)
 
 
 def _mix_up(analyte_name: str, value: float, unit_name: str) -> str:
