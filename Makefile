@@ -57,7 +57,8 @@ typecheck: $(STAMP)
 
 # Every suite but the Spark half of the backend-parametrised engine tests (minutes of Spark
 # start-up per test on two cores) and the slow tests (the pages in a browser, imports killed
-# mid-way, the registry on PostgreSQL, the access matrices, the typed-Parquet bank: minutes);
+# mid-way, the registry on PostgreSQL, the access matrices, the typed-Parquet bank, and the
+# longest round trips and property tests, 10 s and more each: `make test` stays under 20 minutes);
 # `make test-slow` and `make test-spark` run those, and CI runs all three.
 pytest: $(STAMP) java browser postgres
 	$(BIN)/pytest -q -m "not spark and not slow"

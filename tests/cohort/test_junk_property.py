@@ -369,6 +369,7 @@ def _check_loaded(cohort: Any, tables: dict[str, list[dict[str, _Cell]]]) -> Non
                 assert loaded[column] == cell.meaning, (column, cell)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_junk_never_loads_as_another_value(tmp_path_factory, fmt: str) -> None:
     @settings(

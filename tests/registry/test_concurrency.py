@@ -10,6 +10,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from srnskit.examples import path as example_path
@@ -73,6 +74,7 @@ def _populate(url: str, tmp_path: Path) -> None:
         session.commit()
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once_keep_one_chain(db_url: str, tmp_path: Path) -> None:
     _populate(db_url, tmp_path)
     with open_registry(db_url) as registry, registry.engine.connect() as connection:

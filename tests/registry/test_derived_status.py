@@ -59,6 +59,7 @@ def test_the_status_columns_are_typed_as_the_outcome_schema_declares() -> None:
         assert isinstance(table.c[name].type, expected), name
 
 
+@pytest.mark.slow
 def test_status_columns_are_the_engines_outcome_under_every_set_after_import_and_writes(
     db_url: str, demo_by_center: dict[str, Path]
 ) -> None:

@@ -80,6 +80,7 @@ def _counts(url: str) -> dict[str, int]:
         }
 
 
+@pytest.mark.slow
 def test_round_trip_derives_what_the_demo_derives(
     db_url: str, demo_by_center: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -111,6 +112,7 @@ def test_round_trip_derives_what_the_demo_derives(
     assert counts["audit_entries"] == records
 
 
+@pytest.mark.slow
 def test_deidentified_export_keeps_every_label_and_shifts_every_date(
     db_url: str, demo_by_center: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -156,6 +158,7 @@ def test_deidentified_export_keeps_every_label_and_shifts_every_date(
     assert not (set(tables["patients"].column_names) & {"extra_columns"})
 
 
+@pytest.mark.slow
 def test_reimport_changes_nothing_and_a_change_is_audited_field_by_field(
     db_url: str, demo_by_center: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def _entries(session: Session) -> list[tuple[str, str, str]]:
     return [(e["action"], e["table"], e["record"]) for e in read_entries(session, ROOT)][::-1]
 
 
+@pytest.mark.slow
 def test_writes_are_validated_audited_and_derived_within_the_centre(db_url: str) -> None:
     with open_registry(db_url) as registry, registry.session() as session:
         created = store.create_patient(session, ENTRY_A, CHILD, today=TODAY)

@@ -222,6 +222,7 @@ def test_the_familys_own_readings_are_written_as_they_were() -> None:
     assert np.isnan([v for d, v in got.items() if d not in (100, 102)]).all()
 
 
+@pytest.mark.slow
 def test_a_relapse_course_starts_once_the_familys_diary_has_confirmed_it() -> None:
     latent = simulate(SEED2023, 2000, np.random.default_rng(5))
     f = latent.family_readings

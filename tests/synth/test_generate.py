@@ -174,6 +174,7 @@ def test_the_demo_cohort_has_the_articles_groups() -> None:
     } <= steps
 
 
+@pytest.mark.slow
 def test_every_generated_value_is_within_its_plausible_range() -> None:
     # Tails one in millions would fail validation at scale; check 50,000 children's values
     # against the format's ranges directly (cohort-format.md §2).

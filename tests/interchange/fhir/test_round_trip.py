@@ -28,6 +28,7 @@ def _sorted(table: pa.Table) -> pa.Table:
     return table.sort_by([(c, "ascending") for c in table.column_names])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["bundle", "ndjson"])
 def test_export_then_import_gives_back_the_demo_and_what_it_derives(
     form: str,

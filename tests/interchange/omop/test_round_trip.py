@@ -25,6 +25,7 @@ def _rows(path: Path | str, table: str) -> list[tuple[Any, ...]]:
     return sorted((tuple(r.values()) for r in data), key=repr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["duckdb", "parquet"])
 def test_the_demo_round_trips_through_omop_to_the_same_derived_tables(
     kind: str,

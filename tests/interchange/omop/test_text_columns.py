@@ -56,6 +56,7 @@ def test_a_varchar_value_as_number_that_is_not_a_number_names_the_row(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_text_parquet_folder_imports_as_the_typed_database(
     cli, foreign: Path, tmp_path: Path
 ) -> None:

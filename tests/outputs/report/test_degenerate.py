@@ -49,6 +49,7 @@ def _report(kind: str, tmp_path: Path, *extra: str) -> tuple[str, str]:
     return out.read_text(encoding="utf-8"), output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_degenerate_cohort_gets_a_whole_report(
     kind: str, tmp_path: Path, report_sections: tuple[str, ...]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from tests.web.pages.conftest import Pages
 from tests.web.pages.test_access_matrix import ACCESS, _import
 
@@ -79,6 +81,7 @@ def test_the_checker_finds_an_unlabelled_input() -> None:
     assert page.unlabelled() == ["<input name='d' id=None>", "<textarea name=None id='f'>"]
 
 
+@pytest.mark.slow
 def test_every_page_labels_its_inputs(pages: Pages) -> None:
     """Every page a person fills in, as the network's admin (who sees every page), and the
     pages answering a form (a paste's preview, an import's preview, a refused form): each

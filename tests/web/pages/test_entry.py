@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from srnskit.registry import audit, store
 from srnskit.registry.access import Actor
 from srnskit.web.pages.paste import read_paste
@@ -198,6 +200,7 @@ def _shape(entries: list[dict[str, Any]], pid: str) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.slow
 def test_round_trip_leaves_the_audit_entries_the_api_would(pages: Pages) -> None:
     patient = {"sex": "M", "birth_date": "2011-02-03", "onset_date": "2015-06-07"}
     row = {"date": "2015-06-08", "analyte": "upcr", "value": "5.2", "unit": "mg/mg"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from srnskit.registry import store
 from srnskit.registry.access import Actor
 from srnskit.web.pages.common import PAGE_CSP
@@ -25,6 +27,7 @@ def test_external_pattern_catches_what_it_should() -> None:
     assert not EXTERNAL.search('<link rel="stylesheet" href="/static/srnskit.css">')
 
 
+@pytest.mark.slow
 def test_no_page_names_another_host(pages: Pages) -> None:
     """Every GET page and every form's answer, as the network's admin, with its static files."""
     pages.login("network")
