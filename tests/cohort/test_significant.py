@@ -18,7 +18,10 @@ from srnskit.cohort.expressions import to_sql
 from srnskit.cohort.rounding import (
     SIGNIFICANT_DIGITS,
     canonical_value,
+    decimal_scale,
+    rounded_to,
     significant,
+    significant_decimals,
     significant_value,
 )
 from srnskit.definitions.model import load_definitions
@@ -64,6 +67,37 @@ def test_the_expression_and_numpy_roundings_agree(digits: int) -> None:
     values += [0.5, 1.5, 2.5, 1e22, 9.999999999999999e-12, 1e-11, 99999999999.99999, None]
     by_numpy = significant(pa.array(values, pa.float64()), digits).to_pylist()
     assert _sql(values, digits) == by_numpy
+
+
+def test_the_scale_read_from_the_exact_powers_is_pow_of_ten() -> None:
+    # 10.0 ** k is exact in a double for k up to 22; beyond, the lookup stays in its list
+    # (10^22; the rounding keeps such a number as it is), as does NULL (LEAST passes over it
+    # on DuckDB and Spark alike; the rounding keeps a number of NULL decimals as it is).
+    con = duckdb.connect()
+    t = ibis.table({"d": "int64"}, name="t")
+    con.execute("CREATE TABLE t AS SELECT unnest([0, 1, -3, 12, 22, -22, 23, -30, NULL]) AS d")
+    got = [r[0] for r in con.execute(to_sql(t.select(s=decimal_scale(t.d)))).fetchall()]
+    assert got == [1.0, 10.0, 1000.0, 10.0**12, 10.0**22, 10.0**22, 10.0**22, 10.0**22, 10.0**22]
+
+
+def test_the_rounding_with_its_scale_as_a_column_rounds_as_numpy() -> None:
+    # The load's form (decimals and scale each a column of their own) against numpy's
+    # rounding: the same doubles, also for numbers the rounding keeps (|decimals| > 22).
+    generator = random.Random(21)
+    values: list[float | None] = [
+        generator.uniform(-1, 1) * 10.0 ** generator.randint(-30, 30) for _ in range(3000)
+    ]
+    values += [0.56 * 88.4, 0.1 + 0.2, 2.5e-12, 1e-30, 0.0, None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, x DOUBLE)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    t = ibis.table({"i": "int32", "x": "float64"}, name="t")
+    with_decimals = t.mutate(d=significant_decimals(t.x, SIGNIFICANT_DIGITS))
+    with_scale = with_decimals.mutate(s=decimal_scale(with_decimals.d))
+    expr = with_scale.order_by("i").select(x=rounded_to(with_scale.x, with_scale.d, with_scale.s))
+    got = [r[0] for r in con.execute(to_sql(expr)).fetchall()]
+    assert got == significant(pa.array(values, pa.float64()), SIGNIFICANT_DIGITS).to_pylist()
+    assert got[3000:3002] == [49.504, 0.3]
 
 
 def test_a_number_of_twelve_digits_or_fewer_is_its_own_rounding() -> None:
@@ -177,3 +211,9 @@ def test_spark_rounds_as_numpy_does() -> None:
         ]
         assert on_spark == significant(pa.array(values, pa.float64()), digits).to_pylist()
     assert on_spark[800] == 49.504
+    # The load's form: decimals and scale (read from the exact powers) as columns of their own.
+    with_decimals = t.mutate(d=significant_decimals(t.x, SIGNIFICANT_DIGITS))
+    with_scale = with_decimals.mutate(s=decimal_scale(with_decimals.d))
+    expr = with_scale.order_by("i").select(x=rounded_to(with_scale.x, with_scale.d, with_scale.s))
+    rows = session.sql(str(compiler.compile(expr, pretty=False))).collect()
+    assert [row[0] for row in rows] == on_spark
