@@ -223,3 +223,13 @@ def test_the_example_cohort_is_valid(cli, small_cohort: Path) -> None:
     result = cli("validate", small_cohort)
     assert result.exit_code == 0
     assert result.stdout == ""
+
+
+def test_a_folder_with_no_table_says_none_was_read(cli, tmp_path: Path) -> None:
+    # The summary's counts of rows read are left out when no table was read, not "()".
+    (tmp_path / "notes.txt").write_text("minutes of the meeting\n")
+    result = cli("validate", tmp_path, "--today", "2020-01-01")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(
+        f"{tmp_path}: NOT valid: 1 error(s), 0 warning(s) (no table read)"
+    )

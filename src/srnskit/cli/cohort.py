@@ -57,7 +57,8 @@ def _validate(
             typer.echo(line)
         rows = table_rows({name: t.rows for name, t in raw.tables.items()})
         verdict = "valid" if errors == 0 else "NOT valid"
-        say(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) ({rows})", err=True)
+        read = f"({rows})" if rows else "(no table read)"
+        say(f"{cohort}: {verdict}: {errors} error(s), {warnings} warning(s) {read}", err=True)
     raise typer.Exit(1 if errors else 0)
 
 
