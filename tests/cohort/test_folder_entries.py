@@ -1,13 +1,17 @@
 """What a cohort folder holds besides its table files: a table file there twice in names that
 differ only in capitals, a table written as a folder of part files (a reviewer's cases: each
-was read in part, or not at all, while the cohort was called valid)."""
+was read in part, or not at all, while the cohort was called valid); a Parquet table written
+as a folder of part files is read as one table, its records numbered through the parts."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from srnskit.cohort.load import check_cohort
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from srnskit.cohort.load import check_cohort, read_cohort
 from srnskit.sources.raw import case_clashes
 
 TODAY = dt.date(2026, 12, 1)
@@ -41,15 +45,98 @@ def test_only_the_cohorts_files_are_compared_by_their_names_in_lower_case() -> N
     )
 
 
-def test_a_table_written_as_a_folder_of_parts_is_named_not_read(tmp_path: Path) -> None:
+def _parts(folder: Path, rows: list[dict[str, object]], sizes: list[int]) -> Path:
+    """``rows`` written as the table measurements in part files of ``sizes`` records, as Spark
+    writes a table (with its ``_SUCCESS`` marker and Hadoop's ``.crc`` checksums beside)."""
+    parts = folder / "measurements.parquet"
+    parts.mkdir()
+    (parts / "_SUCCESS").write_text("")
+    table, first = pa.Table.from_pylist(rows), 0
+    # A task's file not committed (Hadoop's readers skip a name starting with '_' or '.')
+    pq.write_table(table.slice(0, 1), parts / "_temporary-part-00009.parquet")
+    for index, size in enumerate(sizes):
+        name = f"part-{index:05d}-c000.snappy.parquet"
+        pq.write_table(table.slice(first, size), parts / name)
+        (parts / f".{name}.crc").write_bytes(b"\x00")
+        first += size
+    return parts
+
+
+def _rows(extra: dict[str, object] | None = None) -> list[dict[str, object]]:
+    base = {"patient_id": "P1", "date": dt.date(2015, 1, 2), "analyte": "upcr", "unit": "mg/mg"}
+    rows = [{**base, "value": float(v), **(extra or {})} for v in (3, 2, 1, 0.5, 0.1)]
+    rows[3]["patient_id"] = "P9"  # the first record of the second part: row 2 + 3
+    return rows
+
+
+def test_a_table_written_as_a_folder_of_parts_is_read_as_one_table(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    _parts(tmp_path, _rows(), [3, 2])
+    # Part 0 holds rows 2-4, part 1 rows 5-6: its first record, P9's, is row 5.
+    assert _errors(tmp_path) == [
+        "measurements:5:patient_id: error: patient 'P9' is not in the patients table"
+    ]
+
+
+def test_parts_read_record_by_record_are_numbered_alike(tmp_path: Path) -> None:
+    # A column DuckDB would write other than the chunks do (a timestamp) sends the table to
+    # the chunks, part after part: the same row numbers.
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    _parts(tmp_path, _rows({"taken": dt.datetime(2015, 1, 2, 8, 30)}), [1, 2, 2])
+    assert _errors(tmp_path) == [
+        "measurements:5:patient_id: error: patient 'P9' is not in the patients table"
+    ]
+
+
+def test_parts_load_as_the_one_file_of_the_same_rows(tmp_path: Path) -> None:
+    rows = _rows()
+    rows[3]["patient_id"] = "P1"
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    for folder in (split, whole):
+        folder.mkdir()
+        (folder / "patients.csv").write_text(PATIENTS)
+    _parts(split, rows, [2, 0, 3])
+    pq.write_table(pa.Table.from_pylist(rows), whole / "measurements.parquet")
+    loaded = []
+    for folder in (split, whole):
+        with read_cohort(folder, today=TODAY) as cohort:
+            query = "SELECT source_row, value FROM measurements ORDER BY source_row"
+            loaded.append(cohort.con.execute(query).fetchall())
+    assert loaded[0] == loaded[1] == [(2, 3.0), (3, 2.0), (4, 1.0), (5, 0.5), (6, 0.1)]
+
+
+def test_a_folder_of_parts_that_cannot_be_one_table_is_said(tmp_path: Path) -> None:
     (tmp_path / "patients.csv").write_text(PATIENTS)
     parts = tmp_path / "measurements.parquet"
     parts.mkdir()
     (parts / "_SUCCESS").write_text("")
     assert _errors(tmp_path) == [
-        "measurements:-:-: error: measurements.parquet is a folder (a table written in parts, "
-        "as Spark writes one), not read here: write the table as one file, measurements.parquet "
-        "(derive --engine spark reads such a folder where it lies when every table is Parquet)"
+        "measurements:-:-: error: measurements.parquet is a folder with no Parquet part file"
+    ]
+    for file in parts.iterdir():
+        file.unlink()
+    pq.write_table(pa.Table.from_pylist(_rows()[:2]), parts / "part-00000.parquet")
+    other = [{**r, "value": str(r["value"])} for r in _rows()[2:]]
+    pq.write_table(pa.Table.from_pylist(other), parts / "part-00001.parquet")
+    (message,) = _errors(tmp_path)
+    assert message.startswith(
+        "measurements:-:-: error: measurements.parquet/part-00001.parquet has other columns or "
+        "types than part-00000.parquet ("
+    )
+    assert message.endswith("every part file of a table holds the same columns")
+    assert "value string" in message
+    assert "value double" in message
+
+
+def test_a_csv_table_written_as_a_folder_of_parts_is_named_not_read(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    parts = tmp_path / "measurements.csv"
+    parts.mkdir()
+    (parts / "part-00000.csv").write_text(MEASUREMENTS)
+    assert _errors(tmp_path) == [
+        "measurements:-:-: error: measurements.csv is a folder (a table written in parts), not "
+        "read: write the table as one file, measurements.csv, or as Parquet (measurements.parquet"
+        ", a file or a folder of part files)"
     ]
     # A folder of another name (a backup, notes) is none of the cohort's business
     parts.rename(tmp_path / "old")

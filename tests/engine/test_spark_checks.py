@@ -223,8 +223,8 @@ def test_cells_read_as_the_cohort_reader_writes_them(session: Any, cohort: Path)
 
 def test_part_files_numbered_as_one_file(session: Any, tmp_path: Path) -> None:
     """A table as a folder of part files reads as the one file they were cut from: the same
-    rows and row numbers as DuckDB gives that file (rows 2 … 12, the fourth part's first
-    record row 2 + 3 + 4 + 2 = 11)."""
+    rows and row numbers as DuckDB gives that file, and that folder (rows 2 … 12, the fourth
+    part's first record row 2 + 3 + 4 + 2 = 11)."""
     whole = _write(tmp_path / "whole", {"patients": _patients(), "measurements": _measurements()})
     split = _write(tmp_path / "split", {"patients": _patients()})
     _write_parts(split, "measurements", _measurements(), [3, 4, 2, 2])
@@ -233,6 +233,8 @@ def test_part_files_numbered_as_one_file(session: Any, tmp_path: Path) -> None:
         on_spark = _raw_rows(checks, "measurements")
         assert checks.records["measurements"] == 11
         assert on_spark == _raw_rows(duck, "measurements")
+        # DuckDB reads the folder of part files itself with the same numbers.
+        assert _raw_rows(_on_duckdb(split), "measurements") == on_spark
         row_11 = checks.rows(
             checks.raw_table("measurements").filter(lambda t: t._row == 11).select("date")
         )

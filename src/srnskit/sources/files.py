@@ -20,25 +20,23 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import FORMAT_VERSIONS_READ
 from srnskit.sources.duckdb_file import read_duckdb
+from srnskit.sources.parquet import CHUNK_ROWS, read_parquet_table
 from srnskit.sources.raw import (
     ROW_COLUMN,
     RawCohort,
     RawTable,
     add_table,
-    arrow_column_as_text,
     as_written,
     case_clashes,
     column_name,
-    header_columns,
     header_row_below,
-    of_own_type,
+    sql_literal,
     text_table,
     to_raw_table,
 )
@@ -56,9 +54,6 @@ __all__ = [
     "read_settings",
 ]
 
-# Rows per chunk when a Parquet file is read: validation and loading take one chunk of text at a
-# time, so the whole file is never held as text at once (a million children: 64 M rows).
-CHUNK_ROWS = 1_000_000
 _OTHER_SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
 _SETTINGS_KEYS = frozenset({"name", "center_id", "format_version"})
 
@@ -101,13 +96,17 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
     for part in (p for p in entries if p.is_dir()):
         stem, _, extension = part.name.lower().rpartition(".")
         if stem in COHORT_TABLES and extension in ("parquet", "csv"):
-            # A table written in parts (a folder of part files, as Spark writes one)
-            message = (
-                f"{part.name} is a folder (a table written in parts, as Spark writes one), "
-                f"not read here: write the table as one file, {stem}.{extension} (derive "
-                "--engine spark reads such a folder where it lies when every table is Parquet)"
-            )
-            cohort.problems.append(Problem(stem, None, None, message))
+            # A table written in parts (a folder of part files, as Spark writes one): read as
+            # one table when Parquet (sources.parquet); CSV is written as one file.
+            if extension == "csv":
+                message = (
+                    f"{part.name} is a folder (a table written in parts), not read: write the "
+                    f"table as one file, {stem}.csv, or as Parquet ({stem}.parquet, a file or a "
+                    "folder of part files)"
+                )
+                cohort.problems.append(Problem(stem, None, None, message))
+            else:
+                files[part.name.lower()] = part
     for name in COHORT_TABLES:
         csv_path, parquet_path = files.get(f"{name}.csv"), files.get(f"{name}.parquet")
         if csv_path and parquet_path:
@@ -122,7 +121,7 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
         elif csv_path:
             add_table(cohort, _read_csv(csv_path, name))
         elif parquet_path:
-            add_table(cohort, _read_parquet(parquet_path, name))
+            add_table(cohort, read_parquet_table(parquet_path, name))
     known = {f"{n}.{ext}" for n in COHORT_TABLES for ext in ("csv", "parquet")} | {"cohort.toml"}
     for lower, file in sorted(files.items()):
         if lower.endswith((".csv", ".parquet")) and lower not in known:
@@ -184,9 +183,9 @@ def _native_csv(path: Path, data: bytes, name: str) -> RawTable | None:
     if names is None:
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    columns = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    columns = ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names)
     scan = (
-        f"read_csv({_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"read_csv({sql_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
         f"quote = '\"', escape = '\"', strict_mode = true, columns = {{{columns}}})"
     )
 
@@ -210,10 +209,6 @@ def _plain_header(header_line: str) -> list[str] | None:
     if not names or len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
         return None
     return names
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _read_csv_text(data: bytes, name: str, source: str) -> tuple[RawTable | None, list[Problem]]:
@@ -305,99 +300,6 @@ def _read_regular_csv(data: bytes, text: str, name: str, source: str) -> RawTabl
         return None
     rows = pa.array(range(2, arrow.num_rows + 2), pa.int64())
     return RawTable.of(name, source, arrow.append_column(ROW_COLUMN, rows))
-
-
-def _read_parquet(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
-    """The Parquet file read lazily, CHUNK_ROWS rows at a time, each chunk cast to text."""
-    try:
-        file = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        return None, [
-            Problem(name, None, None, f"{path.name} is not a readable Parquet file: {exc}")
-        ]
-    kept, problems = header_columns(name, file.schema_arrow.names)
-    columns = [column for _, column in kept]
-
-    rows = file.metadata.num_rows
-
-    def chunks() -> Iterator[pa.Table]:
-        if rows == 0:
-            yield text_table(columns, [[] for _ in columns], [])
-        first_row = 2
-        for batch in file.iter_batches(batch_size=CHUNK_ROWS):
-            numbers = range(first_row, first_row + batch.num_rows)
-            first_row += batch.num_rows
-            text = [arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
-            yield text_table(columns, text, numbers)
-
-    table = RawTable(name, path.name, columns, rows, chunks)
-    names = file.schema_arrow.names
-    types = [file.schema_arrow.field(i).type for i, _ in kept]
-    # DuckDB reads the file itself when every kept column casts to the text the chunks give
-    # (text, whole numbers, dates, booleans, doubles: ``_cell_sql``) and no two names differ
-    # only in case (DuckDB's names ignore case). A column already of its column's own type (a
-    # date column of dates, a number column of numbers, a yes/no column of booleans) is kept
-    # as it is (``_typed``): nothing to read, and no text to make of 64 M values. A double
-    # DuckDB writes as text with an exponent (its shortest digits, as Arrow's, but 5e-06 where
-    # the chunks write 0.000005) sends the table to the chunks: validation checks the
-    # ``plain`` columns after the scan.
-    if all(map(_same_text_in_duckdb, types)) and len({n.lower() for n in names}) == len(names):
-        typed = [_typed(name, c, kind) for (_, c), kind in zip(kept, types, strict=True)]
-        cells = ", ".join(
-            f"{_quote(names[i]) if same else _cell_sql(names[i], kind)} AS {_quote(c)}"
-            for (i, c), kind, same in zip(kept, types, typed, strict=True)
-        )
-        # Each record numbered as the format says (its place in the file + 2).
-        source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
-        table.scan = f"(SELECT file_row_number + 2 AS {ROW_COLUMN}, {cells} FROM {source})"
-        table.plain = tuple(
-            c
-            for (_, c), k, same in zip(kept, types, typed, strict=True)
-            if pa.types.is_float64(k) and not same
-        )
-        table.lazy = True
-        table.fallback = lambda: (RawTable(name, path.name, columns, rows, chunks), [])
-    return table, problems
-
-
-def _typed(table: str, column: str, kind: pa.DataType) -> bool:
-    """Whether the Parquet column ``column`` of ``table``, of type ``kind``, is already of its
-    declared column's own type (``raw.of_own_type``), so validation and loading read it as it
-    is (``parse``'s readings of a typed cell). An undeclared column is read as text."""
-    declared = {c.name: c.kind for c in COHORT_TABLES[table].columns}
-    return column in declared and of_own_type(declared[column], kind)
-
-
-def _cell_sql(column: str, kind: pa.DataType) -> str:
-    """DuckDB's SQL writing a Parquet cell of type ``kind`` as ``arrow_column_as_text`` writes
-    it: a whole double below 10^15 without '.0' (137.0 as '137', -0.0 as '-0'), NaN as 'nan',
-    other doubles as their shortest digits (which both DuckDB and Arrow write); any other
-    type as DuckDB's cast."""
-    cell = _quote(column)
-    if not pa.types.is_float64(kind):
-        return f"CAST({cell} AS VARCHAR)"
-    return (
-        f"CASE WHEN isnan({cell}) THEN 'nan' "
-        f"WHEN {cell} = 0 AND signbit({cell}) THEN '-0' "
-        f"WHEN {cell} = trunc({cell}) AND abs({cell}) < 1e15 "
-        f"THEN CAST(CAST({cell} AS BIGINT) AS VARCHAR) "
-        f"ELSE CAST({cell} AS VARCHAR) END"
-    )
-
-
-def _same_text_in_duckdb(kind: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_integer(kind)
-        or pa.types.is_date32(kind)
-        or pa.types.is_boolean(kind)
-        or pa.types.is_float64(kind)
-    )
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _read_settings(path: Path, cohort: RawCohort) -> None:

@@ -35,6 +35,8 @@ __all__ = [
     "header_row_below",
     "of_own_type",
     "plain_decimal",
+    "sql_identifier",
+    "sql_literal",
     "text_table",
     "to_raw_table",
 ]
@@ -276,3 +278,13 @@ def of_own_type(kind: str, arrow_type: pa.DataType) -> bool:
     typed) and the load (``cohort.load``, which reads a typed cell as it is)."""
     test = _OWN_TYPES.get(kind)
     return bool(test is not None and test(arrow_type))
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal (DuckDB's): in single quotes, each quote doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (DuckDB's): in double quotes, each doubled."""
+    return '"' + name.replace('"', '""') + '"'
