@@ -111,7 +111,7 @@ def test_a_folder_of_parts_that_cannot_be_one_table_is_said(tmp_path: Path) -> N
     parts.mkdir()
     (parts / "_SUCCESS").write_text("")
     assert _errors(tmp_path) == [
-        "measurements:-:-: error: measurements.parquet is a folder with no Parquet part file"
+        "measurements:-:-: error: measurements.parquet is a folder with no part file"
     ]
     for file in parts.iterdir():
         file.unlink()
@@ -141,3 +141,83 @@ def test_a_csv_table_written_as_a_folder_of_parts_is_named_not_read(tmp_path: Pa
     # A folder of another name (a backup, notes) is none of the cohort's business
     parts.rename(tmp_path / "old")
     assert _errors(tmp_path) == []
+
+
+def test_every_visible_file_of_the_folder_is_a_part_whatever_its_name(tmp_path: Path) -> None:
+    # Hive names its parts 000000_0, with no extension; Spark reads every file of the folder
+    # but those starting with '_' or '.', and so does srnskit (none is dropped unread).
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    parts = _parts(tmp_path, _rows(), [3, 2])
+    for index, part in enumerate(sorted(parts.glob("part-*"))):
+        part.rename(parts / f"{index:06d}_0")
+    assert _errors(tmp_path) == [
+        "measurements:5:patient_id: error: patient 'P9' is not in the patients table"
+    ]
+    (parts / "notes.txt").write_text("written by hand\n")
+    (message,) = _errors(tmp_path)
+    assert message.startswith(
+        "measurements:-:-: error: measurements.parquet/notes.txt is not a readable Parquet file"
+    )
+
+
+def test_a_table_partitioned_into_folders_is_named_not_read(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    parts = _parts(tmp_path, _rows(), [3, 2])
+    (parts / "center_id=A").mkdir()
+    (parts / "part-00001-c000.snappy.parquet").rename(parts / "center_id=A" / "part-0.parquet")
+    assert _errors(tmp_path) == [
+        "measurements:-:-: error: measurements.parquet holds the folder center_id=A: a table "
+        "partitioned into folders is not read; write it without partitionBy (its part files "
+        "side by side in one folder)"
+    ]
+
+
+def test_a_table_written_in_parts_under_a_near_name_is_an_error(tmp_path: Path) -> None:
+    # Spark's df.write.parquet("cohort/measurements") writes the folder without the extension.
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    _parts(tmp_path, _rows(), [5]).rename(tmp_path / "measurements")
+    expected = (
+        "measurements:-:-: error: {} is a folder of part files that is not read: the "
+        "measurements table written in parts must be named 'measurements.parquet'; rename it"
+    )
+    assert _errors(tmp_path) == [expected.format("measurements")]
+    (tmp_path / "measurements").rename(tmp_path / "measurement.parquet")
+    assert _errors(tmp_path) == [expected.format("measurement.parquet")]
+    # A folder of anything else named like a table (a backup of notes) is none of its business.
+    (tmp_path / "measurement.parquet").rename(tmp_path / "labs")
+    for file in (tmp_path / "labs").iterdir():
+        file.unlink()
+    (tmp_path / "labs" / "notes.txt").write_text("to do\n")
+    assert _errors(tmp_path) == []
+
+
+def test_parts_of_large_text_and_text_are_one_table(tmp_path: Path) -> None:
+    # polars writes text as Arrow's large_string: the same Parquet column as string.
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    parts = _parts(tmp_path, _rows(), [3, 2])
+    second = parts / "part-00001-c000.snappy.parquet"
+    table = pq.read_table(second)
+    large = pa.schema(
+        [f.with_type(pa.large_string()) if f.type == pa.string() else f for f in table.schema]
+    )
+    pq.write_table(table.cast(large), second)
+    assert _errors(tmp_path) == [
+        "measurements:5:patient_id: error: patient 'P9' is not in the patients table"
+    ]
+
+
+def test_a_damaged_part_is_named(tmp_path: Path) -> None:
+    # A data page damaged, the footer whole: the part that cannot be read is named.
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    parts = _parts(tmp_path, _rows(), [3, 2])
+    second = parts / "part-00001-c000.snappy.parquet"
+    pq.write_table(pq.read_table(second), second, compression="snappy", use_dictionary=False)
+    data = bytearray(second.read_bytes())
+    start = data.index(b"P9")  # inside the first column's data page
+    data[start - 6 : start + 2] = b"\xff" * 8
+    second.write_bytes(bytes(data))
+    (message,) = _errors(tmp_path)
+    assert message.startswith(
+        "measurements:-:-: error: measurements.parquet could not be read: its part file "
+        "part-00001-c000.snappy.parquet: "
+    )

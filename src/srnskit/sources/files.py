@@ -26,7 +26,7 @@ from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import FORMAT_VERSIONS_READ
 from srnskit.sources.duckdb_file import read_duckdb
-from srnskit.sources.parquet import CHUNK_ROWS, read_parquet_table
+from srnskit.sources.parquet import CHUNK_ROWS, read_parquet_table, written_table
 from srnskit.sources.raw import (
     ROW_COLUMN,
     RawCohort,
@@ -107,6 +107,18 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
                 cohort.problems.append(Problem(stem, None, None, message))
             else:
                 files[part.name.lower()] = part
+        elif written_table(part):
+            # A table written in parts under a near name ('measurement.parquet', Spark's
+            # 'measurements' without the extension): never ignored while the cohort is valid.
+            lower = part.name.lower()
+            bare = stem if extension in ("parquet", "csv") else lower
+            meant = table_meant(bare)
+            if meant is not None:
+                message = (
+                    f"{part.name} is a folder of part files that is not read: the {meant} table "
+                    f"written in parts must be named '{meant}.parquet'; rename it"
+                )
+                cohort.problems.append(Problem(meant, None, None, message))
     for name in COHORT_TABLES:
         csv_path, parquet_path = files.get(f"{name}.csv"), files.get(f"{name}.parquet")
         if csv_path and parquet_path:

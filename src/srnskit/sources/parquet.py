@@ -38,15 +38,28 @@ CHUNK_ROWS = 1_000_000
 
 
 def part_files(folder: Path) -> list[Path]:
-    """The part files of the table written in parts at ``folder``, in their names' order: its
-    ``.parquet`` files, except those Hadoop's readers skip (a name starting with ``_`` or
-    ``.``: Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a file half-written by a task)."""
-    parts = (
-        p
+    """The part files of the table written in parts at ``folder``, in their names' order:
+    every file there but those Hadoop's readers skip (a name starting with ``_`` or ``.``:
+    Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a task's ``_temporary`` files), whatever
+    its extension (Hive names its parts ``000000_0``), as Spark reads such a folder."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and _visible(p)), key=_name)
+
+
+def written_table(folder: Path) -> bool:
+    """Whether ``folder`` looks like a table written in parts: it holds a Parquet file or
+    Spark's ``_SUCCESS`` marker."""
+    return any(
+        p.is_file() and (p.suffix.lower() == ".parquet" or p.name == "_SUCCESS")
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() == ".parquet" and not p.name.startswith(("_", "."))
     )
-    return sorted(parts, key=lambda p: p.name)
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(("_", "."))
+
+
+def _name(path: Path) -> str:
+    return path.name
 
 
 def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
@@ -59,8 +72,22 @@ def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Pro
     part file, a part file whose columns differ from the first part's (named by file)."""
     files = part_files(path) if path.is_dir() else [path]
     label = path.name
+    folders = (
+        sorted(p.name for p in path.iterdir() if p.is_dir() and _visible(p))
+        if path.is_dir()
+        else []
+    )
+    if folders:
+        # Partitioned by a column's value (center_id=A/part-…): that column lives in the
+        # folders' names, not in the files; read here, the table would lack rows or a column.
+        message = (
+            f"{label} holds the folder{'s' if len(folders) > 1 else ''} {', '.join(folders)}: "
+            "a table partitioned into folders is not read; write it without partitionBy (its "
+            "part files side by side in one folder)"
+        )
+        return None, [Problem(name, None, None, message)]
     if not files:
-        return None, [Problem(name, None, None, f"{label} is a folder with no Parquet part file")]
+        return None, [Problem(name, None, None, f"{label} is a folder with no part file")]
     opened: list[pq.ParquetFile] = []
     for file in files:
         try:
@@ -72,7 +99,7 @@ def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Pro
             ]
     schema = opened[0].schema_arrow
     for file, part in zip(files[1:], opened[1:], strict=True):
-        if not part.schema_arrow.equals(schema):
+        if not _text_alike(part.schema_arrow).equals(_text_alike(schema)):
             message = (
                 f"{label}/{file.name} has other columns or types than {files[0].name} "
                 f"({_columns(part.schema_arrow)}, not {_columns(schema)}): every part file of "
@@ -87,12 +114,20 @@ def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Pro
         if rows == 0:
             yield text_table(columns, [[] for _ in columns], [])
         first_row = 2
-        for part in opened:
-            for batch in part.iter_batches(batch_size=CHUNK_ROWS):
-                numbers = range(first_row, first_row + batch.num_rows)
-                first_row += batch.num_rows
-                text = [arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept]
-                yield text_table(columns, text, numbers)
+        for file, part in zip(files, opened, strict=True):
+            try:
+                for batch in part.iter_batches(batch_size=CHUNK_ROWS):
+                    numbers = range(first_row, first_row + batch.num_rows)
+                    first_row += batch.num_rows
+                    text = [
+                        arrow_column_as_text(pa.chunked_array([batch.column(i)])) for i, _ in kept
+                    ]
+                    yield text_table(columns, text, numbers)
+            except (pa.ArrowException, OSError) as exc:
+                if file == path:
+                    raise
+                # The part that is damaged named (the table's message names its folder).
+                raise OSError(f"its part file {file.name}: {exc}") from exc
 
     table = RawTable(name, label, columns, rows, chunks)
     names = schema.names
@@ -143,6 +178,14 @@ def _row_number(files: list[Path], opened: list[pq.ParquetFile]) -> str:
         total += part.metadata.num_rows
     listed = ", ".join(str(o) for o in offsets)
     return f"[{listed}]::BIGINT[][file_index + 1] + file_row_number + 2 AS {ROW_COLUMN}"
+
+
+def _text_alike(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with Arrow's large text as text: the same Parquet column (a writer's choice,
+    polars writes large_string), which DuckDB and Spark read as one type."""
+    return pa.schema(
+        [f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in schema]
+    )
 
 
 def _columns(schema: pa.Schema) -> str:
