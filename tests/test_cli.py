@@ -163,6 +163,7 @@ def _study(tmp_path, old: str, new: str):
     return mine
 
 
+@pytest.mark.slow
 def test_derive_reads_the_study_it_is_given(cli, tmp_path) -> None:
     # seed2023 includes 6 of the 12 small children (P01, P02, P04, P09, P10, P12); asking for
     # 100,000 days (274 years) of follow-up after the combination course excludes every one.
@@ -176,6 +177,7 @@ def test_derive_reads_the_study_it_is_given(cli, tmp_path) -> None:
     assert result.stderr.splitlines()[-1].startswith(said)
 
 
+@pytest.mark.slow
 def test_explain_reads_the_study_it_is_given(cli, tmp_path) -> None:
     mine = _study(tmp_path, "min_followup_days = 365", "min_followup_days = 100000")
     assert cli("explain", SMALL, "P01").stdout.splitlines()[-1] == "  study: included"

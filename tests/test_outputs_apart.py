@@ -238,6 +238,7 @@ def test_force_refuses_a_folder_holding_what_srnskit_does_not_write(cli, cohort,
     assert (out / "protocol.docx.bak").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_force_replaces_a_previous_output(cli, cohort, tmp_path) -> None:
     out = tmp_path / "imported"
     assert cli("fhir", "export", cohort, "--out", tmp_path / "fh").exit_code == 0

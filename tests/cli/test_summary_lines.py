@@ -55,6 +55,7 @@ def test_derive_says_its_exclusions_and_what_it_wrote_on_stderr(cli, tmp_path: P
     )
 
 
+@pytest.mark.slow
 def test_explain_tells_the_story_on_stdout_and_what_it_drew_on_stderr(cli, tmp_path: Path) -> None:
     # a patient id pasted with a zero-width space: the story shows it, the plot line is apart
     folder = tmp_path / "c"

@@ -6,6 +6,8 @@ import csv
 import json
 from importlib import resources
 
+import pytest
+
 from srnskit.schema import EXCLUSION_WORDS
 from tests.engine.conftest import upcr, write_cohort
 
@@ -196,6 +198,7 @@ def test_derive_names_each_exclusion_in_words(cli, tmp_path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_derive_and_explain_warn_when_the_set_reads_no_stream_of_the_cohort(cli, tmp_path) -> None:
     folder = _treated_child(tmp_path)
     # the cohort has UPCR only; seed2023 reads 24-hour proteinuria alone

@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from srnskit.engine.backends.spark_interrupt import _STOPPING
 
 SAID = f"stderr: {_STOPPING.strip()}"
@@ -113,6 +115,7 @@ def test_a_running_job_is_cancelled_from_another_thread_and_its_error_is_the_int
     ]
 
 
+@pytest.mark.slow
 def test_a_call_that_is_no_job_returns_and_the_interruption_follows_it(tmp_path: Path) -> None:
     # The call runs to its end (1 s; a cancel does not end it); KeyboardInterrupt comes
     # after it, in Python's own work, and once.
@@ -135,6 +138,7 @@ def test_a_job_started_after_the_ctrl_c_is_cancelled_too(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_jvm_starts_waits_for_the_start(tmp_path: Path) -> None:
     # No context yet: nothing is cancelled; the call (the JVM's launch) runs to its end.
     assert _run(tmp_path, "starting") == [

@@ -385,6 +385,7 @@ def test_a_wrong_suffix_is_refused_naming_the_allowed_ones(tmp_path) -> None:
     check_plot_path(tmp_path / "T.PNG")  # the suffix in any case
 
 
+@pytest.mark.slow
 def test_explain_plot_on_the_command_line(cli, tmp_path) -> None:
     small = example_path("small")
     bad = cli("explain", small, "P01", "--plot", tmp_path / "t.jpg")

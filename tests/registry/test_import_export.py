@@ -197,6 +197,7 @@ def test_reimport_changes_nothing_and_a_change_is_audited_field_by_field(
     assert after["measurements"] == before["measurements"]
 
 
+@pytest.mark.slow
 def test_an_invalid_or_foreign_cohort_writes_nothing(
     db_url: str, demo_by_center: dict[str, Path], tmp_path: Path
 ) -> None:

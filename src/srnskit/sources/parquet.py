@@ -30,7 +30,7 @@ from srnskit.sources.raw import (
     text_table,
 )
 
-__all__ = ["CHUNK_ROWS", "part_files", "read_parquet_table"]
+__all__ = ["CHUNK_ROWS", "part_files", "read_parquet_table", "written_table"]
 
 # Rows per chunk when a Parquet file is read: validation and loading take one chunk of text at a
 # time, so the whole file is never held as text at once (a million children: 64 M rows).

@@ -134,6 +134,7 @@ class _Plain(Backend):
         return name
 
 
+@pytest.mark.slow
 def test_a_backend_of_source_and_materialise_alone_gives_the_same_tables(
     small_cohort: Path,
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from srnskit.engine import Derived
 from tests.engine.conftest import outcome_of, upcr
 from tests.engine.rules.helpers import derive_analysis, study_with
@@ -48,6 +50,7 @@ def test_the_comparison_and_the_combination_each_take_the_first_course_of_their_
     assert derived.flow["study"] == "seed2023"
 
 
+@pytest.mark.slow
 def test_the_compared_regimen_and_the_number_of_agents_are_the_study_files(
     tmp_path: Path,
 ) -> None:

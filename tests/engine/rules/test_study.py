@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from srnskit.studies import load_study
 from tests.engine.conftest import outcome_of, upcr
 from tests.engine.rules.helpers import derive_analysis, study_with
@@ -51,6 +53,7 @@ def test_a_combination_started_in_2022_is_eligible_under_the_shipped_study(
         assert derived.flow["steps"][-1]["remaining"] == 1
 
 
+@pytest.mark.slow
 def test_outside_period_only_with_a_study_file_that_sets_one(tmp_path: Path) -> None:
     # The article's period, 2008–2020: the only combination course starts 2022-01-01, outside.
     article = study_with(tmp_path, "eligibility", study_period=["2008-01-01", "2020-12-31"])

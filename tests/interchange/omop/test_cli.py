@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from srnskit.examples import path as example_path
 
@@ -65,6 +66,7 @@ def test_invalid_data_exits_1_naming_the_omop_row_and_writes_nothing(
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.slow
 def test_export_then_import_from_the_command_line(cli, tmp_path: Path) -> None:
     database = tmp_path / "demo.duckdb"
     exported = cli("omop", "export", example_path("demo"), "--out", f"duckdb:///{database}")

@@ -85,6 +85,7 @@ def test_no_24h_protein_under_seed2023_is_said_in_the_report_and_on_stderr(
     assert "24-hour" in _text(html)
 
 
+@pytest.mark.slow
 def test_no_creatinine_is_said_once_for_the_cohort(tmp_path: Path) -> None:
     html, output = _report("no_creatinine", tmp_path)
     sentence = "this cohort has no creatinine: eGFR cannot be computed"
@@ -92,6 +93,7 @@ def test_no_creatinine_is_said_once_for_the_cohort(tmp_path: Path) -> None:
     assert sentence in _text(html)
 
 
+@pytest.mark.slow
 def test_one_value_per_group_runs_no_rank_test(tmp_path: Path) -> None:
     html, _ = _report("one_child", tmp_path)
     text = _text(html)

@@ -50,6 +50,7 @@ def test_outputs_on_one_path_or_of_the_wrong_kind_are_usage_errors(
     assert list(tmp_path.iterdir()) == []  # refused before any work: nothing written
 
 
+@pytest.mark.slow
 def test_report_reads_day_first_dates_with_date_order(tmp_path: Path) -> None:
     cohort = tmp_path / "dmy"
     shutil.copytree(SMALL, cohort)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from srnskit.cli import app
@@ -198,6 +199,7 @@ except SrnskitError as error:
 """
 
 
+@pytest.mark.slow
 def test_a_dead_sensitivity_worker_stops_the_report_with_a_message() -> None:
     import subprocess
     import sys

@@ -7,6 +7,8 @@ import io
 import zipfile
 from typing import Any
 
+import pytest
+
 from srnskit.registry.audit import verify
 from tests.registry.api.conftest import Api, write_cohort
 
@@ -117,6 +119,7 @@ def test_a_cell_that_is_no_value_is_422(api: Api) -> None:
     assert answer.json()["problems"][0]["severity"] == "error"
 
 
+@pytest.mark.slow
 def test_rows_added_changed_and_deleted(api: Api) -> None:
     headers = api.auth("data_entry")
     path = f"{V1}/patients/A-viewer-main"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 import sqlalchemy as sa
 
 from srnskit.registry.db import head_revision
@@ -70,6 +71,7 @@ def _command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
+@pytest.mark.slow
 def test_serve_migrates_and_binds_to_loopback(tmp_path: Path) -> None:
     database = tmp_path / "new.db"
     url = f"sqlite:///{database}"

@@ -63,6 +63,7 @@ def test_the_network_sees_both_centres_side_by_side(demo_pages: Pages) -> None:
     assert 'id="table-table1_by_center"' in html
 
 
+@pytest.mark.slow
 def test_a_reload_is_kept_and_a_write_builds_again(demo_pages: Pages) -> None:
     demo_pages.login("investigator")
     first = demo_pages.client.get("/dashboard").text
