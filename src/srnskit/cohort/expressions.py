@@ -27,7 +27,7 @@ import numpy as np
 import sqlglot
 
 from srnskit.cache import read_cached, write_cached
-from srnskit.cohort.parse import cells_are_view, raw_cells
+from srnskit.cohort.parse import cells_are_view, quote, raw_cells
 from srnskit.settings import plan_cache_enabled
 from srnskit.sources.files import ROW_COLUMN
 
@@ -125,8 +125,7 @@ class DuckDBChecks:
         _materialized(self.con, name)
         set_to = parts["__value"].sql(dialect="duckdb")
         when = parts["__where"].sql(dialect="duckdb")
-        quoted = '"' + column.replace('"', '""') + '"'
-        self.con.execute(f'UPDATE {cells} AS "{alias}" SET {quoted} = {set_to} WHERE {when}')
+        self.con.execute(f'UPDATE {cells} AS "{alias}" SET {quote(column)} = {set_to} WHERE {when}')
 
     def keep(self, name: str, expr: ibis.Table) -> ibis.Table:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {to_sql(expr)}")

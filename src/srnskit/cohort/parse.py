@@ -21,6 +21,7 @@ import ibis
 from srnskit.schema import ANALYTES, Column, unit_key
 from srnskit.schema.analytes import DIPSTICK_SPELLINGS
 from srnskit.settings import memory_limit
+from srnskit.sources.raw import sql_identifier, sql_literal
 
 __all__ = [
     "BOUND",
@@ -80,9 +81,9 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     if limit:
         # Beyond the limit DuckDB spills its tables and operators to a temporary folder.
         # Literals, not parameters: DuckDB imports pandas to bind a parameter (0.3 s).
-        con.execute(f"SET memory_limit = {_literal(limit)}")
+        con.execute(f"SET memory_limit = {sql_literal(limit)}")
         spill = Path(tempfile.gettempdir()) / "srnskit-spill"
-        con.execute(f"SET temp_directory = {_literal(str(spill))}")
+        con.execute(f"SET temp_directory = {sql_literal(str(spill))}")
     return con
 
 
@@ -97,17 +98,14 @@ def cells_are_view(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     file, read where it lies (``validate.register_raw_tables``), rather than a table."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE view_name = "
-        f"{_literal(raw_cells(table))} AND NOT internal"
+        f"{sql_literal(raw_cells(table))} AND NOT internal"
     ).fetchone()
     return bool(found and found[0])
 
 
 def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """``identifier`` quoted for DuckDB's SQL (``sources.raw.sql_identifier``)."""
+    return sql_identifier(identifier)
 
 
 def plain_number(text: str) -> float:
@@ -155,7 +153,7 @@ def register_units(con: duckdb.DuckDBPyConnection) -> None:
         # One statement of literals: DuckDB imports pandas to bind parameters (0.3 s of a fresh
         # process, more than reading the whole table).
         values = ", ".join(
-            f"({', '.join(map(_literal, (a, k, u, c)))}, {f!r}, {lo!r}, {hi!r})"
+            f"({', '.join(map(sql_literal, (a, k, u, c)))}, {f!r}, {lo!r}, {hi!r})"
             for a, k, u, c, f, lo, hi in rows
         )
         con.execute(f"INSERT INTO {UNITS_TABLE} VALUES {values}")

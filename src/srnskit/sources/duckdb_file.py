@@ -13,6 +13,7 @@ from srnskit.sources.raw import (
     RawTable,
     add_table,
     arrow_column_as_text,
+    sql_identifier,
     to_raw_table,
 )
 
@@ -45,8 +46,7 @@ def read_duckdb(path: Path, cohort: RawCohort) -> None:
         ]
         for table_name in names:
             if table_name.lower() in COHORT_TABLES:
-                quoted = '"' + table_name.replace('"', '""') + '"'
-                arrow = con.execute(f"SELECT * FROM {quoted}").to_arrow_table()
+                arrow = con.execute(f"SELECT * FROM {sql_identifier(table_name)}").to_arrow_table()
                 source = f"{path.name}[{table_name}]"
                 add_table(cohort, _arrow_to_raw(table_name.lower(), source, arrow))
     finally:
