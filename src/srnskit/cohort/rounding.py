@@ -88,7 +88,8 @@ def significant_value(number: ibis.FloatingValue, digits: int) -> ibis.FloatingV
     ``significant`` gives: 0.56 mg/dL is 49.504 µmol/L. NULL, 0, NaN, the infinities and a
     value the rounding cannot reach (see ``significant``) are kept. Raises ``ValueError`` for
     ``digits`` outside 1 … 15."""
-    return rounded_to(number, significant_decimals(number, digits))
+    decimals = significant_decimals(number, digits)
+    return rounded_to(number, decimals, decimal_scale(decimals))
 
 
 def significant_decimals(number: ibis.FloatingValue, digits: int) -> ibis.IntegerValue:
@@ -118,15 +119,12 @@ def decimal_scale(decimals: ibis.IntegerValue) -> ibis.FloatingValue:
 
 
 def rounded_to(
-    number: ibis.FloatingValue,
-    decimals: ibis.IntegerValue,
-    scale: ibis.FloatingValue | None = None,
+    number: ibis.FloatingValue, decimals: ibis.IntegerValue, scale: ibis.FloatingValue
 ) -> ibis.FloatingValue:
     """``number`` rounded to ``decimals`` (``significant_decimals``), as
-    ``significant_value`` rounds it; ``scale`` is ``decimal_scale(decimals)`` where an engine
-    holds it as a column (else it is computed here)."""
+    ``significant_value`` rounds it; ``scale`` is ``decimal_scale(decimals)`` (a column of
+    its own where an engine holds it so)."""
     places = decimals.abs()
-    scale = ibis.literal(10.0, "float64") ** places if scale is None else scale
     return ibis.cases(
         (decimals.isnull(), number),
         (places >= len(_POWERS_OF_TEN), number),

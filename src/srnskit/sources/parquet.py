@@ -11,6 +11,7 @@ record of a part numbered after the last of the part before it, as Spark's reade
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def part_files(folder: Path) -> list[Path]:
     every file there but those Hadoop's readers skip (a name starting with ``_`` or ``.``:
     Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a task's ``_temporary`` files), whatever
     its extension (Hive names its parts ``000000_0``), as Spark reads such a folder."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and _visible(p)), key=_name)
+    return sorted(p for p in folder.iterdir() if p.is_file() and _visible(p))
 
 
 def written_table(folder: Path) -> bool:
@@ -58,10 +59,6 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith(("_", "."))
 
 
-def _name(path: Path) -> str:
-    return path.name
-
-
 def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     """The cohort table ``name`` (a key of ``COHORT_TABLES``) written as Parquet at ``path``: a
     file, or a folder of part files (``part_files``). Its cells are read lazily as text,
@@ -70,13 +67,10 @@ def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Pro
 
     Returns the table, or None and the problems: a file that is not Parquet, a folder with no
     part file, a part file whose columns differ from the first part's (named by file)."""
-    files = part_files(path) if path.is_dir() else [path]
-    label = path.name
-    folders = (
-        sorted(p.name for p in path.iterdir() if p.is_dir() and _visible(p))
-        if path.is_dir()
-        else []
-    )
+    files, folders, label = [path], [], path.name
+    if path.is_dir():
+        files = part_files(path)
+        folders = sorted(p.name for p in path.iterdir() if p.is_dir() and _visible(p))
     if folders:
         # Partitioned by a column's value (center_id=A/part-…): that column lives in the
         # folders' names, not in the files; read here, the table would lack rows or a column.
@@ -172,11 +166,8 @@ def _row_number(files: list[Path], opened: list[pq.ParquetFile]) -> str:
     file + 2, after the records of the files before it (counted from the footers)."""
     if len(files) == 1:
         return f"file_row_number + 2 AS {ROW_COLUMN}"
-    offsets, total = [], 0
-    for part in opened:
-        offsets.append(total)
-        total += part.metadata.num_rows
-    listed = ", ".join(str(o) for o in offsets)
+    counts = [part.metadata.num_rows for part in opened]
+    listed = ", ".join(map(str, itertools.accumulate(counts[:-1], initial=0)))
     return f"[{listed}]::BIGINT[][file_index + 1] + file_row_number + 2 AS {ROW_COLUMN}"
 
 
