@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from srnskit.cohort.load import check_cohort, read_cohort
+from srnskit.sources.parquet import first_records
 from srnskit.sources.raw import case_clashes
 
 TODAY = dt.date(2026, 12, 1)
@@ -221,3 +222,13 @@ def test_a_damaged_part_is_named(tmp_path: Path) -> None:
         "measurements:-:-: error: measurements.parquet could not be read: its part file "
         "part-00001-c000.snappy.parquet: "
     )
+
+
+def test_first_records_offsets_each_part_by_the_parts_before_it() -> None:
+    # Parts of 3, 4 and 2 records, given out of order: rows 2-4, 5-8, 9-10.
+    assert first_records([("part-2", 2), ("part-0", 3), ("part-1", 4)]) == [
+        ("part-0", 0),
+        ("part-1", 3),
+        ("part-2", 7),
+    ]
+    assert first_records([]) == []

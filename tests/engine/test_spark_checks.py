@@ -241,6 +241,42 @@ def test_part_files_numbered_as_one_file(session: Any, tmp_path: Path) -> None:
     assert row_11 == [{"date": "1899-12-31"}]
 
 
+def test_odd_part_folders_are_the_same_problems_as_on_duckdb(session: Any, tmp_path: Path) -> None:
+    """A table partitioned into folders, a folder with no part file, and part folders under a
+    near name (Spark's ``measurements`` without the extension, ``treatment.parquet``) are each
+    the embedded reader's error on Spark too, never read or left out while the cohort is
+    valid."""
+    folder = _write(tmp_path / "odd", {"patients": _patients()})
+    _write_parts(folder, "measurements", _measurements(), [6, 5])
+    parts = folder / "measurements.parquet"
+    (parts / "center_id=A").mkdir()
+    (parts / "part-00001-c000.snappy.parquet").rename(parts / "center_id=A" / "part-0.parquet")
+    (folder / "events.parquet").mkdir()
+    (folder / "events.parquet" / "_SUCCESS").write_bytes(b"")
+    _write_parts(folder, "treatments", _treatments(), [2])
+    (folder / "treatments.parquet").rename(folder / "treatment.parquet")
+    _write_parts(folder / "near", "adverse_events", _treatments().slice(0, 1), [1])
+    (folder / "near" / "adverse_events.parquet").rename(folder / "adverse_events")
+    (folder / "near").rmdir()
+    expected = [
+        "measurements: measurements.parquet holds the folder center_id=A: a table partitioned "
+        "into folders is not read; write it without partitionBy (its part files side by side "
+        "in one folder)",
+        "treatments: treatment.parquet is a folder of part files that is not read: the "
+        "treatments table written in parts must be named 'treatments.parquet'; rename it",
+        "adverse_events: adverse_events is a folder of part files that is not read: the "
+        "adverse_events table written in parts must be named 'adverse_events.parquet'; "
+        "rename it",
+        "events: events.parquet is a folder with no part file",
+    ]
+    on_duckdb = [f"{p.table}: {p.message}" for p in read_raw_cohort(folder).problems]
+    assert sorted(on_duckdb) == sorted(expected)
+    with SparkChecks.from_location(folder, session=session) as checks:
+        on_spark = [f"{p.table}: {p.message}" for p in checks.problems]
+        assert checks.tables == ["patients"]
+    assert sorted(on_spark) == sorted(expected)
+
+
 def test_two_cohorts_in_one_session_keep_apart(session: Any, tmp_path: Path, cohort: Path) -> None:
     other = _write(tmp_path / "other", {"patients": _patients().slice(0, 2)})
     with (

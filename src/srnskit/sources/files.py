@@ -26,7 +26,12 @@ from srnskit.schema import COHORT_TABLES, FORMAT_VERSION
 from srnskit.schema.problems import Problem
 from srnskit.schema.tables import FORMAT_VERSIONS_READ
 from srnskit.sources.duckdb_file import read_duckdb
-from srnskit.sources.parquet import CHUNK_ROWS, read_parquet_table, written_table
+from srnskit.sources.parquet import (
+    CHUNK_ROWS,
+    misnamed_parts,
+    read_parquet_table,
+    written_table,
+)
 from srnskit.sources.raw import (
     ROW_COLUMN,
     RawCohort,
@@ -108,17 +113,11 @@ def _read_folder(folder: Path, cohort: RawCohort) -> None:
             else:
                 files[part.name.lower()] = part
         elif written_table(part):
-            # A table written in parts under a near name ('measurement.parquet', Spark's
-            # 'measurements' without the extension): never ignored while the cohort is valid.
-            lower = part.name.lower()
-            bare = stem if extension in ("parquet", "csv") else lower
-            meant = table_meant(bare)
-            if meant is not None:
-                message = (
-                    f"{part.name} is a folder of part files that is not read: the {meant} table "
-                    f"written in parts must be named '{meant}.parquet'; rename it"
-                )
-                cohort.problems.append(Problem(meant, None, None, message))
+            # A table written in parts under a near name: never ignored while the cohort is
+            # valid.
+            problem = misnamed_parts(part.name)
+            if problem is not None:
+                cohort.problems.append(problem)
     for name in COHORT_TABLES:
         csv_path, parquet_path = files.get(f"{name}.csv"), files.get(f"{name}.parquet")
         if csv_path and parquet_path:

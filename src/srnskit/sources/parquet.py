@@ -12,7 +12,7 @@ record of a part numbered after the last of the part before it, as Spark's reade
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,8 +30,19 @@ from srnskit.sources.raw import (
     sql_literal,
     text_table,
 )
+from srnskit.sources.workbook import table_meant
 
-__all__ = ["CHUNK_ROWS", "part_files", "read_parquet_table", "written_table"]
+__all__ = [
+    "CHUNK_ROWS",
+    "first_records",
+    "holds_part_files",
+    "misnamed_parts",
+    "part_files",
+    "part_folder_problem",
+    "read_parquet_table",
+    "visible",
+    "written_table",
+]
 
 # Rows per chunk when a Parquet file is read: validation and loading take one chunk of text at a
 # time, so the whole file is never held as text at once (a million children: 64 M rows).
@@ -40,23 +51,75 @@ CHUNK_ROWS = 1_000_000
 
 def part_files(folder: Path) -> list[Path]:
     """The part files of the table written in parts at ``folder``, in their names' order:
-    every file there but those Hadoop's readers skip (a name starting with ``_`` or ``.``:
-    Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a task's ``_temporary`` files), whatever
-    its extension (Hive names its parts ``000000_0``), as Spark reads such a folder."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and _visible(p))
+    every file there but those Hadoop's readers skip (``visible``), whatever its extension
+    (Hive names its parts ``000000_0``), as Spark reads such a folder."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and visible(p.name))
+
+
+def visible(name: str) -> bool:
+    """Whether Hadoop's readers (Spark's) read the entry ``name`` of a table's folder: not a
+    name starting with ``_`` or ``.`` (Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a
+    task's ``_temporary`` folder)."""
+    return not name.startswith(("_", "."))
 
 
 def written_table(folder: Path) -> bool:
-    """Whether ``folder`` looks like a table written in parts: it holds a Parquet file or
-    Spark's ``_SUCCESS`` marker."""
-    return any(
-        p.is_file() and (p.suffix.lower() == ".parquet" or p.name == "_SUCCESS")
-        for p in folder.iterdir()
+    """Whether ``folder`` looks like a table written in parts (``holds_part_files``)."""
+    return holds_part_files(p.name for p in folder.iterdir() if p.is_file())
+
+
+def holds_part_files(file_names: Iterable[str]) -> bool:
+    """Whether a folder whose files are named ``file_names`` looks like a table written in
+    parts: a Parquet file, or Spark's ``_SUCCESS`` marker."""
+    return any(n.lower().endswith(".parquet") or n == "_SUCCESS" for n in file_names)
+
+
+def first_records(counted: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The part files of one table (each ``(name, its number of records)``) in their names'
+    order, each with the number of records of the parts before it: what its records' row
+    numbers are offset by (module docstring). ``[("b", 4), ("a", 3)]`` gives
+    ``[("a", 0), ("b", 3)]``."""
+    ordered = sorted(counted)
+    starts = itertools.accumulate((n for _, n in ordered[:-1]), initial=0)
+    return [(name, start) for (name, _), start in zip(ordered, starts, strict=True)]
+
+
+def part_folder_problem(
+    name: str, label: str, files: Sequence[str], folders: Sequence[str]
+) -> Problem | None:
+    """Why the folder ``label`` of cohort table ``name``, holding the visible files ``files``
+    and sub-folders ``folders`` (``visible``), cannot be read as a table in parts, or None:
+    a table partitioned into folders (``center_id=A/part-…``: that column lives in the
+    folders' names, not in the files, so a reader of the files would lack rows or a column),
+    or a folder with no part file."""
+    if folders:
+        listed = ", ".join(sorted(folders))
+        message = (
+            f"{label} holds the folder{'s' if len(folders) > 1 else ''} {listed}: a table "
+            "partitioned into folders is not read; write it without partitionBy (its part "
+            "files side by side in one folder)"
+        )
+        return Problem(name, None, None, message)
+    if not files:
+        return Problem(name, None, None, f"{label} is a folder with no part file")
+    return None
+
+
+def misnamed_parts(folder: str) -> Problem | None:
+    """The error for a folder of part files (``holds_part_files``) named ``folder`` near a
+    cohort table's name but not as one (``measurement.parquet``; ``measurements``, as Spark's
+    ``df.write.parquet("cohort/measurements")`` names it), so the table is never left out
+    while the cohort is valid; None for a name near none (``workbook.table_meant``)."""
+    stem, _, extension = folder.lower().rpartition(".")
+    bare = stem if extension in ("parquet", "csv") else folder.lower()
+    meant = table_meant(bare)
+    if meant is None:
+        return None
+    message = (
+        f"{folder} is a folder of part files that is not read: the {meant} table written in "
+        f"parts must be named '{meant}.parquet'; rename it"
     )
-
-
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(("_", "."))
+    return Problem(meant, None, None, message)
 
 
 def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
@@ -67,21 +130,13 @@ def read_parquet_table(path: Path, name: str) -> tuple[RawTable | None, list[Pro
 
     Returns the table, or None and the problems: a file that is not Parquet, a folder with no
     part file, a part file whose columns differ from the first part's (named by file)."""
-    files, folders, label = [path], [], path.name
+    files, label = [path], path.name
     if path.is_dir():
         files = part_files(path)
-        folders = sorted(p.name for p in path.iterdir() if p.is_dir() and _visible(p))
-    if folders:
-        # Partitioned by a column's value (center_id=A/part-…): that column lives in the
-        # folders' names, not in the files; read here, the table would lack rows or a column.
-        message = (
-            f"{label} holds the folder{'s' if len(folders) > 1 else ''} {', '.join(folders)}: "
-            "a table partitioned into folders is not read; write it without partitionBy (its "
-            "part files side by side in one folder)"
-        )
-        return None, [Problem(name, None, None, message)]
-    if not files:
-        return None, [Problem(name, None, None, f"{label} is a folder with no part file")]
+        folders = [p.name for p in path.iterdir() if p.is_dir() and visible(p.name)]
+        problem = part_folder_problem(name, label, [f.name for f in files], folders)
+        if problem is not None:
+            return None, [problem]
     opened: list[pq.ParquetFile] = []
     for file in files:
         try:
@@ -166,8 +221,9 @@ def _row_number(files: list[Path], opened: list[pq.ParquetFile]) -> str:
     file + 2, after the records of the files before it (counted from the footers)."""
     if len(files) == 1:
         return f"file_row_number + 2 AS {ROW_COLUMN}"
-    counts = [part.metadata.num_rows for part in opened]
-    listed = ", ".join(map(str, itertools.accumulate(counts[:-1], initial=0)))
+    # Indexed by DuckDB's file_index, the place in ``files`` (sorted by name, as here).
+    counted = [(f.name, part.metadata.num_rows) for f, part in zip(files, opened, strict=True)]
+    listed = ", ".join(str(start) for _, start in first_records(counted))
     return f"[{listed}]::BIGINT[][file_index + 1] + file_row_number + 2 AS {ROW_COLUMN}"
 
 

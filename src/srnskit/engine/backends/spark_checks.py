@@ -36,12 +36,14 @@ from srnskit.engine.backends.spark_raw import (
     first_line,
     folder_uri,
     listing,
+    misnamed_part_folders,
     raw_frame,
     spark_errors,
 )
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem, printable
+from srnskit.sources.parquet import part_folder_problem, visible
 from srnskit.sources.raw import RawTable
 
 __all__ = ["SparkChecks", "checked", "validate_on_spark"]
@@ -119,6 +121,7 @@ class SparkChecks:
         found = _Found()
         problems = found.problems
         entries = listing(session, folder, problems)
+        problems += misnamed_part_folders(session, entries)
         for name in COHORT_TABLES:
             entry = entries.get(f"{name}.parquet")
             if entry is None:
@@ -133,6 +136,18 @@ class SparkChecks:
                 continue
             uri, is_folder = entry
             source = uri.rsplit("/", 1)[-1]
+            if is_folder:
+                # Read as the embedded reader reads a folder of part files (sources.parquet).
+                inside = [(u.rsplit("/", 1)[-1], d) for u, d in listing(session, uri).values()]
+                problem = part_folder_problem(
+                    name,
+                    source,
+                    [n for n, d in inside if not d and visible(n)],
+                    [n for n, d in inside if d and visible(n)],
+                )
+                if problem is not None:
+                    problems.append(problem)
+                    continue
             try:
                 frame = session.read.parquet(uri)
                 frame.schema  # noqa: B018 (the footers are read here: a file that is no Parquet)

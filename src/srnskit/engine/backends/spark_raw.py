@@ -15,6 +15,7 @@ from srnskit.atomic import HDFS_DEFAULT_PORT, is_uri
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
+from srnskit.sources.parquet import first_records, holds_part_files, misnamed_parts
 from srnskit.sources.raw import ROW_COLUMN, case_clashes, header_columns
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "first_line",
     "folder_uri",
     "listing",
+    "misnamed_part_folders",
     "raw_frame",
     "spark_errors",
 ]
@@ -69,6 +71,24 @@ def listing(
         status.getPath().getName().lower(): (status.getPath().toString(), status.isDirectory())
         for status in statuses
     }
+
+
+def misnamed_part_folders(session: Any, entries: dict[str, tuple[str, bool]]) -> list[Problem]:
+    """The errors for the folders of part files among a cohort folder's ``entries``
+    (``listing``) named near a cohort table's name but not as one (``measurement.parquet``,
+    ``measurements``: ``sources.parquet.misnamed_parts``), as the embedded reader reports
+    them; each such folder is listed (Hadoop's file system) to see whether it holds parts."""
+    tables = {f"{name}.{kind}" for name in COHORT_TABLES for kind in ("parquet", "csv")}
+    problems = []
+    for lower, (uri, is_folder) in sorted(entries.items()):
+        if not is_folder or lower in tables:
+            continue
+        inside = listing(session, uri).values()
+        if holds_part_files(u.rsplit("/", 1)[-1] for u, d in inside if not d):
+            problem = misnamed_parts(uri.rsplit("/", 1)[-1])
+            if problem is not None:
+                problems.append(problem)
+    return problems
 
 
 def spark_errors() -> tuple[type[Exception], ...]:
@@ -123,11 +143,7 @@ def file_numbers(session: Any, frame: Any, several_files: bool) -> Callable[[Any
     if not several_files:
         return lambda _: (F.col(_INDEX) + 2).cast("long")
     files = frame.select(F.col("_metadata.file_path").alias(_FILE)).groupBy(_FILE).count()
-    counted = sorted((r[_FILE], int(r["count"])) for r in files.collect())
-    offsets, total = [], 0
-    for file, count in counted:
-        offsets.append((file, total))
-        total += count
+    offsets = first_records((r[_FILE], int(r["count"])) for r in files.collect())
     if not offsets:
         return lambda _: (F.col(_INDEX) + 2).cast("long")
     first = F.create_map(*itertools.chain.from_iterable((F.lit(f), F.lit(o)) for f, o in offsets))
