@@ -80,8 +80,8 @@ def first_records(counted: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     numbers are offset by (module docstring). ``[("b", 4), ("a", 3)]`` gives
     ``[("a", 0), ("b", 3)]``."""
     ordered = sorted(counted)
-    starts = itertools.accumulate((n for _, n in ordered[:-1]), initial=0)
-    return [(name, start) for (name, _), start in zip(ordered, starts, strict=True)]
+    starts = itertools.accumulate((n for _, n in ordered), initial=0)
+    return [(name, start) for (name, _), start in zip(ordered, starts, strict=False)]
 
 
 def part_folder_problem(
