@@ -277,6 +277,63 @@ def test_odd_part_folders_are_the_same_problems_as_on_duckdb(session: Any, tmp_p
     assert sorted(on_spark) == sorted(expected)
 
 
+def test_timestamps_of_every_unit_read_as_the_embedded_reader_reads_them(
+    session: Any, tmp_path: Path
+) -> None:
+    """Parquet timestamps as pandas and Spark write them: nanoseconds (pandas' default, which
+    Spark reads only as a number), micro- and milliseconds, adjusted to UTC or not, the
+    legacy INT96; before 1970 with a fraction too. Each cell is the text Arrow's cast gives
+    (the embedded reader's), so a date column of timestamps reads as its day on both."""
+    moments = [
+        dt.datetime(2016, 1, 1, 23, 30, 5, 120_000),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999_999),
+        None,
+    ]
+    patients = pa.table(
+        {
+            "patient_id": _text(["P1", "P2", "P3"]),
+            "sex": _text(["F", "M", "F"]),
+            "birth_date": pa.array([D("2012-03-01"), D("1960-01-01"), D("2014-05-03")]).cast(
+                pa.timestamp("ns")
+            ),
+            "onset_date": pa.array(moments, pa.timestamp("us", tz="UTC")),
+            "seen_ms": pa.array(moments, pa.timestamp("ms")),
+            "seen_ns_utc": pa.array(moments, pa.timestamp("ns", tz="UTC")),
+        }
+    )
+    folder = tmp_path / "stamps"
+    folder.mkdir()
+    pq.write_table(patients, folder / "patients.parquet")
+    legacy = folder / "legacy"
+    legacy.mkdir()
+    pq.write_table(
+        patients.select(["patient_id", "sex", "birth_date"]),
+        legacy / "patients.parquet",
+        use_deprecated_int96_timestamps=True,
+    )
+    for cohort in (folder, legacy):
+        duck = _raw_rows(_on_duckdb(cohort), "patients")
+        with SparkChecks.from_location(cohort, session=session) as checks:
+            assert _raw_rows(checks, "patients") == duck
+    # Arrow reads INT96 in nanoseconds.
+    assert duck[0]["birth_date"] == "2012-03-01 00:00:00.000000000"
+    duck = _raw_rows(_on_duckdb(folder), "patients")
+    assert [r["birth_date"] for r in duck] == [
+        "2012-03-01 00:00:00.000000000",
+        "1960-01-01 00:00:00.000000000",
+        "2014-05-03 00:00:00.000000000",
+    ]
+    assert [r["seen_ns_utc"] for r in duck] == [
+        "2016-01-01 23:30:05.120000000Z",
+        "1969-12-31 23:59:59.999999000Z",
+        None,
+    ]
+    assert duck[1]["seen_ms"] == "1969-12-31 23:59:59.999"
+    problems = validate_on_spark(folder, today=TODAY, session=session)
+    assert problems == validate_raw_cohort(read_raw_cohort(folder), today=TODAY)
+    assert [p.column for p in problems if p.severity == "error"] == ["onset_date"]
+
+
 def test_two_cohorts_in_one_session_keep_apart(session: Any, tmp_path: Path, cohort: Path) -> None:
     other = _write(tmp_path / "other", {"patients": _patients().slice(0, 2)})
     with (

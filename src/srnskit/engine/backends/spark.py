@@ -67,8 +67,13 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
 }
-# Set whatever the configuration says: the engine's dates and ages are computed in UTC.
-FIXED: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+# Set whatever the configuration says: the engine's dates and ages are computed in UTC; a
+# Parquet timestamp in nanoseconds (pandas' default), which Spark refuses to read as a
+# timestamp, is read as its number (``spark_raw.timestamp_columns`` knows it from the footer).
+FIXED: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.legacy.parquet.nanosAsLong": "true",
+}
 DEFAULT_MASTER = "local[2]"
 # The application's name in a cluster's pages, unless the user names it: spark-submit names an
 # unnamed one after what it runs ("pyspark-shell" for pyspark's launcher), so that one is replaced.

@@ -7,6 +7,7 @@ file. ``spark_checks.SparkChecks`` builds its raw tables with these.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "misnamed_part_folders",
     "raw_frame",
     "spark_errors",
+    "timestamp_columns",
 ]
 
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
@@ -168,7 +170,11 @@ def raw_frame(
         F.col("_metadata.row_index").alias(_INDEX),
         F.col("_metadata.file_path").alias(_FILE),
     ).toDF(*positions, _INDEX, _FILE)
-    cells = [_cell_text(F.col(positions[i]), types[i]) for i, _ in kept]
+    stamps = timestamp_columns(session, frame)
+    cells = [
+        _cell_text(F.col(positions[i]), types[i], stamps.get(header[i]), positions[i])
+        for i, _ in kept
+    ]
     names = [column for _, column in kept]
     text = with_meta.select(numbered(with_meta).alias(ROW_COLUMN), *cells).toDF(ROW_COLUMN, *names)
     trimmed = [F.nullif(F.btrim(F.col(c), F.lit(SPACES)), F.lit("")).alias(c) for c in names]
@@ -182,10 +188,78 @@ def raw_frame(
     return text.select(F.col(ROW_COLUMN), *view), names, count, problems
 
 
-def _cell_text(cell: Any, kind: Any) -> Any:
+def timestamp_columns(session: Any, frame: Any) -> dict[str, tuple[str, bool]]:
+    """Each timestamp column of the Parquet files ``frame`` reads, by name: its unit as the
+    format stores it (``MILLIS``, ``MICROS``, ``NANOS``; ``INT96`` for the legacy type) and
+    whether it is adjusted to UTC, read from the first file's footer (Hadoop's Parquet
+    reader, in Spark's jars). Spark's types keep neither: it reads every timestamp in
+    microseconds, and a nanosecond one (pandas' default) only as its number
+    (``spark.sql.legacy.parquet.nanosAsLong``, ``spark.FIXED``). Empty for a frame of no
+    file, or of files that are not Parquet (a catalog's ORC table)."""
+    files = sorted(frame.inputFiles())
+    if not files:
+        return {}
+    jvm = session.sparkContext._jvm
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    parquet = jvm.org.apache.parquet.hadoop
+    source = parquet.util.HadoopInputFile.fromPath(jvm.org.apache.hadoop.fs.Path(files[0]), hadoop)
+    try:
+        reader = parquet.ParquetFileReader.open(source)
+    except spark_errors():  # a catalog's table of another format (ORC): Spark's types stand
+        return {}
+    try:
+        schema = reader.getFooter().getFileMetaData().getSchema()
+    finally:
+        reader.close()
+    found: dict[str, tuple[str, bool]] = {}
+    for field in schema.getFields():
+        if not field.isPrimitive():
+            continue
+        logical = str(field.getLogicalTypeAnnotation() or "")
+        stamp = re.match(r"TIMESTAMP\((MILLIS|MICROS|NANOS),(true|false)\)", logical)
+        if stamp:
+            found[str(field.getName())] = (stamp.group(1), stamp.group(2) == "true")
+        elif str(field.asPrimitiveType().getPrimitiveTypeName()) == "INT96":
+            found[str(field.getName())] = ("INT96", False)
+    return found
+
+
+# A timestamp's text as Arrow's cast writes it (``sources.raw.arrow_column_as_text``), by the
+# unit the file stores: the seconds' fraction in the unit's digits, a Z when adjusted to UTC.
+# Arrow reads the legacy INT96 in nanoseconds; Spark in microseconds, the last three zeros.
+_FRACTION = {"MILLIS": ".SSS", "MICROS": ".SSSSSS", "INT96": ".SSSSSS"}
+
+
+def _timestamp_text(cell: Any, stamp: tuple[str, bool], position: str) -> Any:
+    """The timestamp column ``cell`` (Spark's column ``position``; its footer's ``stamp``,
+    ``timestamp_columns``) as the text Arrow's cast gives: ``2016-01-01 23:30:05.120000``
+    (microseconds), ``….120000000Z`` (nanoseconds, adjusted to UTC). A nanosecond one is
+    read as its number of nanoseconds since 1970 (``spark.FIXED``), made a timestamp by
+    whole microseconds and its nine digits of fraction written from the number."""
+    from pyspark.sql import functions as F
+
+    unit, utc = stamp
+    seconds = "yyyy-MM-dd HH:mm:ss"
+    if unit == "NANOS":
+        micros = F.expr(f"(`{position}` - pmod(`{position}`, 1000)) div 1000")
+        fraction = F.lpad(F.pmod(cell, F.lit(1_000_000_000)).cast("string"), 9, "0")
+        text = F.concat(F.date_format(F.timestamp_micros(micros), seconds), F.lit("."), fraction)
+    else:
+        text = F.date_format(cell, seconds + _FRACTION[unit])
+        if unit == "INT96":
+            text = F.concat(text, F.lit("000"))
+    return F.concat(text, F.lit("Z")) if utc else text
+
+
+def _cell_text(
+    cell: Any, kind: Any, stamp: tuple[str, bool] | None = None, position: str = ""
+) -> Any:
     """A column of Spark's type ``kind`` as the cohort reader's text (``_float_text`` for
-    floats, Spark's cast for the rest)."""
+    floats, ``_timestamp_text`` for a timestamp of the footer's ``stamp``, Spark's cast for
+    the rest)."""
     name = type(kind).__name__
+    if stamp is not None:
+        return _timestamp_text(cell, stamp, position)
     if name in ("DoubleType", "FloatType"):
         return _plain_decimal(_float_text(cell, "double" if name == "DoubleType" else "float"))
     return cell.cast("string")
