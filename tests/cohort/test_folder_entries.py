@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from srnskit.cohort.load import check_cohort, read_cohort
-from srnskit.sources.parquet import first_records
+from srnskit.sources.parquet import first_records, visible
 from srnskit.sources.raw import case_clashes
 
 TODAY = dt.date(2026, 12, 1)
@@ -232,3 +232,11 @@ def test_first_records_offsets_each_part_by_the_parts_before_it() -> None:
         ("part-2", 7),
     ]
     assert first_records([]) == []
+
+
+def test_part_names_are_read_or_skipped_as_spark_reads_them() -> None:
+    # Spark's InMemoryFileIndex: '.' and '_' names skipped, a '_' name holding '=' read (a
+    # partition's), a copy under way skipped.
+    read = ["part-0.parquet", "000000_0", "_c=1.parquet", "center_id=A"]
+    skipped = ["_SUCCESS", "_temporary", ".part-0.parquet.crc", "part-1.parquet._COPYING_"]
+    assert [visible(n) for n in read + skipped] == [True] * 4 + [False] * 4

@@ -332,6 +332,25 @@ def test_timestamps_of_every_unit_read_as_the_embedded_reader_reads_them(
     problems = validate_on_spark(folder, today=TODAY, session=session)
     assert problems == validate_raw_cohort(read_raw_cohort(folder), today=TODAY)
     assert [p.column for p in problems if p.severity == "error"] == ["onset_date"]
+    # Part files of other units (pandas' nanoseconds, then milliseconds): refused by both,
+    # never read with the first part's unit (a millisecond count read as nanoseconds).
+    parts = tmp_path / "units" / "patients.parquet"
+    parts.mkdir(parents=True)
+    pq.write_table(patients.slice(0, 2), parts / "part-0.parquet")
+    later = patients.slice(2).set_column(
+        2, "birth_date", patients["birth_date"].slice(2).cast(pa.timestamp("ms"))
+    )
+    pq.write_table(later, parts / "part-1.parquet")
+    on_duckdb = read_raw_cohort(parts.parent).problems
+    with SparkChecks.from_location(parts.parent, session=session) as checks:
+        on_spark = checks.problems
+    assert [p.message.split(" (")[0] for p in on_duckdb] == [
+        "patients.parquet/part-1.parquet has other columns or types than part-0.parquet"
+    ]
+    assert [p.message for p in on_spark] == [
+        "patients.parquet/part-1.parquet has other columns or types than part-0.parquet: "
+        "every part file of a table holds the same columns"
+    ]
 
 
 def test_two_cohorts_in_one_session_keep_apart(session: Any, tmp_path: Path, cohort: Path) -> None:

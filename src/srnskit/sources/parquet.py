@@ -58,9 +58,12 @@ def part_files(folder: Path) -> list[Path]:
 
 def visible(name: str) -> bool:
     """Whether Hadoop's readers (Spark's) read the entry ``name`` of a table's folder: not a
-    name starting with ``_`` or ``.`` (Spark's ``_SUCCESS``, a checksum ``.part-….crc``, a
-    task's ``_temporary`` folder)."""
-    return not name.startswith(("_", "."))
+    name starting with ``.``, nor with ``_`` unless it holds ``=`` (Spark's ``_SUCCESS``, a
+    checksum ``.part-….crc``, a task's ``_temporary`` folder are skipped; ``_c=1`` is read, as
+    a partition's name may start so), nor a copy under way (``…._COPYING_``): Spark's
+    ``InMemoryFileIndex.shouldFilterOutPathName``."""
+    hidden = name.startswith("_") and "=" not in name
+    return not (hidden or name.startswith(".") or name.endswith("._COPYING_"))
 
 
 def written_table(folder: Path) -> bool:

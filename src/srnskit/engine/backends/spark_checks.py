@@ -39,6 +39,7 @@ from srnskit.engine.backends.spark_raw import (
     misnamed_part_folders,
     raw_frame,
     spark_errors,
+    unlike_part,
 )
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES
@@ -138,13 +139,14 @@ class SparkChecks:
             source = uri.rsplit("/", 1)[-1]
             if is_folder:
                 # Read as the embedded reader reads a folder of part files (sources.parquet).
-                inside = [(u.rsplit("/", 1)[-1], d) for u, d in listing(session, uri).values()]
+                inside = [(u, u.rsplit("/", 1)[-1], d) for u, d in listing(session, uri).values()]
+                parts = sorted(u for u, n, d in inside if not d and visible(n))
                 problem = part_folder_problem(
                     name,
                     source,
-                    [n for n, d in inside if not d and visible(n)],
-                    [n for n, d in inside if d and visible(n)],
-                )
+                    [u.rsplit("/", 1)[-1] for u in parts],
+                    [n for _, n, d in inside if d and visible(n)],
+                ) or unlike_part(session, name, source, parts)
                 if problem is not None:
                     problems.append(problem)
                     continue

@@ -23,11 +23,13 @@ __all__ = [
     "file_numbers",
     "first_line",
     "folder_uri",
+    "footer_schema",
     "listing",
     "misnamed_part_folders",
     "raw_frame",
     "spark_errors",
     "timestamp_columns",
+    "unlike_part",
 ]
 
 _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
@@ -197,20 +199,9 @@ def timestamp_columns(session: Any, frame: Any) -> dict[str, tuple[str, bool]]:
     (``spark.sql.legacy.parquet.nanosAsLong``, ``spark.FIXED``). Empty for a frame of no
     file, or of files that are not Parquet (a catalog's ORC table)."""
     files = sorted(frame.inputFiles())
-    if not files:
+    schema = footer_schema(session, files[0]) if files else None
+    if schema is None:  # no file, or a catalog's table of another format (ORC)
         return {}
-    jvm = session.sparkContext._jvm
-    hadoop = session.sparkContext._jsc.hadoopConfiguration()
-    parquet = jvm.org.apache.parquet.hadoop
-    source = parquet.util.HadoopInputFile.fromPath(jvm.org.apache.hadoop.fs.Path(files[0]), hadoop)
-    try:
-        reader = parquet.ParquetFileReader.open(source)
-    except spark_errors():  # a catalog's table of another format (ORC): Spark's types stand
-        return {}
-    try:
-        schema = reader.getFooter().getFileMetaData().getSchema()
-    finally:
-        reader.close()
     found: dict[str, tuple[str, bool]] = {}
     for field in schema.getFields():
         if not field.isPrimitive():
@@ -222,6 +213,44 @@ def timestamp_columns(session: Any, frame: Any) -> dict[str, tuple[str, bool]]:
         elif str(field.asPrimitiveType().getPrimitiveTypeName()) == "INT96":
             found[str(field.getName())] = ("INT96", False)
     return found
+
+
+def footer_schema(session: Any, file: str) -> Any:
+    """The Parquet schema in the footer of ``file`` (a URI), read by Hadoop's Parquet reader
+    (in Spark's jars) on the JVM: a ``MessageType``, which compares equal to another of the
+    same columns and types; None for a file that is not Parquet."""
+    jvm = session.sparkContext._jvm
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    parquet = jvm.org.apache.parquet.hadoop
+    source = parquet.util.HadoopInputFile.fromPath(jvm.org.apache.hadoop.fs.Path(file), hadoop)
+    try:
+        reader = parquet.ParquetFileReader.open(source)
+    except spark_errors():
+        return None
+    try:
+        return reader.getFooter().getFileMetaData().getSchema()
+    finally:
+        reader.close()
+
+
+def unlike_part(session: Any, name: str, label: str, parts: list[str]) -> Problem | None:
+    """The error for the first of the part files ``parts`` (URIs, in their names' order) of
+    cohort table ``name`` (its folder ``label``) whose columns or types differ from the first
+    part's, as the embedded reader refuses it (``sources.parquet``): Spark would read every
+    part with the first's types (a part in milliseconds read as nanoseconds), or fail
+    mid-way. None when they agree, or a part is not Parquet (Spark's read then says so)."""
+    schemas = [footer_schema(session, part) for part in parts]
+    if not schemas or any(schema is None for schema in schemas):
+        return None
+    for part, schema in zip(parts[1:], schemas[1:], strict=True):
+        if not schema.equals(schemas[0]):
+            first, odd = parts[0].rsplit("/", 1)[-1], part.rsplit("/", 1)[-1]
+            message = (
+                f"{label}/{odd} has other columns or types than {first}: every part file of "
+                "a table holds the same columns"
+            )
+            return Problem(name, None, None, message)
+    return None
 
 
 # A timestamp's text as Arrow's cast writes it (``sources.raw.arrow_column_as_text``), by the
