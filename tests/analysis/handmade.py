@@ -18,8 +18,11 @@ from srnskit.writer import ARROW_TYPES, derived_schema
 
 
 def analysis_table(name: str, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
-    """An analysis table from rows in its declared column order."""
+    """An analysis table from rows in its declared column order; a row shorter than the table
+    leaves its last columns empty (a column added later, such as the patients'
+    ``steroid_response_recorded``)."""
     schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in ANALYSIS_TABLES[name]])
+    rows = [tuple(r) + (None,) * (len(schema) - len(r)) for r in rows]
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     return pa.table(
         [pa.array(list(c), f.type) for c, f in zip(columns, schema, strict=True)], schema=schema

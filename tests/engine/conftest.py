@@ -116,12 +116,13 @@ def derive_cohort(tmp_path: Path, backend: str) -> Callable[..., Derived]:
     """Derive a cohort written from hand-made rows (``write_cohort``) on ``backend``."""
     counter = iter(range(1000))
 
-    def run(definitions: str = "kdigo2021", **tables: Any) -> Derived:
+    def run(definitions: str = "kdigo2021", *, analysis: bool = False, **tables: Any) -> Derived:
         folder = tmp_path / f"cohort{next(counter)}"
         folder.mkdir()
         write_cohort(folder, **tables)
         with read_cohort(folder, today=TODAY) as cohort:
-            return derive(cohort, load_definitions(definitions), engine=backend)
+            rules = load_definitions(definitions)
+            return derive(cohort, rules, engine=backend, analysis=analysis)
 
     return run
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from srnskit.definitions import load_definitions
+from srnskit.outputs.explain import explain
+from srnskit.studies import load_study
 from tests.engine.conftest import D, outcome_of, upcr
 
 
@@ -98,3 +101,43 @@ def test_inclusion_step_4_follows_the_final_response(derive_cohort) -> None:
     assert steps("P4") & steroid_steps == {"not_steroid_resistant"}
     assert steps("P5") & steroid_steps == {"steroid_response_unknown"}
     assert steps("P6") & steroid_steps == {"steroid_response_unknown"}
+
+
+def test_explain_says_why_a_response_is_unknown(derive_cohort) -> None:
+    derived = derive_cohort(
+        patients=CHILDREN, measurements=MEASUREMENTS, treatments=TREATMENTS, analysis=True
+    )
+    # The engine's first standard-dose course within 30 days of onset, judged alone: P4's and
+    # P5's Jan 5 courses (window Jan 5 + 28 = Feb 2); P3's course (Mar 5, day 64) is not one,
+    # P1, P2 and P6 have none.
+    courses = derived.analysis["initial_steroid_course"].to_pylist()
+    assert courses == [
+        {
+            "patient_id": "P4",
+            "start_date": D("2020-01-05"),
+            "window_end": D("2020-02-02"),
+            "outcome": "sensitive",
+        },
+        {
+            "patient_id": "P5",
+            "start_date": D("2020-01-05"),
+            "window_end": D("2020-02-02"),
+            "outcome": "unknown",
+        },
+    ]
+    rules = (load_definitions("kdigo2021"), load_study("seed2023"))
+    p5 = explain(derived, "P5", *rules)
+    assert (
+        "  steroid response: unknown: the standard-dose steroid course from 2020-01-05 has no "
+        "proteinuria measurement (upcr, dipstick) in its window (2020-01-05 → 2020-02-02); the "
+        "recorded response (resistant) stands in only when no course starts near onset; "
+        "docs/clinical-rules.md §5"
+    ) in p5
+    p6 = explain(derived, "P6", *rules)
+    assert (
+        "  steroid response: unknown: no standard-dose steroid course starts in the 30 days "
+        "after onset (2020-01-01) to judge it by, and no response is recorded "
+        "(steroid_response_recorded); docs/clinical-rules.md §5"
+    ) in p6
+    # A known response says nothing of the kind.
+    assert "  steroid response: sensitive" in explain(derived, "P4", *rules)

@@ -98,7 +98,12 @@ def explain(
         *_story(derived, analysis, patient_id),
         "",
         "Labels:",
-        *_labels(outcome, study, _after_krt(analysis, patient_id)),
+        *_labels(
+            outcome,
+            study,
+            _after_krt(analysis, patient_id),
+            _why_unknown(analysis, patients[0], definitions),
+        ),
         *_unvalidated_ages(analysis, patient_id),
     ]
 
@@ -330,12 +335,47 @@ RECORDED = (
 )
 
 
+def _why_unknown(
+    analysis: dict[str, pa.Table], patient: dict[str, Any], definitions: DefinitionSet
+) -> str:
+    """Why a steroid response is unknown (clinical.md §5), from the engine's first standard-dose
+    course near onset (``analysis["initial_steroid_course"]``): no such course and no response
+    recorded, or a course whose window holds no proteinuria day (then a recorded response does
+    not stand in, and the words say so)."""
+    courses = analysis.get("initial_steroid_course")
+    course = rows_of(courses, patient["patient_id"]) if courses is not None else []
+    recorded = patient.get("steroid_response_recorded")
+    if not course:
+        within = definitions.steroid_resistance.course_within_days_of_onset or 0
+        return (
+            f"no standard-dose steroid course starts in the {within} days after onset "
+            f"({patient['onset_date']}) to judge it by, and no response is recorded "
+            "(steroid_response_recorded); docs/clinical-rules.md §5"
+        )
+    start, end = course[0]["start_date"], course[0]["window_end"]
+    why = (
+        f"the standard-dose steroid course from {start} has no proteinuria measurement "
+        f"({', '.join(definitions.streams)}) in its window ({start} → {end})"
+    )
+    if recorded in ("sensitive", "resistant"):
+        why += (
+            f"; the recorded response ({recorded}) stands in only when no course starts near onset"
+        )
+    return why + "; docs/clinical-rules.md §5"
+
+
 def _labels(
-    outcome: dict[str, Any], study: StudyDesign, graft: list[dict[str, Any]] | None = None
+    outcome: dict[str, Any],
+    study: StudyDesign,
+    graft: list[dict[str, Any]] | None = None,
+    why_unknown: str = "",
 ) -> list[str]:
     """The patient's labels; ``graft``: the patient's eGFR rows after kidney replacement
-    therapy (``analysis["egfr"]`` where not ``native``), in date order."""
+    therapy (``analysis["egfr"]`` where not ``native``), in date order; ``why_unknown``: the
+    words said after an unknown steroid response (``_why_unknown``)."""
     resistance = outcome["steroid_response"]
+    if resistance == "unknown" and why_unknown:
+        resistance += f": {why_unknown}"
     if outcome["resistance_type"]:
         resistance += f" ({outcome['resistance_type']}"
         resistance += f", from {outcome['resistance_date']})" if outcome["resistance_date"] else ")"

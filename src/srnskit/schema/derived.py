@@ -102,6 +102,7 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("biopsy_date", "date"),
             ("genetic_testing", "bool"),
             ("genetic_variant", "string"),
+            ("steroid_response_recorded", "string"),
         ),
         # One row per treatment row, with the days it is active (clinical.md §4: an ongoing row
         # to the last follow-up; a rituximab infusion for the set's rituximab_active_days, never
@@ -125,6 +126,16 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("patient_id", "string"),
             ("start_date", "date"),
             ("end_date", "date"),
+        ),
+        # The first standard-dose steroid course within the set's days of onset (clinical.md §5),
+        # one row per patient who had one: its window's end (start + the set's window_days) and
+        # the course judged alone: sensitive, resistant, or unknown (no proteinuria day in the
+        # window). A response unknown with no row here: no course near onset, none recorded.
+        "initial_steroid_course": _derived(
+            ("patient_id", "string"),
+            ("start_date", "date"),
+            ("window_end", "date"),
+            ("outcome", "string"),
         ),
         # Each trough once, measured while its drug is active (csa_trough with cyclosporine);
         # qualifier: "<" or ">" when the value is a bound (cohort-format.md §2), else empty.

@@ -4,6 +4,8 @@ each from the rule that owns it, so no output re-derives a rule.
 - exposures: every treatment row with its last active day (``rules/exposure.py``, the intervals
   the courses are cut from) and the body size as of its start (``rules/body_size.py``);
 - relapses: the episodes the engine flags as relapses (clinical.md §3, ``courses.relapses``);
+- initial_steroid_course: the first standard-dose steroid course near onset, judged alone
+  (clinical.md §5, ``outcomes.steroid_response``), which says why a response is unknown;
 - troughs: each trough measurement once, while its drug is active;
 - presentation: the values at diagnosis in the study's ``[at_diagnosis]`` window, which ends
   before steroids act (the highest proteinuria, the lowest albumin, the first creatinine), of
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ibis
 
+from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, days_after
 from srnskit.engine.rules.body_size import with_body_size
 from srnskit.schema import ANALYSIS_TABLES
@@ -29,6 +32,7 @@ __all__ = [
     "attributed_adverse_events",
     "diagnosis_rows",
     "exposures",
+    "initial_steroid_course",
     "presentation",
     "proteinuria_dates",
     "relapses",
@@ -69,6 +73,21 @@ def relapses(episode: ibis.Table) -> ibis.Table:
     """``ANALYSIS_TABLES["relapses"]``: the engine's relapse episodes (a nephrotic episode after
     a state of the set's ``relapse_after``), start and end."""
     return episode.filter(episode.relapse).select("patient_id", "start_date", "end_date")
+
+
+def initial_steroid_course(steroid: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
+    """``ANALYSIS_TABLES["initial_steroid_course"]``: from ``steroid`` (``steroid_response``'s
+    rows), each patient's first standard-dose steroid course within the set's
+    ``course_within_days_of_onset`` of onset (clinical.md §5), its window's end (start + the
+    set's ``window_days``, the days searched for proteinuria) and its outcome judged alone."""
+    window = definitions.steroid_resistance.window_days
+    courses = steroid.filter(steroid.onset_course_date.notnull())
+    return courses.select(
+        "patient_id",
+        start_date=courses.onset_course_date,
+        window_end=days_after(courses.onset_course_date, window),
+        outcome=courses.onset_course_outcome,
+    )
 
 
 def troughs(tables: Tables, intervals: ibis.Table) -> ibis.Table:

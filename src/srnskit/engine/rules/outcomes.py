@@ -100,7 +100,11 @@ def steroid_response(
     type ``initial`` with no resistance_date (the data hold no course to count from);
     ``sensitive`` → late resistance derived from the data as for anyone sensitive.
     steroid_response_source: ``recorded`` when the final response rests on the recorded value
-    alone, ``derived`` when it comes from the data, NULL when unknown."""
+    alone, ``derived`` when it comes from the data, NULL when unknown. Also, for the analysis
+    and ``explain`` (why a response is unknown): onset_course_date, the start of the first
+    standard-dose course within the set's days of onset (NULL: none), and
+    onset_course_outcome, that course judged alone (``sensitive``, ``resistant``, or
+    ``unknown`` when its window holds no proteinuria day; NULL with no course)."""
     rule = definitions.steroid_resistance
     # Read by the initial and the late branch: computed once (its nearest-weight windows).
     courses = materialise(
@@ -140,15 +144,15 @@ def steroid_response(
     late = late.filter(late.outcome == "resistant")
     late = late.group_by("patient_id").aggregate(late_date=late.resistance_date.min())
     recorded = tables.patients.select("patient_id", "steroid_response_recorded")
-    had_course = first.select("patient_id", had_course=ibis.literal(True))
+    onset_course = first.select("patient_id", onset_course_date="start_date")
     out = recorded.left_join(initial, "patient_id").drop("patient_id_right")
-    out = out.left_join(had_course, "patient_id").drop("patient_id_right")
+    out = out.left_join(onset_course, "patient_id").drop("patient_id_right")
     out = out.left_join(late, "patient_id").drop("patient_id_right")
     derived_outcome = out.outcome.fill_null("unknown")
     # clinical.md §5: with no standard course within the onset window (not with a course whose
     # window holds no proteinuria day), the response documented elsewhere stands in; a response
     # derived from the data always wins over it.
-    stands_in = ~out.had_course.fill_null(False) & out.steroid_response_recorded.isin(
+    stands_in = out.onset_course_date.isnull() & out.steroid_response_recorded.isin(
         ["sensitive", "resistant"]
     ).fill_null(False)
     initial_outcome = ibis.ifelse(stands_in, out.steroid_response_recorded, derived_outcome)
@@ -180,6 +184,8 @@ def steroid_response(
         steroid_response_source=source,
         resistance_type=kind,
         resistance_date=date,
+        onset_course_date="onset_course_date",
+        onset_course_outcome="outcome",
     )
 
 
