@@ -85,14 +85,34 @@ def test_late_resistance_after_a_relapse(derive_cohort) -> None:
         + upcr("P1", "2020-03-20", [4, 4, 4])
     )
     relapse_course = ("P1", "prednisone", "2020-03-05", "2020-04-01", 60, "mg/m2/day", "daily")
-    outcome = outcome_of(
-        derive_cohort(patients=CHILD, measurements=values, treatments=[PREDNISONE, relapse_course])
-    )
+    # Seen again on May 1: the relapse course's window (to Apr 2) was followed to its end.
+    visit = [("P1", "2020-05-01", "last_visit")]
+    tables = dict(patients=CHILD, measurements=values, treatments=[PREDNISONE, relapse_course])
+    outcome = outcome_of(derive_cohort(**tables, events=visit))
     assert (
         outcome["steroid_response"],
         outcome["resistance_type"],
         outcome["resistance_date"],
     ) == ("resistant", "late", D("2020-04-02"))
+    # Without that visit, follow-up ends with the course on Apr 1 (the latest date of any
+    # kind), a day before the window's end: the relapse's response is not judged, so the child
+    # stays sensitive (from the onset course), not resistant from a day no one saw.
+    outcome = outcome_of(derive_cohort(**tables))
+    assert (outcome["steroid_response"], outcome["resistance_type"]) == ("sensitive", None)
+
+
+def test_a_window_not_followed_to_its_end_is_unknown_not_resistant(derive_cohort) -> None:
+    # Course from Jan 2, nephrotic on Jan 10-12, last seen Jan 20 (day 18 of 28): no complete
+    # remission seen, but the window ends Jan 30, after the last follow-up: unknown (it was
+    # "resistant from Jan 30", a date after the child was last seen). Seen on Feb 1 instead:
+    # resistant from Jan 30.
+    values = ONSET_NEPHROTIC + upcr("P1", "2020-01-10", [4, 4, 4])
+    course = ("P1", "prednisone", "2020-01-02", "2020-01-15", 60, "mg/m2/day", "daily")
+    tables = dict(patients=CHILD, measurements=values, treatments=[course])
+    early = outcome_of(derive_cohort(**tables, events=[("P1", "2020-01-20", "last_visit")]))
+    assert (early["steroid_response"], early["resistance_date"]) == ("unknown", None)
+    later = outcome_of(derive_cohort(**tables, events=[("P1", "2020-02-01", "last_visit")]))
+    assert (later["steroid_response"], later["resistance_date"]) == ("resistant", D("2020-01-30"))
 
 
 def test_no_standard_course_means_steroid_response_unknown(derive_cohort) -> None:

@@ -117,27 +117,50 @@ def test_explain_says_why_a_response_is_unknown(derive_cohort) -> None:
             "start_date": D("2020-01-05"),
             "window_end": D("2020-02-02"),
             "outcome": "sensitive",
+            "unknown_reason": None,
         },
         {
             "patient_id": "P5",
             "start_date": D("2020-01-05"),
             "window_end": D("2020-02-02"),
             "outcome": "unknown",
+            "unknown_reason": "no_proteinuria",
         },
     ]
     rules = (load_definitions("kdigo2021"), load_study("seed2023"))
     p5 = explain(derived, "P5", *rules)
     assert (
         "  steroid response: unknown: the standard-dose steroid course from 2020-01-05 has no "
-        "proteinuria measurement (upcr, dipstick) in its window (2020-01-05 → 2020-02-02); the "
-        "recorded response (resistant) stands in only when no course starts near onset; "
-        "docs/clinical-rules.md §5"
+        "proteinuria measurement that kdigo2021 reads (UPCR, dipstick) in its window "
+        "(2020-01-05 → 2020-02-02); the recorded response (resistant) stands in only when no "
+        "standard-dose course starts near onset; docs/clinical-rules.md §5"
     ) in p5
     p6 = explain(derived, "P6", *rules)
     assert (
-        "  steroid response: unknown: no standard-dose steroid course starts in the 30 days "
-        "after onset (2020-01-01) to judge it by, and no response is recorded "
+        "  steroid response: unknown: no standard-dose steroid course starts from onset "
+        "(2020-01-01) to 30 days after it to judge it by (a course below the standard dose, not "
+        "daily, started before onset, or whose dose per m² or per kg cannot be read for want of "
+        "a weight or height does not count), and no response is recorded "
         "(steroid_response_recorded); docs/clinical-rules.md §5"
     ) in p6
     # A known response says nothing of the kind.
     assert "  steroid response: sensitive" in explain(derived, "P4", *rules)
+
+
+def test_explain_says_a_window_was_not_followed_to_its_end(derive_cohort) -> None:
+    # Course from Jan 5 (window to Jan 5 + 28 = Feb 2), nephrotic Jan 10-12, last seen Jan 20.
+    derived = derive_cohort(
+        patients=[_child("P1")],
+        measurements=upcr("P1", "2020-01-02", [5]) + upcr("P1", "2020-01-10", [4, 4, 4]),
+        treatments=[_prednisone("P1", "2020-01-05", "2020-01-15")],
+        events=[("P1", "2020-01-20", "last_visit")],
+        analysis=True,
+    )
+    (course,) = derived.analysis["initial_steroid_course"].to_pylist()
+    assert (course["outcome"], course["unknown_reason"]) == ("unknown", "after_followup")
+    lines = explain(derived, "P1", load_definitions("kdigo2021"), load_study("seed2023"))
+    assert (
+        "  steroid response: unknown: the standard-dose steroid course from 2020-01-05 was not "
+        "followed to the end of its window (2020-01-05 → 2020-02-02): follow-up ends before it, "
+        "too soon to judge; docs/clinical-rules.md §5"
+    ) in lines

@@ -28,14 +28,13 @@ from srnskit.engine.backends import Tables
 from srnskit.engine.rules.analysis_tables import diagnosis_rows
 from srnskit.engine.rules.body_size import daily
 from srnskit.engine.rules.kidney import egfr_ages
-from srnskit.schema import DerivedColumn, DerivedType
+from srnskit.schema import STREAM_WORDS, DerivedColumn, DerivedType
 from srnskit.studies import StudyDesign
 from srnskit.studies.model import AtDiagnosis
 
-__all__ = ["COVERAGE", "STREAM_WORDS", "coverage", "data_warnings"]
+__all__ = ["COVERAGE", "coverage", "data_warnings"]
 
 # The streams a set may read (clinical.md §1), as people call them.
-STREAM_WORDS = {"upcr": "UPCR", "uprot_24h": "24-hour proteinuria", "dipstick": "dipstick"}
 
 _COLUMNS: tuple[tuple[str, DerivedType], ...] = (
     *((f"n_{stream}", "int64") for stream in STREAM_WORDS),

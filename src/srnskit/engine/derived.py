@@ -187,7 +187,7 @@ def derive_expressions(
             tables, intervals, height_within_days=height_within_days
         ),
         "relapses": analysis_tables.relapses(episode),
-        "initial_steroid_course": analysis_tables.initial_steroid_course(steroid, definitions),
+        "initial_steroid_course": analysis_tables.initial_steroid_course(steroid),
         "troughs": analysis_tables.troughs(tables, intervals),
         "presentation": analysis_tables.presentation(tables, study.at_diagnosis),
         "egfr": egfr_ages(tables, series).select(*_names("egfr")),

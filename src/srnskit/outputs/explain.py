@@ -21,7 +21,7 @@ from srnskit.clinical.egfr import EGFR_EQUATIONS
 from srnskit.constants import WEIGHT_WITHIN_DAYS
 from srnskit.errors import UsageError
 from srnskit.outputs.words import counted, nearest
-from srnskit.schema import ANALYTES, EXCLUSION_WORDS
+from srnskit.schema import ANALYTES, EXCLUSION_WORDS, STREAM_WORDS
 
 if TYPE_CHECKING:
     from srnskit.definitions.model import DefinitionSet
@@ -339,27 +339,42 @@ def _why_unknown(
     analysis: dict[str, pa.Table], patient: dict[str, Any], definitions: DefinitionSet
 ) -> str:
     """Why a steroid response is unknown (clinical.md §5), from the engine's first standard-dose
-    course near onset (``analysis["initial_steroid_course"]``): no such course and no response
-    recorded, or a course whose window holds no proteinuria day (then a recorded response does
-    not stand in, and the words say so)."""
+    course near onset (``analysis["initial_steroid_course"]``, its ``unknown_reason``): none and
+    nothing recorded; its window ends after the last follow-up; or its window holds no day of
+    the set's streams (a recorded response then does not stand in: said). Empty without the
+    table."""
     courses = analysis.get("initial_steroid_course")
-    course = rows_of(courses, patient["patient_id"]) if courses is not None else []
-    recorded = patient.get("steroid_response_recorded")
+    if courses is None:
+        return ""
+    course = rows_of(courses, patient["patient_id"])
     if not course:
         within = definitions.steroid_resistance.course_within_days_of_onset or 0
+        days = f"from onset ({patient['onset_date']}) to {within} days after it"
+        if not within:
+            days = f"on the day of onset ({patient['onset_date']})"
         return (
-            f"no standard-dose steroid course starts in the {within} days after onset "
-            f"({patient['onset_date']}) to judge it by, and no response is recorded "
-            "(steroid_response_recorded); docs/clinical-rules.md §5"
+            f"no standard-dose steroid course starts {days} to judge it by (a course below "
+            "the standard dose, not daily, started before onset, or whose dose per m² or per "
+            "kg cannot be read for want of a weight or height does not count), and no response "
+            "is recorded (steroid_response_recorded); docs/clinical-rules.md §5"
         )
     start, end = course[0]["start_date"], course[0]["window_end"]
-    why = (
-        f"the standard-dose steroid course from {start} has no proteinuria measurement "
-        f"({', '.join(definitions.streams)}) in its window ({start} → {end})"
-    )
+    if course[0]["unknown_reason"] == "after_followup":
+        why = (
+            f"the standard-dose steroid course from {start} was not followed to the end of its "
+            f"window ({start} → {end}): follow-up ends before it, too soon to judge"
+        )
+    else:
+        streams = ", ".join(STREAM_WORDS.get(s, s) for s in definitions.streams)
+        why = (
+            f"the standard-dose steroid course from {start} has no proteinuria measurement "
+            f"that {definitions.name} reads ({streams}) in its window ({start} → {end})"
+        )
+    recorded = patient.get("steroid_response_recorded")
     if recorded in ("sensitive", "resistant"):
         why += (
-            f"; the recorded response ({recorded}) stands in only when no course starts near onset"
+            f"; the recorded response ({recorded}) stands in only when no standard-dose course "
+            "starts near onset"
         )
     return why + "; docs/clinical-rules.md §5"
 

@@ -21,6 +21,7 @@ __all__ = [
     "DIPSTICK_NAMES",
     "DIPSTICK_SPELLINGS",
     "SPACES",
+    "STREAM_WORDS",
     "Analyte",
     "Unit",
     "normalise_unit",
@@ -63,6 +64,11 @@ def _units(*units: Unit) -> tuple[Unit, ...]:
 def _ranges(**ranges: tuple[float, float]) -> Mapping[str, tuple[float, float]]:
     return MappingProxyType(ranges)
 
+
+# The proteinuria streams (clinical.md §1) in a clinician's words, for messages and explain.
+STREAM_WORDS: Mapping[str, str] = MappingProxyType(
+    {"upcr": "UPCR", "uprot_24h": "24-hour proteinuria", "dipstick": "dipstick"}
+)
 
 # Dipstick protein, read as numbers (cohort-format.md §2): neg = 0, trace = 0.5, 1+ … 4+.
 DIPSTICK_LEVELS: Mapping[str, float] = MappingProxyType(

@@ -128,14 +128,17 @@ ANALYSIS_TABLES: Mapping[str, tuple[DerivedColumn, ...]] = MappingProxyType(
             ("end_date", "date"),
         ),
         # The first standard-dose steroid course within the set's days of onset (clinical.md §5),
-        # one row per patient who had one: its window's end (start + the set's window_days) and
-        # the course judged alone: sensitive, resistant, or unknown (no proteinuria day in the
-        # window). A response unknown with no row here: no course near onset, none recorded.
+        # one row per patient who had one: its window's last day (start + the set's window_days,
+        # or + its confirmation period when entered) and the course judged alone: sensitive,
+        # resistant or unknown, with unknown_reason (no_proteinuria: no proteinuria day in the
+        # window; after_followup: the window ends after the last follow-up). A response unknown
+        # with no row here: no course near onset, none recorded.
         "initial_steroid_course": _derived(
             ("patient_id", "string"),
             ("start_date", "date"),
             ("window_end", "date"),
             ("outcome", "string"),
+            ("unknown_reason", "string"),
         ),
         # Each trough once, measured while its drug is active (csa_trough with cyclosporine);
         # qualifier: "<" or ">" when the value is a bound (cohort-format.md §2), else empty.

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ibis
 
-from srnskit.definitions.model import DefinitionSet
 from srnskit.engine.backends import Tables, days_after
 from srnskit.engine.rules.body_size import with_body_size
 from srnskit.schema import ANALYSIS_TABLES
@@ -75,18 +74,18 @@ def relapses(episode: ibis.Table) -> ibis.Table:
     return episode.filter(episode.relapse).select("patient_id", "start_date", "end_date")
 
 
-def initial_steroid_course(steroid: ibis.Table, definitions: DefinitionSet) -> ibis.Table:
+def initial_steroid_course(steroid: ibis.Table) -> ibis.Table:
     """``ANALYSIS_TABLES["initial_steroid_course"]``: from ``steroid`` (``steroid_response``'s
     rows), each patient's first standard-dose steroid course within the set's
-    ``course_within_days_of_onset`` of onset (clinical.md §5), its window's end (start + the
-    set's ``window_days``, the days searched for proteinuria) and its outcome judged alone."""
-    window = definitions.steroid_resistance.window_days
+    ``course_within_days_of_onset`` of onset (clinical.md §5), the last day its response was
+    looked for, its outcome judged alone and why an unknown one is (``rules/windows.py``)."""
     courses = steroid.filter(steroid.onset_course_date.notnull())
     return courses.select(
         "patient_id",
         start_date=courses.onset_course_date,
-        window_end=days_after(courses.onset_course_date, window),
+        window_end=courses.onset_course_window_end,
         outcome=courses.onset_course_outcome,
+        unknown_reason=courses.onset_course_unknown_reason,
     )
 
 

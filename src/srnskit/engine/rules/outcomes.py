@@ -104,7 +104,9 @@ def steroid_response(
     and ``explain`` (why a response is unknown): onset_course_date, the start of the first
     standard-dose course within the set's days of onset (NULL: none), and
     onset_course_outcome, that course judged alone (``sensitive``, ``resistant``, or
-    ``unknown`` when its window holds no proteinuria day; NULL with no course)."""
+    ``unknown``; NULL with no course), with onset_course_unknown_reason and
+    onset_course_window_end (``rules/windows.py``: ``no_proteinuria``, ``after_followup``; the
+    window's last day)."""
     rule = definitions.steroid_resistance
     # Read by the initial and the late branch: computed once (its nearest-weight windows).
     courses = materialise(
@@ -139,7 +141,9 @@ def steroid_response(
         interpret(rule)(first.union(treated, distinct=True), episode, days, rule),
     )
     key = ["patient_id", "start_date"]
-    initial = first.join(judged, key).select("patient_id", "outcome", "resistance_date")
+    initial = first.join(judged, key).select(
+        "patient_id", "outcome", "resistance_date", "unknown_reason", "window_end"
+    )
     late = treated.join(judged, key).select("patient_id", "outcome", "resistance_date")
     late = late.filter(late.outcome == "resistant")
     late = late.group_by("patient_id").aggregate(late_date=late.resistance_date.min())
@@ -186,6 +190,8 @@ def steroid_response(
         resistance_date=date,
         onset_course_date="onset_course_date",
         onset_course_outcome="outcome",
+        onset_course_unknown_reason="unknown_reason",
+        onset_course_window_end="window_end",
     )
 
 

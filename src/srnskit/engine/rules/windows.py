@@ -19,8 +19,17 @@ def window_outcome(
     """The engine's function of a ``window_after_exposure`` rule (``rules/kinds.py``): for each
     exposure start (patient_id, start_date), outcome ``sensitive`` (a complete remission starts
     within ``window_days``, or within ``confirmation_period_days`` when in partial remission at
-    the window's end), ``unknown`` (no proteinuria day in the window) or ``resistant``, and
-    resistance_date (the start + the window, or + the confirmation period)."""
+    the window's end), ``unknown`` (no proteinuria day in the window, or the window, with its
+    confirmation period when entered, ends after the last follow-up: not observed to its end)
+    or ``resistant``, and resistance_date (the start + the window, or + the confirmation
+    period). unknown_reason says which unknown: ``no_proteinuria`` or ``after_followup``
+    (the latter first when both hold); NULL when the outcome is known. window_end: the last
+    day the response was looked for (the start + the window, or + the confirmation period
+    when the patient entered it).
+
+    The last follow-up is the end of the patient's last episode (clinical.md §3: the last state
+    ends there). Resistance is a finding of the whole window: a child followed 14 days of the
+    28 without remission is not resistant but not yet judged (docs/decisions.md)."""
     window, confirmation = rule.window_days, rule.confirmation_period_days
     s = starts.select(patient_id="patient_id", s="start_date")
     e = episode.select(
@@ -52,17 +61,25 @@ def window_outcome(
     seen = s.semi_join(
         d, [s.patient_id == d.pd, d.day >= s.s, d.day <= days_after(s.s, window)]
     ).select("patient_id", "s", measured=ibis.literal(True))
+    followed = e.group_by("pe").aggregate(last_followup=e.e_end.max())
     r = s.left_join(at_end, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(crs, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(seen, ["patient_id", "s"]).drop("patient_id_right", "s_right")
+    r = r.left_join(followed, r.patient_id == followed.pe).drop("pe")
     extended = ibis.literal(False)
     if confirmation is not None:
         extended = r.partial_at_end.fill_null(False)
     limit = ibis.ifelse(extended, days_after(r.s, confirmation or window), days_after(r.s, window))
     sensitive = (r.first_complete <= limit).fill_null(False)
+    reason = ibis.cases(
+        (sensitive, ibis.null("string")),
+        ((r.last_followup < limit).fill_null(False), ibis.literal("after_followup")),
+        (~r.measured.fill_null(False), ibis.literal("no_proteinuria")),
+        else_=ibis.null("string"),
+    )
     outcome = ibis.cases(
         (sensitive, "sensitive"),
-        (~r.measured.fill_null(False), "unknown"),
+        (reason.notnull(), "unknown"),
         else_="resistant",
     )
     return r.select(
@@ -70,4 +87,6 @@ def window_outcome(
         start_date="s",
         outcome=outcome,
         resistance_date=ibis.ifelse(outcome == "resistant", limit, ibis.null("date")),
+        unknown_reason=reason,
+        window_end=limit,
     )
