@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from srnskit.definitions import load_definitions
 from srnskit.outputs.explain import explain
+from srnskit.outputs.timeline import rows_from_derived, timeline_of
 from srnskit.studies import load_study
 from tests.engine.conftest import D, outcome_of, upcr
 
@@ -164,3 +167,19 @@ def test_explain_says_a_window_was_not_followed_to_its_end(derive_cohort) -> Non
         "followed to the end of its window (2020-01-05 → 2020-02-02): follow-up ends before it, "
         "too soon to judge; docs/clinical-rules.md §5"
     ) in lines
+
+    # The timeline's steroid-response label gives the same reason in its tip.
+    measurements = pa.table({"patient_id": pa.array([], pa.string())})
+    rows = rows_from_derived(derived, measurements, "P1")
+    spec = timeline_of(rows, load_definitions("kdigo2021"), load_study("seed2023"))
+    tips = [
+        r["tip"]
+        for layer in spec["vconcat"][0]["layer"]
+        if layer["mark"].get("shape") == "triangle-down"
+        for r in layer["data"]["values"]
+    ]
+    assert tips[0] == (
+        "steroid response: unknown: the standard-dose steroid course from 2020-01-05 was not "
+        "followed to the end of its window (2020-01-05 → 2020-02-02): follow-up ends before it, "
+        "too soon to judge; docs/clinical-rules.md §5"
+    )

@@ -25,6 +25,7 @@ from srnskit.outputs.timeline import (
     timeline_of,
     write_timeline,
 )
+from srnskit.registry.derived import TIMELINE_TABLES_STORED
 from srnskit.schema import ANALYSIS_TABLES, COHORT_TABLES, COMPARED_COURSES, DERIVED_TABLES
 from srnskit.studies import load_study
 from srnskit.writer import ARROW_TYPES
@@ -504,7 +505,7 @@ def _stored(derived: Derived, patient_id: str) -> dict[str, Any]:
         "patient_outcomes": derived.patient_outcomes,
         "episodes": derived.episodes,
         "courses": derived.courses,
-        **{name: analysis[name] for name in ("exposures", "relapses", "egfr", "adverse_events")},
+        **{name: analysis[name] for name in TIMELINE_TABLES_STORED},
     }
     rows = {name: rows_of(table, patient_id) for name, table in tables.items()}
     return json.loads(json.dumps(rows, default=lambda d: d.isoformat()))  # type: ignore[no-any-return]

@@ -37,6 +37,7 @@ __all__ = [
     "no_such_patient",
     "rows_of",
     "treatment_words",
+    "why_unknown",
 ]
 
 STATE_WORDS = {
@@ -87,7 +88,7 @@ def explain(
     if not patients or not outcomes:
         known = derived.patient_outcomes.column("patient_id").to_pylist()
         raise no_such_patient(patient_id, known, "the derived tables")
-    outcome = outcomes[0]
+    outcome, onset = outcomes[0], analysis.get("initial_steroid_course")
     return [
         f"Patient {patient_id} under {definitions.name} ({definitions.title}), "
         f"study {study.name}{_period(study)}",
@@ -102,7 +103,9 @@ def explain(
             outcome,
             study,
             _after_krt(analysis, patient_id),
-            _why_unknown(analysis, patients[0], definitions),
+            why_unknown(
+                None if onset is None else rows_of(onset, patient_id), patients[0], definitions
+            ),
         ),
         *_unvalidated_ages(analysis, patient_id),
     ]
@@ -335,18 +338,16 @@ RECORDED = (
 )
 
 
-def _why_unknown(
-    analysis: dict[str, pa.Table], patient: dict[str, Any], definitions: DefinitionSet
+def why_unknown(
+    course: list[dict[str, Any]] | None, patient: dict[str, Any], definitions: DefinitionSet
 ) -> str:
-    """Why a steroid response is unknown (clinical.md §5), from the engine's first standard-dose
-    course near onset (``analysis["initial_steroid_course"]``, its ``unknown_reason``): none and
-    nothing recorded; its window ends after the last follow-up; or its window holds no day of
-    the set's streams (a recorded response then does not stand in: said). Empty without the
-    table."""
-    courses = analysis.get("initial_steroid_course")
-    if courses is None:
+    """Why a steroid response is unknown (clinical.md §5), from ``course`` (the patient's rows of
+    the engine's ``initial_steroid_course``, with ``unknown_reason``): no course and nothing
+    recorded; a window ending after the last follow-up; or no day of the set's streams in it
+    (a recorded response then does not stand in: said). ``patient``: onset_date,
+    steroid_response_recorded. Empty when ``course`` is None (no such table: not guessed)."""
+    if course is None:
         return ""
-    course = rows_of(courses, patient["patient_id"])
     if not course:
         within = definitions.steroid_resistance.course_within_days_of_onset or 0
         days = f"from onset ({patient['onset_date']}) to {within} days after it"
@@ -383,14 +384,13 @@ def _labels(
     outcome: dict[str, Any],
     study: StudyDesign,
     graft: list[dict[str, Any]] | None = None,
-    why_unknown: str = "",
+    why: str = "",
 ) -> list[str]:
     """The patient's labels; ``graft``: the patient's eGFR rows after kidney replacement
-    therapy (``analysis["egfr"]`` where not ``native``), in date order; ``why_unknown``: the
-    words said after an unknown steroid response (``_why_unknown``)."""
+    therapy (``analysis["egfr"]`` where not ``native``), in date order; ``why``: said after an
+    unknown steroid response (``why_unknown``)."""
     resistance = outcome["steroid_response"]
-    if resistance == "unknown" and why_unknown:
-        resistance += f": {why_unknown}"
+    resistance += f": {why}" if resistance == "unknown" and why else ""
     if outcome["resistance_type"]:
         resistance += f" ({outcome['resistance_type']}"
         resistance += f", from {outcome['resistance_date']})" if outcome["resistance_date"] else ")"

@@ -7,7 +7,8 @@ validate``) and calls the engine (``engine.derive_many``) under every shipped de
 the shipped study; each patient's rows of ``patient_outcomes``, ``courses`` and ``episodes`` are
 stored as JSON, with the analysis tables the patient's timeline draws
 (``TIMELINE_TABLES_STORED``: the treatments with their active days, the relapses, the eGFR,
-the adverse events with their attributed drug). A read (``read_derived``) never runs the
+the adverse events with their attributed drug, the first steroid course near onset that says
+why a response is unknown). A read (``read_derived``) never runs the
 engine.
 
     refresh_derived(session, patient_ids, today=None) -> int     patients recomputed
@@ -64,7 +65,13 @@ __all__ = [
 DERIVED_STUDY = "seed2023"
 DERIVED_TABLES_STORED = ("patient_outcomes", "courses", "episodes")
 # The analysis tables (``Derived.analysis``) the timeline draws besides them (outputs.timeline).
-TIMELINE_TABLES_STORED = ("exposures", "relapses", "egfr", "adverse_events")
+TIMELINE_TABLES_STORED = (
+    "exposures",
+    "relapses",
+    "egfr",
+    "adverse_events",
+    "initial_steroid_course",
+)
 _ROWS_PER_INSERT = 2_000
 _IDS_PER_QUERY = 5_000
 # Patients derived at a time: the engine's fixed cost is shared, memory stays flat.

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from srnskit.atomic import atomic_file, check_parents
 from srnskit.errors import UsageError
-from srnskit.outputs.explain import adverse_event_groups
+from srnskit.outputs.explain import adverse_event_groups, why_unknown
 from srnskit.outputs.timeline.kidney import albumin_panel, egfr_panel
 from srnskit.outputs.timeline.lanes import events_panel, states, treatments
 from srnskit.outputs.timeline.marks import (
@@ -54,6 +54,14 @@ PNG_SCALE = 2  # a PNG at twice the screen size, sharp when zoomed
 # 744 px, with vl-convert and in Chromium alike; a long label may add a pixel or two).
 FRAME = AXIS_WIDTH + 14
 MIN_WIDTH = 240  # px of the time axis at the least, however narrow the place given
+
+
+def _why_unknown(rows: TimelineRows, definitions: DefinitionSet) -> str:
+    """Why the patient's steroid response is unknown, as explain says it; empty when the rows
+    hold no ``initial_steroid_course`` (results stored before it was) or no patient row."""
+    if rows.patient is None:
+        return ""
+    return why_unknown(rows.initial_steroid_course, rows.patient, definitions)
 
 
 def width_to_fit(total: int) -> int:
@@ -152,7 +160,13 @@ def timeline_of(
     axis = Axis(min(dates), max(dates), width)
     relapses = {r["start_date"] for r in rows.relapses}
     panels: list[dict[str, Any]] = [
-        states(axis, episodes, courses, relapses, outcome_labels(outcome, onset, episodes, courses))
+        states(
+            axis,
+            episodes,
+            courses,
+            relapses,
+            outcome_labels(outcome, onset, episodes, courses, _why_unknown(rows, definitions)),
+        )
     ]
     missing = []
     if exposures:

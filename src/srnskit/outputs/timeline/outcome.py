@@ -51,7 +51,7 @@ def _episode_words(episode: dict[str, Any] | None) -> str:
 
 
 def _steroid(
-    outcome: dict[str, Any], onset: dt.date, episodes: list[dict[str, Any]]
+    outcome: dict[str, Any], onset: dt.date, episodes: list[dict[str, Any]], why: str
 ) -> dict[str, Any] | None:
     response = outcome["steroid_response"]
     if not response:
@@ -59,7 +59,9 @@ def _steroid(
     kind = f" ({outcome['resistance_type']})" if outcome["resistance_type"] else ""
     day = outcome["resistance_date"] or outcome["first_remission_date"] or onset
     tip = f"steroid response: {response.replace('_', ' ')}{kind}"
-    if outcome.get("steroid_response_source") == "recorded":
+    if response == "unknown" and why:
+        tip += f": {why}"
+    elif outcome.get("steroid_response_source") == "recorded":
         tip += f", {RECORDED}"
     elif outcome["resistance_date"]:
         tip += f", from {day}; evidence: {_episode_words(_episode_on(episodes, day))}"
@@ -108,6 +110,7 @@ def outcome_labels(
     onset: dt.date,
     episodes: list[dict[str, Any]],
     courses: list[dict[str, Any]],
+    why_unknown: str = "",
 ) -> list[dict[str, Any]]:
     """The labels (``lane``, ``date``, ``text``, ``tip``), one per lane, in the order of
     ``LABEL_LANES``: the steroid response (at the
@@ -115,9 +118,10 @@ def outcome_labels(
     course with a calcineurin inhibitor, ``schema.AGENT_CLASSES``; none when not treated) and
     the first remission (at its date). ``tip`` names the evidence: the episode holding the
     label's date (state, dates, rule, the engine's evidence) or the CNI courses with their
-    responses."""
+    responses; ``why_unknown``: why an unknown steroid response is (``explain.why_unknown``),
+    said in its tip."""
     found = [
-        _steroid(outcome, onset, episodes),
+        _steroid(outcome, onset, episodes, why_unknown),
         _cni(outcome, courses),
         _first_remission(outcome, episodes),
     ]

@@ -57,6 +57,11 @@ class TimelineRows:
     adverse_events: _Rows
     events: _Rows
     measurements: _Rows
+    # Why an unknown steroid response is (``explain.why_unknown``): the patient's row (onset,
+    # steroid_response_recorded) and the engine's ``initial_steroid_course`` rows; None when
+    # the source holds no such table (results stored before it was): no reason is guessed.
+    patient: dict[str, Any] | None = None
+    initial_steroid_course: _Rows | None = None
 
 
 def rows_from_derived(derived: Derived, measurements: pa.Table, patient_id: str) -> TimelineRows:
@@ -81,6 +86,8 @@ def rows_from_derived(derived: Derived, measurements: pa.Table, patient_id: str)
         events=rows_of(analysis["events"], patient_id),
         measurements=rows_of(measurements, patient_id),
         **{name: rows_of(analysis[name], patient_id) for name in TIMELINE_TABLES},
+        patient=patients[0],
+        initial_steroid_course=rows_of(analysis["initial_steroid_course"], patient_id),
     )
 
 
@@ -128,4 +135,16 @@ def rows_from_registry(patient: Mapping[str, Any], stored: Mapping[str, Any]) ->
         events=_dated(patient.get("events", []), {"date"}),
         measurements=_dated(patient.get("measurements", []), {"date"}),
         **{name: tables[name] for name in TIMELINE_TABLES},
+        patient={
+            "patient_id": patient["patient_id"],
+            "onset_date": onset,
+            "steroid_response_recorded": patient.get("steroid_response_recorded"),
+        },
+        initial_steroid_course=(
+            _dated(stored[_INITIAL], _date_columns(_INITIAL)) if _INITIAL in stored else None
+        ),
     )
+
+
+# Stored with the timeline's tables since 2026-12-03; results stored before lack it.
+_INITIAL = "initial_steroid_course"
