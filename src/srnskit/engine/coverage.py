@@ -34,8 +34,7 @@ from srnskit.studies.model import AtDiagnosis
 
 __all__ = ["COVERAGE", "coverage", "data_warnings"]
 
-# The streams a set may read (clinical.md §1), as people call them.
-
+# One count per proteinuria stream a set may read (``schema.STREAM_WORDS``, clinical.md §1).
 _COLUMNS: tuple[tuple[str, DerivedType], ...] = (
     *((f"n_{stream}", "int64") for stream in STREAM_WORDS),
     ("children_creatinine_without_egfr", "int64"),

@@ -88,7 +88,7 @@ def explain(
     if not patients or not outcomes:
         known = derived.patient_outcomes.column("patient_id").to_pylist()
         raise no_such_patient(patient_id, known, "the derived tables")
-    outcome, onset = outcomes[0], analysis.get("initial_steroid_course")
+    outcome, initial = outcomes[0], analysis.get("initial_steroid_course")
     return [
         f"Patient {patient_id} under {definitions.name} ({definitions.title}), "
         f"study {study.name}{_period(study)}",
@@ -104,7 +104,7 @@ def explain(
             study,
             _after_krt(analysis, patient_id),
             why_unknown(
-                None if onset is None else rows_of(onset, patient_id), patients[0], definitions
+                None if initial is None else rows_of(initial, patient_id), patients[0], definitions
             ),
         ),
         *_unvalidated_ages(analysis, patient_id),
