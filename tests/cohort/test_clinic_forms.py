@@ -76,11 +76,11 @@ def test_calc_refuses_a_number_that_is_not_plain_decimal(cli, flag: str, text: s
     assert text in result.output
 
 
-# --- 2. placeholders for "nothing" ---------------------------------------------------------
+# --- 2. NA strings, words for "nothing" ----------------------------------------------------
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_placeholders_in_an_optional_text_column_read_as_empty(tmp_path, fmt: str) -> None:
+def test_na_strings_in_an_optional_text_column_read_as_empty(tmp_path, fmt: str) -> None:
     patients = [
         [*PATIENTS[0], "genetic_testing", "genetic_variant"],
         ["P1", "F", "2010-01-01", "2014-01-01", "yes", "None"],
@@ -100,7 +100,7 @@ def test_placeholders_in_an_optional_text_column_read_as_empty(tmp_path, fmt: st
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_placeholders_where_empty_means_something_else_are_errors(tmp_path, fmt: str) -> None:
+def test_na_strings_where_empty_means_something_else_are_errors(tmp_path, fmt: str) -> None:
     treatments = [
         ["patient_id", "drug", "start_date", "end_date", "schedule"],
         ["P1", "cyclosporine", "2014-02-01", "unknown", "daily"],
@@ -116,7 +116,7 @@ def test_placeholders_where_empty_means_something_else_are_errors(tmp_path, fmt:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_placeholder_histology_and_response_read_as_empty(tmp_path, fmt: str) -> None:
+def test_an_na_string_histology_and_response_read_as_empty(tmp_path, fmt: str) -> None:
     patients = [
         [*PATIENTS[0], "histology", "steroid_response_recorded"],
         ["P1", "F", "2010-01-01", "2014-01-01", "not done", "Unknown"],

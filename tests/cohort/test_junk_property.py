@@ -1,5 +1,5 @@
 """Issue 16's property: random valid cohorts, written in every format, with random cells replaced
-by junk of the kinds clinics write (underscored numbers, placeholders, impossible dates,
+by junk of the kinds clinics write (underscored numbers, NA strings, impossible dates,
 thousands separators and decimal commas, text dates with the year last, bounds, dipstick
 notations, words), must never load a value other than the one the cell says.
 
@@ -57,7 +57,7 @@ LABS = {
 }
 DIPSTICK = {"neg": 0.0, "negative": 0.0, "trace": 0.5, "±": 0.5, "+": 1.0, "1+": 1.0}
 DIPSTICK |= {"++": 2.0, "2+": 2.0, "+++": 3.0, "3+": 3.0, "++++": 4.0, "4+": 4.0}
-PLACEHOLDERS = ["None", "N/A", "-", "na", "nil", "Unknown", "not done", "?", "NULL"]
+NA_STRINGS = ["None", "N/A", "-", "na", "nil", "Unknown", "not done", "?", "NULL"]
 
 
 @dataclass
@@ -241,16 +241,16 @@ def _junk(
     if kind == "date":
         return _date_junk(cell, draw, order)
     if kind == "number" and draw(st.booleans()):  # an optional number: nothing, said in words
-        return _Cell(draw(st.sampled_from(PLACEHOLDERS)), EMPTY)
+        return _Cell(draw(st.sampled_from(NA_STRINGS)), EMPTY)
     if kind == "number":
         return _number_junk(cell, draw)
     if column in ("end_date", "schedule"):  # empty would say "ongoing", "daily": refused
-        return _Cell(draw(st.sampled_from(PLACEHOLDERS)), REJECT)
+        return _Cell(draw(st.sampled_from(NA_STRINGS)), REJECT)
     if column == "sex":
         word = draw(st.sampled_from(["FEMALE", "m", "2", "girl"]))
         return _Cell(word, {"FEMALE": "F", "m": "M"}.get(word, REJECT))
-    # An optional text or code column: a placeholder for nothing reads as empty.
-    return _Cell(draw(st.sampled_from(PLACEHOLDERS)), EMPTY)
+    # An optional text or code column: an NA string (a word for nothing) reads as empty.
+    return _Cell(draw(st.sampled_from(NA_STRINGS)), EMPTY)
 
 
 JUNK_COLUMNS = {

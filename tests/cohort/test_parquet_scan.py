@@ -142,7 +142,7 @@ def test_a_typed_nan_or_infinity_is_no_number_as_its_text_is_none(tmp_path: Path
 def test_a_cell_rewritten_in_a_file_read_where_it_lies_loads_as_rewritten(
     tmp_path: Path,
 ) -> None:
-    # A placeholder read as empty and a day-first text date read with --date-order dmy are
+    # An NA string read as empty and a day-first text date read with --date-order dmy are
     # rewritten in the raw table: the Parquet file read where it lies is copied first, and
     # gives the CSV file's warnings and values (14/03/2015 day-first is 2015-03-14).
     typed, text = tmp_path / "typed", tmp_path / "text"
@@ -214,7 +214,7 @@ def _treatments(doses: list[float | None]) -> pa.Table:
     )
 
 
-def test_a_typed_nan_in_an_optional_number_is_the_placeholder_its_text_is(tmp_path: Path) -> None:
+def test_a_typed_nan_in_an_optional_number_is_the_na_string_its_text_is(tmp_path: Path) -> None:
     # A data frame's missing value: 'nan' in a CSV file's optional dose is read as empty (a
     # warning), and so is a Parquet double's NaN; the two NaN rows then repeat row 2 (review).
     typed, text = _as_csv_and_parquet(

@@ -3,7 +3,7 @@
 To read a million rows quickly, several checks first look at an aggregate and then judge only the
 rows it points at: each (analyte, unit) pair's least and greatest number (plausibility), each
 patient's least and greatest date text (dates before birth, measurements long after it, unknown
-patients), each distinct text of a column (placeholders, text dates, cells that do not read), a
+patients), each distinct text of a column (NA strings, text dates, cells that do not read), a
 row's hash (repeated rows). One junk-filled cohort puts a problem at every place such an
 aggregate could hide one: a bad value between good ones of the same pair, a date-time text, a
 text that is no date among a patient's dates, a birth written as a date-time, the limits' own

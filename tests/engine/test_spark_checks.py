@@ -24,7 +24,7 @@ import pytest
 from srnskit.cohort.cells import check_cells, check_duplicate_rows
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.expressions import DuckDBChecks
-from srnskit.cohort.forms import check_placeholders, check_qualifiers, check_text_dates
+from srnskit.cohort.forms import check_na_strings, check_qualifiers, check_text_dates
 from srnskit.cohort.parse import connect
 from srnskit.cohort.validate import register_raw_tables, run_checks, validate_raw_cohort
 from srnskit.engine.backends.spark_checks import SparkChecks, validate_on_spark
@@ -48,7 +48,7 @@ def _text(values: list[Any]) -> pa.Array:
 
 def _patients() -> pa.Table:
     """Eight patients; P3 has no sex (a required cell empty), P4 an onset 30 years after birth,
-    P5 a birth year 0012 (text), P6 a text date day-first, P7 a placeholder cause, P8 a
+    P5 a birth year 0012 (text), P6 a text date day-first, P7 an NA string cause, P8 a
     date that is no date."""
     return pa.table(
         {
@@ -427,11 +427,11 @@ def _duplicates(checks: Any) -> list[Problem]:
 
 
 def _after_rewrites(check: Check) -> Check:
-    """``check`` after the two rewrites (placeholders read as empty, text dates day-first), as
+    """``check`` after the two rewrites (NA strings read as empty, text dates day-first), as
     validation runs them: the cells checks read the rewritten cells."""
 
     def run(checks: Any) -> list[Problem]:
-        rewrites = _each_table(check_placeholders)(checks)
+        rewrites = _each_table(check_na_strings)(checks)
         rewrites += _each_table(lambda c, t: check_text_dates(c, t, "dmy"))(checks)
         return rewrites + check(checks)
 
@@ -440,7 +440,7 @@ def _after_rewrites(check: Check) -> Check:
 
 # Each check written as engine expressions, by name: run on both engines.
 CHECKS: dict[str, Check] = {
-    "check_placeholders": _each_table(check_placeholders),
+    "check_na_strings": _each_table(check_na_strings),
     "check_text_dates": _each_table(lambda c, t: check_text_dates(c, t, None)),
     "check_text_dates_dmy": _each_table(lambda c, t: check_text_dates(c, t, "dmy")),
     "check_cells": _after_rewrites(_each_table(check_cells)),

@@ -23,7 +23,7 @@ from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean
-from srnskit.schema.tables import PLACEHOLDERS, looks_like_identifier
+from srnskit.schema.tables import NA_STRINGS, looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
 __all__ = [
@@ -425,9 +425,9 @@ def not_a_number(text: str) -> str:
             f"'{text}' is not a number: it reads as {number} with the unit '{unit}'; write the "
             "number alone, and the unit in its own column"
         )
-    if text.strip().lower() in PLACEHOLDERS:
+    if text.strip().lower() in NA_STRINGS:
         # A word for "nothing" reaches here only in a cell that may not be empty (elsewhere
-        # it is read as empty, forms.check_placeholders): a measurement's value.
+        # it is read as empty, forms.check_na_strings): a measurement's value.
         return (
             f"'{text}' is not a number, and this cell may not be empty: if nothing was "
             "measured, leave the row out"

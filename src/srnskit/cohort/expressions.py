@@ -70,7 +70,7 @@ class CheckEngine(Protocol):
 
     def rewrite(self, name: str, column: str, value: ibis.Value, where: ibis.BooleanValue) -> None:
         """Set ``column`` of raw table ``name`` to ``value`` (an expression over that raw
-        table) on the rows where ``where`` holds: a placeholder read as empty, a text date
+        table) on the rows where ``where`` holds: an NA string read as empty, a text date
         read as ISO. Later expressions over ``raw_<name>`` see the new cells."""
         ...
 
@@ -141,7 +141,7 @@ Checks = duckdb.DuckDBPyConnection | CheckEngine
 def _materialized(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """The cells of raw table ``name`` made a table if they are a view over a file (a Parquet
     table read where it lies, ``validate.register_raw_tables``), so a cell can be rewritten: a
-    copy is made only for the rare file with a placeholder or a text date to rewrite."""
+    copy is made only for the rare file with an NA string or a text date to rewrite."""
     if cells_are_view(con, name):
         cells = raw_cells(name)
         con.execute(f"CREATE TABLE {cells}__copy AS SELECT * FROM {cells}")

@@ -1,12 +1,12 @@
 """Validation of the forms clinics and laboratories write (issue 16), as Ibis expressions over
 the raw text tables that ``validate.register_raw_tables`` made (``raw_NAME``).
 
-Placeholders for "nothing" (``none``, ``N/A``, ``-``), text dates written day- or month-first,
+NA strings, words for "nothing" (``none``, ``N/A``, ``-``), text dates written day- or month-first,
 and measurement qualifiers. Each check is an expression over a whole table returning only the
 offending rows, so a later engine (DuckDB or Spark) can run it unchanged; a problem repeated in
 one column is one line with its count and first rows (cohort-format.md §1).
 
-Two checks also prepare the text for loading, in the same database: a placeholder that reads as
+Two checks also prepare the text for loading, in the same database: an NA string that reads as
 empty is set to NULL, and with ``date_order`` a day- or month-first date is rewritten as ISO, so
 that loading reads exactly what validation reported.
 """
@@ -25,13 +25,13 @@ from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine, raw_t
 from srnskit.cohort.parse import BOUND, is_text
 from srnskit.schema import ANALYTES, COHORT_TABLES, Column, Table
 from srnskit.schema.problems import Problem
-from srnskit.schema.tables import PLACEHOLDERS
+from srnskit.schema.tables import NA_STRINGS
 from srnskit.sources.files import ROW_COLUMN, as_written
 
 __all__ = [
     "DAY_MONTH_YEAR",
     "DateOrder",
-    "check_placeholders",
+    "check_na_strings",
     "check_qualifiers",
     "check_text_dates",
     "counts_by_text",
@@ -56,17 +56,17 @@ def grouped_rows(rows: list[int], count: int) -> str:
     return f"{'row' if count == 1 else 'rows'} {shown}{more}"
 
 
-# --- placeholders for nothing --------------------------------------------------------------
+# --- NA strings (words for nothing) ----------------------------------------------------------
 
 
-def _placeholders_for(column: Column) -> list[str]:
-    """The placeholder words that are not a value of ``column`` (``no`` is a bool, ``-`` …)."""
+def _na_strings_for(column: Column) -> list[str]:
+    """The NA strings that are not a value of ``column`` (``no`` is a bool, ``-`` …)."""
     own = {v.lower() for v in column.allowed} | set(column.aliases)
-    return [word for word in PLACEHOLDERS if word not in own]
+    return [word for word in NA_STRINGS if word not in own]
 
 
-def _placeholder_test(column: Column) -> Callable[[ibis.StringValue], ibis.BooleanValue]:
-    words = _placeholders_for(column)
+def _na_string_test(column: Column) -> Callable[[ibis.StringValue], ibis.BooleanValue]:
+    words = _na_strings_for(column)
 
     def test(cell: ibis.StringValue) -> ibis.BooleanValue:
         return cell.lower().isin(words)
@@ -95,26 +95,26 @@ def counts_by_text(
     return {r["column"]: int(r["count"] or 0) for r in found}
 
 
-def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
-    """Placeholders for "nothing" in the optional columns of the raw table ``raw_<table>`` of
+def check_na_strings(checks: Checks, table: Table) -> list[Problem]:
+    """NA strings (words for "nothing") in the optional columns of the raw table ``raw_<table>`` of
     ``checks`` (an engine, or validation's DuckDB connection): read as empty with a warning
     (and set to NULL in the raw table, so loading reads them empty), or an error
-    where an empty cell means something the placeholder does not say (``Column.placeholder``).
+    where an empty cell means something the NA string does not say (``Column.na_string``).
     One problem per column, on the first row, with the count and the first rows."""
     columns = [c for c in table.columns if not c.required]
     engine = checks_engine(checks)
     raw = engine.raw_table(table.name)
     # A typed Parquet column (dates, numbers, booleans) holds no words; a number column's NaN
-    # is the one placeholder it can hold (a data frame's missing value, 'nan' as text).
+    # is the one NA string it can hold (a data frame's missing value, 'nan' as text).
     present = [
         c
         for c in columns
         if c.name in raw.columns
-        and (is_text(raw[c.name]) or (_nan_column(raw[c.name]) and "nan" in _placeholders_for(c)))
+        and (is_text(raw[c.name]) or (_nan_column(raw[c.name]) and "nan" in _na_strings_for(c)))
     ]
     if not present:
         return []
-    tests = {c.name: _placeholder_test(c) if is_text(raw[c.name]) else _is_nan for c in present}
+    tests = {c.name: _na_string_test(c) if is_text(raw[c.name]) else _is_nan for c in present}
     totals = counts_by_text(engine, raw, tests)
     problems: list[Problem] = []
     for column in present:
@@ -127,7 +127,7 @@ def check_placeholders(checks: Checks, table: Table) -> list[Problem]:
         rows = [r["row"] for r in found]
         words = ", ".join(dict.fromkeys(f"'{as_written(r['text'])}'" for r in found))
         where = grouped_rows(rows, count)
-        if column.placeholder == "error":
+        if column.na_string == "error":
             message = (
                 f"{words} on {where} stands for nothing, but an empty {column.name} means "
                 f"{column.empty}; write the value, or leave the cell empty only when it means that"

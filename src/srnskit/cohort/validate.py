@@ -19,7 +19,7 @@ import pyarrow as pa
 from srnskit.cohort.cells import check_cells, check_columns, check_duplicate_rows
 from srnskit.cohort.chronology import check_impossible_dates
 from srnskit.cohort.expressions import Checks, checks_engine
-from srnskit.cohort.forms import DateOrder, check_placeholders, check_qualifiers, check_text_dates
+from srnskit.cohort.forms import DateOrder, check_na_strings, check_qualifiers, check_text_dates
 from srnskit.cohort.links import (
     check_patient_links,
     check_patients,
@@ -60,7 +60,7 @@ def validate_raw_cohort(
     ``today`` is the reference date for "in the future"; the caller decides it (the command
     line's ``--today``, default the system date), so validation never reads the clock.
     ``date_order`` (``"dmy"``, ``"mdy"``) reads text dates with the year last in that order
-    (``--date-order``); without it they are errors. Placeholders that read as empty and dates
+    (``--date-order``); without it they are errors. NA strings that read as empty and dates
     so read are rewritten in ``con``'s raw tables, which loading then reads.
     """
     con = con or connect()
@@ -92,7 +92,7 @@ def run_checks(
     the problems are reported; unsorted (``problem_order`` sorts them).
 
     A table whose columns have an error (a required column missing) is not read further; the
-    link checks need a readable patients table. Placeholders read as empty and text dates read
+    link checks need a readable patients table. NA strings read as empty and text dates read
     in ``date_order`` are rewritten in the raw tables, which loading then reads.
     """
     engine = checks_engine(checks)
@@ -104,7 +104,7 @@ def run_checks(
         found += column_problems
         readable[name] = not any(p.severity == "error" for p in column_problems)
         if readable[name]:
-            found += check_placeholders(engine, table)
+            found += check_na_strings(engine, table)
             found += check_text_dates(engine, table, date_order)
             found += check_cells(engine, table)
             found += check_duplicate_rows(engine, table, raw)

@@ -23,10 +23,10 @@ __all__ = [
     "FORMAT_VERSIONS_READ",
     "MAX_MEASUREMENT_AGE_YEARS",
     "MAX_ONSET_AGE_YEARS",
-    "PLACEHOLDERS",
+    "NA_STRINGS",
     "Column",
     "ColumnKind",
-    "PlaceholderRule",
+    "NAStringRule",
     "Table",
     "looks_like_identifier",
 ]
@@ -46,8 +46,8 @@ MAX_MEASUREMENT_AGE_YEARS = 30
 
 # Words that people write for "nothing" (compared in lower case, after trimming). In an optional
 # column they read as empty, with a warning; where an empty cell means something the word does
-# not say (an empty end_date is "ongoing"), they are an error (``Column.placeholder``).
-PLACEHOLDERS = (
+# not say (an empty end_date is "ongoing"), they are an error (``Column.na_string``).
+NA_STRINGS = (
     "none",
     "-",
     "--",
@@ -72,7 +72,7 @@ PLACEHOLDERS = (
     "?",
 )
 
-PlaceholderRule = Literal["empty", "error"]
+NAStringRule = Literal["empty", "error"]
 
 ColumnKind = Literal["text", "date", "number", "integer", "bool", "enum", "value"]
 
@@ -84,9 +84,9 @@ class Column:
     ``aliases`` maps accepted spellings (lower case) to the canonical value of an enum column;
     ``synonyms`` maps other names (lower case) to the value a message suggests for them, never
     read as that value (a drug's brand: ``vocabulary.DRUG_SYNONYMS``).
-    ``empty`` says what an empty cell means; ``placeholder`` whether a placeholder for nothing
-    (``PLACEHOLDERS``) reads as empty (``"empty"``, a warning) or is an error because an empty
-    cell would say something the placeholder does not (``"error"``).
+    ``empty`` says what an empty cell means; ``na_string`` whether an NA string (a word for nothing)
+    (``NA_STRINGS``) reads as empty (``"empty"``, a warning) or is an error because an empty
+    cell would say something the NA string does not (``"error"``).
     """
 
     name: str
@@ -99,7 +99,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     empty: str = "no value"
-    placeholder: PlaceholderRule = "empty"
+    na_string: NAStringRule = "empty"
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "last day; empty = ongoing at last follow-up; a single infusion = "
                         "start_date",
                         empty="the course is ongoing at last follow-up",
-                        placeholder="error",
+                        na_string="error",
                     ),
                     Column("dose", "number", "dose, in dose_unit", minimum=0.0),
                     Column(
@@ -277,7 +277,7 @@ COHORT_TABLES: Mapping[str, Table] = MappingProxyType(
                         "daily (default), alternate_day or single",
                         allowed=("daily", "alternate_day", "single"),
                         empty="daily",
-                        placeholder="error",
+                        na_string="error",
                     ),
                 ),
             ),

@@ -343,7 +343,7 @@ def validate_on_spark(
 ) -> list[Problem]:
     """Every problem of the cohort at ``location`` (``SparkChecks.from_location``: Parquet
     files at a path or URI), found on Spark by validation's one sequence of checks
-    (``cohort.validate.run_checks``: columns, placeholders, text dates read in ``date_order``,
+    (``cohort.validate.run_checks``: columns, NA strings, text dates read in ``date_order``,
     cells, duplicate rows, the patients and the links to them, impossible dates, measurements,
     qualifiers, treatments), sorted and printed as ``validate_raw_cohort`` returns them.
     ``today``: the reference date for "in the future"; ``session``: Spark's session, else the
@@ -365,7 +365,7 @@ def checked(
 ) -> list[Problem]:
     """Every problem of the cohort ``checks`` reads (what reading found, then validation's one
     sequence of checks, ``cohort.validate.run_checks``), sorted and printed as
-    ``validate_raw_cohort`` returns them. Placeholders and text dates are rewritten in the raw
+    ``validate_raw_cohort`` returns them. NA strings and text dates are rewritten in the raw
     tables as on DuckDB, so loading (``cohort.load.canonical_table``) reads them so."""
     tables = {
         name: RawTable(
