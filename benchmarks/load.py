@@ -5,12 +5,15 @@ Issue 21 part 5: a million children (63.7 M measurement rows, clinic-only seed20
 Parquet on the 2-core reference machine, and the same cohort as CSV measured. Prints, for each
 format, the wall time and peak memory of ``read_cohort`` in a fresh process, where validation's
 time goes (the checks' share: read + validate without the load, ``check_cohort``), and the ratio
-to the floor measured in the same run: DuckDB alone reading the same Parquet files into tables
-(no checks, no types read, nothing made canonical), which no load can beat. The CSV copy is
-written by DuckDB from the Parquet files (the same rows; dates ISO, numbers as DuckDB writes
-them), with the cohort's ``cohort.toml``.
+to the floor measured just before it, also in a fresh process: DuckDB alone reading the same
+Parquet files into tables (no checks, no types read, nothing made canonical), which no load can
+beat. Parquet is measured ``--runs`` times (default 3; floor, then load, each time) with the
+median: the machine's speed drifts within minutes, so one floor is no yardstick for a later load.
+The CSV copy is written by DuckDB from the Parquet files (the same rows; dates ISO, numbers
+as DuckDB writes them), with the cohort's ``cohort.toml``.
 
     .venv/bin/python benchmarks/load.py [--patients 1000000] [--cohort DIR] [--formats parquet csv]
+                                        [--runs 3]
 
 ``--cohort DIR`` reads a folder of Parquet tables already written (else one is generated, seed 3,
 clinic-only, in a temporary folder). Each line ends with the machine's 1-minute load average
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,27 +39,38 @@ from srnskit.synth.generate import write_synthetic_cohort
 from srnskit.synth.profile import load_profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from derive import clinic_only, scan_seconds  # benchmarks/derive.py
+from derive import clinic_only  # benchmarks/derive.py
 
-# One fresh process: argv = cohort folder, then "load" (read_cohort) or "check" (check_cohort).
+# One fresh process: argv = cohort folder, then "load" (read_cohort), "check" (check_cohort) or
+# "floor" (DuckDB alone copies the Parquet files into tables: no checks, no types read).
 CHILD = """
 import json, resource, sys, time, datetime as dt
 from pathlib import Path
-from srnskit.cohort.load import check_cohort, read_cohort
-started = time.perf_counter()
-if sys.argv[2] == "load":
-    cohort = read_cohort(Path(sys.argv[1]), today=dt.date(2026, 12, 1))
-    rows = cohort.con.execute("SELECT count(*) FROM measurements").fetchone()[0]
+if sys.argv[2] == "floor":
+    import duckdb
+    con = duckdb.connect()
+    started = time.perf_counter()
+    for table in sorted(Path(sys.argv[1]).glob("*.parquet")):
+        source = str(table).replace("'", "''")
+        con.execute(f"CREATE TABLE {table.stem} AS SELECT * FROM read_parquet('{source}')")
+    rows = con.execute("SELECT count(*) FROM measurements").fetchone()[0]
 else:
-    problems = check_cohort(Path(sys.argv[1]), today=dt.date(2026, 12, 1))
-    rows = sum(p.severity == "error" for p in problems)
+    from srnskit.cohort.load import check_cohort, read_cohort
+    started = time.perf_counter()
+    if sys.argv[2] == "load":
+        cohort = read_cohort(Path(sys.argv[1]), today=dt.date(2026, 12, 1))
+        rows = cohort.con.execute("SELECT count(*) FROM measurements").fetchone()[0]
+    else:
+        problems = check_cohort(Path(sys.argv[1]), today=dt.date(2026, 12, 1))
+        rows = sum(p.severity == "error" for p in problems)
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def child(folder: Path, what: str) -> dict[str, float]:
-    """``read_cohort`` ("load") or ``check_cohort`` ("check") of ``folder`` in a fresh process."""
+    """``read_cohort`` ("load"), ``check_cohort`` ("check") or the floor ("floor") of
+    ``folder`` in a fresh process: its seconds (after the imports), rows and peak memory."""
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder), what], check=True, capture_output=True, text=True
     )
@@ -81,6 +96,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--cohort", type=Path, help="a folder of Parquet tables already written")
     parser.add_argument("--formats", nargs="+", default=["parquet", "csv"])
+    parser.add_argument("--runs", type=int, default=3, help="Parquet runs (floor, then load)")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         parquet = arguments.cohort
@@ -90,11 +106,9 @@ def main() -> None:
             write_synthetic_cohort(
                 parquet, profile=profile, patients=arguments.patients, seed=3, fmt="parquet"
             )
-        floor = scan_seconds(parquet)
-        print(f"floor: DuckDB reads the Parquet files into tables in {floor:.1f} s")
         print(
-            f"{'format':>8} {'rows':>12} {'check s':>8} {'load s':>7} {'× floor':>8} "
-            f"{'peak MB':>8} {'load avg':>9}"
+            f"{'format':>8} {'run':>4} {'rows':>12} {'check s':>8} {'floor s':>8} {'load s':>7} "
+            f"{'× floor':>8} {'peak MB':>8} {'load avg':>9}"
         )
         for fmt in arguments.formats:
             folder = parquet
@@ -104,12 +118,28 @@ def main() -> None:
                 as_csv(parquet, folder)
                 print(f"(CSV copy written in {time.perf_counter() - started:.0f} s)")
             checked = child(folder, "check")
-            loaded = child(folder, "load")
-            print(
-                f"{fmt:>8} {int(loaded['rows']):>12,} {checked['seconds']:>8.1f} "
-                f"{loaded['seconds']:>7.1f} {loaded['seconds'] / floor:>8.1f} "
-                f"{loaded['peak_mb']:>8.0f} {os.getloadavg()[0]:>9.1f}"
-            )
+            # Each run the floor, then the load, each in a fresh process, one after the other:
+            # the machine's speed drifts within minutes, so each load is read against the
+            # floor measured just before it. CSV once: its floor is the Parquet files'.
+            runs = arguments.runs if fmt == "parquet" else 1
+            ratios, seconds = [], []
+            for run in range(1, runs + 1):
+                floor = child(parquet, "floor")["seconds"]
+                loaded = child(folder, "load")
+                ratios.append(loaded["seconds"] / floor)
+                seconds.append(loaded["seconds"])
+                check = f"{checked['seconds']:>8.1f}" if run == 1 else f"{'':>8}"
+                print(
+                    f"{fmt:>8} {run:>4} {int(loaded['rows']):>12,} {check} {floor:>8.1f} "
+                    f"{loaded['seconds']:>7.1f} {ratios[-1]:>8.1f} {loaded['peak_mb']:>8.0f} "
+                    f"{os.getloadavg()[0]:>9.1f}",
+                    flush=True,
+                )
+            if runs > 1:
+                print(
+                    f"{fmt:>8} {'med':>4} {'':>30} {statistics.median(seconds):>7.1f} "
+                    f"{statistics.median(ratios):>8.1f}"
+                )
 
 
 if __name__ == "__main__":

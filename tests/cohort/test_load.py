@@ -67,3 +67,36 @@ def test_center_id_defaults_to_the_cohort_setting(tmp_path) -> None:
     centres = cohort.con.execute("SELECT center_id FROM patients ORDER BY patient_id").fetchall()
     assert centres == [("tunis",), ("B",)]
     assert cohort.name == "x"
+
+
+def test_each_row_finds_its_analyte_and_unit_pair_in_file_order(tmp_path) -> None:
+    # Two spellings of creatinine, each in two units, and the dipstick without one, interleaved:
+    # the load finds each row's (analyte, unit) pair by its analyte text, then its unit text
+    # among that analyte's, and keeps the file's order. By hand: 1 mg/dL × 88.4 = 88.4 µmol/L;
+    # 0.5 mg/dL × 88.4 = 44.2; µmol/L and umol/L are the canonical unit; 'Trace' is 0.5.
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2014-01-01\n"
+    )
+    (tmp_path / "measurements.csv").write_text(
+        "patient_id,date,analyte,value,unit\n"
+        "P1,2014-01-02,creatinine,1,mg/dL\n"
+        "P1,2014-01-02,dipstick,Trace,\n"
+        "P1,2014-01-03,Creatinine,40,µmol/L\n"
+        "P1,2014-01-03,creatinine,41,umol/L\n"
+        "P1,2014-01-04,Creatinine,0.5,mg/dL\n"
+        "P1,2014-01-04,Dipstick,3+,\n"
+        "P1,2014-01-05,creatinine,1,mg/dL\n"
+    )
+    cohort = read_cohort(tmp_path, today=TODAY)
+    rows = cohort.con.execute(
+        "SELECT analyte, value, unit, source_row FROM measurements"
+    ).fetchall()
+    assert [(a, pytest.approx(v), u, r) for a, v, u, r in rows] == [
+        ("creatinine", 88.4, "umol/L", 2),
+        ("dipstick", 0.5, None, 3),
+        ("creatinine", 40.0, "umol/L", 4),
+        ("creatinine", 41.0, "umol/L", 5),
+        ("creatinine", 44.2, "umol/L", 6),
+        ("dipstick", 3.0, None, 7),
+        ("creatinine", 88.4, "umol/L", 8),
+    ]

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine
+from srnskit.cohort.expressions import CheckEngine, Checks, checks_engine, engine_hash
 from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
@@ -327,20 +326,6 @@ def _check_bounds(
 # --- duplicate rows --------------------------------------------------------------------------
 
 
-@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
-def _hash(value) -> dt.int64:  # type: ignore[no-untyped-def]
-    """The engine's own ``hash`` of one value (a struct: a whole row), as DuckDB and Spark
-    both name it. Ibis's ``Value.hash`` casts DuckDB's unsigned hash to a signed one through a
-    bit string, a fifth more time on a million rows than the hash itself; only equality of
-    hashes matters here, so the engine's own type is kept."""
-
-
-# The function's node class, named so that a pickle finds it (``expressions.to_sql`` caches
-# the SQL under the pickle of the expression).
-_HASH_NODE = type(_hash(ibis.literal(0)).op())
-_HASH_NODE.__qualname__ = "_HASH_NODE"
-
-
 def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Problem]:
     """Rows of the raw table ``raw_<table>`` of ``checks`` (an engine, or validation's DuckDB
     connection) that repeat an earlier row cell for cell, over the columns ``raw`` read (a
@@ -353,7 +338,7 @@ def check_duplicate_rows(checks: Checks, table: Table, raw: RawTable) -> list[Pr
     # cells alone: a typed zero's sign (a key of ``_row_keys``) is left to the exact
     # comparison, as DuckDB hashes 0.0 and -0.0 alike (its text was 1.5 s of 8 on 64 M rows).
     cells = [table_expr[c] for c in raw.columns]
-    row_hash = _hash(ibis.struct({f"c{i}": c for i, c in enumerate(cells)}))
+    row_hash = engine_hash(ibis.struct({f"c{i}": c for i, c in enumerate(cells)}))
     # Rows are compared exactly (``_row_keys``), but only those whose hash repeats: a window
     # over every column of 64 M rows would hold them all; the hashes alone are 8 bytes a row.
     # The rows are hashed once when no hash repeats (the usual case, ``CheckEngine.repeats``):
