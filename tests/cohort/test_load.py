@@ -100,3 +100,26 @@ def test_each_row_finds_its_analyte_and_unit_pair_in_file_order(tmp_path) -> Non
         ("dipstick", 3.0, None, 7),
         ("creatinine", 88.4, "umol/L", 8),
     ]
+
+
+@pytest.mark.parametrize("name", ["__srnskit_pair", "__srnskit_row", "__srnskit_decimals"])
+def test_a_column_named_like_a_working_column_is_left_out_with_a_warning(tmp_path, name) -> None:
+    # A reviewer's file: an extra column named as one of the load's own working columns made
+    # the load fail (the pair's) or vanish while the warning said it was kept (the others').
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,sex,birth_date,onset_date\nP1,F,2010-01-01,2014-01-01\n"
+    )
+    (tmp_path / "measurements.csv").write_text(
+        f"patient_id,date,analyte,value,unit,{name}\n"
+        "P1,2014-01-02,creatinine,1,mg/dL,x\nP1,2014-01-03,albumin,2,g/dL,y\n"
+    )
+    cohort = read_cohort(tmp_path, today=TODAY)
+    rows = cohort.con.execute("SELECT * FROM measurements").fetchall()
+    # 1 mg/dL × 88.4 = 88.4 µmol/L; 2 g/dL × 10 = 20 g/L; the column is not loaded.
+    assert [(r[2], pytest.approx(r[3]), r[4], r[6]) for r in rows] == [
+        ("creatinine", 88.4, "umol/L", 2),
+        ("albumin", 20.0, "g/L", 3),
+    ]
+    assert len(rows[0]) == 7
+    (warning,) = [w for w in cohort.warnings if w.column == name]
+    assert "srnskit keeps for its own working columns: the column is left out" in warning.message

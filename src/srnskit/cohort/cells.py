@@ -22,7 +22,7 @@ from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean
-from srnskit.schema.tables import NA_STRINGS, looks_like_identifier
+from srnskit.schema.tables import NA_STRINGS, RESERVED_PREFIX, looks_like_identifier
 from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
 __all__ = [
@@ -68,7 +68,18 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
                 )
             )
     for name in raw.columns:
-        if name not in table.column_names and looks_like_identifier(name):
+        if name.startswith(RESERVED_PREFIX):
+            problems.append(
+                Problem(
+                    table.name,
+                    None,
+                    name,
+                    f"'{name}' starts with '{RESERVED_PREFIX}', which srnskit keeps for its own "
+                    "working columns: the column is left out; rename it to keep it",
+                    "warning",
+                )
+            )
+        elif name not in table.column_names and looks_like_identifier(name):
             problems.append(
                 Problem(
                     table.name,

@@ -46,7 +46,7 @@ from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES, Column
 from srnskit.schema.problems import Problem
-from srnskit.schema.tables import looks_like_identifier
+from srnskit.schema.tables import RESERVED_PREFIX, looks_like_identifier
 from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
 from srnskit.sources.raw import of_own_type
 from srnskit.sources.registry import is_database_url, read_registry
@@ -263,7 +263,8 @@ def canonical_table(
     ``source_row`` (int64, the raw row), then the columns of ``raw_columns`` (the file's
     header) that the format does not declare, as text, except those named like a direct
     identifier (``schema.tables.looks_like_identifier``), which are never loaded
-    (cohort-format.md §1). Units: a measurement's value is read by ``parse.measurement_value``
+    (cohort-format.md §1), and those whose name starts with ``RESERVED_PREFIX`` (the load's
+    own working columns). Units: a measurement's value is read by ``parse.measurement_value``
     (dipstick words as levels, a bound's number with its sign in ``qualifier``), multiplied by
     its unit's factor to the canonical unit (``parse.units_table``, from
     ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
@@ -323,7 +324,11 @@ def _typed_table(
         values["qualifier"] = qualifier_value(raw.value, raw.qualifier, qualifier)
         values["source_row"] = raw[ROW_COLUMN]
     extras = [
-        c for c in raw_columns if c not in table.column_names and not looks_like_identifier(c)
+        c
+        for c in raw_columns
+        if c not in table.column_names
+        and not looks_like_identifier(c)
+        and not c.startswith(RESERVED_PREFIX)
     ]
     values.update({c: raw[c] for c in extras if c not in values})
     if numbered:
@@ -410,12 +415,12 @@ def _looked_up(
     return source, found
 
 
-# The raw row a chunk is ordered by, dropped after ordering (no raw column is named so: a
-# helper's name as validation's are).
-_ORDER = "__srnskit_row"
-_DECIMALS = "__srnskit_decimals"
-_SCALE = "__srnskit_scale"
-_PAIR = "__srnskit_pair"
+# The raw row a chunk is ordered by, dropped after ordering, and the load's other working
+# columns: each starts with ``RESERVED_PREFIX``, so no extra column the load keeps is named so.
+_ORDER = f"{RESERVED_PREFIX}_row"
+_DECIMALS = f"{RESERVED_PREFIX}_decimals"
+_SCALE = f"{RESERVED_PREFIX}_scale"
+_PAIR = f"{RESERVED_PREFIX}_pair"
 
 
 def _typed(column: Column, cell: ibis.Value) -> ibis.Value:

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_MEASUREMENT_AGE_YEARS",
     "MAX_ONSET_AGE_YEARS",
     "NA_STRINGS",
+    "RESERVED_PREFIX",
     "Column",
     "ColumnKind",
     "NAStringRule",
@@ -391,6 +392,12 @@ _IDENTIFIER_PAIRS = (
     ("insurance", "number"),
     ("street",),
 )
+
+
+# The start of the names srnskit gives its own working columns while it loads a table (a row's
+# place, a rounding's decimals, a unit's pair): a file's column so named is left out, with a
+# warning, so no working column takes its place or its name.
+RESERVED_PREFIX = "__srnskit"
 
 
 def looks_like_identifier(column_name: str) -> bool:
