@@ -4,10 +4,10 @@ checks and the all-or-nothing rename of ``atomic.atomic_directory``, done throug
 the cluster's classpath, as for reading (docs/scale.md).
 
 All or nothing: the executors write each table into a hidden folder beside the target
-(``.NAME.XXXXXXXXXXXX``), the driver writes flow.json there, and the folder is renamed to the
-target at the end; a folder it replaces (``--force``) is renamed aside first and deleted after.
-Missing folders above the target are made, and removed again when the write fails.
-A rename is atomic on HDFS, on a local disk and on Azure's ABFS with hierarchical namespaces;
+(``.NAME.`` and 12 random hex digits), the driver writes flow.json there, and the folder is
+renamed to the target at the end; a folder it replaces (``--force``) is renamed aside first
+and deleted after. Missing folders above the target are made, and removed again when the write
+fails. A rename is atomic on HDFS, on a local disk and on Azure's ABFS with hierarchical namespaces;
 on S3 (``s3a://``) and Google Cloud Storage a folder's rename copies each file, so a failure
 there can leave part of the new folder (Hadoop's own documentation of its object-store
 connectors says so).
@@ -160,8 +160,9 @@ def _checksummed(fs: Any) -> bool:
 
 
 def _beside(session: Any, target: Any, kind: str) -> Any:
-    """A new hidden name in ``target``'s folder: ``.NAME.KIND.XXXXXXXXXXXX`` (readers of a
-    folder skip names starting with a dot)."""
+    """A new hidden name in ``target``'s folder: ``.NAME.``, ``kind`` (``""`` or ``"old."``),
+    then 12 random hex digits (``.out.old.3f9c0a1b2d4e``; readers of a folder skip names
+    starting with a dot)."""
     name = f".{target.getName()}.{kind}{uuid.uuid4().hex[:12]}"
     return session.sparkContext._jvm.org.apache.hadoop.fs.Path(target.getParent(), name)
 
