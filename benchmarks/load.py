@@ -41,19 +41,18 @@ from srnskit.synth.profile import load_profile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from derive import clinic_only  # benchmarks/derive.py
 
+HERE = Path(__file__).resolve().parent
+
 # One fresh process: argv = cohort folder, then "load" (read_cohort), "check" (check_cohort) or
-# "floor" (DuckDB alone copies the Parquet files into tables: no checks, no types read).
+# "floor" (``derive.scan_seconds``: DuckDB alone copies the Parquet files into tables), then
+# the benchmarks folder (where derive.py lies).
 CHILD = """
 import json, resource, sys, time, datetime as dt
 from pathlib import Path
 if sys.argv[2] == "floor":
-    import duckdb
-    con = duckdb.connect()
-    started = time.perf_counter()
-    for table in sorted(Path(sys.argv[1]).glob("*.parquet")):
-        source = str(table).replace("'", "''")
-        con.execute(f"CREATE TABLE {table.stem} AS SELECT * FROM read_parquet('{source}')")
-    rows = con.execute("SELECT count(*) FROM measurements").fetchone()[0]
+    sys.path.insert(0, sys.argv[3])
+    from derive import scan_seconds
+    seconds, rows = scan_seconds(Path(sys.argv[1])), None
 else:
     from srnskit.cohort.load import check_cohort, read_cohort
     started = time.perf_counter()
@@ -63,16 +62,21 @@ else:
     else:
         problems = check_cohort(Path(sys.argv[1]), today=dt.date(2026, 12, 1))
         rows = sum(p.severity == "error" for p in problems)
-print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows,
+    seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "rows": rows,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def child(folder: Path, what: str) -> dict[str, float]:
     """``read_cohort`` ("load"), ``check_cohort`` ("check") or the floor ("floor") of
-    ``folder`` in a fresh process: its seconds (after the imports), rows and peak memory."""
+    ``folder`` in a fresh process: its seconds (after the imports), rows (None for the floor)
+    and peak memory."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder), what], check=True, capture_output=True, text=True
+        [sys.executable, "-c", CHILD, str(folder), what, str(HERE)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
