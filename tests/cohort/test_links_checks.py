@@ -23,7 +23,11 @@ from srnskit.cohort.links import (
     spans_table,
 )
 from srnskit.cohort.parse import register_units
-from srnskit.cohort.plausibility import check_measurements, implausible_value_message
+from srnskit.cohort.plausibility import (
+    check_measurements,
+    implausible_value_message,
+    kept_unit_pairs,
+)
 from srnskit.schema import COHORT_TABLES
 
 TODAY = dt.date(2020, 1, 1)
@@ -286,6 +290,36 @@ def test_measurement_values_units_and_mix_ups(engine) -> None:
         ),
     ]
     # The pairs' helper table is gone once the check is done.
+    assert not engine.con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = '_srnskit_pairs'"
+    ).fetchall()
+
+
+def test_the_pairs_kept_for_the_load(engine) -> None:
+    # One more albumin g/L row without a value (row 16): a pair counts its rows, valued or not.
+    engine.con.execute(
+        "INSERT INTO cells_measurements (patient_id, date, analyte, unit) "
+        "VALUES ('P2', '2013-02-02', 'albumin', 'g/L')"
+    )
+    check_measurements(engine, keep_pairs=True)
+    pairs = {(p["analyte_text"], p["unit_text"]): p for p in kept_unit_pairs(engine)}
+    # By hand from COHORT's measurements: albumin g/L on rows 2, 3 and 16; creatinine umol/L
+    # on rows 4, 11 and 15, and in µmol/L (its own spelling) on row 5; mg/dL on row 12.
+    assert {
+        k: (p["rows"], p["analyte"], p["factor"], p["canonical"]) for k, p in pairs.items()
+    } == {
+        ("albumin", "g/L"): (3, "albumin", 1.0, "g/L"),
+        ("creatinine", "umol/L"): (3, "creatinine", 1.0, "umol/L"),
+        ("creatinine", "µmol/L"): (1, "creatinine", 1.0, "umol/L"),
+        ("creatinine", "mmol/L"): (1, "creatinine", None, None),
+        ("albumin", None): (1, "albumin", None, None),
+        ("dipstick", None): (2, "dipstick", None, None),
+        ("edema", None): (1, "edema", None, None),
+        ("Edema", "cm"): (1, "edema", None, None),
+        ("creatinine", "mg/dL"): (1, "creatinine", 88.4, "umol/L"),
+        ("sbp", "mmHg"): (1, "sbp", 1.0, "mmHg"),
+    }
+    # Read once, then gone.
     assert not engine.con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE table_name = '_srnskit_pairs'"
     ).fetchall()

@@ -36,6 +36,7 @@ from srnskit.cohort.parse import (
     unit_key_value,
     units_table,
 )
+from srnskit.cohort.plausibility import kept_unit_pairs
 from srnskit.cohort.rounding import (
     SIGNIFICANT_DIGITS,
     decimal_scale,
@@ -185,7 +186,10 @@ def cohort_from_raw(
     ``read_cohort`` does."""
     path = raw.path
     con = connect()
-    problems = validate_raw_cohort(raw, today=today, con=con, date_order=date_order)
+    # The measurements' (analyte, unit) pairs, grouped once by validation, serve the load too.
+    problems = validate_raw_cohort(
+        raw, today=today, con=con, date_order=date_order, keep_pairs=True
+    )
     if any(p.severity == "error" for p in problems):
         con.close()
         raise InvalidCohortError(problems)
@@ -210,9 +214,10 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             continue
         columns = raw.tables[name].columns
         source = raw_table(checks, name)
-        # The measurements' (analyte, unit) pairs read first (a few dozen rows), so each row's
-        # unit is looked up in a projection, which keeps the rows in the file's order.
-        pairs = checks.rows(unit_pairs(source)) if name == "measurements" else None
+        # The measurements' (analyte, unit) pairs, as validation kept them (a few dozen rows),
+        # so each row's unit is looked up in a projection, which keeps the rows in the file's
+        # order.
+        pairs = kept_unit_pairs(checks) if name == "measurements" else None
         typed = _typed_table(source, name, columns, raw.center_id, numbered=True, pairs=pairs)
         if raw.tables[name].lazy:
             _load_in_one_pass(con, name, typed)

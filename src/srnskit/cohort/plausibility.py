@@ -8,6 +8,7 @@ import functools
 import operator
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import numpy as np
@@ -20,7 +21,7 @@ from srnskit.schema.problems import Problem
 from srnskit.sources.files import ROW_COLUMN, as_written
 from srnskit.sources.raw import plain_decimal
 
-__all__ = ["check_measurements", "implausible_value_message"]
+__all__ = ["check_measurements", "implausible_value_message", "kept_unit_pairs"]
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -44,7 +45,7 @@ _PAIRS = "_srnskit_pairs"
 _UNITLESS = [a.name for a in ANALYTES.values() if a.unitless]
 
 
-def check_measurements(checks: Checks) -> list[Problem]:
+def check_measurements(checks: Checks, *, keep_pairs: bool = False) -> list[Problem]:
     """Problems of ``raw_measurements``' values: a unit the analyte does not take, a value that
     is not a number, a value outside the analyte's plausible range (with the likely mix-up).
     ``checks``: a ``CheckEngine`` or validation's DuckDB connection (``parse.register_units``
@@ -56,14 +57,23 @@ def check_measurements(checks: Checks) -> list[Problem]:
     Only the rows of a pair that may hold a problem are then read again and judged one by one,
     by the rule itself: a pair whose least and greatest number are plausible holds no
     implausible number (every unit's factor is positive).
+
+    ``keep_pairs`` keeps those pairs for the load that follows (``kept_unit_pairs``, which
+    reads and forgets them): the load needs each pair's unit too, and a second grouping of 64 M
+    rows by analyte and unit costs half a second.
     """
     engine = checks_engine(checks)
     pairs = engine.keep(_PAIRS, _pairs(engine))
+    kept = False
     try:
-        suspects = pairs.filter(pairs.analyte.notnull() & ~_plausible_pair(pairs))
+        # A pair of rows without a value (the required check's) holds nothing to judge.
+        judged = pairs.analyte.notnull() & (pairs["values"] > 0)
+        suspects = pairs.filter(judged & ~_plausible_pair(pairs))
         rows = engine.rows(_suspect_rows(engine, suspects)) if _any(engine, suspects) else []
+        kept = keep_pairs
     finally:
-        engine.drop(_PAIRS)
+        if not kept:
+            engine.drop(_PAIRS)
     problems: list[Problem] = []
     for r in rows:
         # A typed number (a Parquet column of numbers) quoted as its text is written.
@@ -71,6 +81,38 @@ def check_measurements(checks: Checks) -> list[Problem]:
         r["value_text"] = text if text is None else as_written(text)
         problems += _explain_measurement(_Measurement(**r))
     return problems
+
+
+def kept_unit_pairs(checks: Checks) -> list[dict[str, Any]]:
+    """The (analyte, unit) pairs that ``check_measurements(checks, keep_pairs=True)`` kept, in
+    the rows of ``load.unit_pairs`` (``analyte_text``, ``unit_text``, ``rows``, ``analyte``,
+    ``factor``, ``canonical``), every pair of ``raw_measurements`` (rows without a value too);
+    then forgotten. Raises the engine's error when no pairs were kept."""
+    engine = checks_engine(checks)
+    pairs = ibis.table(
+        {
+            "text": "string",
+            "unit_text": "string",
+            "rows": "int64",
+            "analyte": "string",
+            "factor": "float64",
+            "canonical": "string",
+        },
+        name=_PAIRS,
+    )
+    try:
+        return engine.rows(
+            pairs.select(
+                analyte_text=pairs.text,
+                unit_text=pairs.unit_text,
+                rows=pairs.rows,
+                analyte=pairs.analyte,
+                factor=pairs.factor,
+                canonical=pairs.canonical,
+            )
+        )
+    finally:
+        engine.drop(_PAIRS)
 
 
 def _any(engine: CheckEngine, expr: ibis.Table) -> bool:
@@ -81,9 +123,11 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
     """One row per (analyte, unit) pair as written in ``raw_measurements`` (``text``,
     ``unit_text``), with the analyte (``analyte``: canonical, NULL if none), the unit it reads
     as (``unit_name``, ``canonical``, ``factor``, ``low``, ``high`` from ``parse.units_table``:
-    NULL if the analyte takes no such unit), and over its rows with a value: ``unread`` (values
-    that are no number), ``least`` and ``greatest`` number, ``fractions`` (numbers not whole),
-    ``halves`` (0.5: the dipstick's trace)."""
+    NULL if the analyte takes no such unit), ``rows`` (its rows, with a value or not),
+    ``values`` (its rows with a value), and over its values: ``unread`` (values that are no
+    number), ``least`` and ``greatest`` number; over the numbers of its rows without a unit
+    (only a unitless analyte's pair reads them: the remainder costs a third of a second on 64 M
+    rows), ``fractions`` (numbers not whole) and ``halves`` (0.5: the dipstick's trace)."""
     column = COHORT_TABLES["measurements"].column("analyte")
     m = engine.raw_table("measurements")
     # The number as loading reads it (parse.measurement_value), which needs to know only
@@ -98,24 +142,26 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
     ]
     dipstick = functools.reduce(operator.or_, tests)
     analyte = ibis.ifelse(dipstick, ibis.literal("dipstick"), ibis.null("string"))
-    read = m.filter(m.value.notnull()).select(
-        m.analyte, m.unit, number=measurement_value(analyte, m.value)
-    )
-    number = read.number
+    read = m.select(m.analyte, m.unit, m.value, number=measurement_value(analyte, m.value))
+    number, unitless = read.number, read.unit.isnull()
     s = read.group_by(["analyte", "unit"]).aggregate(
-        unread=read.count() - number.count(),
+        rows=read.count(),
+        values=read.value.count(),
+        unread=read.value.count() - number.count(),
         least=number.min(),
         greatest=number.max(),
         # A fraction is a remainder by 1 (Ibis's floor is a 64-bit integer: 1e19 overflows it).
-        fractions=number.count(where=number % 1 != 0),
+        fractions=number.count(where=unitless & (number % 1 != 0)),
         # The dipstick's one level that is not whole: trace (0.5).
-        halves=number.count(where=number == DIPSTICK_LEVELS["trace"]),
+        halves=number.count(where=unitless & (number == DIPSTICK_LEVELS["trace"])),
     )
     s = s.select(
         text=s.analyte,
         unit_text=s.unit,
         analyte=enum_value(s.analyte, column),
         unit_key=unit_key_value(s.unit),
+        rows=s.rows,
+        values=s.values,
         unread=s.unread,
         least=s.least,
         greatest=s.greatest,
@@ -142,6 +188,8 @@ def _pairs(engine: CheckEngine) -> ibis.Table:
         "factor",
         "low",
         "high",
+        "rows",
+        "values",
         "unread",
         "least",
         "greatest",

@@ -54,6 +54,7 @@ def validate_raw_cohort(
     today: dt.date,
     con: duckdb.DuckDBPyConnection | None = None,
     date_order: DateOrder | None = None,
+    keep_pairs: bool = False,
 ) -> list[Problem]:
     """Every problem in ``cohort`` (file, column and cell level), sorted by table, row, column.
 
@@ -61,12 +62,16 @@ def validate_raw_cohort(
     line's ``--today``, default the system date), so validation never reads the clock.
     ``date_order`` (``"dmy"``, ``"mdy"``) reads text dates with the year last in that order
     (``--date-order``); without it they are errors. NA strings that read as empty and dates
-    so read are rewritten in ``con``'s raw tables, which loading then reads.
+    so read are rewritten in ``con``'s raw tables, which loading then reads. ``keep_pairs``
+    keeps the measurements' (analyte, unit) pairs in ``con`` for the load
+    (``plausibility.kept_unit_pairs``).
     """
     con = con or connect()
     found = register_raw_tables(con, cohort)
     try:
-        found += run_checks(con, cohort.tables, today=today, date_order=date_order)
+        found += run_checks(
+            con, cohort.tables, today=today, date_order=date_order, keep_pairs=keep_pairs
+        )
     except (duckdb.Error, TypeError) as exc:
         # A Parquet file read where it lies whose pages hold what its own statistics deny (a
         # damaged file: Parquet has no checksum): a date of the year 5453899 fails a check's
@@ -84,6 +89,7 @@ def run_checks(
     *,
     today: dt.date,
     date_order: DateOrder | None = None,
+    keep_pairs: bool = False,
 ) -> list[Problem]:
     """Every column, cell, row and link problem of the raw tables ``tables`` (name → the table
     as read: its header's columns and its number of rows), whose cells ``checks`` holds as
@@ -94,6 +100,8 @@ def run_checks(
     A table whose columns have an error (a required column missing) is not read further; the
     link checks need a readable patients table. NA strings read as empty and text dates read
     in ``date_order`` are rewritten in the raw tables, which loading then reads.
+    ``keep_pairs``: the measurements' (analyte, unit) pairs are kept for the load
+    (``plausibility.check_measurements``).
     """
     engine = checks_engine(checks)
     found: list[Problem] = []
@@ -115,7 +123,7 @@ def run_checks(
                 found += check_patient_links(engine, COHORT_TABLES[name], today)
     found += check_impossible_dates(engine, {n for n, ok in readable.items() if ok}, today)
     if readable.get("measurements"):
-        found += check_measurements(engine)
+        found += check_measurements(engine, keep_pairs=keep_pairs)
         found += check_qualifiers(engine)
     if readable.get("treatments"):
         found += check_treatments(engine)
