@@ -183,3 +183,21 @@ def test_explain_says_a_window_was_not_followed_to_its_end(derive_cohort) -> Non
         "followed to the end of its window (2020-01-05 → 2020-02-02): follow-up ends before it, "
         "too soon to judge; docs/clinical-rules.md §5"
     )
+
+
+def test_a_window_not_followed_to_its_end_without_any_proteinuria_reading(derive_cohort) -> None:
+    # Course Jan 5 → Jan 15 (window to Jan 5 + 28 = Feb 2), no proteinuria measured at all (the
+    # onset episode alone), last date of any kind the course's end, Jan 15 (clinical.md §8).
+    # Both reasons hold; the window not followed to its end is said first (rules/windows.py).
+    derived = derive_cohort(
+        patients=[_child("P1")],
+        measurements=[],
+        treatments=[_prednisone("P1", "2020-01-05", "2020-01-15")],
+        analysis=True,
+    )
+    (course,) = derived.analysis["initial_steroid_course"].to_pylist()
+    assert (course["window_end"], course["outcome"], course["unknown_reason"]) == (
+        D("2020-02-02"),
+        "unknown",
+        "after_followup",
+    )

@@ -145,7 +145,9 @@ def derive_expressions(
     course = materialise(
         tables, course_responses(courses(tables.treatments, followup, definitions), episode, days)
     )
-    steroid = materialise(tables, steroid_response(tables, episode, days, definitions, study))
+    steroid = materialise(
+        tables, steroid_response(tables, episode, days, followup, definitions, study)
+    )
     eligible = materialise(
         tables, eligibility(tables, steroid, course, followup, study.eligibility)
     )

@@ -89,6 +89,7 @@ def steroid_response(
     tables: Tables,
     episode: ibis.Table,
     days: ibis.Table,
+    last_followup: ibis.Table,
     definitions: DefinitionSet,
     study: StudyDesign,
 ) -> ibis.Table:
@@ -106,7 +107,8 @@ def steroid_response(
     onset_course_outcome, that course judged alone (``sensitive``, ``resistant``, or
     ``unknown``; NULL with no course), with onset_course_unknown_reason and
     onset_course_window_end (``rules/windows.py``: ``no_proteinuria``, ``after_followup``; the
-    window's last day)."""
+    window's last day). ``last_followup``: the engine's (``rules/followup.py``), which says
+    whether a window was followed to its end."""
     rule = definitions.steroid_resistance
     # Read by the initial and the late branch: computed once (its nearest-weight windows).
     courses = materialise(
@@ -138,7 +140,7 @@ def steroid_response(
     # once; materialised, as the initial and the late branch both read it).
     judged = materialise(
         tables,
-        interpret(rule)(first.union(treated, distinct=True), episode, days, rule),
+        interpret(rule)(first.union(treated, distinct=True), episode, days, last_followup, rule),
     )
     key = ["patient_id", "start_date"]
     initial = first.join(judged, key).select(

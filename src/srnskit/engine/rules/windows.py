@@ -14,7 +14,11 @@ __all__ = ["window_outcome"]
 
 
 def window_outcome(
-    starts: ibis.Table, episode: ibis.Table, days: ibis.Table, rule: WindowAfterExposure
+    starts: ibis.Table,
+    episode: ibis.Table,
+    days: ibis.Table,
+    last_followup: ibis.Table,
+    rule: WindowAfterExposure,
 ) -> ibis.Table:
     """The engine's function of a ``window_after_exposure`` rule (``rules/kinds.py``): for each
     exposure start (patient_id, start_date), outcome ``sensitive`` (a complete remission starts
@@ -27,9 +31,11 @@ def window_outcome(
     day the response was looked for (the start + the window, or + the confirmation period
     when the patient entered it).
 
-    The last follow-up is the end of the patient's last episode (clinical.md §3: the last state
-    ends there). Resistance is a finding of the whole window: a child followed 14 days of the
-    28 without remission is not resistant but not yet judged (docs/decisions.md)."""
+    ``last_followup`` is the engine's (patient_id, last_followup: ``rules/followup.py``,
+    clinical.md §8), the one the episodes were cut at (the last episode ends there, clinical.md
+    §3; every child has one, from onset). Resistance is a finding of the whole
+    window: a child followed 14 days of the 28 without remission is not resistant but not yet
+    judged (docs/decisions.md)."""
     window, confirmation = rule.window_days, rule.confirmation_period_days
     s = starts.select(patient_id="patient_id", s="start_date")
     e = episode.select(
@@ -61,7 +67,7 @@ def window_outcome(
     seen = s.semi_join(
         d, [s.patient_id == d.pd, d.day >= s.s, d.day <= days_after(s.s, window)]
     ).select("patient_id", "s", measured=ibis.literal(True))
-    followed = e.group_by("pe").aggregate(last_followup=e.e_end.max())
+    followed = last_followup.select(pe="patient_id", last_followup="last_followup")
     r = s.left_join(at_end, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(crs, ["patient_id", "s"]).drop("patient_id_right", "s_right")
     r = r.left_join(seen, ["patient_id", "s"]).drop("patient_id_right", "s_right")
