@@ -23,7 +23,7 @@ from srnskit.cohort.parse import (
     unit_key_value,
     units_table,
 )
-from srnskit.schema import COHORT_TABLES
+from srnskit.schema import COHORT_TABLES, unit_key
 
 
 def _engine(cells: list[tuple[str | None, ...]]) -> DuckDBChecks:
@@ -69,11 +69,14 @@ def test_codes_read_case_insensitively_and_through_their_aliases() -> None:
 
 
 def test_units_fold_case_spaces_and_micro_signs() -> None:
-    assert _read([" µmol/L", "μmol/l", "MG / dL"], unit_key_value) == [
+    # "ΜMOL/L" is µmol/L upper-cased: its first letter is the Greek capital Μ (U+039C).
+    assert _read([" µmol/L", "μmol/l", "MG / dL", "\u039cMOL/L"], unit_key_value) == [
         "umol/l",
         "umol/l",
         "mg/dl",
+        "umol/l",
     ]
+    assert unit_key("\u039cMOL/L") == unit_key("µmol/L") == "umol/l"
 
 
 def test_a_measurement_reads_dipstick_levels_bounds_and_plain_numbers() -> None:

@@ -220,8 +220,9 @@ def enum_value(cell: ibis.StringValue, column: Column) -> ibis.StringValue:
 
 
 def unit_key_value(cell: ibis.StringValue) -> ibis.StringValue:
-    """The unit text folded as ``schema.normalise_unit`` folds it (case, spaces, µ/μ → u)."""
-    return cell.replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    """The unit text folded as ``schema.unit_key`` folds it (case, spaces, µ/μ → u; lowered
+    first, so the capital Μ that upper-casing µ gives reads as u too)."""
+    return cell.lower().replace("µ", "u").replace("μ", "u").replace(" ", "")
 
 
 def measurement_value(analyte: ibis.StringValue, value: ibis.Value) -> ibis.FloatingValue:

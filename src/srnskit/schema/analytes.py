@@ -205,7 +205,8 @@ def unit_key(text: str) -> str:
     not matter. Only ``SPACES`` are trimmed from its ends, as a cohort's cells are trimmed
     (DuckDB's ``TRIM``, ``cohort.validate``): a unit with a tab or a line break at an end is
     refused on the command line as it is in a file."""
-    return text.strip(SPACES).replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    # Lowered first: upper-casing µ (or μ) gives the Greek capital Μ, whose lower case is μ.
+    return text.strip(SPACES).lower().replace("µ", "u").replace("μ", "u").replace(" ", "")
 
 
 # Unicode's space separators (general category Zs: the space, the no-break space, the en and

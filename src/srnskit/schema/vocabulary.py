@@ -144,8 +144,9 @@ EXCLUSION_WORDS: Mapping[str, str] = MappingProxyType(
         "secondary": "secondary nephrotic syndrome (a cause was recorded)",
         "not_steroid_resistant": "steroid sensitive: not steroid resistant, initially or later",
         "steroid_response_unknown": (
-            "steroid response unknown: no standard-dose steroid course near onset, or none of "
-            "the definition set's proteinuria measurements"
+            "steroid response unknown: no standard-dose steroid course near onset (and none "
+            "recorded), none of the definition set's proteinuria measurements in its window, "
+            "or its window not followed to its end"
         ),
         "no_combination": (
             "never received two or more of cyclosporine, MMF and rituximab at the same time, "
