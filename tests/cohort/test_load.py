@@ -123,3 +123,27 @@ def test_a_column_named_like_a_working_column_is_left_out_with_a_warning(tmp_pat
     assert len(rows[0]) == 7
     (warning,) = [w for w in cohort.warnings if w.column == name]
     assert "srnskit keeps for its own working columns: the column is left out" in warning.message
+
+
+def test_a_load_broken_off_leaves_no_database_open(data, monkeypatch) -> None:
+    # A load that stops mid-way (a Ctrl-C, memory running out) closes its database and the
+    # kept pairs with it, as a cohort refused by validation does.
+    import srnskit.cohort.load as load
+
+    opened = []
+
+    def connect():
+        opened.append(real_connect())
+        return opened[-1]
+
+    def broken(con, raw):
+        raise KeyboardInterrupt
+
+    real_connect = load.connect
+    monkeypatch.setattr(load, "connect", connect)
+    monkeypatch.setattr(load, "_load_canonical", broken)
+    with pytest.raises(KeyboardInterrupt):
+        read_cohort(data / "valid" / "aliases", today=TODAY)
+    (con,) = opened
+    with pytest.raises(Exception, match="closed"):
+        con.execute("SELECT 1")

@@ -186,14 +186,18 @@ def cohort_from_raw(
     ``read_cohort`` does."""
     path = raw.path
     con = connect()
-    # The measurements' (analyte, unit) pairs, grouped once by validation, serve the load too.
     problems = validate_raw_cohort(
         raw, today=today, con=con, date_order=date_order, keep_pairs=True
     )
     if any(p.severity == "error" for p in problems):
         con.close()
         raise InvalidCohortError(problems)
-    _load_canonical(con, raw)
+    try:
+        _load_canonical(con, raw)
+    except BaseException:
+        # Nothing half-loaded stays open (a Ctrl-C, or memory running out, mid-load).
+        con.close()
+        raise
     # The raw text tables served validation and loading only: free their memory now.
     for table in raw.tables:
         con.execute(f"DROP VIEW IF EXISTS raw_{table}")
@@ -214,9 +218,8 @@ def _load_canonical(con: duckdb.DuckDBPyConnection, raw: RawCohort) -> None:
             continue
         columns = raw.tables[name].columns
         source = raw_table(checks, name)
-        # The measurements' (analyte, unit) pairs, as validation kept them (a few dozen rows),
-        # so each row's unit is looked up in a projection, which keeps the rows in the file's
-        # order.
+        # The pairs validation kept (a few dozen rows): each row's unit is then looked up in a
+        # projection, which keeps the rows in the file's order.
         pairs = kept_unit_pairs(checks) if name == "measurements" else None
         typed = _typed_table(source, name, columns, raw.center_id, numbered=True, pairs=pairs)
         if raw.tables[name].lazy:
