@@ -198,13 +198,12 @@ _IBIS_TYPES = {
 
 @ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
 def engine_hash(value) -> dt.int64:  # type: ignore[no-untyped-def]
-    """The engine's own ``hash`` of one value (a struct: a whole row, or a measurement's
-    analyte and unit), as DuckDB and Spark both name it: equal values hash alike, so equal
-    hashes find the candidates for equality (a row that repeats another) and, among values
-    whose hashes are known to differ, name a value exactly (a unit's pair, ``load``). Ibis's
-    ``Value.hash`` casts DuckDB's unsigned hash to a signed one through a bit string, a fifth
-    more time on a million rows than the hash itself; the engine's own type is kept (DuckDB's
-    UBIGINT, Spark's INT), though Ibis calls it int64."""
+    """The engine's own ``hash`` of one value (a struct: a whole row), as DuckDB and Spark
+    both name it: equal values hash alike, so equal hashes find the candidates for equality (a
+    row that repeats another, ``cells.check_duplicate_rows``). Ibis's ``Value.hash`` casts
+    DuckDB's unsigned hash to a signed one through a bit string, a fifth more time on a million
+    rows than the hash itself; the engine's own type is kept (DuckDB's UBIGINT, Spark's INT),
+    though Ibis calls it int64."""
 
 
 # The function's node class, named so that a pickle finds it (``to_sql`` caches the SQL under

@@ -186,16 +186,15 @@ def cohort_from_raw(
     ``read_cohort`` does."""
     path = raw.path
     con = connect()
-    problems = validate_raw_cohort(
-        raw, today=today, con=con, date_order=date_order, keep_pairs=True
-    )
-    if any(p.severity == "error" for p in problems):
-        con.close()
-        raise InvalidCohortError(problems)
     try:
+        problems = validate_raw_cohort(
+            raw, today=today, con=con, date_order=date_order, keep_pairs=True
+        )
+        if any(p.severity == "error" for p in problems):
+            raise InvalidCohortError(problems)
         _load_canonical(con, raw)
     except BaseException:
-        # Nothing half-loaded stays open (a Ctrl-C, or memory running out, mid-load).
+        # Nothing refused or half-loaded stays open (an error, a Ctrl-C, memory running out).
         con.close()
         raise
     # The raw text tables served validation and loading only: free their memory now.

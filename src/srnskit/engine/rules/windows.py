@@ -33,9 +33,9 @@ def window_outcome(
 
     ``last_followup`` is the engine's (patient_id, last_followup: ``rules/followup.py``,
     clinical.md §8), the one the episodes were cut at (the last episode ends there, clinical.md
-    §3; every child has one, from onset). Resistance is a finding of the whole
-    window: a child followed 14 days of the 28 without remission is not resistant but not yet
-    judged (docs/decisions.md)."""
+    §3; every child has one, from onset). Resistance is a finding of the whole window: a child
+    followed 14 days of the 28 without remission is not resistant but not yet judged
+    (docs/decisions.md)."""
     window, confirmation = rule.window_days, rule.confirmation_period_days
     s = starts.select(patient_id="patient_id", s="start_date")
     e = episode.select(
