@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from srnskit.cohort import check_cohort, read_cohort
+from srnskit.schema import COHORT_TABLES
+from srnskit.schema.tables import passes_through
 from tests.cohort.formats import FORMATS, PATIENTS, write_cohort
 
 TODAY = dt.date(2026, 1, 1)
@@ -360,6 +362,18 @@ def test_identifier_columns_are_warned_about_and_never_loaded(tmp_path, fmt: str
         columns = cohort.to_arrow("patients").column_names
     assert "ward" in columns
     assert not {"name", "mrn", "nhs_number", "phone"} & set(columns)
+
+
+def test_one_rule_says_which_undeclared_columns_pass_through() -> None:
+    # By hand from cohort-format.md §1: an undeclared column is kept, unless it names a direct
+    # identifier or takes srnskit's working prefix; a declared column is no pass-through.
+    measurements = COHORT_TABLES["measurements"]
+    assert passes_through(measurements, "lab_site")
+    assert passes_through(measurements, "Ward")
+    assert not passes_through(measurements, "value")
+    assert not passes_through(measurements, "patient_name")
+    assert not passes_through(measurements, "MRN")
+    assert not passes_through(measurements, "__srnskit_row")
 
 
 # --- 9. results beyond a laboratory limit (reading) ----------------------------------------

@@ -22,7 +22,7 @@ from srnskit.cohort.forms import DAY_MONTH_YEAR, counts_by_text
 from srnskit.cohort.parse import bool_value, date_value, enum_value, is_text, number_value
 from srnskit.schema import Column, Table
 from srnskit.schema.problems import Problem, Severity, did_you_mean
-from srnskit.schema.tables import NA_STRINGS, RESERVED_PREFIX, looks_like_identifier
+from srnskit.schema.tables import NA_STRINGS, RESERVED_PREFIX, passes_through
 from srnskit.sources.files import ROW_COLUMN, RawTable, as_written
 
 __all__ = [
@@ -68,7 +68,21 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
                 )
             )
     for name in raw.columns:
-        if name.startswith(RESERVED_PREFIX):
+        if name in table.column_names:
+            continue
+        if passes_through(table, name):
+            hint = did_you_mean(name, table.column_names)
+            problems.append(
+                Problem(
+                    table.name,
+                    None,
+                    name,
+                    f"'{name}' is not a column of {table.name}; it is kept and passed "
+                    f"through unchecked{hint}",
+                    "warning",
+                )
+            )
+        elif name.startswith(RESERVED_PREFIX):
             problems.append(
                 Problem(
                     table.name,
@@ -79,7 +93,7 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
                     "warning",
                 )
             )
-        elif name not in table.column_names and looks_like_identifier(name):
+        else:  # named like a direct identifier (schema.tables.looks_like_identifier)
             problems.append(
                 Problem(
                     table.name,
@@ -88,18 +102,6 @@ def check_columns(table: Table, raw: RawTable) -> list[Problem]:
                     f"'{name}' looks like a direct identifier (a name, a record or national "
                     "number, an address, a phone number, an e-mail): it is never written to an "
                     "output; keep identifiers out of research data, use study identifiers",
-                    "warning",
-                )
-            )
-        elif name not in table.column_names:
-            hint = did_you_mean(name, table.column_names)
-            problems.append(
-                Problem(
-                    table.name,
-                    None,
-                    name,
-                    f"'{name}' is not a column of {table.name}; it is kept and passed "
-                    f"through unchecked{hint}",
                     "warning",
                 )
             )

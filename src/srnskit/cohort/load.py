@@ -47,7 +47,7 @@ from srnskit.cohort.validate import validate_raw_cohort
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES, Column
 from srnskit.schema.problems import Problem
-from srnskit.schema.tables import RESERVED_PREFIX, looks_like_identifier
+from srnskit.schema.tables import RESERVED_PREFIX, passes_through
 from srnskit.sources.files import CHUNK_ROWS, ROW_COLUMN, RawCohort, read_raw_cohort
 from srnskit.sources.raw import of_own_type
 from srnskit.sources.registry import is_database_url, read_registry
@@ -268,10 +268,9 @@ def canonical_table(
     enum string, date date, number and value float64, integer int32, bool boolean; an enum
     cell in its canonical spelling, ``parse.enum_value``), then, for measurements,
     ``source_row`` (int64, the raw row), then the columns of ``raw_columns`` (the file's
-    header) that the format does not declare, as text, except those named like a direct
-    identifier (``schema.tables.looks_like_identifier``), which are never loaded
-    (cohort-format.md §1), and those whose name starts with ``RESERVED_PREFIX`` (the load's
-    own working columns). Units: a measurement's value is read by ``parse.measurement_value``
+    header) that pass through (``schema.tables.passes_through``: undeclared, not named like
+    a direct identifier, which is never loaded, cohort-format.md §1, nor with
+    ``RESERVED_PREFIX``, the load's own working columns), as text. Units: a measurement's value is read by ``parse.measurement_value``
     (dipstick words as levels, a bound's number with its sign in ``qualifier``), multiplied by
     its unit's factor to the canonical unit (``parse.units_table``, from
     ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
@@ -330,13 +329,7 @@ def _typed_table(
         qualifier = table.column("qualifier")
         values["qualifier"] = qualifier_value(raw.value, raw.qualifier, qualifier)
         values["source_row"] = raw[ROW_COLUMN]
-    extras = [
-        c
-        for c in raw_columns
-        if c not in table.column_names
-        and not looks_like_identifier(c)
-        and not c.startswith(RESERVED_PREFIX)
-    ]
+    extras = [c for c in raw_columns if passes_through(table, c)]
     values.update({c: raw[c] for c in extras if c not in values})
     if numbered:
         values[_ORDER] = raw[ROW_COLUMN]

@@ -30,6 +30,7 @@ __all__ = [
     "NAStringRule",
     "Table",
     "looks_like_identifier",
+    "passes_through",
 ]
 
 # Version 2 (cohort-format.md, 2026-11-30) adds steroid_response_recorded, qualifier, tac_trough,
@@ -410,3 +411,17 @@ def looks_like_identifier(column_name: str) -> bool:
     if _IDENTIFIER_WORDS.intersection(words):
         return True
     return any(all(w in words for w in pair) for pair in _IDENTIFIER_PAIRS)
+
+
+def passes_through(table: Table, column_name: str) -> bool:
+    """Whether a file's column ``column_name`` is loaded into ``table`` as it is (text, never
+    checked): a column ``table`` does not declare, unless it is named like a direct identifier
+    (``looks_like_identifier``: never loaded, cohort-format.md §1) or its name starts with
+    ``RESERVED_PREFIX`` (srnskit's own working columns). The one rule the load
+    (``cohort.load``) and the header check (``cohort.cells.check_columns``) both read; False
+    for a declared column."""
+    return (
+        column_name not in table.column_names
+        and not column_name.startswith(RESERVED_PREFIX)
+        and not looks_like_identifier(column_name)
+    )
