@@ -168,6 +168,16 @@ def test_the_driver_never_receives_the_measurements_table(on_cluster: Run, cohor
     assert not [plan for plan in plans.values() if "LocalTableScan" in plan]
     # ... and the rules run as Spark SQL: no Python on the executors (docs/scale.md)
     assert not [plan for plan in plans.values() if re.search(r"Python|InPandas|InArrow", plan)]
+    # ... nor rows made by Python (createDataFrame of a list: a PythonRDD, which an executed
+    # plan shows only as "Scan ExistingRDD", as it shows a checkpoint)
+    rdds = [
+        rdd["Name"]
+        for e in events
+        if e["Event"] == "SparkListenerStageSubmitted"
+        for rdd in e["Stage Info"]["RDD Info"]
+    ]
+    assert "MapPartitionsRDD" in rdds  # the stages' RDDs were read
+    assert not [name for name in rdds if "Python" in name]
 
     stage_job = {
         stage: e["Job ID"]

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from srnskit.cohort.load import check_cohort
+from srnskit.engine.backends.spark_raw import folder_uri
 from srnskit.engine.spark_cohort import read_spark_cohort, spark_reads
 from srnskit.errors import InvalidCohortError
 from srnskit.synth.generate import write_synthetic_cohort
@@ -73,6 +79,51 @@ def test_derive_on_spark_from_parquet_gives_duckdbs_outputs(
     assert spark == duck.replace(str(tmp_path / "duck"), str(tmp_path / "spark"))
     flow = json.loads((tmp_path / "spark" / "flow.json").read_text())
     assert flow["start"] == 12
+
+
+def test_a_folder_whose_path_holds_a_space_is_read_as_a_path_and_as_a_uri(
+    spark: Any, cohort: Path, tmp_path: Path
+) -> None:
+    # A reviewer's find: the path became file:///…/a%20b (pathlib's URI), which Hadoop reads
+    # as a folder named "a%20b"; and Spark's own names of its input files are quoted so.
+    folder = tmp_path / "a folder" / "cohort"
+    shutil.copytree(cohort, folder)
+    # The path is read as its file: URI with the space as it is (one read covers both forms)
+    assert folder_uri(str(folder)) == f"file://{folder}"
+    rows = pq.ParquetFile(folder / "measurements.parquet").metadata.num_rows
+    on_spark = read_spark_cohort(folder, today=dt.date(2026, 12, 1))
+    try:
+        assert on_spark.frames["patients"].count() == 12
+        assert on_spark.frames["measurements"].count() == rows
+    finally:
+        on_spark.close()
+
+
+def test_a_parquet_cohort_derived_to_csv_starts_no_python_worker(
+    cohort: Path, tmp_path: Path
+) -> None:
+    # docs/scale.md: no Python on the executors before a Parquet output's writing. The Python
+    # Spark starts for its workers (PYSPARK_PYTHON) here notes each start; the checks' units
+    # table, made by createDataFrame of a Python list, started one (a reviewer's find).
+    started = tmp_path / "python-workers.txt"
+    python = tmp_path / "python"
+    python.write_text(
+        f'#!/bin/sh\necho "$@" >> {shlex.quote(str(started))}\n'
+        f'exec {shlex.quote(sys.executable)} "$@"\n'
+    )
+    python.chmod(0o755)
+    environment = {**os.environ, "PYSPARK_PYTHON": str(python), "SPARK_CONF_DIR": str(tmp_path)}
+    srnskit = str(Path(sys.executable).parent / "srnskit")
+    done = subprocess.run(
+        [srnskit, "derive", str(cohort), "--out", str(tmp_path / "out"), "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert (tmp_path / "out" / "episodes.csv").exists()
+    assert not started.exists(), started.read_text()
 
 
 def test_the_catalogs_tables_are_read_with_spark_tables(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,21 @@ def test_a_uri_as_out_needs_spark_and_parquet_and_is_never_the_cohort(
     assert "--out hdfs://nn:8020/srns/c1/derived is inside the input" in result.stderr
     assert not Path("hdfs:").exists()
     assert not Path("s3a:").exists()
+
+
+def test_a_cohort_at_a_uri_needs_spark(cli: Any, tmp_path: Path) -> None:
+    # DuckDB reads local folders: a file system's URI, even one naming a folder that is there,
+    # was said as "no such file or directory" (a reviewer's find)
+    folder = (tmp_path / "cohort").resolve()
+    shutil.copytree("src/srnskit/examples/small", folder)
+    for cohort in (f"file://{folder}", "hdfs://namenode/cohorts/c1"):
+        result = cli("derive", cohort, "--out", tmp_path / "derived")
+        assert result.exit_code == 2, cohort
+        assert result.stderr == (
+            f"srnskit: error: {cohort} is a URI: only Spark reads a cohort there (--engine "
+            "spark); otherwise give the folder's local path\n"
+        )
+    assert not (tmp_path / "derived").exists()
 
 
 @pytest.mark.spark

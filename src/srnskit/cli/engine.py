@@ -151,7 +151,16 @@ def _derive(
     if cohort is None and spark_tables is None:
         raise UsageError("Missing argument 'COHORT' (or, with --engine spark, --spark-tables DB).")
     from srnskit.engine.backends import BACKENDS
+    from srnskit.sources.registry import is_database_url
 
+    # DuckDB reads a local folder or file, or a registry's database: a file system's URI is
+    # Spark's (said before anything starts, not as a path that does not exist)
+    remote = cohort is not None and is_uri(cohort) and not is_database_url(str(cohort))
+    if remote and engine != "spark":
+        raise UsageError(
+            f"{cohort} is a URI: only Spark reads a cohort there (--engine spark); "
+            "otherwise give the folder's local path"
+        )
     local = cohort is not None and not is_uri(cohort)
     if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it
         raise UsageError(f"{cohort}: no such file or directory")

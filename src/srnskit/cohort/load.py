@@ -265,18 +265,19 @@ def canonical_table(
     would refuse is read as NULL, never an error.
 
     Shape: the table's columns in ``COHORT_TABLES`` order, each of its kind's type (text and
-    enum string, date date, number and value float64, integer int32, bool boolean; an enum
-    cell in its canonical spelling, ``parse.enum_value``), then, for measurements,
-    ``source_row`` (int64, the raw row), then the columns of ``raw_columns`` (the file's
-    header) that pass through (``schema.tables.passes_through``: undeclared, not named like
-    a direct identifier, which is never loaded, cohort-format.md §1, nor with
-    ``RESERVED_PREFIX``, the load's own working columns), as text. Units: a measurement's value is read by ``parse.measurement_value``
-    (dipstick words as levels, a bound's number with its sign in ``qualifier``), multiplied by
-    its unit's factor to the canonical unit (``parse.units_table``, from
-    ``schema.analytes``: a unit spelling joined on analyte and folded unit, as a LEFT JOIN;
-    ``unit`` is the canonical unit) and rounded to ``SIGNIFICANT_DIGITS`` significant digits
-    (``rounding.significant_value``). A patient without a centre gets ``center_id`` (cohort.toml's),
-    else ``DEFAULT_CENTER``; a course without a schedule is ``daily`` (cohort-format.md §2).
+    enum string, date date, number and value float64, integer int32, bool boolean; an enum cell
+    in its canonical spelling, ``parse.enum_value``), then, for measurements, ``source_row``
+    (int64, the raw row), then the columns of ``raw_columns`` (the file's header) that pass
+    through (``schema.tables.passes_through``: undeclared, not named like a direct identifier,
+    which is never loaded, cohort-format.md §1, nor with ``RESERVED_PREFIX``, the load's own
+    working columns), as text. Units: a measurement's value is read by
+    ``parse.measurement_value`` (dipstick words as levels, a bound's number with its sign in
+    ``qualifier``), multiplied by its unit's factor to the canonical unit
+    (``parse.units_table``, from ``schema.analytes``: a unit spelling joined on analyte and
+    folded unit, as a LEFT JOIN; ``unit`` is the canonical unit) and rounded to
+    ``SIGNIFICANT_DIGITS`` significant digits (``rounding.significant_value``). A patient
+    without a centre gets ``center_id`` (cohort.toml's), else ``DEFAULT_CENTER``; a course
+    without a schedule is ``daily`` (cohort-format.md §2).
 
     The rows come in no set order (``source_row`` gives a measurement's). Raises ``KeyError``
     for a name not in ``COHORT_TABLES``.

@@ -23,7 +23,13 @@ from srnskit.cohort.load import canonical_table
 from srnskit.cohort.validate import problem_order
 from srnskit.engine.backends.spark import SparkBackend
 from srnskit.engine.backends.spark_checks import SparkChecks, checked
-from srnskit.engine.backends.spark_raw import first_line, folder_uri, listing, spark_errors
+from srnskit.engine.backends.spark_raw import (
+    first_line,
+    folder_uri,
+    listing,
+    literal_frame,
+    spark_errors,
+)
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
 from srnskit.schema.problems import Problem, printable
@@ -137,10 +143,10 @@ def _canonical(checks: SparkChecks, name: str, center_id: str | None) -> Any:
     """The canonical table ``name`` as a DataFrame kept on the executors (typed from its raw
     table by ``canonical_table``; an absent table is empty, of the format's types)."""
     if name not in checks.tables:
-        columns = [f"`{c.name}` {_SPARK_TYPES[c.kind]}" for c in COHORT_TABLES[name].columns]
+        columns = [(c.name, _SPARK_TYPES[c.kind]) for c in COHORT_TABLES[name].columns]
         if name == "measurements":
-            columns.append("source_row bigint")
-        return checks.session.createDataFrame([], ", ".join(columns))
+            columns.append(("source_row", "bigint"))
+        return literal_frame(checks.session, columns)
     expression = canonical_table(checks, name, checks.columns[name], center_id)
     frame = checks.frame(expression).persist()
     frame.count()  # typed once, here: every step of the engine reads the kept copy

@@ -36,6 +36,7 @@ from srnskit.engine.backends.spark_raw import (
     first_line,
     folder_uri,
     listing,
+    literal_frame,
     misnamed_part_folders,
     raw_frame,
     spark_errors,
@@ -92,11 +93,11 @@ class SparkChecks:
         self._raw = [frame.persist() for frame in tables.values()]
         for name, frame in zip(tables, self._raw, strict=True):
             self._register(f"raw_{name}", frame)
-        units = session.createDataFrame(
-            unit_rows(),
-            "analyte string, unit_key string, unit string, canonical string, "
-            "factor double, low double, high double",
-        )
+        unit_columns = [
+            *((c, "string") for c in ("analyte", "unit_key", "unit", "canonical")),
+            *((c, "double") for c in ("factor", "low", "high")),
+        ]
+        units = literal_frame(session, unit_columns, unit_rows())
         self._register(UNITS_TABLE, units)
 
     # --- building ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "folder_uri",
     "footer_schema",
     "listing",
+    "literal_frame",
     "misnamed_part_folders",
     "raw_frame",
     "spark_errors",
@@ -37,7 +38,9 @@ _INDEX, _FILE = "_srnskit_index", "_srnskit_file"
 
 def folder_uri(location: str | Path) -> str:
     """``location`` as Spark reads it: a URI as given, a local path as a ``file:`` URI (so a
-    cluster whose default file system is HDFS still reads the local folder)."""
+    cluster whose default file system is HDFS still reads the local folder), its characters as
+    they are: Hadoop's ``Path`` quotes a URI's characters itself, so a space written ``%20``
+    (``pathlib``'s ``as_uri``) would name a folder called ``%20``."""
     text = str(location)
     if is_uri(text):
         return text.rstrip("/")
@@ -48,7 +51,7 @@ def folder_uri(location: str | Path) -> str:
         raise UsageError(
             f"{location}: --engine spark reads a cohort from a folder of Parquet files"
         )
-    return path.as_uri()
+    return "file://" + path.as_posix()
 
 
 def listing(
@@ -75,6 +78,27 @@ def listing(
         status.getPath().getName().lower(): (status.getPath().toString(), status.isDirectory())
         for status in statuses
     }
+
+
+def literal_frame(
+    session: Any, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]] = ()
+) -> Any:
+    """A small DataFrame of ``rows`` (each a value per column of ``columns``: (name, Spark SQL
+    type)), made of literals in the plan and so on the JVM alone. ``createDataFrame`` of a
+    Python list goes through a Python RDD, which starts a Python worker on each executor that
+    reads it (a reviewer saw ``pyspark.daemon`` in a CSV run): docs/scale.md promises none
+    before a Parquet output's writing."""
+    from pyspark.sql import functions as F
+
+    def cell(value: Any, name: str, kind: str) -> Any:
+        return F.lit(value).cast(kind).alias(name)
+
+    if not rows:
+        return session.range(0).select(*(cell(None, n, k) for n, k in columns))
+    structs = [
+        F.struct(*(cell(v, n, k) for v, (n, k) in zip(row, columns, strict=True))) for row in rows
+    ]
+    return session.range(1).select(F.inline(F.array(*structs)))
 
 
 def misnamed_part_folders(session: Any, entries: dict[str, tuple[str, bool]]) -> list[Problem]:
@@ -198,7 +222,12 @@ def timestamp_columns(session: Any, frame: Any) -> dict[str, tuple[str, bool]]:
     microseconds, and a nanosecond one (pandas' default) only as its number
     (``spark.sql.legacy.parquet.nanosAsLong``, ``spark.FIXED``). Empty for a frame of no
     file, or of files that are not Parquet (a catalog's ORC table)."""
-    files = sorted(frame.inputFiles())
+    # Spark names its input files as URIs, each character quoted (a space as %20); Hadoop's
+    # Path reads a URI's text with its characters as they are, so each is decoded first.
+    jvm = session.sparkContext._jvm
+    files = sorted(
+        str(jvm.org.apache.hadoop.fs.Path(jvm.java.net.URI(f))) for f in frame.inputFiles()
+    )
     schema = footer_schema(session, files[0]) if files else None
     if schema is None:  # no file, or a catalog's table of another format (ORC)
         return {}
