@@ -81,15 +81,19 @@ def test_derive_on_spark_from_parquet_gives_duckdbs_outputs(
     assert flow["start"] == 12
 
 
-def test_a_folder_whose_path_holds_a_space_is_read_as_a_path_and_as_a_uri(
-    spark: Any, cohort: Path, tmp_path: Path
+def test_a_folder_whose_path_holds_a_space_or_brackets_is_read_as_a_path_and_as_a_uri(
+    spark: Any, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A reviewer's find: the path became file:///…/a%20b (pathlib's URI), which Hadoop reads
-    # as a folder named "a%20b"; and Spark's own names of its input files are quoted so.
-    folder = tmp_path / "a folder" / "cohort"
+    # Reviewers' finds: the path became file:///…/a%20b (pathlib's URI), which Hadoop reads
+    # as a folder named "a%20b"; Spark's own names of its input files are quoted so; and
+    # Spark's readers take a path as a glob pattern, "[2024]" meaning one of 2, 0 and 4.
+    folder = tmp_path / "study [2024] {a,b}" / "cohort"
     shutil.copytree(cohort, folder)
-    # The path is read as its file: URI with the space as it is (one read covers both forms)
+    # The path is read as its file: URI with its characters as they are (one read covers
+    # both forms), and Hadoop's relative file URI as the folder here (docs/scale.md)
     assert folder_uri(str(folder)) == f"file://{folder}"
+    monkeypatch.chdir(folder.parent)
+    assert folder_uri("file:cohort") == f"file://{folder}"
     rows = pq.ParquetFile(folder / "measurements.parquet").metadata.num_rows
     on_spark = read_spark_cohort(folder, today=dt.date(2026, 12, 1))
     try:

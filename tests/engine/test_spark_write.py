@@ -144,12 +144,17 @@ def test_a_cohort_at_a_uri_needs_spark(cli: Any, tmp_path: Path) -> None:
     # was said as "no such file or directory" (a reviewer's find)
     folder = (tmp_path / "cohort").resolve()
     shutil.copytree("src/srnskit/examples/small", folder)
-    for cohort in (f"file://{folder}", "hdfs://namenode/cohorts/c1"):
+    for cohort, hint in (
+        (f"file://{folder}", f"here give its path, {folder}"),
+        ("file:cohort", "here give its path, cohort"),
+        ("duckdb:///tmp/c.duckdb", "here give its path, /tmp/c.duckdb"),
+        ("hdfs://namenode/cohorts/c1", "here give a local path"),
+    ):
         result = cli("derive", cohort, "--out", tmp_path / "derived")
         assert result.exit_code == 2, cohort
         assert result.stderr == (
-            f"srnskit: error: {cohort} is a URI: only Spark reads a cohort there (--engine "
-            "spark); otherwise give the folder's local path\n"
+            f"srnskit: error: {cohort} is a URI: only Spark reads a cohort folder at a URI "
+            f"(--engine spark); {hint}\n"
         )
     assert not (tmp_path / "derived").exists()
 

@@ -128,7 +128,13 @@ def _derive(
     date_order: DateOrderOption = None,
 ) -> None:
     """Episodes, courses and patient outcomes under a definition set (all or nothing)."""
-    from srnskit.atomic import check_apart, check_output_directory, check_scheme_path, is_uri
+    from srnskit.atomic import (
+        check_apart,
+        check_output_directory,
+        check_scheme_path,
+        is_uri,
+        location_file,
+    )
     from srnskit.outputs.words import counted
     from srnskit.outputs.writers import write_derived
 
@@ -157,9 +163,10 @@ def _derive(
     # Spark's (said before anything starts, not as a path that does not exist)
     remote = cohort is not None and is_uri(cohort) and not is_database_url(str(cohort))
     if remote and engine != "spark":
+        here = location_file(str(cohort))  # file:///x, file:c1, duckdb:///x.duckdb
         raise UsageError(
-            f"{cohort} is a URI: only Spark reads a cohort there (--engine spark); "
-            "otherwise give the folder's local path"
+            f"{cohort} is a URI: only Spark reads a cohort folder at a URI (--engine spark); "
+            + (f"here give its path, {here}" if here is not None else "here give a local path")
         )
     local = cohort is not None and not is_uri(cohort)
     if local and not Path(str(cohort)).exists():  # said before Spark starts, as DuckDB says it

@@ -29,6 +29,7 @@ from srnskit.engine.backends.spark_raw import (
     listing,
     literal_frame,
     spark_errors,
+    unglobbed,
 )
 from srnskit.errors import InvalidCohortError
 from srnskit.schema import COHORT_TABLES
@@ -159,7 +160,7 @@ def _settings(session: Any, location: str) -> RawCohort:
     cohort = RawCohort(path=Path(location))
     found = listing(session, folder_uri(location)).get("cohort.toml")
     if found is not None and not found[1]:
-        rows = session.read.text(found[0], wholetext=True).collect()
+        rows = session.read.text(unglobbed(found[0]), wholetext=True).collect()
         read_settings(rows[0][0] if rows else "", cohort)
     return cohort
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 from srnskit.engine.backends.base import Backend, TableLocations
 from srnskit.engine.backends.spark_interrupt import install_interrupt
 from srnskit.engine.backends.spark_log import jvm_log, replay
+from srnskit.engine.backends.spark_raw import unglobbed
 from srnskit.errors import MissingComponentError, UsageError
 from srnskit.settings import environment_defaults, spark_master
 from srnskit.writer import declared_batches
@@ -134,7 +135,7 @@ class SparkBackend(Backend):
             view = self._view(f"srnskit_{name}")
             frame = self._frames.get(name)
             if frame is None:
-                frame = self.session.read.parquet(self.locations[name])
+                frame = self.session.read.parquet(unglobbed(str(self.locations[name])))
             frame.createOrReplaceTempView(view)
             self._sources[name] = view
         return self.ibis.table(self._sources[name])

@@ -40,6 +40,7 @@ from srnskit.engine.backends.spark_raw import (
     misnamed_part_folders,
     raw_frame,
     spark_errors,
+    unglobbed,
     unlike_part,
 )
 from srnskit.errors import UsageError
@@ -152,7 +153,7 @@ class SparkChecks:
                     problems.append(problem)
                     continue
             try:
-                frame = session.read.parquet(uri)
+                frame = session.read.parquet(unglobbed(uri))
                 frame.schema  # noqa: B018 (the footers are read here: a file that is no Parquet)
             except spark_errors() as exc:  # Spark's AnalysisException or the JVM's
                 message = f"{source} is not a readable Parquet file: {first_line(exc)}"

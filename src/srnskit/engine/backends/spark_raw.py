@@ -30,6 +30,7 @@ __all__ = [
     "raw_frame",
     "spark_errors",
     "timestamp_columns",
+    "unglobbed",
     "unlike_part",
 ]
 
@@ -42,9 +43,11 @@ def folder_uri(location: str | Path) -> str:
     they are: Hadoop's ``Path`` quotes a URI's characters itself, so a space written ``%20``
     (``pathlib``'s ``as_uri``) would name a folder called ``%20``."""
     text = str(location)
-    if is_uri(text):
+    relative = text[:5].lower() == "file:" and not text[5:].startswith("/")
+    if is_uri(text) and not relative:
         return text.rstrip("/")
-    path = Path(text).expanduser().resolve()
+    # a path, or Hadoop's relative file URI (file:c1, the folder c1 here: docs/scale.md)
+    path = Path(text[5:] if relative else text).expanduser().resolve()
     if not path.exists():
         raise UsageError(f"{location}: no such file or directory")
     if not path.is_dir():
@@ -52,6 +55,14 @@ def folder_uri(location: str | Path) -> str:
             f"{location}: --engine spark reads a cohort from a folder of Parquet files"
         )
     return "file://" + path.as_posix()
+
+
+def unglobbed(location: str) -> str:
+    """``location`` (a URI or path) with Hadoop's glob characters (``{}[]*?\\``) escaped by a
+    backslash, for Spark's readers (``read.parquet``, ``read.text``), which take a location as
+    a glob pattern: a folder named ``study [2024]`` would otherwise be read as ``study 2``,
+    ``study 0`` or ``study 4`` (Hadoop's ``GlobPattern``)."""
+    return re.sub(r"([{}\[\]*?\\])", r"\\\1", location)
 
 
 def listing(
