@@ -39,6 +39,7 @@ __all__ = [
     "location_file",
     "make_parents",
     "not_written",
+    "relative_file_path",
     "remove_created",
     "unwritable",
 ]
@@ -132,11 +133,21 @@ def location_file(location: str | Path) -> Path | None:
     if _FILE_URI.match(location):
         # Hadoop reads the text after file:// as a path as it is (no %-decoding)
         return Path(_FILE_URI.sub("", location))
-    if location[:5].lower() == "file:":
-        return Path(location[5:])  # Hadoop's relative file URI: file:c1 is the folder c1 here
+    relative = relative_file_path(location)
+    if relative is not None:
+        return relative
     if _ANY_URL.match(location):
         return None
     return Path(location)
+
+
+def relative_file_path(location: str) -> Path | None:
+    """The path of Hadoop's relative file URI (``file:c1``: the folder ``c1`` here, relative to
+    the working folder), None for any other location (``file:/x`` and ``file:///x`` are
+    absolute)."""
+    if location[:5].lower() == "file:" and not location[5:].startswith("/"):
+        return Path(location[5:])
+    return None
 
 
 def check_apart(

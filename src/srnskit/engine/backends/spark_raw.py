@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from srnskit.atomic import HDFS_DEFAULT_PORT, is_uri
+from srnskit.atomic import HDFS_DEFAULT_PORT, is_uri, relative_file_path
 from srnskit.errors import UsageError
 from srnskit.schema import COHORT_TABLES, SPACES
 from srnskit.schema.problems import Problem
@@ -43,11 +43,10 @@ def folder_uri(location: str | Path) -> str:
     they are: Hadoop's ``Path`` quotes a URI's characters itself, so a space written ``%20``
     (``pathlib``'s ``as_uri``) would name a folder called ``%20``."""
     text = str(location)
-    relative = text[:5].lower() == "file:" and not text[5:].startswith("/")
-    if is_uri(text) and not relative:
+    relative = relative_file_path(text)  # file:c1, the folder c1 here (docs/scale.md)
+    if is_uri(text) and relative is None:
         return text.rstrip("/")
-    # a path, or Hadoop's relative file URI (file:c1, the folder c1 here: docs/scale.md)
-    path = Path(text[5:] if relative else text).expanduser().resolve()
+    path = (Path(text) if relative is None else relative).expanduser().resolve()
     if not path.exists():
         raise UsageError(f"{location}: no such file or directory")
     if not path.is_dir():
